@@ -1,0 +1,105 @@
+//! Configuration from environment variables, with safe defaults for a first run.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use catalyst_store::{Backend, DataKey, DatabaseUrl};
+
+/// Everything the binary reads from its environment.
+#[derive(Debug)]
+pub struct Config {
+    pub database_url: DatabaseUrl,
+    pub bind: String,
+    pub public_url: String,
+    pub livemode: bool,
+    pub pool_size: u32,
+    pub data_key: DataKey,
+    /// Where the data key came from (for the start-up message).
+    pub data_key_source: String,
+    pub json_logs: bool,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+impl Config {
+    /// Reads `DATABASE_URL`, `CATALYST_BIND`, `CATALYST_PUBLIC_URL`, `CATALYST_DATA_KEY`
+    /// (or `CATALYST_DATA_KEY_FILE`), `CATALYST_LIVEMODE`, `CATALYST_POOL_SIZE`, `CATALYST_LOG_FORMAT`.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let database_url = DatabaseUrl::parse(
+            &var("DATABASE_URL").unwrap_or_else(|| "sqlite://./catalyst.db".into()),
+        )
+        .context("DATABASE_URL")?;
+        let bind = var("CATALYST_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
+        let public_url = var("CATALYST_PUBLIC_URL").unwrap_or_else(|| format!("http://{bind}"));
+        let livemode = match var("CATALYST_LIVEMODE").as_deref() {
+            None | Some("false" | "0" | "no") => false,
+            Some("true" | "1" | "yes") => true,
+            Some(other) => bail!("CATALYST_LIVEMODE must be true or false, not {other:?}"),
+        };
+        let pool_size = match var("CATALYST_POOL_SIZE") {
+            Some(n) => n.parse().context("CATALYST_POOL_SIZE")?,
+            None if database_url.backend() == Backend::Sqlite => 8,
+            None => 16,
+        };
+        let (data_key, data_key_source) = match var("CATALYST_DATA_KEY") {
+            Some(b64) => (
+                DataKey::from_base64(&b64).context("CATALYST_DATA_KEY must be 32 bytes, base64")?,
+                "CATALYST_DATA_KEY".into(),
+            ),
+            None => {
+                let path = var("CATALYST_DATA_KEY_FILE")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| default_key_path(&database_url));
+                (load_or_create_key(&path)?, path.display().to_string())
+            }
+        };
+        let json_logs = matches!(var("CATALYST_LOG_FORMAT").as_deref(), Some("json"));
+        Ok(Self {
+            database_url,
+            bind,
+            public_url,
+            livemode,
+            pool_size,
+            data_key,
+            data_key_source,
+            json_logs,
+        })
+    }
+}
+
+/// Next to the SQLite file (`./catalyst.db` → `./catalyst.key`), else `./catalyst.key`.
+fn default_key_path(url: &DatabaseUrl) -> PathBuf {
+    match url.backend() {
+        Backend::Sqlite => Path::new(url.target()).with_extension("key"),
+        Backend::Postgres => PathBuf::from("./catalyst.key"),
+    }
+}
+
+fn load_or_create_key(path: &Path) -> anyhow::Result<DataKey> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            DataKey::from_base64(&text).with_context(|| format!("data key file {}", path.display()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = DataKey::generate();
+            write_private(path, &key.to_base64())
+                .with_context(|| format!("writing data key {}", path.display()))?;
+            Ok(key)
+        }
+        Err(e) => Err(e).with_context(|| format!("reading data key {}", path.display())),
+    }
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
+}

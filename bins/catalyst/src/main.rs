@@ -1,0 +1,169 @@
+//! `catalyst`: the server and the operator CLI. Configuration and wiring only.
+
+mod config;
+
+use std::time::Duration;
+
+use actix_web::{App, HttpServer};
+use anyhow::Context;
+use catalyst_api::{ApiConfig, AppState, provision, workers};
+use catalyst_store::{Store, StoreConfig};
+use clap::{Parser, Subcommand};
+use config::Config;
+
+#[derive(Parser)]
+#[command(
+    name = "catalyst",
+    version,
+    about = "Catalyst: self-hosted SEPA Direct Debit payment sessions"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage tenants.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Create (or find again) the demo tenant with a sandbox gateway, campaigns, a hosted page
+    /// and a webhook profile; print their ids and fresh keys.
+    Demo {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Also deliver the demo profile's webhooks to this URL.
+        #[arg(long)]
+        webhook_url: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Create a tenant and print its id and first keys.
+    Create {
+        /// The tenant's name.
+        #[arg(long)]
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::from_env()?;
+    init_tracing(config.json_logs);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config),
+        Command::Migrate => {
+            open_store(&config)?;
+            println!("migrations applied to {}", config.database_url);
+            Ok(())
+        }
+        Command::Tenant {
+            command: TenantCommand::Create { name, json },
+        } => {
+            let creds = provision::create_tenant(&open_store(&config)?, &name)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&creds)?);
+            } else {
+                println!(
+                    "tenant_id:      {}\nsecret_key:     {}\nrestricted_key: {}",
+                    creds.tenant_id, creds.secret_key, creds.restricted_key
+                );
+            }
+            Ok(())
+        }
+        Command::Demo { json, webhook_url } => {
+            let setup = provision::demo(
+                &open_store(&config)?,
+                &config.public_url,
+                webhook_url.as_deref(),
+            )?;
+            print_demo(&setup, json)
+        }
+    }
+}
+
+fn init_tracing(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,actix_server=warn"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
+    if json {
+        builder.json().init()
+    } else {
+        builder.init()
+    }
+}
+
+fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let mut store_config = StoreConfig::new(config.database_url.clone(), config.data_key.clone());
+    store_config.pool_size = config.pool_size;
+    Store::open(store_config).with_context(|| format!("opening {}", config.database_url))
+}
+
+fn print_demo(setup: &provision::DemoSetup, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(setup)?);
+        return Ok(());
+    }
+    let value = serde_json::to_value(setup)?;
+    for (key, v) in value.as_object().into_iter().flatten() {
+        println!("{key:<22} {}", v.as_str().unwrap_or_default());
+    }
+    Ok(())
+}
+
+#[actix_web::main]
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let store = open_store(&config)?;
+    tracing::info!(database = %config.database_url, data_key = %config.data_key_source, livemode = config.livemode, "store ready");
+    if !config.livemode && provision::is_empty(&store)? {
+        let setup = provision::demo(&store, &config.public_url, None)?;
+        eprintln!(
+            "\nFirst start: created the demo tenant (run `catalyst demo` again for fresh keys):\n"
+        );
+        print_demo(&setup, false)?;
+        eprintln!();
+    }
+    let mut api_config = ApiConfig::new(config.public_url.clone());
+    api_config.livemode = config.livemode;
+    let state = AppState::new(store.clone(), api_config);
+
+    let (stop_workers, shutdown) = tokio::sync::watch::channel(false);
+    let sweeper = tokio::spawn(workers::expiry_sweeper(
+        store,
+        Duration::from_secs(30),
+        shutdown,
+    ));
+
+    let server = HttpServer::new(move || {
+        App::new().configure(|cfg| catalyst_api::configure(cfg, state.clone()))
+    })
+    .bind(&config.bind)
+    .with_context(|| format!("binding {}", config.bind))?
+    .shutdown_timeout(15)
+    .run();
+    eprintln!(
+        "Catalyst listening on {} (public URL {})",
+        config.bind, config.public_url
+    );
+    server.await?;
+    let _ = stop_workers.send(true);
+    let _ = sweeper.await;
+    tracing::info!("stopped");
+    Ok(())
+}

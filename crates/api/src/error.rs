@@ -1,0 +1,204 @@
+//! The API's one error type and its mapping to the documented error bodies (API.md §2).
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use catalyst_domain::validation::ValidationErrors;
+use catalyst_store::StoreError;
+use serde_json::{Value, json};
+
+/// A 409 reason, each with its stable code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    TenantReferenceId,
+    SessionNotPayable,
+    SessionNotVerifiable,
+    SessionNotCancellable,
+    DuplicateLead,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+}
+
+impl Conflict {
+    /// The stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Conflict::TenantReferenceId => "tenant_reference_id_conflict",
+            Conflict::SessionNotPayable => "session_not_payable",
+            Conflict::SessionNotVerifiable => "session_not_verifiable",
+            Conflict::SessionNotCancellable => "session_not_cancellable",
+            Conflict::DuplicateLead => "duplicate_lead",
+            Conflict::IdempotencyKeyInUse => "idempotency_key_in_use",
+            Conflict::IdempotencyKeyReused => "idempotency_key_reused",
+        }
+    }
+
+    fn detail(self) -> &'static str {
+        match self {
+            Conflict::TenantReferenceId => "tenant_reference_id already in use for this tenant",
+            Conflict::SessionNotPayable => {
+                "The payment session is not payable in its current status."
+            }
+            Conflict::SessionNotVerifiable => "The payment session is not awaiting verification.",
+            Conflict::SessionNotCancellable => "Only a PENDING payment session can be cancelled.",
+            Conflict::DuplicateLead => {
+                "A lead with this email address already has a completed order."
+            }
+            Conflict::IdempotencyKeyInUse => {
+                "A request with this Idempotency-Key is still being processed."
+            }
+            Conflict::IdempotencyKeyReused => {
+                "This Idempotency-Key was already used with a different request."
+            }
+        }
+    }
+}
+
+/// Every error the API answers with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("invalid request")]
+    Validation(ValidationErrors),
+    #[error("invalid IBAN: {0}")]
+    InvalidIban(String),
+    #[error("malformed JSON: {0}")]
+    MalformedJson(String),
+    #[error("not authenticated")]
+    NotAuthenticated,
+    #[error("authentication failed")]
+    AuthenticationFailed,
+    #[error("permission denied")]
+    PermissionDenied,
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("conflict: {0:?}")]
+    Conflict(Conflict),
+    #[error("session expired")]
+    SessionExpired,
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("throttled")]
+    Throttled { retry_after_secs: u64 },
+    #[error("service unavailable: {0}")]
+    ServiceUnavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A 400 with one field error.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        ApiError::Validation(ValidationErrors::single(field, message))
+    }
+
+    /// The stable code of this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Validation(_) => "validation_error",
+            ApiError::InvalidIban(_) => "invalid_iban",
+            ApiError::MalformedJson(_) => "malformed_json",
+            ApiError::NotAuthenticated => "not_authenticated",
+            ApiError::AuthenticationFailed => "authentication_failed",
+            ApiError::PermissionDenied => "permission_denied",
+            ApiError::NotFound => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::Conflict(c) => c.code(),
+            ApiError::SessionExpired => "session_expired",
+            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::Throttled { .. } => "throttled",
+            ApiError::ServiceUnavailable(_) => "service_unavailable",
+            ApiError::Internal(_) => "internal_error",
+        }
+    }
+
+    /// The JSON body (`detail`, `code`, and `errors` for validation errors).
+    pub fn body(&self) -> Value {
+        let detail = match self {
+            ApiError::Validation(_) => "Invalid request.".to_owned(),
+            ApiError::InvalidIban(sentence) => sentence.clone(),
+            ApiError::MalformedJson(why) => format!("JSON parse error - {why}"),
+            ApiError::NotAuthenticated => "Authentication credentials were not provided.".into(),
+            ApiError::AuthenticationFailed => "Invalid or revoked API key.".into(),
+            ApiError::PermissionDenied => "This key may not perform this action.".into(),
+            ApiError::NotFound => "Not found.".into(),
+            ApiError::MethodNotAllowed => "Method not allowed.".into(),
+            ApiError::Conflict(c) => c.detail().into(),
+            ApiError::SessionExpired => "The payment session has expired.".into(),
+            ApiError::PayloadTooLarge => "Request bodies are limited to 64 KiB.".into(),
+            ApiError::UnsupportedMediaType => "Send the request body as application/json.".into(),
+            ApiError::Throttled { retry_after_secs } => {
+                format!("Request was throttled. Expected available in {retry_after_secs} seconds.")
+            }
+            ApiError::ServiceUnavailable(_) => "The service is temporarily unavailable.".into(),
+            ApiError::Internal(_) => "Internal error.".into(),
+        };
+        match self {
+            ApiError::Validation(errors) => {
+                json!({"detail": detail, "code": self.code(), "errors": errors})
+            }
+            _ => json!({"detail": detail, "code": self.code()}),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Validation(_) | ApiError::InvalidIban(_) | ApiError::MalformedJson(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            ApiError::NotAuthenticated | ApiError::AuthenticationFailed => StatusCode::UNAUTHORIZED,
+            ApiError::PermissionDenied => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::SessionExpired => StatusCode::GONE,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut res = HttpResponse::build(self.status_code());
+        match self {
+            ApiError::Throttled { retry_after_secs } => {
+                res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            ApiError::ServiceUnavailable(_) => {
+                res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+            }
+            _ => {}
+        }
+        res.json(self.body())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::NotFound,
+            StoreError::Unavailable(why) => ApiError::ServiceUnavailable(why),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<ValidationErrors> for ApiError {
+    fn from(e: ValidationErrors) -> Self {
+        ApiError::Validation(e)
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}

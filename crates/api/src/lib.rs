@@ -1,0 +1,69 @@
+//! Catalyst's HTTP API (actix-web): payment sessions, the management API, hosted pages.
+//!
+//! [`configure`] mounts every route on an actix `App`; the binary wraps it in an `HttpServer`,
+//! tests in `actix_web::test::init_service`:
+//!
+//! ```no_run
+//! # async fn demo(state: catalyst_api::AppState) {
+//! let app = actix_web::test::init_service(
+//!     actix_web::App::new().configure(|cfg| catalyst_api::configure(cfg, state.clone())),
+//! ).await;
+//! # }
+//! ```
+
+pub mod auth;
+pub mod body;
+pub mod error;
+pub mod hosted;
+pub mod idempotency;
+pub mod management;
+pub mod middleware;
+pub mod openapi;
+pub mod paging;
+pub mod provision;
+pub mod ratelimit;
+pub mod routes;
+pub mod sessions;
+pub mod state;
+pub mod views;
+pub mod workers;
+
+use actix_web::middleware::{NormalizePath, TrailingSlash, from_fn};
+use actix_web::{HttpResponse, web};
+
+pub use error::{ApiError, Conflict};
+pub use state::{ApiConfig, AppState};
+
+/// Mounts every route, the shared state, the body limit and the middleware.
+pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
+    cfg.app_data(web::Data::new(state))
+        .app_data(web::PayloadConfig::new(body::MAX_BODY_BYTES))
+        .service(
+            web::scope("")
+                .wrap(NormalizePath::new(TrailingSlash::Always))
+                .wrap(from_fn(middleware::request_context))
+                .service(api_v1())
+                .service(web::resource("/s/assets/pay.js/").route(web::get().to(hosted::script)))
+                .service(web::resource("/s/{token}/").route(web::get().to(hosted::page)))
+                .default_service(web::to(not_found)),
+        );
+}
+
+fn api_v1() -> actix_web::Scope {
+    web::scope("/api/v1")
+        .configure(routes::register)
+        .default_service(web::to(not_found))
+}
+
+/// A resource whose unsupported methods answer 405 with the JSON error body.
+pub(crate) fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound)
+}
+
+async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed)
+}

@@ -1,0 +1,291 @@
+//! `/gateways/`: where debits are routed. Credentials are sealed at rest and never returned.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_store::{Gateway, Store, now};
+use serde_json::{Map, Value, json};
+
+use super::fields::{Fields, boolean, text};
+use crate::auth::Operator;
+use crate::body::{JsonBody, object};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::views::timestamp;
+use crate::{idempotency, paging};
+
+const FIELDS: &[&str] = &[
+    "name",
+    "adapter",
+    "descriptor",
+    "test_mode",
+    "currency",
+    "creditor_name",
+    "creditor_identifier",
+    "credentials",
+    "requires_verification",
+    "active",
+];
+const CREDENTIALS_CONTEXT: &str = "gateway.credentials";
+
+/// The adapters a gateway can use.
+const ADAPTERS: &[&str] = &["SANDBOX", "EMP"];
+
+fn render(g: &Gateway) -> Value {
+    json!({
+        "id": g.id, "name": g.name, "adapter": g.adapter, "descriptor": g.descriptor,
+        "test_mode": g.test_mode, "currency": g.currency, "creditor_name": g.creditor_name,
+        "creditor_identifier": g.creditor_identifier, "has_credentials": g.credentials_sealed.is_some(),
+        "requires_verification": g.requires_verification, "active": g.active,
+        "created_at": timestamp(g.created_at), "updated_at": timestamp(g.updated_at),
+    })
+}
+
+fn adapter(v: &Value) -> Result<String, String> {
+    let s = v
+        .as_str()
+        .ok_or_else(|| catalyst_domain::validation::messages::NOT_A_STRING.to_owned())?;
+    if ADAPTERS.contains(&s) {
+        Ok(s.to_owned())
+    } else {
+        Err(format!("\"{s}\" is not a valid choice."))
+    }
+}
+
+fn creditor_identifier(v: &Value) -> Result<String, String> {
+    let s = text(35)(v)?;
+    catalyst_sepa::CreditorId::parse(&s)
+        .map(|c| c.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// EMP credentials: `username`, `password`, `terminal_token` required, `endpoint` an http(s) URL.
+fn emp_credentials(v: &Value, f: &mut Fields) -> Option<Value> {
+    let Some(obj) = v.as_object() else {
+        f.error(
+            "credentials",
+            catalyst_domain::validation::messages::expected_dict(v),
+        );
+        return None;
+    };
+    let mut out = Map::new();
+    let mut ok = true;
+    for key in obj.keys() {
+        if !["username", "password", "terminal_token", "endpoint"].contains(&key.as_str()) {
+            f.error(&format!("credentials.{key}"), "Unknown field.");
+            ok = false;
+        }
+    }
+    for key in ["username", "password", "terminal_token"] {
+        match obj.get(key).map(|v| text(255)(v)) {
+            Some(Ok(s)) => {
+                out.insert(key.into(), Value::String(s));
+            }
+            Some(Err(m)) => {
+                f.error(&format!("credentials.{key}"), m);
+                ok = false;
+            }
+            None => {
+                f.error(
+                    &format!("credentials.{key}"),
+                    catalyst_domain::validation::messages::REQUIRED,
+                );
+                ok = false;
+            }
+        }
+    }
+    if let Some(endpoint) = obj.get("endpoint").filter(|v| !v.is_null()) {
+        match catalyst_domain::validation::url_field(endpoint, 2000) {
+            Ok(url) => {
+                out.insert("endpoint".into(), Value::String(url));
+            }
+            Err(m) => {
+                f.error("credentials.endpoint", m);
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(Value::Object(out))
+}
+
+fn apply(store: &Store, g: &mut Gateway, body: &Value, creating: bool) -> Result<(), ApiError> {
+    let mut f = Fields::new(body, FIELDS, creating)?;
+    if let Some(name) = f.required("name", text(255)) {
+        g.name = name;
+    }
+    match f.required("adapter", adapter) {
+        Some(a) if !creating && a != g.adapter => {
+            f.error("adapter", "The adapter of a gateway cannot be changed.")
+        }
+        Some(a) => g.adapter = a,
+        None => {}
+    }
+    if let Some(d) = f.nullable("descriptor", text(255)) {
+        g.descriptor = d;
+    }
+    if let Some(t) = f.set("test_mode", boolean) {
+        g.test_mode = t;
+    }
+    if let Some(c) = f.set("currency", text(3)) {
+        if c == "EUR" {
+            g.currency = c
+        } else {
+            f.error("currency", "SEPA gateways collect EUR only.")
+        }
+    }
+    if let Some(n) = f.nullable("creditor_name", text(70)) {
+        g.creditor_name = n;
+    }
+    if let Some(c) = f.nullable("creditor_identifier", creditor_identifier) {
+        g.creditor_identifier = c;
+    }
+    if let Some(r) = f.set("requires_verification", boolean) {
+        g.requires_verification = r;
+    }
+    if let Some(a) = f.set("active", boolean) {
+        g.active = a;
+    }
+    if g.adapter != "SANDBOX" && g.requires_verification {
+        f.error(
+            "requires_verification",
+            "Only SANDBOX gateways take this setting.",
+        );
+    }
+    match (g.adapter.as_str(), f.raw("credentials")) {
+        ("EMP", Some(v)) => {
+            if let Some(creds) = emp_credentials(v, &mut f) {
+                g.credentials_sealed = Some(
+                    store
+                        .cipher()
+                        .seal(CREDENTIALS_CONTEXT, creds.to_string().as_bytes())?,
+                );
+            }
+        }
+        ("EMP", None) if g.credentials_sealed.is_none() => f.error(
+            "credentials",
+            "EMP gateways need username, password and terminal_token.",
+        ),
+        ("SANDBOX", Some(_)) => f.error("credentials", "SANDBOX gateways take no credentials."),
+        _ => {}
+    }
+    f.finish()
+}
+
+/// `POST /gateways/`.
+#[utoipa::path(post, path = "/api/v1/gateways/", tag = "management", request_body = Object,
+    security(("bearer" = [])), responses((status = 201), (status = 400), (status = 401), (status = 403)))]
+pub async fn create(
+    state: web::Data<AppState>,
+    Operator(m): Operator,
+    req: HttpRequest,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    let state = state.get_ref().clone();
+    idempotency::run(&state, &m.tenant_id, &req, &body.raw, || async {
+        object(&body.value)?;
+        let store = state.store.clone();
+        let tenant = m.tenant_id.clone();
+        let value = body.value.clone();
+        let row = web::block(move || -> Result<Gateway, ApiError> {
+            let at = now();
+            let mut g = Gateway {
+                id: catalyst_domain::GatewayId::new().to_string(),
+                tenant_id: tenant,
+                name: String::new(),
+                adapter: String::new(),
+                descriptor: None,
+                test_mode: true,
+                currency: "EUR".into(),
+                creditor_name: None,
+                creditor_identifier: None,
+                credentials_sealed: None,
+                requires_verification: false,
+                active: true,
+                created_at: at,
+                updated_at: at,
+            };
+            apply(&store, &mut g, &value, true)?;
+            store.write(|c| g.insert(c))?;
+            Ok(g)
+        })
+        .await??;
+        Ok((StatusCode::CREATED, render(&row)))
+    })
+    .await
+}
+
+/// `GET /gateways/`.
+#[utoipa::path(get, path = "/api/v1/gateways/", tag = "management", security(("bearer" = [])),
+    params(("page_size" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, description = "`{next, previous, results}`")))]
+pub async fn list(
+    state: web::Data<AppState>,
+    Operator(m): Operator,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let page = paging::page_request(&req)?;
+    let store = state.store.clone();
+    let rows = web::block(move || store.read(|c| Gateway::page(c, &m.tenant_id, &page))).await??;
+    Ok(HttpResponse::Ok().json(paging::list_body(
+        &req,
+        &state.config.public_url,
+        rows.map(|g| render(&g)),
+    )))
+}
+
+/// `GET /gateways/{id}/`.
+#[utoipa::path(get, path = "/api/v1/gateways/{id}/", tag = "management", security(("bearer" = [])),
+    params(("id" = String, Path)), responses((status = 200), (status = 404)))]
+pub async fn retrieve(
+    state: web::Data<AppState>,
+    Operator(m): Operator,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let store = state.store.clone();
+    let row = web::block(move || store.read(|c| Gateway::find(c, &m.tenant_id, &id))).await??;
+    Ok(HttpResponse::Ok().json(render(&row)))
+}
+
+/// `PATCH /gateways/{id}/`.
+#[utoipa::path(patch, path = "/api/v1/gateways/{id}/", tag = "management", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = Object, responses((status = 200), (status = 400), (status = 404)))]
+pub async fn update(
+    state: web::Data<AppState>,
+    Operator(m): Operator,
+    id: web::Path<String>,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    let store = state.store.clone();
+    let row = web::block(move || {
+        store.write(|c| -> Result<Gateway, ApiError> {
+            let mut g = Gateway::find(c, &m.tenant_id, &id)?;
+            apply(&store, &mut g, &body.value, false)?;
+            g.updated_at = now();
+            g.save(c)?;
+            Ok(g)
+        })
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(render(&row)))
+}
+
+/// `DELETE /gateways/{id}/` — deactivates; history stays.
+#[utoipa::path(delete, path = "/api/v1/gateways/{id}/", tag = "management", security(("bearer" = [])),
+    params(("id" = String, Path)), responses((status = 200), (status = 404)))]
+pub async fn deactivate(
+    state: web::Data<AppState>,
+    Operator(m): Operator,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let store = state.store.clone();
+    let row = web::block(move || {
+        store.write(|c| -> Result<Gateway, ApiError> {
+            let mut g = Gateway::find(c, &m.tenant_id, &id)?;
+            g.active = false;
+            g.updated_at = now();
+            g.save(c)?;
+            Ok(g)
+        })
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(render(&row)))
+}

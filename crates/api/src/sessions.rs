@@ -1,0 +1,336 @@
+//! Payment sessions: create (§3.1), retrieve (§3.2), cancel (§3.7).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_domain::session::{CreateSessionRequest, Locale, SessionTerms};
+use catalyst_domain::token::SessionToken;
+use catalyst_domain::{DuplicatePolicy, OrderStatus, SessionStatus};
+use catalyst_store::sessions::{self, CreateSessionError};
+use catalyst_store::{
+    Campaign, DbConnection, Gateway, HostedPage, Lead, Order, PaymentSession, WebhookProfile, now,
+};
+use serde_json::{Value, json};
+
+use crate::auth::Merchant;
+use crate::body::JsonBody;
+use crate::error::{ApiError, Conflict};
+use crate::state::AppState;
+use crate::{idempotency, views};
+
+/// `POST /api/v1/payment-sessions/` — campaign or direct mode.
+#[utoipa::path(post, path = "/api/v1/payment-sessions/", tag = "payment sessions",
+    request_body = Object, security(("bearer" = [])),
+    responses((status = 201, description = "`{session_token, status, payment_url}`"),
+        (status = 400, description = "validation_error / malformed_json"), (status = 401), (status = 403),
+        (status = 409, description = "duplicate_lead / idempotency conflicts"), (status = 413), (status = 415)))]
+pub async fn create(
+    state: web::Data<AppState>,
+    merchant: Merchant,
+    req: HttpRequest,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    let state = state.get_ref().clone();
+    let peer_ip = req.peer_addr().map(|a| a.ip().to_string());
+    idempotency::run(&state, &merchant.tenant_id, &req, &body.raw, || async {
+        let request = CreateSessionRequest::from_json(&body.value)?;
+        let store = state.store.clone();
+        let public_url = state.config.public_url.clone();
+        let tenant = merchant.tenant_id.clone();
+        let created = web::block(move || {
+            let mut conn = store.conn()?;
+            create_in_store(&mut conn, &tenant, &request, peer_ip)
+        })
+        .await??;
+        let token = created.session.token;
+        Ok((
+            StatusCode::CREATED,
+            json!({"session_token": token, "status": SessionStatus::Pending.as_str(),
+                   "payment_url": format!("{public_url}/s/{token}")}),
+        ))
+    })
+    .await
+}
+
+/// Resolves campaign, gateway and optional references of the tenant, applies the pricing
+/// rules, and writes lead + session + order in one transaction.
+fn create_in_store(
+    conn: &mut DbConnection,
+    tenant: &str,
+    request: &CreateSessionRequest,
+    peer_ip: Option<String>,
+) -> Result<sessions::CreatedSession, ApiError> {
+    let campaign = match request.campaign_id {
+        Some(id) => Some(
+            Campaign::find(conn, tenant, &id.to_string())
+                .ok()
+                .filter(|c| c.active)
+                .ok_or_else(|| {
+                    ApiError::field("campaign_id", "No active campaign with this id.")
+                })?,
+        ),
+        None => None,
+    };
+    let gateway_id = match (request.gateway_id, &campaign) {
+        (Some(id), _) => id.to_string(),
+        (None, Some(c)) => c.gateway_id.clone(),
+        (None, None) => {
+            return Err(ApiError::field(
+                "gateway_id",
+                "This field is required in direct mode.",
+            ));
+        }
+    };
+    let gateway = Gateway::find(conn, tenant, &gateway_id)
+        .ok()
+        .filter(|g| g.active)
+        .ok_or_else(|| ApiError::field("gateway_id", "No active gateway with this id."))?;
+    let hosted_page_id = match request.hosted_page_id {
+        Some(id) => Some(
+            HostedPage::find(conn, tenant, &id.to_string())
+                .ok()
+                .filter(|p| p.active)
+                .ok_or_else(|| {
+                    ApiError::field("hosted_page_id", "No active hosted page with this id.")
+                })?
+                .id,
+        ),
+        None => campaign.as_ref().and_then(|c| c.hosted_page_id.clone()),
+    };
+    let webhook_profile_id = match request.webhook_profile_id {
+        Some(id) => Some(
+            WebhookProfile::find(conn, tenant, &id.to_string())
+                .ok()
+                .filter(|p| p.active)
+                .ok_or_else(|| {
+                    ApiError::field(
+                        "webhook_profile_id",
+                        "No active webhook profile with this id.",
+                    )
+                })?
+                .id,
+        ),
+        None => campaign.as_ref().and_then(|c| c.webhook_profile_id.clone()),
+    };
+    let offer = campaign.as_ref().map(Campaign::offer).transpose()?;
+    let campaign_attempts = campaign
+        .as_ref()
+        .and_then(|c| u8::try_from(c.max_payment_attempts).ok());
+    let terms = request.resolve(offer.as_ref(), campaign_attempts)?;
+    if terms.pricing.amount().currency().code() != gateway.currency {
+        return Err(ApiError::field(
+            "currency",
+            format!(
+                "The gateway does not support {}; it collects {}.",
+                terms.pricing.amount().currency().code(),
+                gateway.currency
+            ),
+        ));
+    }
+
+    let at = now();
+    let lead = &request.lead;
+    let lead_row = Lead {
+        id: catalyst_domain::LeadId::new().to_string(),
+        tenant_id: tenant.to_owned(),
+        email: lead.email.clone(),
+        email_normalized: lead.normalized_email(),
+        first_name: lead.first_name.clone(),
+        last_name: lead.last_name.clone(),
+        country: lead.country.clone(),
+        address: lead.address.clone(),
+        city: lead.city.clone(),
+        postal_code: lead.postal_code.clone(),
+        phone: lead.phone.clone(),
+        created_at: at,
+        updated_at: at,
+    };
+    let policy = match &campaign {
+        Some(c) => c
+            .duplicate_policy
+            .parse()
+            .map_err(|_| ApiError::Internal("stored duplicate policy".into()))?,
+        None => DuplicatePolicy::Reuse,
+    };
+    let session = session_row(
+        tenant,
+        request,
+        &terms,
+        &campaign,
+        &gateway,
+        hosted_page_id,
+        webhook_profile_id,
+        peer_ip,
+        at,
+    );
+    let order = Order {
+        id: catalyst_domain::OrderId::new().to_string(),
+        tenant_id: tenant.to_owned(),
+        session_id: session.id.clone(),
+        lead_id: String::new(),
+        order_number: new_order_number(),
+        status: OrderStatus::PendingPaymentSubmission.as_str().to_owned(),
+        amount_minor: session.amount_minor,
+        currency: session.currency.clone(),
+        created_at: at,
+        updated_at: at,
+    };
+    sessions::create_session(conn, lead_row, policy, session, order, new_order_number).map_err(
+        |e| match e {
+            CreateSessionError::DuplicateLead => ApiError::Conflict(Conflict::DuplicateLead),
+            CreateSessionError::Store(e) => e.into(),
+        },
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn session_row(
+    tenant: &str,
+    request: &CreateSessionRequest,
+    terms: &SessionTerms,
+    campaign: &Option<Campaign>,
+    gateway: &Gateway,
+    hosted_page_id: Option<String>,
+    webhook_profile_id: Option<String>,
+    peer_ip: Option<String>,
+    at: chrono::NaiveDateTime,
+) -> PaymentSession {
+    let pricing = &terms.pricing;
+    let offer_snapshot = match campaign {
+        Some(c) => {
+            json!({"name": c.offer_name, "product_name": c.product_name, "product_description": c.product_description})
+        }
+        None => json!({"name": null, "product_name": null, "product_description": null}),
+    };
+    let line_items: Vec<Value> = terms
+        .line_items
+        .iter()
+        .map(|item| {
+            json!({"description": item.description, "amount_minor": item.amount.minor(),
+                   "quantity": item.quantity, "external_product_num": item.external_product_num})
+        })
+        .collect();
+    let locale = request
+        .default_locale
+        .unwrap_or_else(|| Locale::for_country(&request.lead.country));
+    PaymentSession {
+        id: catalyst_domain::SessionId::new().to_string(),
+        tenant_id: tenant.to_owned(),
+        token: SessionToken::generate().as_str().to_owned(),
+        status: SessionStatus::Pending.as_str().to_owned(),
+        mode: request.mode.as_str().to_owned(),
+        campaign_id: campaign.as_ref().map(|c| c.id.clone()),
+        gateway_id: gateway.id.clone(),
+        hosted_page_id,
+        webhook_profile_id,
+        lead_id: String::new(),
+        offer_snapshot: offer_snapshot.to_string(),
+        amount_minor: pricing.amount().minor(),
+        currency: pricing.amount().currency().code().to_owned(),
+        billing_type: pricing.billing_type().as_str().to_owned(),
+        billing_frequency: pricing.billing_frequency().map(|f| f.as_str().to_owned()),
+        trial_period: pricing
+            .trial()
+            .as_ref()
+            .and_then(|t| i32::try_from(t.period).ok()),
+        trial_interval_unit: pricing.trial().as_ref().map(|t| t.unit.as_str().to_owned()),
+        trial_price_minor: pricing.trial().as_ref().map(|t| t.price.minor()),
+        offer_overrides: Value::Object(terms.offer_overrides.clone().into_iter().collect())
+            .to_string(),
+        max_payment_attempts: i32::from(terms.max_payment_attempts),
+        attempts_used: 0,
+        customer_id: request.customer_id.map(|c| c.to_string()),
+        external_customer_id: request.external_customer_id.clone(),
+        return_url: request.return_url.clone(),
+        default_locale: locale.as_str().to_owned(),
+        line_items: Value::Array(line_items).to_string(),
+        metadata: serde_json::to_string(&request.metadata).unwrap_or_else(|_| "{}".into()),
+        customer_ip: request.customer_ip.map(|ip| ip.to_string()).or(peer_ip),
+        expires_at: at + chrono::Duration::seconds(i64::from(request.expires_in_seconds)),
+        version: 0,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+/// `ORD-` + 8 upper-case hex digits from the CSPRNG.
+pub fn new_order_number() -> String {
+    let bytes = uuid::Uuid::new_v4();
+    let b = bytes.as_bytes();
+    format!("ORD-{:08X}", u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// Loads a session by token and applies expiry on read: a `PENDING` session past its
+/// `expires_at` is moved to `EXPIRED` (and its order cancelled) before it is returned.
+pub(crate) fn load_current(
+    conn: &mut DbConnection,
+    token: &str,
+) -> Result<PaymentSession, ApiError> {
+    if SessionToken::parse(token).is_err() {
+        return Err(ApiError::NotFound);
+    }
+    let session = PaymentSession::find_by_token(conn, token)?;
+    let at = now();
+    if session.status()? == SessionStatus::Pending && session.expires_at <= at {
+        sessions::expire_session(conn, &session.id, at)?;
+        return Ok(PaymentSession::find_by_token(conn, token)?);
+    }
+    Ok(session)
+}
+
+/// `GET /api/v1/payment-sessions/{token}/` — no auth; `browser_read` rate limit per IP.
+#[utoipa::path(get, path = "/api/v1/payment-sessions/{token}/", tag = "payment sessions",
+    params(("token" = String, Path, description = "`ps_…` session token")),
+    responses((status = 200, description = "Everything the hosted page needs"), (status = 404), (status = 429)))]
+pub async fn retrieve(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    token: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let ip = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    state
+        .browser_read
+        .check(&ip)
+        .map_err(|retry_after_secs| ApiError::Throttled { retry_after_secs })?;
+    let store = state.store.clone();
+    let token = token.into_inner();
+    let body = web::block(move || {
+        let mut conn = store.conn()?;
+        let session = load_current(&mut conn, &token)?;
+        views::session_body(&mut conn, &session)
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// `POST /api/v1/payment-sessions/{token}/cancel/` — `PENDING → EXPIRED`; the caller's tenant only.
+#[utoipa::path(post, path = "/api/v1/payment-sessions/{token}/cancel/", tag = "payment sessions",
+    params(("token" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, description = "The §3.2 body"), (status = 401), (status = 403), (status = 404),
+        (status = 409, description = "session_not_cancellable")))]
+pub async fn cancel(
+    state: web::Data<AppState>,
+    merchant: Merchant,
+    token: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let store = state.store.clone();
+    let token = token.into_inner();
+    let body = web::block(move || {
+        let mut conn = store.conn()?;
+        let session = load_current(&mut conn, &token)?;
+        if session.tenant_id != merchant.tenant_id {
+            return Err(ApiError::NotFound);
+        }
+        if session.status()? != SessionStatus::Pending
+            || !sessions::expire_session(&mut conn, &session.id, now())?
+        {
+            return Err(ApiError::Conflict(Conflict::SessionNotCancellable));
+        }
+        let session = PaymentSession::find_by_token(&mut conn, &token)?;
+        views::session_body(&mut conn, &session)
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(body))
+}

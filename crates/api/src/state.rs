@@ -1,0 +1,72 @@
+//! Shared application state.
+
+use std::sync::Arc;
+
+use actix_web::{HttpRequest, web};
+use catalyst_store::Store;
+
+use crate::ratelimit::RateLimiter;
+
+/// Settings the API needs from the deployment.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Base URL customers reach (`payment_url` = this + `/s/{token}`), without trailing slash.
+    pub public_url: String,
+    /// Production (`true`) or test/demo deployment.
+    pub livemode: bool,
+    /// `browser_read` scope: sustained requests per second per IP for session retrieval.
+    pub browser_read_per_sec: f64,
+    /// `browser_read` burst.
+    pub browser_read_burst: f64,
+    /// `iban_validate` scope: requests per second per key.
+    pub iban_validate_per_sec: f64,
+}
+
+impl ApiConfig {
+    /// The documented defaults (API.md §7).
+    pub fn new(public_url: impl Into<String>) -> Self {
+        Self {
+            public_url: public_url.into().trim_end_matches('/').to_owned(),
+            livemode: false,
+            browser_read_per_sec: 1.0,
+            browser_read_burst: 10.0,
+            iban_validate_per_sec: 50.0,
+        }
+    }
+}
+
+/// Everything a handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// Deployment settings.
+    pub config: Arc<ApiConfig>,
+    /// `browser_read` limiter (per IP).
+    pub browser_read: Arc<RateLimiter>,
+    /// `iban_validate` limiter (per key).
+    pub iban_validate: Arc<RateLimiter>,
+}
+
+impl AppState {
+    /// State for this store and configuration.
+    pub fn new(store: Store, config: ApiConfig) -> Self {
+        let browser_read = RateLimiter::new(config.browser_read_per_sec, config.browser_read_burst);
+        let iban_validate =
+            RateLimiter::new(config.iban_validate_per_sec, config.iban_validate_per_sec);
+        Self {
+            store,
+            config: Arc::new(config),
+            browser_read: Arc::new(browser_read),
+            iban_validate: Arc::new(iban_validate),
+        }
+    }
+
+    /// The state registered on the app (always present: `configure` registers it).
+    pub fn of(req: &HttpRequest) -> AppState {
+        req.app_data::<web::Data<AppState>>()
+            .expect("AppState is registered by configure()")
+            .get_ref()
+            .clone()
+    }
+}

@@ -1,0 +1,27 @@
+//! Background work that runs inside the server process.
+
+use std::time::Duration;
+
+use actix_web::web;
+use catalyst_store::{Store, now, sessions};
+use tokio::sync::watch;
+
+/// Expires due `PENDING` sessions every `every` until `shutdown` turns true.
+pub async fn expiry_sweeper(store: Store, every: Duration, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        let store = store.clone();
+        match web::block(move || store.read(|c| sessions::expire_due_sessions(c, now(), 500))).await
+        {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(expired = n, "expired payment sessions"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "session expiry sweep failed"),
+            Err(e) => tracing::warn!(error = %e, "session expiry sweep could not run"),
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! `Idempotency-Key` bookkeeping: one row per (tenant, key).
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::schema::idempotency_keys as ik;
+use crate::{DbConnection, StoreError, StoreResult, tx};
+
+/// How long a stored response is replayed.
+pub const RETENTION: Duration = Duration::hours(24);
+
+/// What to do with a request that carries an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyStart {
+    /// First use (or the old record expired): run the request, then call [`complete`].
+    Proceed,
+    /// Same key and body seen before: answer with this stored response.
+    Replay { status: u16, body: String },
+    /// The first request with this key is still running.
+    InUse,
+    /// The key was used with a different request.
+    Reused,
+}
+
+/// Claims `key` for a request whose method, path and body hash to `fingerprint`.
+pub fn begin(
+    conn: &mut DbConnection,
+    tenant: &str,
+    key: &str,
+    fingerprint: &str,
+    now: NaiveDateTime,
+) -> StoreResult<IdempotencyStart> {
+    let outcome = tx::write(conn, |conn| {
+        let row: Option<(String, Option<i32>, Option<String>, NaiveDateTime)> = ik::table
+            .filter(ik::tenant_id.eq(tenant))
+            .filter(ik::idem_key.eq(key))
+            .select((
+                ik::fingerprint,
+                ik::response_status,
+                ik::response_body,
+                ik::created_at,
+            ))
+            .first(conn)
+            .optional()?;
+        match row {
+            None => {
+                diesel::insert_into(ik::table)
+                    .values((
+                        ik::tenant_id.eq(tenant),
+                        ik::idem_key.eq(key),
+                        ik::fingerprint.eq(fingerprint),
+                        ik::created_at.eq(now),
+                    ))
+                    .execute(conn)?;
+                Ok(IdempotencyStart::Proceed)
+            }
+            Some((_, _, _, created)) if created + RETENTION <= now => {
+                diesel::update(ik::table.find((tenant, key)))
+                    .set((
+                        ik::fingerprint.eq(fingerprint),
+                        ik::response_status.eq(None::<i32>),
+                        ik::response_body.eq(None::<String>),
+                        ik::created_at.eq(now),
+                    ))
+                    .execute(conn)?;
+                Ok(IdempotencyStart::Proceed)
+            }
+            Some((stored, _, _, _)) if stored != fingerprint => Ok(IdempotencyStart::Reused),
+            Some((_, Some(status), Some(body), _)) => Ok(IdempotencyStart::Replay {
+                status: u16::try_from(status)
+                    .map_err(|_| StoreError::Corrupt("idempotency status".into()))?,
+                body,
+            }),
+            Some(_) => Ok(IdempotencyStart::InUse),
+        }
+    });
+    match outcome {
+        // Two first uses raced on PostgreSQL: the loser sees the winner's row.
+        Err(StoreError::Conflict(_)) => Ok(IdempotencyStart::InUse),
+        other => other,
+    }
+}
+
+/// Stores the response of the request that claimed `key`.
+pub fn complete(
+    conn: &mut DbConnection,
+    tenant: &str,
+    key: &str,
+    status: u16,
+    body: &str,
+) -> StoreResult<()> {
+    diesel::update(ik::table.find((tenant, key)))
+        .set((
+            ik::response_status.eq(i32::from(status)),
+            ik::response_body.eq(body),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Forgets `key` (the request failed in a way the client may retry).
+pub fn release(conn: &mut DbConnection, tenant: &str, key: &str) -> StoreResult<()> {
+    diesel::delete(ik::table.find((tenant, key))).execute(conn)?;
+    Ok(())
+}

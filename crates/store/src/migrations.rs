@@ -1,0 +1,27 @@
+//! Embedded migrations, one tree per backend, run on the concrete connection.
+
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::connection::DbConnection;
+use crate::error::{StoreError, StoreResult};
+
+const SQLITE: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+const POSTGRES: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+
+/// Applies every pending migration; returns how many ran.
+pub fn run_pending(conn: &mut DbConnection) -> StoreResult<usize> {
+    let applied = match conn {
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE).map(|v| v.len()),
+        DbConnection::Postgres(c) => c.run_pending_migrations(POSTGRES).map(|v| v.len()),
+    };
+    applied.map_err(|e| StoreError::Migration(e.to_string()))
+}
+
+/// Reverts every applied migration (used by the up → down → up test and operators' tooling).
+pub fn revert_all(conn: &mut DbConnection) -> StoreResult<usize> {
+    let reverted = match conn {
+        DbConnection::Sqlite(c) => c.revert_all_migrations(SQLITE).map(|v| v.len()),
+        DbConnection::Postgres(c) => c.revert_all_migrations(POSTGRES).map(|v| v.len()),
+    };
+    reverted.map_err(|e| StoreError::Migration(e.to_string()))
+}

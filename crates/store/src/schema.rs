@@ -1,0 +1,215 @@
+//! The one diesel schema for both backends (portable column types only).
+
+diesel::table! {
+    tenants (id) {
+        id -> Text,
+        name -> Text,
+        demo -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        tenant_id -> Text,
+        kind -> Text,
+        name -> Nullable<Text>,
+        key_hash -> Text,
+        key_prefix -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    gateways (id) {
+        id -> Text,
+        tenant_id -> Text,
+        name -> Text,
+        adapter -> Text,
+        descriptor -> Nullable<Text>,
+        test_mode -> Bool,
+        currency -> Text,
+        creditor_name -> Nullable<Text>,
+        creditor_identifier -> Nullable<Text>,
+        credentials_sealed -> Nullable<Text>,
+        requires_verification -> Bool,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    hosted_pages (id) {
+        id -> Text,
+        tenant_id -> Text,
+        name -> Text,
+        logo_url -> Nullable<Text>,
+        primary_color -> Nullable<Text>,
+        accent_color -> Nullable<Text>,
+        headline -> Nullable<Text>,
+        show_product_name -> Bool,
+        show_product_price -> Bool,
+        show_product_description -> Bool,
+        mandate_acceptance_mode -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_profiles (id) {
+        id -> Text,
+        tenant_id -> Text,
+        name -> Text,
+        secret_sealed -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Text,
+        tenant_id -> Text,
+        profile_id -> Text,
+        url -> Text,
+        delivery_method -> Text,
+        events -> Nullable<Text>,
+        payload_mapping -> Nullable<Text>,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    campaigns (id) {
+        id -> Text,
+        tenant_id -> Text,
+        name -> Text,
+        gateway_id -> Text,
+        offer_name -> Text,
+        price_minor -> BigInt,
+        currency -> Text,
+        billing_type -> Text,
+        billing_frequency -> Nullable<Text>,
+        trial_period -> Nullable<Integer>,
+        trial_interval_unit -> Nullable<Text>,
+        trial_price_minor -> Nullable<BigInt>,
+        product_name -> Nullable<Text>,
+        product_description -> Nullable<Text>,
+        hosted_page_id -> Nullable<Text>,
+        webhook_profile_id -> Nullable<Text>,
+        max_payment_attempts -> Integer,
+        duplicate_policy -> Text,
+        success_redirect_url -> Nullable<Text>,
+        failure_redirect_url -> Nullable<Text>,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    leads (id) {
+        id -> Text,
+        tenant_id -> Text,
+        email -> Text,
+        email_normalized -> Text,
+        first_name -> Text,
+        last_name -> Text,
+        country -> Text,
+        address -> Nullable<Text>,
+        city -> Nullable<Text>,
+        postal_code -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    payment_sessions (id) {
+        id -> Text,
+        tenant_id -> Text,
+        token -> Text,
+        status -> Text,
+        mode -> Text,
+        campaign_id -> Nullable<Text>,
+        gateway_id -> Text,
+        hosted_page_id -> Nullable<Text>,
+        webhook_profile_id -> Nullable<Text>,
+        lead_id -> Text,
+        offer_snapshot -> Text,
+        amount_minor -> BigInt,
+        currency -> Text,
+        billing_type -> Text,
+        billing_frequency -> Nullable<Text>,
+        trial_period -> Nullable<Integer>,
+        trial_interval_unit -> Nullable<Text>,
+        trial_price_minor -> Nullable<BigInt>,
+        offer_overrides -> Text,
+        max_payment_attempts -> Integer,
+        attempts_used -> Integer,
+        customer_id -> Nullable<Text>,
+        external_customer_id -> Nullable<Text>,
+        return_url -> Nullable<Text>,
+        default_locale -> Text,
+        line_items -> Text,
+        metadata -> Text,
+        customer_ip -> Nullable<Text>,
+        expires_at -> Timestamp,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    orders (id) {
+        id -> Text,
+        tenant_id -> Text,
+        session_id -> Text,
+        lead_id -> Text,
+        order_number -> Text,
+        status -> Text,
+        amount_minor -> BigInt,
+        currency -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (tenant_id, idem_key) {
+        tenant_id -> Text,
+        idem_key -> Text,
+        fingerprint -> Text,
+        response_status -> Nullable<Integer>,
+        response_body -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(orders -> leads (lead_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    tenants,
+    api_keys,
+    gateways,
+    hosted_pages,
+    webhook_profiles,
+    webhook_endpoints,
+    campaigns,
+    leads,
+    payment_sessions,
+    orders,
+    idempotency_keys,
+);

@@ -1,0 +1,70 @@
+//! The operations every tenant-scoped configuration table shares.
+
+/// Implements `find`, `page`, `insert` and `save` for a row type whose table has
+/// `id` and `tenant_id` columns. Lookups always filter by tenant: another tenant's row is
+/// simply not found.
+macro_rules! tenant_scoped {
+    ($row:ty, $table:ident) => {
+        impl $row {
+            /// Loads one row of this tenant.
+            pub fn find(
+                conn: &mut $crate::DbConnection,
+                tenant: &str,
+                id: &str,
+            ) -> $crate::StoreResult<Self> {
+                use diesel::prelude::*;
+                $crate::schema::$table::table
+                    .filter($crate::schema::$table::tenant_id.eq(tenant))
+                    .filter($crate::schema::$table::id.eq(id))
+                    .select(<$row>::as_select())
+                    .first(conn)
+                    .map_err(Into::into)
+            }
+
+            /// One page of this tenant's rows, newest first.
+            pub fn page(
+                conn: &mut $crate::DbConnection,
+                tenant: &str,
+                page: &$crate::pagination::PageRequest,
+            ) -> $crate::StoreResult<$crate::pagination::Page<Self>> {
+                Ok($crate::pagination::load_page!(
+                    $crate::schema::$table::table
+                        .filter($crate::schema::$table::tenant_id.eq(tenant.to_owned()))
+                        .select(<$row>::as_select()),
+                    $crate::schema::$table::id,
+                    page,
+                    conn
+                ))
+            }
+
+            /// Inserts this row.
+            pub fn insert(&self, conn: &mut $crate::DbConnection) -> $crate::StoreResult<()> {
+                use diesel::prelude::*;
+                diesel::insert_into($crate::schema::$table::table)
+                    .values(self)
+                    .execute(conn)?;
+                Ok(())
+            }
+
+            /// Writes every column of this row back.
+            pub fn save(&self, conn: &mut $crate::DbConnection) -> $crate::StoreResult<()> {
+                use diesel::prelude::*;
+                let n = diesel::update($crate::schema::$table::table.find(&self.id))
+                    .set(self)
+                    .execute(conn)?;
+                if n == 1 {
+                    Ok(())
+                } else {
+                    Err($crate::StoreError::NotFound)
+                }
+            }
+        }
+
+        impl $crate::pagination::Keyed for $row {
+            fn key(&self) -> &str {
+                &self.id
+            }
+        }
+    };
+}
+pub(crate) use tenant_scoped;

@@ -1,0 +1,307 @@
+//! Leads, payment sessions and orders, and the one transaction that creates them together.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use catalyst_domain::{DuplicatePolicy, OrderStatus, SessionStatus};
+
+use crate::schema::{leads, orders, payment_sessions};
+use crate::{DbConnection, StoreError, StoreResult, tx};
+
+/// A person who started a payment session.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
+#[diesel(table_name = leads, treat_none_as_null = true)]
+pub struct Lead {
+    pub id: String,
+    pub tenant_id: String,
+    pub email: String,
+    /// Lower-cased email, the key for duplicate handling.
+    pub email_normalized: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub country: String,
+    pub address: Option<String>,
+    pub city: Option<String>,
+    pub postal_code: Option<String>,
+    pub phone: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+crate::scoped::tenant_scoped!(Lead, leads);
+
+impl Lead {
+    /// Fills this lead's empty optional fields from `other`; true if anything changed.
+    fn fill_empty_from(&mut self, other: &Lead) -> bool {
+        let mut changed = false;
+        for (mine, theirs) in [
+            (&mut self.address, &other.address),
+            (&mut self.city, &other.city),
+            (&mut self.postal_code, &other.postal_code),
+            (&mut self.phone, &other.phone),
+        ] {
+            if mine.is_none() && theirs.is_some() {
+                mine.clone_from(theirs);
+                changed = true;
+            }
+        }
+        changed
+    }
+}
+
+/// A payment session: the terms a customer is asked to accept and pay.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
+#[diesel(table_name = payment_sessions, treat_none_as_null = true)]
+pub struct PaymentSession {
+    pub id: String,
+    pub tenant_id: String,
+    pub token: String,
+    pub status: String,
+    pub mode: String,
+    pub campaign_id: Option<String>,
+    pub gateway_id: String,
+    pub hosted_page_id: Option<String>,
+    pub webhook_profile_id: Option<String>,
+    pub lead_id: String,
+    /// JSON object: the offer's display fields (`name`, `product_name`, `product_description`)
+    /// as they were when the session was created.
+    pub offer_snapshot: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub billing_type: String,
+    pub billing_frequency: Option<String>,
+    pub trial_period: Option<i32>,
+    pub trial_interval_unit: Option<String>,
+    pub trial_price_minor: Option<i64>,
+    /// JSON object: the pricing fields this session overrode on its campaign.
+    pub offer_overrides: String,
+    pub max_payment_attempts: i32,
+    pub attempts_used: i32,
+    pub customer_id: Option<String>,
+    pub external_customer_id: Option<String>,
+    pub return_url: Option<String>,
+    pub default_locale: String,
+    /// JSON array of line items.
+    pub line_items: String,
+    /// JSON object string → string.
+    pub metadata: String,
+    pub customer_ip: Option<String>,
+    pub expires_at: NaiveDateTime,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+crate::scoped::tenant_scoped!(PaymentSession, payment_sessions);
+
+impl PaymentSession {
+    /// The session's status as its enum.
+    pub fn status(&self) -> StoreResult<SessionStatus> {
+        self.status
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("session status {:?}", self.status)))
+    }
+
+    /// Loads a session by its token (any tenant: the token is the credential).
+    pub fn find_by_token(conn: &mut DbConnection, token: &str) -> StoreResult<Self> {
+        payment_sessions::table
+            .filter(payment_sessions::token.eq(token))
+            .select(Self::as_select())
+            .first(conn)
+            .map_err(Into::into)
+    }
+}
+
+/// The order a session creates; completed when the session is paid.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
+#[diesel(table_name = orders, treat_none_as_null = true)]
+pub struct Order {
+    pub id: String,
+    pub tenant_id: String,
+    pub session_id: String,
+    pub lead_id: String,
+    /// `ORD-` + 8 upper-case hex.
+    pub order_number: String,
+    pub status: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+crate::scoped::tenant_scoped!(Order, orders);
+
+impl Order {
+    /// The order of a session.
+    pub fn find_by_session(conn: &mut DbConnection, session_id: &str) -> StoreResult<Self> {
+        orders::table
+            .filter(orders::session_id.eq(session_id))
+            .select(Self::as_select())
+            .first(conn)
+            .map_err(Into::into)
+    }
+}
+
+/// Order statuses that mean the lead has paid at least once.
+const PAID_ORDER_STATUSES: [OrderStatus; 4] = [
+    OrderStatus::Completed,
+    OrderStatus::PartiallyRefunded,
+    OrderStatus::Refunded,
+    OrderStatus::Chargedback,
+];
+
+/// Why a session could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateSessionError {
+    /// The campaign rejects leads whose email already has a paid order.
+    #[error("a lead with this email already has a completed order")]
+    DuplicateLead,
+    /// Anything else.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What [`create_session`] wrote.
+#[derive(Debug, Clone)]
+pub struct CreatedSession {
+    pub lead: Lead,
+    pub session: PaymentSession,
+    pub order: Order,
+}
+
+/// Creates lead (per the duplicate policy), session and order in one transaction.
+///
+/// `candidate` is the lead as sent; with `Reuse` (and `Reject` when no paid order exists) the
+/// tenant's newest lead with the same email is used instead, and its empty fields are filled.
+/// `session.lead_id` and `order.lead_id`/`session_id` are set here. `new_order_number` is called
+/// again if a generated order number collides.
+pub fn create_session(
+    conn: &mut DbConnection,
+    candidate: Lead,
+    policy: DuplicatePolicy,
+    mut session: PaymentSession,
+    mut order: Order,
+    mut new_order_number: impl FnMut() -> String,
+) -> Result<CreatedSession, CreateSessionError> {
+    tx::write(conn, |conn| {
+        let existing = match policy {
+            DuplicatePolicy::Allow => None,
+            DuplicatePolicy::Reuse | DuplicatePolicy::Reject => leads::table
+                .filter(leads::tenant_id.eq(&candidate.tenant_id))
+                .filter(leads::email_normalized.eq(&candidate.email_normalized))
+                .order(leads::id.desc())
+                .select(Lead::as_select())
+                .first(conn)
+                .optional()
+                .map_err(StoreError::from)?,
+        };
+        if policy == DuplicatePolicy::Reject && has_paid_order(conn, &candidate)? {
+            return Err(CreateSessionError::DuplicateLead);
+        }
+        let lead = match existing {
+            Some(mut lead) => {
+                if lead.fill_empty_from(&candidate) {
+                    lead.updated_at = candidate.updated_at;
+                    lead.save(conn)?;
+                }
+                lead
+            }
+            None => {
+                candidate.insert(conn)?;
+                candidate
+            }
+        };
+        session.lead_id.clone_from(&lead.id);
+        session.insert(conn)?;
+        order.lead_id.clone_from(&lead.id);
+        order.session_id.clone_from(&session.id);
+        insert_order_with_fresh_number(conn, &mut order, &mut new_order_number)?;
+        Ok(CreatedSession {
+            lead,
+            session,
+            order,
+        })
+    })
+}
+
+fn has_paid_order(conn: &mut DbConnection, candidate: &Lead) -> StoreResult<bool> {
+    let paid: Vec<&str> = PAID_ORDER_STATUSES.iter().map(|s| s.as_str()).collect();
+    let count: i64 = orders::table
+        .inner_join(leads::table)
+        .filter(leads::tenant_id.eq(&candidate.tenant_id))
+        .filter(leads::email_normalized.eq(&candidate.email_normalized))
+        .filter(orders::status.eq_any(paid))
+        .count()
+        .get_result(conn)?;
+    Ok(count > 0)
+}
+
+fn insert_order_with_fresh_number(
+    conn: &mut DbConnection,
+    order: &mut Order,
+    new_order_number: &mut impl FnMut() -> String,
+) -> StoreResult<()> {
+    for _ in 0..5 {
+        match tx::savepoint(conn, |c| order.insert(c)) {
+            Err(StoreError::Conflict(_)) => order.order_number = new_order_number(),
+            other => return other,
+        }
+    }
+    Err(StoreError::Conflict("order_number"))
+}
+
+/// Moves one `PENDING` session to `EXPIRED` and cancels its unpaid order, in one transaction.
+/// Returns false (and changes nothing) when the session was no longer `PENDING`.
+pub fn expire_session(
+    conn: &mut DbConnection,
+    session_id: &str,
+    now: NaiveDateTime,
+) -> StoreResult<bool> {
+    tx::write(conn, |conn| {
+        expire_in_tx(conn, &[session_id.to_owned()], now).map(|n| n == 1)
+    })
+}
+
+/// Expires every `PENDING` session whose `expires_at` has passed (up to `limit` per call);
+/// returns how many were expired.
+pub fn expire_due_sessions(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    limit: i64,
+) -> StoreResult<usize> {
+    tx::write(conn, |conn| {
+        let due: Vec<String> = payment_sessions::table
+            .filter(payment_sessions::status.eq(SessionStatus::Pending.as_str()))
+            .filter(payment_sessions::expires_at.le(now))
+            .order(payment_sessions::expires_at.asc())
+            .limit(limit)
+            .select(payment_sessions::id)
+            .load(conn)?;
+        if due.is_empty() {
+            return Ok(0);
+        }
+        expire_in_tx(conn, &due, now)
+    })
+}
+
+fn expire_in_tx(conn: &mut DbConnection, ids: &[String], now: NaiveDateTime) -> StoreResult<usize> {
+    let n = diesel::update(
+        payment_sessions::table
+            .filter(payment_sessions::id.eq_any(ids))
+            .filter(payment_sessions::status.eq(SessionStatus::Pending.as_str())),
+    )
+    .set((
+        payment_sessions::status.eq(SessionStatus::Expired.as_str()),
+        payment_sessions::version.eq(payment_sessions::version + 1),
+        payment_sessions::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    diesel::update(
+        orders::table
+            .filter(orders::session_id.eq_any(ids))
+            .filter(orders::status.eq(OrderStatus::PendingPaymentSubmission.as_str())),
+    )
+    .set((
+        orders::status.eq(OrderStatus::Cancelled.as_str()),
+        orders::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n)
+}

@@ -1,0 +1,78 @@
+//! Tenants and their API keys.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::schema::{api_keys, tenants};
+use crate::{DbConnection, StoreResult};
+
+/// A merchant account; everything else belongs to one.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
+#[diesel(table_name = tenants, treat_none_as_null = true)]
+pub struct Tenant {
+    pub id: String,
+    pub name: String,
+    /// Created by `catalyst demo` (found again by later runs).
+    pub demo: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl Tenant {
+    /// Inserts this tenant.
+    pub fn insert(&self, conn: &mut DbConnection) -> StoreResult<()> {
+        diesel::insert_into(tenants::table)
+            .values(self)
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// Loads a tenant by id.
+    pub fn find(conn: &mut DbConnection, id: &str) -> StoreResult<Self> {
+        tenants::table
+            .find(id)
+            .select(Self::as_select())
+            .first(conn)
+            .map_err(Into::into)
+    }
+
+    /// The demo tenant, if `catalyst demo` ran before.
+    pub fn find_demo(conn: &mut DbConnection) -> StoreResult<Option<Self>> {
+        Ok(tenants::table
+            .filter(tenants::demo.eq(true))
+            .order(tenants::id.asc())
+            .select(Self::as_select())
+            .first(conn)
+            .optional()?)
+    }
+}
+
+/// An API key; only its SHA-256 hash and a display prefix are stored.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
+#[diesel(table_name = api_keys, treat_none_as_null = true)]
+pub struct ApiKey {
+    pub id: String,
+    pub tenant_id: String,
+    /// `restricted` or `secret`.
+    pub kind: String,
+    pub name: Option<String>,
+    pub key_hash: String,
+    pub key_prefix: String,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+crate::scoped::tenant_scoped!(ApiKey, api_keys);
+
+impl ApiKey {
+    /// The active key with this hash, if any.
+    pub fn find_active_by_hash(conn: &mut DbConnection, hash: &str) -> StoreResult<Option<Self>> {
+        Ok(api_keys::table
+            .filter(api_keys::key_hash.eq(hash))
+            .filter(api_keys::active.eq(true))
+            .select(Self::as_select())
+            .first(conn)
+            .optional()?)
+    }
+}

@@ -1,0 +1,48 @@
+//! Transactions that behave the same on both backends.
+
+use diesel::Connection;
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
+
+use crate::connection::DbConnection;
+use crate::error::StoreError;
+
+type Tm = <DbConnection as Connection>::TransactionManager;
+
+/// Runs `f` in one write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, so a
+/// read-then-write transaction takes the write lock up front (waiting on `busy_timeout`)
+/// instead of failing with "database is locked" when it tries to upgrade.
+pub fn write<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<StoreError>,
+{
+    let begun = match conn {
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
+        }
+        DbConnection::Postgres(_) => Tm::begin_transaction(conn),
+    };
+    begun.map_err(StoreError::from)?;
+    match f(conn) {
+        Ok(value) => match Tm::commit_transaction(conn) {
+            Ok(()) => Ok(value),
+            Err(e) => {
+                let _ = Tm::rollback_transaction(conn);
+                Err(StoreError::from(e).into())
+            }
+        },
+        Err(e) => {
+            Tm::rollback_transaction(conn).map_err(StoreError::from)?;
+            Err(e)
+        }
+    }
+}
+
+/// Runs `f` inside a savepoint, so a failing statement (a unique violation, say) does not
+/// abort the surrounding PostgreSQL transaction.
+pub fn savepoint<T, F>(conn: &mut DbConnection, f: F) -> Result<T, StoreError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, StoreError>,
+{
+    conn.transaction(f)
+}

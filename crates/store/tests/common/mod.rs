@@ -1,0 +1,119 @@
+//! Row builders shared by the store tests.
+#![allow(dead_code)]
+
+use catalyst_store::*;
+use chrono::Duration;
+
+pub fn id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+pub fn tenant(store: &Store) -> Tenant {
+    let t = Tenant {
+        id: id(),
+        name: "Acme".into(),
+        demo: false,
+        created_at: now(),
+        updated_at: now(),
+    };
+    store.write(|c| t.insert(c)).unwrap();
+    t
+}
+
+pub fn gateway(store: &Store, tenant: &str, name: &str) -> Gateway {
+    let g = Gateway {
+        id: id(),
+        tenant_id: tenant.into(),
+        name: name.into(),
+        adapter: "SANDBOX".into(),
+        descriptor: None,
+        test_mode: true,
+        currency: "EUR".into(),
+        creditor_name: None,
+        creditor_identifier: None,
+        credentials_sealed: None,
+        requires_verification: false,
+        active: true,
+        created_at: now(),
+        updated_at: now(),
+    };
+    store.write(|c| g.insert(c)).unwrap();
+    g
+}
+
+pub fn lead(tenant: &str, email: &str) -> Lead {
+    Lead {
+        id: id(),
+        tenant_id: tenant.into(),
+        email: email.into(),
+        email_normalized: email.to_lowercase(),
+        first_name: "Ada".into(),
+        last_name: "Lovelace".into(),
+        country: "DE".into(),
+        address: None,
+        city: None,
+        postal_code: None,
+        phone: None,
+        created_at: now(),
+        updated_at: now(),
+    }
+}
+
+pub fn session(tenant: &str, gateway: &str, expires_in: Duration) -> PaymentSession {
+    PaymentSession {
+        id: id(),
+        tenant_id: tenant.into(),
+        token: format!("ps_{}", uuid::Uuid::new_v4().simple()),
+        status: "PENDING".into(),
+        mode: "payment".into(),
+        campaign_id: None,
+        gateway_id: gateway.into(),
+        hosted_page_id: None,
+        webhook_profile_id: None,
+        lead_id: String::new(),
+        offer_snapshot: "{}".into(),
+        amount_minor: 2999,
+        currency: "EUR".into(),
+        billing_type: "ONE_OFF".into(),
+        billing_frequency: None,
+        trial_period: None,
+        trial_interval_unit: None,
+        trial_price_minor: None,
+        offer_overrides: "{}".into(),
+        max_payment_attempts: 3,
+        attempts_used: 0,
+        customer_id: None,
+        external_customer_id: None,
+        return_url: None,
+        default_locale: "en".into(),
+        line_items: "[]".into(),
+        metadata: "{}".into(),
+        customer_ip: None,
+        expires_at: now() + expires_in,
+        version: 0,
+        created_at: now(),
+        updated_at: now(),
+    }
+}
+
+pub fn order(tenant: &str, number: &str) -> Order {
+    Order {
+        id: id(),
+        tenant_id: tenant.into(),
+        session_id: String::new(),
+        lead_id: String::new(),
+        order_number: number.into(),
+        status: "PENDING_PAYMENT_SUBMISSION".into(),
+        amount_minor: 2999,
+        currency: "EUR".into(),
+        created_at: now(),
+        updated_at: now(),
+    }
+}
+
+static NEXT_ORDER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+
+pub fn order_number() -> String {
+    let n = NEXT_ORDER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("ORD-{:04X}{:04X}", std::process::id() & 0xFFFF, n)
+}

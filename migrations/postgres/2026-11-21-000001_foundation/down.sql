@@ -1,0 +1,11 @@
+DROP TABLE idempotency_keys;
+DROP TABLE orders;
+DROP TABLE payment_sessions;
+DROP TABLE leads;
+DROP TABLE campaigns;
+DROP TABLE webhook_endpoints;
+DROP TABLE webhook_profiles;
+DROP TABLE hosted_pages;
+DROP TABLE gateways;
+DROP TABLE api_keys;
+DROP TABLE tenants;
