@@ -120,9 +120,19 @@ fn print_demo(setup: &provision::DemoSetup, json: bool) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(setup)?);
         return Ok(());
     }
-    let value = serde_json::to_value(setup)?;
-    for (key, v) in value.as_object().into_iter().flatten() {
-        println!("{key:<22} {}", v.as_str().unwrap_or_default());
+    for (key, value) in [
+        ("tenant_id", &setup.tenant_id),
+        ("secret_key", &setup.secret_key),
+        ("restricted_key", &setup.restricted_key),
+        ("gateway_id", &setup.gateway_id),
+        ("campaign_id", &setup.campaign_id),
+        ("recurring_campaign_id", &setup.recurring_campaign_id),
+        ("hosted_page_id", &setup.hosted_page_id),
+        ("webhook_profile_id", &setup.webhook_profile_id),
+        ("webhook_secret", &setup.webhook_secret),
+        ("base_url", &setup.base_url),
+    ] {
+        println!("{key:<22} {value}");
     }
     Ok(())
 }
