@@ -15,6 +15,7 @@ pub mod auth;
 pub mod body;
 pub mod error;
 pub mod hosted;
+pub mod iban;
 pub mod idempotency;
 pub mod management;
 pub mod middleware;

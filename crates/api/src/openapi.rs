@@ -4,16 +4,25 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::management::gateways;
-use crate::sessions;
+use crate::management::webhook_profiles::{self, endpoints};
+use crate::management::{api_keys, campaigns, gateways, hosted_pages};
+use crate::{iban, sessions};
 
 /// The document's root.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Catalyst API", description = "SEPA Direct Debit payment sessions (see docs/API.md)."),
     paths(
-        sessions::create, sessions::retrieve, sessions::cancel,
+        sessions::create, sessions::retrieve, sessions::cancel, iban::validate,
         gateways::create, gateways::list, gateways::retrieve, gateways::update, gateways::deactivate,
+        hosted_pages::create, hosted_pages::list, hosted_pages::retrieve, hosted_pages::update,
+        hosted_pages::deactivate,
+        webhook_profiles::create, webhook_profiles::list, webhook_profiles::retrieve,
+        webhook_profiles::update, webhook_profiles::deactivate, webhook_profiles::rotate_secret,
+        endpoints::create, endpoints::list, endpoints::retrieve, endpoints::update, endpoints::deactivate,
+        campaigns::create, campaigns::list, campaigns::retrieve, campaigns::update, campaigns::deactivate,
+        api_keys::create, api_keys::list, api_keys::retrieve, api_keys::update, api_keys::deactivate,
+        api_keys::revoke,
         serve,
     ),
     modifiers(&BearerAuth)

@@ -3,8 +3,9 @@
 
 use actix_web::web;
 
-use crate::management::gateways;
-use crate::{openapi, sessions};
+use crate::management::webhook_profiles::{self, endpoints};
+use crate::management::{api_keys, campaigns, gateways, hosted_pages};
+use crate::{iban, openapi, sessions};
 
 /// Declares resources with their methods; generates `register` and `ROUTE_TABLE`.
 macro_rules! route_table {
@@ -23,7 +24,20 @@ route_table! {
     "/payment-sessions/" => { post: sessions::create },
     "/payment-sessions/{token}/" => { get: sessions::retrieve },
     "/payment-sessions/{token}/cancel/" => { post: sessions::cancel },
+    "/iban-validate/" => { post: iban::validate },
     "/gateways/" => { post: gateways::create, get: gateways::list },
     "/gateways/{id}/" => { get: gateways::retrieve, patch: gateways::update, delete: gateways::deactivate },
+    "/hosted-pages/" => { post: hosted_pages::create, get: hosted_pages::list },
+    "/hosted-pages/{id}/" => { get: hosted_pages::retrieve, patch: hosted_pages::update, delete: hosted_pages::deactivate },
+    "/webhook-profiles/" => { post: webhook_profiles::create, get: webhook_profiles::list },
+    "/webhook-profiles/{id}/" => { get: webhook_profiles::retrieve, patch: webhook_profiles::update, delete: webhook_profiles::deactivate },
+    "/webhook-profiles/{id}/rotate-secret/" => { post: webhook_profiles::rotate_secret },
+    "/webhook-profiles/{id}/endpoints/" => { post: endpoints::create, get: endpoints::list },
+    "/webhook-profiles/{id}/endpoints/{endpoint_id}/" => { get: endpoints::retrieve, patch: endpoints::update, delete: endpoints::deactivate },
+    "/campaigns/" => { post: campaigns::create, get: campaigns::list },
+    "/campaigns/{id}/" => { get: campaigns::retrieve, patch: campaigns::update, delete: campaigns::deactivate },
+    "/api-keys/" => { post: api_keys::create, get: api_keys::list },
+    "/api-keys/{id}/" => { get: api_keys::retrieve, patch: api_keys::update, delete: api_keys::deactivate },
+    "/api-keys/{id}/revoke/" => { post: api_keys::revoke },
     "/openapi.json/" => { get: openapi::serve },
 }

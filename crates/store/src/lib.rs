@@ -22,6 +22,7 @@ mod error;
 pub mod idempotency;
 pub mod migrations;
 pub mod pagination;
+pub mod payments;
 pub mod schema;
 mod scoped;
 pub mod sessions;
@@ -40,6 +41,7 @@ pub use connection::{Backend, ConnectionManager, DatabaseUrl, DbConnection};
 pub use crypto::{Cipher, DataKey};
 pub use error::{StoreError, StoreResult};
 pub use pagination::{Cursor, Page, PageRequest};
+pub use payments::{Customer, Mandate, Subscription, Transaction};
 pub use sessions::{CreateSessionError, CreatedSession, Lead, Order, PaymentSession};
 pub use tenants::{ApiKey, Tenant};
 

@@ -200,6 +200,88 @@ diesel::table! {
 
 diesel::joinable!(orders -> leads (lead_id));
 
+diesel::table! {
+    customers (id) {
+        id -> Text,
+        tenant_id -> Text,
+        lead_id -> Text,
+        external_customer_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    mandates (id) {
+        id -> Text,
+        tenant_id -> Text,
+        lead_id -> Text,
+        customer_id -> Nullable<Text>,
+        reference -> Text,
+        iban_sealed -> Text,
+        iban_last4 -> Text,
+        iban_country -> Text,
+        bic -> Nullable<Text>,
+        bank_name -> Nullable<Text>,
+        holder_sealed -> Text,
+        sequence_type -> Text,
+        signed_at -> Timestamp,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    transactions (id) {
+        id -> Text,
+        tenant_id -> Text,
+        session_id -> Text,
+        order_id -> Text,
+        gateway_id -> Text,
+        mandate_id -> Text,
+        merchant_transaction_id -> Text,
+        tenant_reference_id -> Nullable<Text>,
+        kind -> Text,
+        status -> Text,
+        sequence_type -> Text,
+        amount_minor -> BigInt,
+        currency -> Text,
+        gateway_reference -> Nullable<Text>,
+        verification_url -> Nullable<Text>,
+        error_code -> Nullable<Text>,
+        error_message -> Nullable<Text>,
+        gateway_code -> Nullable<Text>,
+        gateway_message -> Nullable<Text>,
+        counts_as_attempt -> Bool,
+        processed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    subscriptions (id) {
+        id -> Text,
+        tenant_id -> Text,
+        session_id -> Text,
+        order_id -> Text,
+        lead_id -> Text,
+        gateway_id -> Text,
+        mandate_id -> Text,
+        customer_id -> Nullable<Text>,
+        status -> Text,
+        billing_frequency -> Text,
+        amount_minor -> BigInt,
+        currency -> Text,
+        gateway_reference -> Nullable<Text>,
+        next_billing_date -> Date,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(transactions -> payment_sessions (session_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
     api_keys,
@@ -212,4 +294,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     payment_sessions,
     orders,
     idempotency_keys,
+    customers,
+    mandates,
+    transactions,
+    subscriptions,
 );

@@ -1,0 +1,132 @@
+//! `POST /api/v1/iban-validate/` (API.md §4): checksum, country rules and the bank registry.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_domain::validation::{self, ValidationErrors};
+use catalyst_store::PaymentSession;
+use serde_json::{Value, json};
+
+use crate::auth::{Credential, authenticate_key, credential};
+use crate::body::{JsonBody, object};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Longest input accepted (a 34-character IBAN in paper format with generous white space).
+const MAX_INPUT_CHARS: usize = 100;
+
+/// The §4 answer for one input: always a full body, invalid or not.
+pub fn answer(input: &str) -> Value {
+    match catalyst_sepa::validate(input) {
+        Ok(iban) => json!({
+            "valid": true,
+            "iban": iban.as_str(),
+            "country": iban.country().as_str(),
+            "bank_name": iban.bank_name(),
+            "bic": iban.bic(),
+            "sepa": iban.is_sepa(),
+            "error": null,
+        }),
+        Err(e) => {
+            let normalized = catalyst_sepa::normalize(input);
+            let country = catalyst_sepa::country::lookup(normalized.get(..2).unwrap_or_default());
+            json!({
+                "valid": false,
+                "iban": normalized,
+                "country": country.map(|c| c.code()),
+                "bank_name": null,
+                "bic": null,
+                "sepa": country.map(|c| c.is_sepa()),
+                "error": e.to_string(),
+            })
+        }
+    }
+}
+
+/// Who may call: an `rk_`/`sk_` key, or the `ps_` token of a session that is not terminal.
+/// Returns the rate-limit bucket of the caller.
+async fn caller_bucket(state: &AppState, req: &HttpRequest) -> Result<String, ApiError> {
+    match credential(req)? {
+        Credential::Key(token) => Ok(format!(
+            "key:{}",
+            authenticate_key(state, token).await?.key_id
+        )),
+        Credential::Session(token) => {
+            let store = state.store.clone();
+            let lookup = token.clone();
+            let session =
+                web::block(move || store.read(|c| PaymentSession::find_by_token(c, &lookup)))
+                    .await?;
+            match session {
+                Ok(s) if !s.status()?.is_terminal() && s.expires_at > catalyst_store::now() => {
+                    Ok(format!("session:{}", s.id))
+                }
+                Ok(_) | Err(catalyst_store::StoreError::NotFound) => {
+                    Err(ApiError::AuthenticationFailed)
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+    }
+}
+
+/// `POST /api/v1/iban-validate/` — `rk_`, `sk_` or `ps_`; 50 requests/s per key.
+#[utoipa::path(post, path = "/api/v1/iban-validate/", tag = "iban", request_body = Object,
+    security(("bearer" = [])),
+    responses((status = 200, description = "`{valid, iban, country, bank_name, bic, sepa, error}`"),
+        (status = 400, description = "missing or empty `iban`"), (status = 401), (status = 429)))]
+pub async fn validate(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    let bucket = caller_bucket(&state, &req).await?;
+    state
+        .iban_validate
+        .check(&bucket)
+        .map_err(|retry_after_secs| ApiError::Throttled { retry_after_secs })?;
+    let obj = object(&body.value)?;
+    let mut errors = ValidationErrors::new();
+    let input = validation::required(obj, "iban", &mut errors, |v| match v {
+        Value::String(s) if s.trim().is_empty() => Err(validation::messages::BLANK.to_owned()),
+        Value::String(s) if s.chars().count() > MAX_INPUT_CHARS => {
+            Err(validation::messages::max_length(MAX_INPUT_CHARS))
+        }
+        Value::String(s) => Ok(s.clone()),
+        _ => Err(validation::messages::NOT_A_STRING.to_owned()),
+    });
+    let input = errors.into_result(input)?.unwrap_or_default();
+    Ok(HttpResponse::Ok().json(answer(&input)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::answer;
+    use serde_json::json;
+
+    #[test]
+    fn the_documented_example() {
+        assert_eq!(
+            answer("DE89 3704 0044 0532 0130 00"),
+            json!({"valid": true, "iban": "DE89370400440532013000", "country": "DE", "bank_name": "Commerzbank",
+                   "bic": "COBADEFFXXX", "sepa": true, "error": null})
+        );
+    }
+
+    #[test]
+    fn invalid_inputs_explain_themselves() {
+        let wrong_digits = answer("DE88370400440532013000");
+        assert_eq!(wrong_digits["valid"], false);
+        assert_eq!(wrong_digits["error"], "The IBAN check digits are wrong.");
+        assert_eq!(
+            (
+                wrong_digits["bank_name"].clone(),
+                wrong_digits["bic"].clone()
+            ),
+            (json!(null), json!(null))
+        );
+        assert_eq!(
+            answer("DE8937040044053201300")["error"],
+            "DE IBANs have 22 characters, this one has 21."
+        );
+        assert_eq!(answer("XX89370400440532013000")["country"], json!(null));
+    }
+}

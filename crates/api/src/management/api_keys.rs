@@ -1,0 +1,150 @@
+//! `/api-keys/`: the tenant's `rk_`/`sk_` keys. Only the SHA-256 hash and a display prefix are
+//! stored; the full key is in the creation response and nowhere else.
+//!
+//! A key may revoke itself: the request was authenticated before the change, so it still gets
+//! its `200`; the next request with that key gets `401 authentication_failed`.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_domain::token::KeyKind;
+use catalyst_store::{ApiKey, now};
+use serde_json::{Value, json};
+
+use super::fields::{Fields, choice, text};
+use super::{create_revealing, page_response, read, write};
+use crate::auth::{Merchant, Operator};
+use crate::body::JsonBody;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::views::timestamp;
+use crate::{paging, provision};
+
+const FIELDS: &[&str] = &["kind", "name"];
+
+fn render(k: &ApiKey) -> Value {
+    json!({
+        "id": k.id, "kind": k.kind, "name": k.name, "prefix": k.key_prefix, "active": k.active,
+        "created_at": timestamp(k.created_at), "updated_at": timestamp(k.updated_at),
+    })
+}
+
+/// `POST /api-keys/` — the response carries the full `key`, this once.
+#[utoipa::path(post, path = "/api/v1/api-keys/", tag = "management", request_body = Object,
+    security(("bearer" = [])),
+    responses((status = 201, description = "The key with its full `key`, shown only here"),
+        (status = 400), (status = 401), (status = 403)))]
+pub async fn create(
+    state: web::Data<AppState>,
+    Operator(m): Operator,
+    req: HttpRequest,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    let state = state.get_ref().clone();
+    create_revealing(&state, &m.tenant_id, &req, &body.raw, "key", || async {
+        let mut f = Fields::new(&body.value, FIELDS, true)?;
+        let kind = f.required("kind", choice::<KeyKind>);
+        let name = f.nullable("name", text(255)).flatten();
+        f.finish()?;
+        let kind = kind.ok_or_else(|| ApiError::Internal("kind passed validation".into()))?;
+        let tenant = m.tenant_id.clone();
+        let (row, key) = write(&state, move |c| {
+            let (row, token) = provision::issue_key(c, &tenant, kind, name)?;
+            Ok((row, token.expose().to_owned()))
+        })
+        .await?;
+        Ok((render(&row), key))
+    })
+    .await
+}
+
+/// `GET /api-keys/` — revoked keys included (`active: false`).
+#[utoipa::path(get, path = "/api/v1/api-keys/", tag = "management", security(("bearer" = [])),
+    params(("page_size" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, description = "`{next, previous, results}`")))]
+pub async fn list(
+    state: web::Data<AppState>,
+    Operator(m): Operator,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let page = paging::page_request(&req)?;
+    let rows = read(&state, move |c| Ok(ApiKey::page(c, &m.tenant_id, &page)?)).await?;
+    page_response(&req, &state, rows, |k| Ok(render(k)))
+}
+
+/// `GET /api-keys/{id}/`.
+#[utoipa::path(get, path = "/api/v1/api-keys/{id}/", tag = "management", security(("bearer" = [])),
+    params(("id" = String, Path)), responses((status = 200), (status = 404)))]
+pub async fn retrieve(
+    state: web::Data<AppState>,
+    Operator(m): Operator,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let row = read(&state, move |c| Ok(ApiKey::find(c, &m.tenant_id, &id)?)).await?;
+    Ok(HttpResponse::Ok().json(render(&row)))
+}
+
+/// `PATCH /api-keys/{id}/` — only `name` changes; a key's `kind` is fixed.
+#[utoipa::path(patch, path = "/api/v1/api-keys/{id}/", tag = "management", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = Object, responses((status = 200), (status = 400), (status = 404)))]
+pub async fn update(
+    state: web::Data<AppState>,
+    Operator(m): Operator,
+    id: web::Path<String>,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    let row = write(&state, move |c| {
+        let mut k = ApiKey::find(c, &m.tenant_id, &id)?;
+        let mut f = Fields::new(&body.value, FIELDS, false)?;
+        if f.has("kind") {
+            f.error(
+                "kind",
+                "The kind of a key cannot be changed; create a new key instead.",
+            );
+        }
+        if let Some(name) = f.nullable("name", text(255)) {
+            k.name = name;
+        }
+        f.finish()?;
+        k.updated_at = now();
+        k.save(c)?;
+        Ok(k)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(render(&row)))
+}
+
+/// Deactivates the key `id` of the caller's tenant (a no-op when already revoked).
+async fn revoke_key(state: &AppState, m: Merchant, id: String) -> Result<HttpResponse, ApiError> {
+    let row = write(state, move |c| {
+        let mut k = ApiKey::find(c, &m.tenant_id, &id)?;
+        if k.active {
+            k.active = false;
+            k.updated_at = now();
+            k.save(c)?;
+        }
+        Ok(k)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(render(&row)))
+}
+
+/// `POST /api-keys/{id}/revoke/` — the key stops authenticating at once.
+#[utoipa::path(post, path = "/api/v1/api-keys/{id}/revoke/", tag = "management", security(("bearer" = [])),
+    params(("id" = String, Path)), responses((status = 200, description = "The key, `active: false`"), (status = 404)))]
+pub async fn revoke(
+    state: web::Data<AppState>,
+    Operator(m): Operator,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    revoke_key(&state, m, id.into_inner()).await
+}
+
+/// `DELETE /api-keys/{id}/` — the same as `POST /api-keys/{id}/revoke/`.
+#[utoipa::path(delete, path = "/api/v1/api-keys/{id}/", tag = "management", security(("bearer" = [])),
+    params(("id" = String, Path)), responses((status = 200, description = "The key, `active: false`"), (status = 404)))]
+pub async fn deactivate(
+    state: web::Data<AppState>,
+    Operator(m): Operator,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    revoke_key(&state, m, id.into_inner()).await
+}

@@ -1,0 +1,219 @@
+//! `/hosted-pages/`: branding and content of the hosted payment page.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_domain::validation;
+use catalyst_store::{HostedPage, now};
+use serde_json::{Value, json};
+
+use super::fields::{Fields, boolean, one_of, text, url};
+use super::{page_response, read, write};
+use crate::auth::Operator;
+use crate::body::JsonBody;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::views::timestamp;
+use crate::{idempotency, paging};
+
+const FIELDS: &[&str] = &[
+    "name",
+    "branding",
+    "content",
+    "show_product_name",
+    "show_product_price",
+    "show_product_description",
+    "mandate_acceptance_mode",
+    "active",
+];
+const BRANDING_FIELDS: &[&str] = &["logo_url", "primary_color", "accent_color"];
+const CONTENT_FIELDS: &[&str] = &["headline"];
+
+/// How the customer accepts the mandate on the page.
+const ACCEPTANCE_MODES: &[&str] = &["checkbox"];
+
+fn render(p: &HostedPage) -> Value {
+    json!({
+        "id": p.id, "name": p.name,
+        "branding": {"logo_url": p.logo_url, "primary_color": p.primary_color, "accent_color": p.accent_color},
+        "content": {"headline": p.headline},
+        "show_product_name": p.show_product_name, "show_product_price": p.show_product_price,
+        "show_product_description": p.show_product_description,
+        "mandate_acceptance_mode": p.mandate_acceptance_mode, "active": p.active,
+        "created_at": timestamp(p.created_at), "updated_at": timestamp(p.updated_at),
+    })
+}
+
+/// A CSS hex colour: `#rgb` or `#rrggbb`.
+fn hex_color(v: &Value) -> Result<String, String> {
+    let s = validation::char_field(v, 100)?;
+    let hex = s.strip_prefix('#').unwrap_or_default();
+    if matches!(hex.len(), 3 | 6) && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(s)
+    } else {
+        Err("Enter a CSS hex colour such as #1f4ed8 or #fff.".to_owned())
+    }
+}
+
+fn apply(p: &mut HostedPage, body: &Value, creating: bool) -> Result<(), ApiError> {
+    let mut f = Fields::new(body, FIELDS, creating)?;
+    if let Some(name) = f.required("name", text(255)) {
+        p.name = name;
+    }
+    f.nested("branding", BRANDING_FIELDS, false, |b| {
+        if let Some(logo) = b.nullable("logo_url", url) {
+            p.logo_url = logo;
+        }
+        if let Some(color) = b.nullable("primary_color", hex_color) {
+            p.primary_color = color;
+        }
+        if let Some(color) = b.nullable("accent_color", hex_color) {
+            p.accent_color = color;
+        }
+    });
+    f.nested("content", CONTENT_FIELDS, false, |c| {
+        if let Some(headline) = c.nullable("headline", text(255)) {
+            p.headline = headline;
+        }
+    });
+    if let Some(show) = f.set("show_product_name", boolean) {
+        p.show_product_name = show;
+    }
+    if let Some(show) = f.set("show_product_price", boolean) {
+        p.show_product_price = show;
+    }
+    if let Some(show) = f.set("show_product_description", boolean) {
+        p.show_product_description = show;
+    }
+    if let Some(mode) = f.set("mandate_acceptance_mode", one_of(ACCEPTANCE_MODES)) {
+        p.mandate_acceptance_mode = mode;
+    }
+    if let Some(active) = f.set("active", boolean) {
+        p.active = active;
+    }
+    f.finish()
+}
+
+/// `POST /hosted-pages/`.
+#[utoipa::path(post, path = "/api/v1/hosted-pages/", tag = "management", request_body = Object,
+    security(("bearer" = [])), responses((status = 201), (status = 400), (status = 401), (status = 403)))]
+pub async fn create(
+    state: web::Data<AppState>,
+    Operator(m): Operator,
+    req: HttpRequest,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    let state = state.get_ref().clone();
+    idempotency::run(&state, &m.tenant_id, &req, &body.raw, || async {
+        let at = now();
+        let mut p = HostedPage {
+            id: catalyst_domain::HostedPageId::new().to_string(),
+            tenant_id: m.tenant_id.clone(),
+            name: String::new(),
+            logo_url: None,
+            primary_color: None,
+            accent_color: None,
+            headline: None,
+            show_product_name: true,
+            show_product_price: true,
+            show_product_description: true,
+            mandate_acceptance_mode: ACCEPTANCE_MODES[0].to_owned(),
+            active: true,
+            created_at: at,
+            updated_at: at,
+        };
+        apply(&mut p, &body.value, true)?;
+        let row = write(&state, move |c| {
+            p.insert(c)?;
+            Ok(p)
+        })
+        .await?;
+        Ok((StatusCode::CREATED, render(&row)))
+    })
+    .await
+}
+
+/// `GET /hosted-pages/`.
+#[utoipa::path(get, path = "/api/v1/hosted-pages/", tag = "management", security(("bearer" = [])),
+    params(("page_size" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, description = "`{next, previous, results}`")))]
+pub async fn list(
+    state: web::Data<AppState>,
+    Operator(m): Operator,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let page = paging::page_request(&req)?;
+    let rows = read(&state, move |c| {
+        Ok(HostedPage::page(c, &m.tenant_id, &page)?)
+    })
+    .await?;
+    page_response(&req, &state, rows, |p| Ok(render(p)))
+}
+
+/// `GET /hosted-pages/{id}/`.
+#[utoipa::path(get, path = "/api/v1/hosted-pages/{id}/", tag = "management", security(("bearer" = [])),
+    params(("id" = String, Path)), responses((status = 200), (status = 404)))]
+pub async fn retrieve(
+    state: web::Data<AppState>,
+    Operator(m): Operator,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let row = read(&state, move |c| Ok(HostedPage::find(c, &m.tenant_id, &id)?)).await?;
+    Ok(HttpResponse::Ok().json(render(&row)))
+}
+
+/// `PATCH /hosted-pages/{id}/`.
+#[utoipa::path(patch, path = "/api/v1/hosted-pages/{id}/", tag = "management", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = Object, responses((status = 200), (status = 400), (status = 404)))]
+pub async fn update(
+    state: web::Data<AppState>,
+    Operator(m): Operator,
+    id: web::Path<String>,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    let row = write(&state, move |c| {
+        let mut p = HostedPage::find(c, &m.tenant_id, &id)?;
+        apply(&mut p, &body.value, false)?;
+        p.updated_at = now();
+        p.save(c)?;
+        Ok(p)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(render(&row)))
+}
+
+/// `DELETE /hosted-pages/{id}/` — deactivates; campaigns and sessions keep their reference.
+#[utoipa::path(delete, path = "/api/v1/hosted-pages/{id}/", tag = "management", security(("bearer" = [])),
+    params(("id" = String, Path)), responses((status = 200), (status = 404)))]
+pub async fn deactivate(
+    state: web::Data<AppState>,
+    Operator(m): Operator,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let row = write(&state, move |c| {
+        let mut p = HostedPage::find(c, &m.tenant_id, &id)?;
+        if p.active {
+            p.active = false;
+            p.updated_at = now();
+            p.save(c)?;
+        }
+        Ok(p)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(render(&row)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colours() {
+        for ok in ["#fff", "#1F4ed8", " #abc "] {
+            assert!(hex_color(&json!(ok)).is_ok(), "{ok}");
+        }
+        for bad in ["fff", "#ffff", "#ggg", "#1f4ed8aa", "red", ""] {
+            assert!(hex_color(&json!(bad)).is_err(), "{bad}");
+        }
+        assert_eq!(hex_color(&json!(" #abc ")).unwrap(), "#abc");
+    }
+}

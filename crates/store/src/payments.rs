@@ -1,0 +1,541 @@
+//! Customers, mandates, transactions and subscriptions, and the two transactions of a payment:
+//! the atomic claim before the gateway call and the application of its outcome after it.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use catalyst_domain::billing::{Pricing, PricingInput};
+use catalyst_domain::money::{Currency, Money};
+use catalyst_domain::{OrderStatus, SessionStatus, SubscriptionStatus};
+
+use crate::schema::{customers, mandates, payment_sessions, subscriptions, transactions};
+use crate::sessions::{Lead, Order, PaymentSession};
+use crate::{DbConnection, StoreError, StoreResult, tx};
+
+/// A saved customer (KOMOJU customer modes): a lead with a reusable mandate.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
+#[diesel(table_name = customers, treat_none_as_null = true)]
+pub struct Customer {
+    pub id: String,
+    pub tenant_id: String,
+    pub lead_id: String,
+    pub external_customer_id: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+crate::scoped::tenant_scoped!(Customer, customers);
+
+/// A signed SEPA mandate. IBAN and holder are sealed; only last4, country, BIC and bank are clear.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
+#[diesel(table_name = mandates, treat_none_as_null = true)]
+pub struct Mandate {
+    pub id: String,
+    pub tenant_id: String,
+    pub lead_id: String,
+    pub customer_id: Option<String>,
+    /// `MAND-` + order number.
+    pub reference: String,
+    /// `Cipher::seal(IBAN_CONTEXT, iban)`.
+    pub iban_sealed: String,
+    pub iban_last4: String,
+    pub iban_country: String,
+    pub bic: Option<String>,
+    pub bank_name: Option<String>,
+    /// `Cipher::seal(HOLDER_CONTEXT, holder)`.
+    pub holder_sealed: String,
+    /// `FRST` until a collection succeeded, then `RCUR`.
+    pub sequence_type: String,
+    pub signed_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+crate::scoped::tenant_scoped!(Mandate, mandates);
+
+/// Sealing context of mandate IBANs.
+pub const IBAN_CONTEXT: &str = "mandate.iban";
+/// Sealing context of account holder names.
+pub const HOLDER_CONTEXT: &str = "mandate.holder";
+
+/// One debit (or refund) attempt at the gateway.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
+#[diesel(table_name = transactions, treat_none_as_null = true)]
+pub struct Transaction {
+    pub id: String,
+    pub tenant_id: String,
+    pub session_id: String,
+    pub order_id: String,
+    pub gateway_id: String,
+    pub mandate_id: String,
+    /// `TXN-YYYYMMDD-` + 8 hex; the gateway's idempotency key.
+    pub merchant_transaction_id: String,
+    pub tenant_reference_id: Option<String>,
+    /// `sdd_sale`, `sdd_rebill`, `sdd_refund`.
+    pub kind: String,
+    /// `pending`, `approved`, `declined`, `refunded`, `charged_back`.
+    pub status: String,
+    pub sequence_type: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub gateway_reference: Option<String>,
+    pub verification_url: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub gateway_code: Option<String>,
+    pub gateway_message: Option<String>,
+    /// False when the attempt must not be charged to the customer (gateway unreachable).
+    pub counts_as_attempt: bool,
+    pub processed_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+crate::scoped::tenant_scoped!(Transaction, transactions);
+
+/// A recurring billing plan started by a paid recurring session.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
+#[diesel(table_name = subscriptions, treat_none_as_null = true)]
+pub struct Subscription {
+    pub id: String,
+    pub tenant_id: String,
+    pub session_id: String,
+    pub order_id: String,
+    pub lead_id: String,
+    pub gateway_id: String,
+    pub mandate_id: String,
+    pub customer_id: Option<String>,
+    pub status: String,
+    pub billing_frequency: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub gateway_reference: Option<String>,
+    pub next_billing_date: NaiveDate,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+crate::scoped::tenant_scoped!(Subscription, subscriptions);
+
+impl PaymentSession {
+    /// The session's validated pricing (amount, billing type, frequency, trial).
+    pub fn pricing(&self) -> StoreResult<Pricing> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("session {} {what}", self.id));
+        let currency = Currency::parse(&self.currency).map_err(|_| corrupt("currency"))?;
+        let money = |m: i64| Money::from_minor(m, currency).map_err(|_| corrupt("amount"));
+        Pricing::validate(PricingInput {
+            amount: money(self.amount_minor)?,
+            billing_type: self
+                .billing_type
+                .parse()
+                .map_err(|_| corrupt("billing_type"))?,
+            billing_frequency: self
+                .billing_frequency
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|_| corrupt("billing_frequency"))?,
+            trial_period: self.trial_period.map(|p| u32::try_from(p).unwrap_or(0)),
+            trial_interval_unit: self
+                .trial_interval_unit
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|_| corrupt("trial_interval_unit"))?,
+            trial_price: self.trial_price_minor.map(money).transpose()?,
+        })
+        .map_err(|_| corrupt("pricing"))
+    }
+
+    /// The latest transaction of this session, if any.
+    pub fn latest_transaction(&self, conn: &mut DbConnection) -> StoreResult<Option<Transaction>> {
+        Ok(transactions::table
+            .filter(transactions::session_id.eq(&self.id))
+            .order(transactions::id.desc())
+            .select(Transaction::as_select())
+            .first(conn)
+            .optional()?)
+    }
+}
+
+impl Transaction {
+    /// Pending transactions created before `before` (for the recovery worker), oldest first.
+    pub fn stale_pending(
+        conn: &mut DbConnection,
+        before: NaiveDateTime,
+        limit: i64,
+    ) -> StoreResult<Vec<Self>> {
+        Ok(transactions::table
+            .filter(transactions::status.eq("pending"))
+            .filter(transactions::created_at.lt(before))
+            .order(transactions::created_at.asc())
+            .limit(limit)
+            .select(Self::as_select())
+            .load(conn)?)
+    }
+
+    /// Loads a transaction by id (any tenant; internal use).
+    pub fn by_id(conn: &mut DbConnection, id: &str) -> StoreResult<Self> {
+        transactions::table
+            .find(id)
+            .select(Self::as_select())
+            .first(conn)
+            .map_err(Into::into)
+    }
+}
+
+impl Subscription {
+    /// The subscription a session started, if any.
+    pub fn of_session(conn: &mut DbConnection, session_id: &str) -> StoreResult<Option<Self>> {
+        Ok(subscriptions::table
+            .filter(subscriptions::session_id.eq(session_id))
+            .select(Self::as_select())
+            .first(conn)
+            .optional()?)
+    }
+}
+
+/// Why a session could not be claimed for payment.
+#[derive(Debug, thiserror::Error)]
+pub enum ClaimError {
+    #[error("no such session")]
+    NotFound,
+    #[error("the session has expired")]
+    Expired,
+    #[error("the session is not payable in its status")]
+    NotPayable,
+    #[error("tenant_reference_id already in use for this tenant")]
+    TenantReferenceInUse,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a payment writes before the gateway call; built by the caller from the claimed session.
+pub struct PaymentDraft {
+    pub mandate: Mandate,
+    /// `None` when nothing is debited (customer mode, or a free trial): the session completes at once.
+    pub transaction: Option<Transaction>,
+    /// A customer to create (customer modes) — linked to the mandate and the session.
+    pub customer: Option<Customer>,
+}
+
+/// What the claim wrote.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub session: PaymentSession,
+    pub order: Order,
+    pub mandate: Mandate,
+    pub transaction: Option<Transaction>,
+}
+
+/// Claims a `PENDING` session for payment in one transaction: one conditional update
+/// `PENDING → PAYMENT_IN_PROGRESS` (exactly one of concurrent callers wins), then the mandate,
+/// the pending transaction and the customer. With no transaction (nothing to debit) the session
+/// is completed right away. `draft` is called with the claimed session, its order and its lead.
+pub fn claim_for_payment(
+    conn: &mut DbConnection,
+    token: &str,
+    now: NaiveDateTime,
+    draft: impl FnOnce(&PaymentSession, &Order, &Lead) -> Result<PaymentDraft, StoreError>,
+) -> Result<Claimed, ClaimError> {
+    tx::write(conn, |conn| {
+        let session = PaymentSession::find_by_token(conn, token).map_err(|e| match e {
+            StoreError::NotFound => ClaimError::NotFound,
+            other => other.into(),
+        })?;
+        let status = session.status()?;
+        if status == SessionStatus::Pending && session.expires_at <= now {
+            return Err(ClaimError::Expired);
+        }
+        match status {
+            SessionStatus::Pending => {}
+            SessionStatus::Expired => return Err(ClaimError::Expired),
+            _ => return Err(ClaimError::NotPayable),
+        }
+        let order = Order::find_by_session(conn, &session.id)?;
+        let lead = Lead::find(conn, &session.tenant_id, &session.lead_id)?;
+        let PaymentDraft {
+            mut mandate,
+            mut transaction,
+            customer,
+        } = draft(&session, &order, &lead)?;
+        // One mandate per order: a retry after a decline replaces the unused one.
+        let existing: Option<String> = mandates::table
+            .filter(mandates::tenant_id.eq(&session.tenant_id))
+            .filter(mandates::reference.eq(&mandate.reference))
+            .select(mandates::id)
+            .first(conn)
+            .optional()
+            .map_err(StoreError::from)?;
+        if let Some(id) = &existing {
+            mandate.id.clone_from(id);
+        }
+        if let Some(t) = transaction.as_mut() {
+            t.mandate_id.clone_from(&mandate.id);
+        }
+
+        let claimed = diesel::update(
+            payment_sessions::table
+                .filter(payment_sessions::id.eq(&session.id))
+                .filter(payment_sessions::status.eq(SessionStatus::Pending.as_str()))
+                .filter(payment_sessions::version.eq(session.version)),
+        )
+        .set((
+            payment_sessions::status.eq(SessionStatus::PaymentInProgress.as_str()),
+            payment_sessions::version.eq(session.version + 1),
+            payment_sessions::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .map_err(StoreError::from)?;
+        if claimed != 1 {
+            return Err(ClaimError::NotPayable);
+        }
+        if let Some(c) = &customer {
+            c.insert(conn)?;
+        }
+        if existing.is_some() {
+            mandate.save(conn)?
+        } else {
+            mandate.insert(conn)?
+        }
+        if let Some(t) = &transaction {
+            match tx::savepoint(conn, |c| t.insert(c)) {
+                Err(StoreError::Conflict(_)) if t.tenant_reference_id.is_some() => {
+                    return Err(ClaimError::TenantReferenceInUse);
+                }
+                other => other?,
+            }
+        }
+        let order_status = order
+            .status()?
+            .transition_to(OrderStatus::Pending)
+            .unwrap_or(order.status()?);
+        let mut order = order;
+        order.status = order_status.as_str().to_owned();
+        order.updated_at = now;
+        order.save(conn)?;
+        let mut session = PaymentSession::find_by_token(conn, token)?;
+        if let Some(c) = &customer {
+            session.customer_id = Some(c.id.clone());
+            session.updated_at = now;
+            session.save(conn)?;
+        }
+        if transaction.is_none() {
+            complete(conn, &mut session, &mut order, &mandate, None, now)?;
+        }
+        Ok(Claimed {
+            session,
+            order,
+            mandate,
+            transaction,
+        })
+    })
+}
+
+/// What the gateway said about a transaction, as the store applies it.
+#[derive(Debug, Clone)]
+pub enum Settlement {
+    /// Collected (or accepted for collection).
+    Approved { reference: String },
+    /// Still open at the gateway; the recovery worker reconciles later.
+    Pending { reference: Option<String> },
+    /// The customer must verify the mandate at `url`.
+    Verification { reference: String, url: String },
+    /// Refused. `counts_as_attempt` is false when the gateway was unreachable (nothing debited).
+    Declined {
+        reference: Option<String>,
+        code: String,
+        message: String,
+        gateway_code: Option<String>,
+        gateway_message: Option<String>,
+        counts_as_attempt: bool,
+    },
+}
+
+/// Applies the gateway's answer for `transaction_id` in one transaction: transaction, session,
+/// order, attempts, mandate sequence, subscription. Idempotent: a transaction that is no longer
+/// `pending` (or awaiting verification) is left as it is. Returns the updated session.
+pub fn apply_settlement(
+    conn: &mut DbConnection,
+    transaction_id: &str,
+    settlement: &Settlement,
+    now: NaiveDateTime,
+) -> StoreResult<PaymentSession> {
+    tx::write(conn, |conn| {
+        let mut t = Transaction::by_id(conn, transaction_id)?;
+        let mut session = payment_sessions::table
+            .find(&t.session_id)
+            .select(PaymentSession::as_select())
+            .first(conn)?;
+        if t.status != "pending" {
+            return Ok(session);
+        }
+        let mut order = Order::find_by_session(conn, &session.id)?;
+        let mandate = Mandate::find(conn, &t.tenant_id, &t.mandate_id)?;
+        let current = session.status()?;
+        match settlement {
+            Settlement::Pending { reference } => {
+                if let Some(r) = reference {
+                    t.gateway_reference = Some(r.clone());
+                    t.updated_at = now;
+                    t.save(conn)?;
+                }
+            }
+            Settlement::Verification { reference, url } => {
+                t.gateway_reference = Some(reference.clone());
+                t.verification_url = Some(url.clone());
+                t.updated_at = now;
+                t.save(conn)?;
+                move_session(
+                    conn,
+                    &mut session,
+                    current,
+                    SessionStatus::AwaitingVerification,
+                    now,
+                )?;
+            }
+            Settlement::Approved { reference } => {
+                t.status = "approved".into();
+                t.gateway_reference = Some(reference.clone());
+                t.processed_at = Some(now);
+                t.updated_at = now;
+                t.save(conn)?;
+                session.attempts_used += 1;
+                complete(conn, &mut session, &mut order, &mandate, Some(&t), now)?;
+            }
+            Settlement::Declined {
+                reference,
+                code,
+                message,
+                gateway_code,
+                gateway_message,
+                counts_as_attempt,
+            } => {
+                t.status = "declined".into();
+                if reference.is_some() {
+                    t.gateway_reference.clone_from(reference);
+                }
+                t.error_code = Some(code.clone());
+                t.error_message = Some(message.clone());
+                t.gateway_code.clone_from(gateway_code);
+                t.gateway_message.clone_from(gateway_message);
+                t.counts_as_attempt = *counts_as_attempt;
+                t.processed_at = Some(now);
+                t.updated_at = now;
+                t.save(conn)?;
+                if *counts_as_attempt {
+                    session.attempts_used += 1;
+                }
+                if session.attempts_used >= session.max_payment_attempts {
+                    move_session(conn, &mut session, current, SessionStatus::Failed, now)?;
+                    move_order(conn, &mut order, OrderStatus::Failed, now)?;
+                } else {
+                    move_session(conn, &mut session, current, SessionStatus::Pending, now)?;
+                }
+            }
+        }
+        Ok(session)
+    })
+}
+
+fn move_session(
+    conn: &mut DbConnection,
+    session: &mut PaymentSession,
+    from: SessionStatus,
+    to: SessionStatus,
+    now: NaiveDateTime,
+) -> StoreResult<()> {
+    from.transition_to(to)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let n = diesel::update(
+        payment_sessions::table
+            .filter(payment_sessions::id.eq(&session.id))
+            .filter(payment_sessions::version.eq(session.version)),
+    )
+    .set((
+        payment_sessions::status.eq(to.as_str()),
+        payment_sessions::attempts_used.eq(session.attempts_used),
+        payment_sessions::customer_id.eq(&session.customer_id),
+        payment_sessions::version.eq(session.version + 1),
+        payment_sessions::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    if n != 1 {
+        return Err(StoreError::StateConflict);
+    }
+    session.status = to.as_str().to_owned();
+    session.version += 1;
+    session.updated_at = now;
+    Ok(())
+}
+
+fn move_order(
+    conn: &mut DbConnection,
+    order: &mut Order,
+    to: OrderStatus,
+    now: NaiveDateTime,
+) -> StoreResult<()> {
+    let from = order.status()?;
+    if from == to {
+        return Ok(());
+    }
+    from.transition_to(to)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    order.status = to.as_str().to_owned();
+    order.updated_at = now;
+    order.save(conn)
+}
+
+/// Completes a paid (or mandate-only) session: session and order `COMPLETED`, the mandate moves
+/// to `RCUR` after a successful collection, and a recurring plan starts its subscription.
+fn complete(
+    conn: &mut DbConnection,
+    session: &mut PaymentSession,
+    order: &mut Order,
+    mandate: &Mandate,
+    collected: Option<&Transaction>,
+    now: NaiveDateTime,
+) -> StoreResult<()> {
+    let from = session.status()?;
+    move_session(conn, session, from, SessionStatus::Completed, now)?;
+    move_order(conn, order, OrderStatus::Completed, now)?;
+    if collected.is_some() && mandate.sequence_type == "FRST" {
+        diesel::update(mandates::table.find(&mandate.id))
+            .set((
+                mandates::sequence_type.eq("RCUR"),
+                mandates::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    let pricing = session.pricing()?;
+    if let (Some(frequency), Some(next)) = (
+        pricing.billing_frequency(),
+        pricing.next_billing_date(now.date()),
+    ) {
+        Subscription {
+            id: uuid::Uuid::now_v7().to_string(),
+            tenant_id: session.tenant_id.clone(),
+            session_id: session.id.clone(),
+            order_id: order.id.clone(),
+            lead_id: session.lead_id.clone(),
+            gateway_id: session.gateway_id.clone(),
+            mandate_id: mandate.id.clone(),
+            customer_id: session.customer_id.clone(),
+            status: SubscriptionStatus::Active.as_str().to_owned(),
+            billing_frequency: frequency.as_str().to_owned(),
+            amount_minor: pricing.amount().minor(),
+            currency: session.currency.clone(),
+            gateway_reference: collected.and_then(|t| t.gateway_reference.clone()),
+            next_billing_date: next,
+            created_at: now,
+            updated_at: now,
+        }
+        .insert(conn)?;
+    }
+    Ok(())
+}
+
+impl Order {
+    /// The order's status as its enum.
+    pub fn status(&self) -> StoreResult<OrderStatus> {
+        self.status
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("order status {:?}", self.status)))
+    }
+}

@@ -1,0 +1,4 @@
+DROP TABLE subscriptions;
+DROP TABLE transactions;
+DROP TABLE mandates;
+DROP TABLE customers;
