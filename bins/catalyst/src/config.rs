@@ -17,6 +17,23 @@ pub struct Config {
     /// Where the data key came from (for the start-up message).
     pub data_key_source: String,
     pub json_logs: bool,
+    /// Upper bound of one gateway call (`CATALYST_GATEWAY_TIMEOUT_SECS`, default 30).
+    pub gateway_timeout: std::time::Duration,
+    /// How old a pending transaction must be before the recovery worker reconciles it
+    /// (`CATALYST_RECOVERY_GRACE_SECS`, default 90).
+    pub recovery_grace: std::time::Duration,
+    /// How often the recovery worker looks (`CATALYST_RECOVERY_INTERVAL_SECS`, default 15).
+    pub recovery_interval: std::time::Duration,
+}
+
+fn seconds(name: &str, default: u64) -> anyhow::Result<std::time::Duration> {
+    let secs = match var(name) {
+        Some(v) => v
+            .parse()
+            .with_context(|| format!("{name} must be a whole number of seconds"))?,
+        None => default,
+    };
+    Ok(std::time::Duration::from_secs(secs))
 }
 
 fn var(name: &str) -> Option<String> {
@@ -68,6 +85,9 @@ impl Config {
             data_key,
             data_key_source,
             json_logs,
+            gateway_timeout: seconds("CATALYST_GATEWAY_TIMEOUT_SECS", 30)?,
+            recovery_grace: seconds("CATALYST_RECOVERY_GRACE_SECS", 90)?,
+            recovery_interval: seconds("CATALYST_RECOVERY_INTERVAL_SECS", 15)?,
         })
     }
 }

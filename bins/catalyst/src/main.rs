@@ -28,6 +28,15 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Run a local fake of the emerchantpay Genesis gateway (for demos and tests).
+    FakeGenesis {
+        /// Port on 127.0.0.1.
+        #[arg(long, default_value_t = 9393)]
+        port: u16,
+        /// Delay before answering each transaction (simulates a slow gateway).
+        #[arg(long, default_value_t = 0)]
+        delay_ms: u64,
+    },
     /// Manage tenants.
     Tenant {
         #[command(subcommand)]
@@ -60,10 +69,22 @@ enum TenantCommand {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    catalyst_gateway::install_crypto_provider();
+    if let Some(Command::FakeGenesis { port, delay_ms }) = cli.command {
+        let config = catalyst_gateway::fake::FakeConfig {
+            delay: Duration::from_millis(delay_ms),
+            ..Default::default()
+        };
+        return Ok(catalyst_gateway::fake::run_blocking(
+            config,
+            &format!("127.0.0.1:{port}"),
+        )?);
+    }
     let config = Config::from_env()?;
     init_tracing(config.json_logs);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config),
+        Command::FakeGenesis { .. } => unreachable!("handled before configuration is read"),
         Command::Migrate => {
             open_store(&config)?;
             println!("migrations applied to {}", config.database_url);
@@ -151,12 +172,20 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let mut api_config = ApiConfig::new(config.public_url.clone());
     api_config.livemode = config.livemode;
+    api_config.gateway_timeout = config.gateway_timeout;
     let state = AppState::new(store.clone(), api_config);
 
     let (stop_workers, shutdown) = tokio::sync::watch::channel(false);
     let sweeper = tokio::spawn(workers::expiry_sweeper(
         store,
         Duration::from_secs(30),
+        shutdown.clone(),
+    ));
+    let grace = chrono::Duration::from_std(config.recovery_grace)?;
+    let recovery = tokio::spawn(catalyst_api::recovery::run(
+        state.clone(),
+        config.recovery_interval,
+        grace,
         shutdown,
     ));
 
@@ -174,6 +203,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     server.await?;
     let _ = stop_workers.send(true);
     let _ = sweeper.await;
+    let _ = recovery.await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -116,6 +116,7 @@ fn newcomer_path(db: TestDb) {
     let mut server = Server { child };
     wait_for(&bind);
 
+    catalyst_gateway::install_crypto_provider();
     let http = reqwest::blocking::Client::new();
     let res = http
         .post(format!("http://{bind}/api/v1/payment-sessions/"))

@@ -35,6 +35,8 @@ pub fn escape(text: &str) -> String {
 }
 
 struct Labels {
+    waiting: &'static str,
+    finish: &'static str,
     pay: &'static str,
     iban: &'static str,
     holder: &'static str,
@@ -45,6 +47,8 @@ struct Labels {
 fn labels(locale: Locale) -> Labels {
     match locale {
         Locale::De => Labels {
+            waiting: "Ihre Bank bestätigt das Mandat.",
+            finish: "Zahlung abschließen",
             pay: "Jetzt bezahlen",
             iban: "IBAN",
             holder: "Kontoinhaber",
@@ -52,6 +56,8 @@ fn labels(locale: Locale) -> Labels {
             closed: "Diese Zahlung ist nicht mehr offen.",
         },
         Locale::Fr => Labels {
+            waiting: "Votre banque confirme le mandat.",
+            finish: "Terminer le paiement",
             pay: "Payer",
             iban: "IBAN",
             holder: "Titulaire du compte",
@@ -59,6 +65,8 @@ fn labels(locale: Locale) -> Labels {
             closed: "Ce paiement n'est plus ouvert.",
         },
         Locale::Es => Labels {
+            waiting: "Su banco confirma la orden.",
+            finish: "Completar el pago",
             pay: "Pagar",
             iban: "IBAN",
             holder: "Titular de la cuenta",
@@ -66,6 +74,8 @@ fn labels(locale: Locale) -> Labels {
             closed: "Este pago ya no está abierto.",
         },
         Locale::It => Labels {
+            waiting: "La tua banca conferma il mandato.",
+            finish: "Completa il pagamento",
             pay: "Paga",
             iban: "IBAN",
             holder: "Intestatario del conto",
@@ -73,6 +83,8 @@ fn labels(locale: Locale) -> Labels {
             closed: "Questo pagamento non è più aperto.",
         },
         Locale::Nl => Labels {
+            waiting: "Uw bank bevestigt het mandaat.",
+            finish: "Betaling afronden",
             pay: "Betalen",
             iban: "IBAN",
             holder: "Rekeninghouder",
@@ -80,6 +92,8 @@ fn labels(locale: Locale) -> Labels {
             closed: "Deze betaling is niet meer open.",
         },
         Locale::Ja => Labels {
+            waiting: "銀行がマンデートを確認しています。",
+            finish: "支払いを完了する",
             pay: "支払う",
             iban: "IBAN",
             holder: "口座名義人",
@@ -87,6 +101,8 @@ fn labels(locale: Locale) -> Labels {
             closed: "この支払いは受け付けを終了しました。",
         },
         Locale::En => Labels {
+            waiting: "Your bank is confirming the mandate.",
+            finish: "Finish payment",
             pay: "Pay now",
             iban: "IBAN",
             holder: "Account holder",
@@ -154,7 +170,16 @@ fn render(s: &Value) -> String {
         ));
     }
     let payable = s["status"] == "PENDING";
-    let form = if payable {
+    let form = if s["status"] == "AWAITING_VERIFICATION" {
+        format!(
+            "<form id=\"verify\" data-token=\"{token}\" data-return-url=\"{ret}\">\
+             <p>{waiting}</p><button type=\"submit\">{finish}</button><p id=\"result\" role=\"alert\"></p></form>",
+            token = escape(s["session_token"].as_str().unwrap_or_default()),
+            ret = escape(s["return_url"].as_str().unwrap_or_default()),
+            waiting = l.waiting,
+            finish = l.finish,
+        )
+    } else if payable {
         format!(
             "<form id=\"pay\" data-token=\"{token}\" data-return-url=\"{ret}\" novalidate>\
              <label>{iban}<input name=\"iban\" autocomplete=\"off\" required maxlength=\"42\"></label>\
@@ -233,4 +258,53 @@ pub async fn script() -> HttpResponse {
         .content_type("text/javascript; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
         .body(SCRIPT)
+}
+
+/// `GET /sandbox/verify/{reference}` — the SANDBOX gateway's stand-in for the customer's online
+/// bank: it shows what is being confirmed and sends the customer back to the payment page,
+/// where `/verify/` asks the gateway for the result.
+pub async fn sandbox_verification(
+    state: web::Data<AppState>,
+    reference: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let store = state.store.clone();
+    let reference = reference.into_inner();
+    let found = web::block(move || {
+        store.read(|c| -> Result<Option<(String, String, String)>, ApiError> {
+            let Some(t) = catalyst_store::Transaction::find_by_reference(c, &reference)? else {
+                return Ok(None);
+            };
+            let session = catalyst_store::PaymentSession::find(c, &t.tenant_id, &t.session_id)?;
+            let gateway = catalyst_store::Gateway::find(c, &t.tenant_id, &t.gateway_id)?;
+            if gateway.adapter != "SANDBOX" {
+                return Ok(None);
+            }
+            let creditor = gateway.creditor_name.unwrap_or(gateway.name);
+            Ok(Some((
+                session.token,
+                views::money(t.amount_minor, &t.currency)? + " " + &t.currency,
+                creditor,
+            )))
+        })
+    })
+    .await??;
+    let Some((token, amount, creditor)) = found else {
+        return Err(ApiError::NotFound);
+    };
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sandbox bank</title>\
+         <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem}}\
+         a{{display:block;margin-top:1rem;padding:.75rem 1rem;background:#0a7d3b;color:#fff;text-align:center;text-decoration:none}}</style></head>\
+         <body><h1>Sandbox bank</h1><p>Confirm the SEPA Direct Debit mandate for <strong>{amount}</strong> to <strong>{creditor}</strong>.</p>\
+         <p>This page stands in for the customer's online bank; nothing real happens.</p>\
+         <a href=\"/s/{token}\">Confirm and return to the payment</a></body></html>",
+        amount = escape(&amount),
+        creditor = escape(&creditor),
+        token = escape(&token),
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(html))
 }

@@ -13,6 +13,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod envelope;
 pub mod error;
 pub mod hosted;
 pub mod iban;
@@ -21,8 +22,10 @@ pub mod management;
 pub mod middleware;
 pub mod openapi;
 pub mod paging;
+pub mod pay;
 pub mod provision;
 pub mod ratelimit;
+pub mod recovery;
 pub mod routes;
 pub mod sessions;
 pub mod state;
@@ -46,6 +49,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
                 .service(api_v1())
                 .service(web::resource("/s/assets/pay.js/").route(web::get().to(hosted::script)))
                 .service(web::resource("/s/{token}/").route(web::get().to(hosted::page)))
+                .service(
+                    web::resource("/sandbox/verify/{reference}/")
+                        .route(web::get().to(hosted::sandbox_verification)),
+                )
                 .default_service(web::to(not_found)),
         );
 }

@@ -6,14 +6,14 @@ use utoipa::{Modify, OpenApi};
 
 use crate::management::webhook_profiles::{self, endpoints};
 use crate::management::{api_keys, campaigns, gateways, hosted_pages};
-use crate::{iban, sessions};
+use crate::{iban, pay, sessions};
 
 /// The document's root.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Catalyst API", description = "SEPA Direct Debit payment sessions (see docs/API.md)."),
     paths(
-        sessions::create, sessions::retrieve, sessions::cancel, iban::validate,
+        sessions::create, sessions::retrieve, sessions::cancel, pay::pay, pay::verify, iban::validate,
         gateways::create, gateways::list, gateways::retrieve, gateways::update, gateways::deactivate,
         hosted_pages::create, hosted_pages::list, hosted_pages::retrieve, hosted_pages::update,
         hosted_pages::deactivate,

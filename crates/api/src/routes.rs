@@ -5,7 +5,7 @@ use actix_web::web;
 
 use crate::management::webhook_profiles::{self, endpoints};
 use crate::management::{api_keys, campaigns, gateways, hosted_pages};
-use crate::{iban, openapi, sessions};
+use crate::{iban, openapi, pay, sessions};
 
 /// Declares resources with their methods; generates `register` and `ROUTE_TABLE`.
 macro_rules! route_table {
@@ -24,6 +24,8 @@ route_table! {
     "/payment-sessions/" => { post: sessions::create },
     "/payment-sessions/{token}/" => { get: sessions::retrieve },
     "/payment-sessions/{token}/cancel/" => { post: sessions::cancel },
+    "/payment-sessions/{token}/pay/" => { post: pay::pay },
+    "/payment-sessions/{token}/verify/" => { post: pay::verify },
     "/iban-validate/" => { post: iban::validate },
     "/gateways/" => { post: gateways::create, get: gateways::list },
     "/gateways/{id}/" => { get: gateways::retrieve, patch: gateways::update, delete: gateways::deactivate },

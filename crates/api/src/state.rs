@@ -5,6 +5,8 @@ use std::sync::Arc;
 use actix_web::{HttpRequest, web};
 use catalyst_store::Store;
 
+use catalyst_gateway::{AdapterContext, SandboxState};
+
 use crate::ratelimit::RateLimiter;
 
 /// Settings the API needs from the deployment.
@@ -20,6 +22,8 @@ pub struct ApiConfig {
     pub browser_read_burst: f64,
     /// `iban_validate` scope: requests per second per key.
     pub iban_validate_per_sec: f64,
+    /// Upper bound of one gateway call.
+    pub gateway_timeout: std::time::Duration,
 }
 
 impl ApiConfig {
@@ -31,6 +35,7 @@ impl ApiConfig {
             browser_read_per_sec: 1.0,
             browser_read_burst: 10.0,
             iban_validate_per_sec: 50.0,
+            gateway_timeout: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -46,6 +51,8 @@ pub struct AppState {
     pub browser_read: Arc<RateLimiter>,
     /// `iban_validate` limiter (per key).
     pub iban_validate: Arc<RateLimiter>,
+    /// What gateway adapters are built with: HTTP client, public URL, the sandbox's state.
+    pub gateways: AdapterContext,
 }
 
 impl AppState {
@@ -54,8 +61,14 @@ impl AppState {
         let browser_read = RateLimiter::new(config.browser_read_per_sec, config.browser_read_burst);
         let iban_validate =
             RateLimiter::new(config.iban_validate_per_sec, config.iban_validate_per_sec);
+        let gateways = AdapterContext {
+            http: catalyst_gateway::http_client(config.gateway_timeout),
+            public_url: config.public_url.clone(),
+            sandbox: SandboxState::new(),
+        };
         Self {
             store,
+            gateways,
             config: Arc::new(config),
             browser_read: Arc::new(browser_read),
             iban_validate: Arc::new(iban_validate),

@@ -539,3 +539,17 @@ impl Order {
             .map_err(|_| StoreError::Corrupt(format!("order status {:?}", self.status)))
     }
 }
+
+impl Transaction {
+    /// The transaction the gateway knows by `reference` (its unique id), if any.
+    pub fn find_by_reference(
+        conn: &mut DbConnection,
+        reference: &str,
+    ) -> StoreResult<Option<Self>> {
+        Ok(transactions::table
+            .filter(transactions::gateway_reference.eq(reference))
+            .select(Self::as_select())
+            .first(conn)
+            .optional()?)
+    }
+}

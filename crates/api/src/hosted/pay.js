@@ -1,6 +1,26 @@
 // Hosted payment page: validates the IBAN as it is typed and submits the payment.
 (function () {
   "use strict";
+  var verifyForm = document.getElementById("verify");
+  if (verifyForm) {
+    verifyForm.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var token = verifyForm.dataset.token;
+      fetch("/api/v1/payment-sessions/" + token + "/verify/", { method: "POST" })
+        .then(function (r) { return r.json(); })
+        .then(function (b) {
+          document.getElementById("result").textContent = b.status || b.detail;
+          if (verifyForm.dataset.returnUrl && (b.status === "completed" || b.retry_allowed === false)) {
+            var url = new URL(verifyForm.dataset.returnUrl);
+            url.searchParams.set("session_token", token);
+            url.searchParams.set("session_id", token);
+            window.location.assign(url.toString());
+          } else if (b.status !== "completed") {
+            window.location.reload();
+          }
+        });
+    });
+  }
   var form = document.getElementById("pay");
   if (!form) return;
   var token = form.dataset.token;

@@ -25,7 +25,8 @@ const FIELDS: &[&str] = &[
     "requires_verification",
     "active",
 ];
-const CREDENTIALS_CONTEXT: &str = "gateway.credentials";
+/// Sealing context of gateway credentials.
+pub const CREDENTIALS_CONTEXT: &str = "gateway.credentials";
 
 /// The adapters a gateway can use.
 const ADAPTERS: &[&str] = &["SANDBOX", "EMP"];

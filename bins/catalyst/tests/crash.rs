@@ -1,0 +1,214 @@
+//! Crash safety: the server is killed (SIGKILL) while the gateway call is in flight; after a
+//! restart the recovery worker finishes the payment from the gateway's record. One debit at the
+//! gateway, session and order in their final states, nothing duplicated. EMP adapter against the
+//! fake Genesis server, on SQLite and on PostgreSQL.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use catalyst_gateway::fake::{self, FakeConfig};
+use catalyst_store::test_support::TestDb;
+use catalyst_store::{PaymentSession, Transaction};
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_catalyst");
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn command(db_url: &str, key: &std::path::Path, bind: &str) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", db_url)
+        .env("CATALYST_DATA_KEY_FILE", key)
+        .env("CATALYST_BIND", bind)
+        .env("CATALYST_LIVEMODE", "true")
+        .env("CATALYST_RECOVERY_INTERVAL_SECS", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    cmd
+}
+
+fn start(mut cmd: Command, bind: &str) -> Server {
+    let server = Server(cmd.spawn().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(bind).is_err() {
+        assert!(Instant::now() < deadline, "server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    server
+}
+
+fn until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(v) = probe() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn killed_mid_payment_then_recovered(db: TestDb) {
+    catalyst_gateway::install_crypto_provider();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let gateway = runtime
+        .block_on(fake::start(
+            FakeConfig {
+                delay: Duration::from_secs(3),
+                ..Default::default()
+            },
+            "127.0.0.1:0",
+        ))
+        .unwrap();
+    let url = db.url();
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("catalyst.key");
+    let bind = format!("127.0.0.1:{}", free_port());
+    let base = format!("http://{bind}");
+
+    let out = command(&url, &key, &bind)
+        .args(["tenant", "create", "--name", "Crash GmbH", "--json"])
+        .stdout(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let tenant: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (sk, rk) = (
+        tenant["secret_key"].as_str().unwrap(),
+        tenant["restricted_key"].as_str().unwrap(),
+    );
+
+    // First life: a long grace, so only the restarted server's worker may take the payment over.
+    let mut first = start(command(&url, &key, &bind), &bind);
+    let http = reqwest::blocking::Client::new();
+    let credentials: Value = serde_json::from_str(&gateway.credentials_json()).unwrap();
+    let gw: Value = http.post(format!("{base}/api/v1/gateways/")).bearer_auth(sk)
+        .json(&json!({"name": "EMP (fake)", "adapter": "EMP", "test_mode": true, "credentials": credentials}))
+        .send().unwrap().json().unwrap();
+    assert!(gw["id"].is_string(), "{gw}");
+    let session: Value = http.post(format!("{base}/api/v1/payment-sessions/")).bearer_auth(rk)
+        .json(&json!({"gateway_id": gw["id"], "amount": "12.34", "currency": "EUR", "billing_type": "ONE_OFF",
+                      "lead": {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com", "country": "DE"}}))
+        .send().unwrap().json().unwrap();
+    let token = session["session_token"].as_str().unwrap().to_owned();
+
+    let pay_url = format!("{base}/api/v1/payment-sessions/{token}/pay/");
+    let payer = std::thread::spawn(move || {
+        reqwest::blocking::Client::new()
+            .post(pay_url)
+            .json(&json!({"iban": "DE89370400440532013000", "iban_holder_name": "Ada Lovelace"}))
+            .send()
+    });
+    until("the gateway to record the debit", || {
+        (gateway.transactions().len() == 1).then_some(())
+    });
+    first.0.kill().unwrap(); // SIGKILL while the gateway is still delaying its answer
+    first.0.wait().unwrap();
+    assert!(
+        payer.join().unwrap().is_err(),
+        "the customer's connection died with the server"
+    );
+
+    let stored = db
+        .store
+        .read(|c| PaymentSession::find_by_token(c, &token))
+        .unwrap();
+    assert_eq!(stored.status, "PAYMENT_IN_PROGRESS");
+    let pending = db
+        .store
+        .read(|c| stored.latest_transaction(c))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (pending.status.as_str(), pending.gateway_reference.clone()),
+        ("pending", None)
+    );
+
+    // Second life: the recovery worker reconciles the pending transaction with the gateway.
+    let mut restarted = command(&url, &key, &bind);
+    restarted.env("CATALYST_RECOVERY_GRACE_SECS", "1");
+    let _second = start(restarted, &bind);
+    let status = until("the session to complete", || {
+        let s: Value = http
+            .get(format!("{base}/api/v1/payment-sessions/{token}/"))
+            .send()
+            .ok()?
+            .json()
+            .ok()?;
+        (s["status"] != "PAYMENT_IN_PROGRESS")
+            .then(|| s["status"].as_str().unwrap_or_default().to_owned())
+    });
+    assert_eq!(status, "COMPLETED");
+
+    let at_gateway = gateway.transactions();
+    assert_eq!(at_gateway.len(), 1, "exactly one debit at the gateway");
+    assert_eq!(
+        (at_gateway[0].transaction_id.as_str(), at_gateway[0].amount),
+        (pending.merchant_transaction_id.as_str(), 1234)
+    );
+    let done = db
+        .store
+        .read(|c| Transaction::by_id(c, &pending.id))
+        .unwrap();
+    assert_eq!(
+        (done.status.as_str(), done.gateway_reference.as_deref()),
+        ("approved", Some(at_gateway[0].unique_id.as_str()))
+    );
+    let order = db
+        .store
+        .read(|c| catalyst_store::Order::find_by_session(c, &stored.id))
+        .unwrap();
+    assert_eq!(order.status, "COMPLETED");
+    let transactions = db
+        .store
+        .read(|c| {
+            Transaction::page(
+                c,
+                &stored.tenant_id,
+                &catalyst_store::PageRequest {
+                    size: 10,
+                    cursor: None,
+                },
+            )
+        })
+        .unwrap();
+    assert_eq!(transactions.items.len(), 1, "nothing duplicated");
+    // Paying again is refused: the session is final.
+    let again = http
+        .post(format!("{base}/api/v1/payment-sessions/{token}/pay/"))
+        .json(&json!({"iban": "DE89370400440532013000", "iban_holder_name": "Ada Lovelace"}))
+        .send()
+        .unwrap();
+    assert_eq!(again.status().as_u16(), 409);
+    runtime.block_on(gateway.stop());
+}
+
+#[test]
+fn killed_mid_payment_then_recovered_on_sqlite() {
+    killed_mid_payment_then_recovered(TestDb::sqlite());
+}
+
+#[test]
+fn killed_mid_payment_then_recovered_on_postgres() {
+    if let Some(db) = TestDb::postgres() {
+        killed_mid_payment_then_recovered(db);
+    }
+}

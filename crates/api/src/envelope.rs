@@ -1,0 +1,162 @@
+//! The result envelope (`object: "payment_session.result"`, API.md §3.5), built from what was
+//! stored — never from what the gateway said in passing. Every key is always present.
+
+use catalyst_store::payments::HOLDER_CONTEXT;
+use catalyst_store::{
+    Customer, DbConnection, Gateway, Mandate, Order, PaymentSession, Store, Subscription,
+    Transaction,
+};
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+use crate::views::{money, timestamp};
+
+/// Which call the envelope answers: `/verify/` words a retryable failure as `failed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    Pay,
+    Verify,
+}
+
+/// The session's result as the envelope's `status`, `retry_allowed` pair.
+fn outcome(session: &PaymentSession, t: Option<&Transaction>, call: Call) -> (&'static str, Value) {
+    match (session.status.as_str(), t.map(|t| t.status.as_str())) {
+        ("COMPLETED", _) => ("completed", Value::Null),
+        ("AWAITING_VERIFICATION", _) => ("awaiting_verification", Value::Null),
+        ("FAILED", _) => ("failed", json!(false)),
+        ("EXPIRED", _) => ("expired", json!(false)),
+        ("PENDING", Some("declined")) if call == Call::Verify => ("failed", json!(true)),
+        ("PENDING", Some("declined")) => ("declined", json!(true)),
+        // The gateway's answer is not known yet: not retryable until it is known not to be a debit.
+        ("PAYMENT_IN_PROGRESS", _) => ("declined", json!(false)),
+        _ => ("pending", Value::Null),
+    }
+}
+
+/// Builds the envelope of `session` from the store.
+pub fn build(
+    conn: &mut DbConnection,
+    store: &Store,
+    session: &PaymentSession,
+    call: Call,
+    livemode: bool,
+) -> Result<Value, ApiError> {
+    let tenant = &session.tenant_id;
+    let order = Order::find_by_session(conn, &session.id)?;
+    let gateway = Gateway::find(conn, tenant, &session.gateway_id)?;
+    let t = session.latest_transaction(conn)?;
+    let mandate = match &t {
+        Some(t) => Some(Mandate::find(conn, tenant, &t.mandate_id)?),
+        None => latest_mandate(conn, session)?,
+    };
+    let subscription = Subscription::of_session(conn, &session.id)?;
+    let customer = match &session.customer_id {
+        Some(id) if session.mode != "payment" => Customer::find(conn, tenant, id).ok(),
+        _ => None,
+    };
+    let holder = match &mandate {
+        Some(m) => Some(
+            String::from_utf8(store.cipher().open(HOLDER_CONTEXT, &m.holder_sealed)?)
+                .map_err(|_| ApiError::Internal("holder".into()))?,
+        ),
+        None => None,
+    };
+    let (status, retry_allowed) = outcome(session, t.as_ref(), call);
+    let error_details = match &t {
+        Some(t) if t.error_code.is_some() => json!({
+            "code": t.error_code, "message": t.error_message,
+            "gateway_code": t.gateway_code, "gateway_message": t.gateway_message,
+        }),
+        Some(t) if session.status == "PAYMENT_IN_PROGRESS" && t.status == "pending" => json!({
+            "code": "gateway_unavailable", "message": "The gateway did not answer; the payment is being reconciled.",
+            "gateway_code": null, "gateway_message": null,
+        }),
+        _ => Value::Null,
+    };
+    let amount_minor = t.as_ref().map_or(session.amount_minor, |t| t.amount_minor);
+    Ok(json!({
+        "object": "payment_session.result",
+        "session_token": session.token,
+        "status": status,
+        "livemode": livemode,
+        "created_at": t.as_ref().map(|t| timestamp(t.created_at)),
+        "processed_at": t.as_ref().and_then(|t| t.processed_at.map(timestamp)),
+        "order_number": order.order_number,
+        "verification_url": t.as_ref().filter(|_| session.status == "AWAITING_VERIFICATION").and_then(|t| t.verification_url.clone()),
+        "error": error_details.get("message").cloned().unwrap_or(Value::Null),
+        "retry_allowed": retry_allowed,
+        "transaction": t.as_ref().map(|t| json!({
+            "id": t.id, "merchant_transaction_id": t.merchant_transaction_id, "gateway_reference": t.gateway_reference,
+            "tenant_reference_id": t.tenant_reference_id, "status": t.status, "type": t.kind,
+        })),
+        "order": {"id": order.id, "order_number": order.order_number, "status": order.status},
+        "subscription": subscription.map(|s| json!({
+            "id": s.id, "status": s.status, "billing_frequency": s.billing_frequency,
+            "next_billing_date": s.next_billing_date.format("%Y-%m-%d").to_string(),
+        })),
+        "customer": customer.map(|c| json!({"id": c.id, "external_customer_id": c.external_customer_id})),
+        "lead": {"id": session.lead_id},
+        "amount": money(amount_minor, &session.currency)?,
+        "currency": session.currency,
+        "payment_method": {
+            "type": "sepa_debit",
+            "iban_last4": mandate.as_ref().map(|m| m.iban_last4.clone()),
+            "iban_country": mandate.as_ref().map(|m| m.iban_country.clone()),
+            "bic": mandate.as_ref().and_then(|m| m.bic.clone()),
+            "bank_name": mandate.as_ref().and_then(|m| m.bank_name.clone()),
+            "holder_name": holder,
+        },
+        "sepa": {
+            "mandate_reference": mandate.as_ref().map(|m| m.reference.clone()),
+            "sequence_type": t.as_ref().map(|t| t.sequence_type.clone()).or_else(|| mandate.as_ref().map(|m| m.sequence_type.clone())),
+            "creditor_identifier": gateway.creditor_identifier,
+        },
+        "adapter": {"name": gateway.adapter},
+        "payment_gateway": {"id": gateway.id, "name": gateway.name, "descriptor": gateway.descriptor, "test_mode": gateway.test_mode},
+        "error_details": error_details,
+    }))
+}
+
+fn latest_mandate(
+    conn: &mut DbConnection,
+    session: &PaymentSession,
+) -> Result<Option<Mandate>, ApiError> {
+    use catalyst_store::schema::mandates;
+    use diesel::prelude::*;
+    let reference = format!(
+        "MAND-{}",
+        Order::find_by_session(conn, &session.id)?.order_number
+    );
+    Ok(mandates::table
+        .filter(mandates::reference.eq(reference))
+        .select(Mandate::as_select())
+        .first(conn)
+        .optional()
+        .map_err(catalyst_store::StoreError::from)?)
+}
+
+/// The documented key set of the envelope, for tests and docs.
+pub const KEYS: &[&str] = &[
+    "object",
+    "session_token",
+    "status",
+    "livemode",
+    "created_at",
+    "processed_at",
+    "order_number",
+    "verification_url",
+    "error",
+    "retry_allowed",
+    "transaction",
+    "order",
+    "subscription",
+    "customer",
+    "lead",
+    "amount",
+    "currency",
+    "payment_method",
+    "sepa",
+    "adapter",
+    "payment_gateway",
+    "error_details",
+];

@@ -1,0 +1,461 @@
+//! `POST /payment-sessions/{token}/pay/` and `/verify/` (API.md §3.3–§3.6).
+//!
+//! The path of one payment (ARCHITECTURE.md): validate the IBAN (400 before anything is
+//! written) → claim the session in one transaction (exactly one concurrent caller wins) with the
+//! mandate and a `pending` transaction → call the gateway outside any transaction with our
+//! transaction id as its idempotency key → apply the outcome in one transaction → answer with the
+//! envelope built from what was stored. A crash between claim and outcome leaves a `pending`
+//! transaction that the recovery worker reconciles with the gateway.
+
+use std::sync::Arc;
+
+use actix_web::{HttpResponse, web};
+use catalyst_domain::secret::Secret;
+use catalyst_domain::validation::{self, ValidationErrors, messages};
+use catalyst_gateway::{
+    DebitKind, DebitRequest, GatewayAdapter, GatewayError, GatewayOutcome, ReconcileRequest,
+};
+use catalyst_store::payments::{
+    self, ClaimError, HOLDER_CONTEXT, IBAN_CONTEXT, PaymentDraft, Settlement,
+};
+use catalyst_store::{
+    Customer, Gateway, Lead, Mandate, Order, PaymentSession, Store, StoreError, Transaction, now,
+};
+use serde_json::Value;
+
+use crate::body::{JsonBody, OptionalJsonBody, object};
+use crate::envelope::{self, Call};
+use crate::error::{ApiError, Conflict};
+use crate::state::AppState;
+
+/// The validated `/pay/` body.
+struct PayBody {
+    iban: catalyst_sepa::ValidIban,
+    holder: String,
+    tenant_reference_id: Option<String>,
+}
+
+fn parse_pay_body(value: &Value) -> Result<PayBody, ApiError> {
+    let obj = object(value)?;
+    let mut errors = ValidationErrors::new();
+    let iban = validation::required(obj, "iban", &mut errors, |v| match v {
+        Value::String(s) if s.trim().is_empty() => Err(messages::BLANK.to_owned()),
+        Value::String(s) if s.chars().count() > 100 => Err(messages::max_length(100)),
+        Value::String(s) => Ok(s.clone()),
+        _ => Err(messages::NOT_A_STRING.to_owned()),
+    });
+    let holder = validation::required(obj, "iban_holder_name", &mut errors, |v| {
+        validation::char_field(v, 70)
+    });
+    let tenant_reference_id = match obj.get("tenant_reference_id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.trim().is_empty() => {
+            errors.add("tenant_reference_id", messages::BLANK);
+            None
+        }
+        Some(Value::String(s)) if s.chars().count() > 255 => {
+            errors.add("tenant_reference_id", messages::max_length(255));
+            None
+        }
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => {
+            errors.add("tenant_reference_id", messages::NOT_A_STRING);
+            None
+        }
+    };
+    let (iban, holder) = errors.into_result((iban, holder))?;
+    let (iban, holder) = (iban.unwrap_or_default(), holder.unwrap_or_default());
+    let iban = catalyst_sepa::validate(&iban).map_err(|e| ApiError::InvalidIban(e.to_string()))?;
+    Ok(PayBody {
+        iban,
+        holder,
+        tenant_reference_id,
+    })
+}
+
+/// `TXN-YYYYMMDD-` + 8 upper-case hex digits.
+fn merchant_transaction_id(at: chrono::NaiveDateTime) -> String {
+    let b = *uuid::Uuid::new_v4().as_bytes();
+    format!(
+        "TXN-{}-{:08X}",
+        at.format("%Y%m%d"),
+        u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+    )
+}
+
+/// Builds the rows the claim writes: the mandate, the pending transaction (unless nothing is
+/// debited) and the customer (customer modes).
+fn draft(
+    store: &Store,
+    body: &PayBody,
+    session: &PaymentSession,
+    order: &Order,
+    lead: &Lead,
+) -> Result<PaymentDraft, StoreError> {
+    let at = now();
+    let debits = session.mode != "customer" && session.pricing()?.initial_amount().minor() > 0;
+    let customer = match (session.mode.as_str(), &session.customer_id) {
+        ("payment", _) | (_, Some(_)) => None,
+        _ => Some(Customer {
+            id: catalyst_domain::CustomerId::new().to_string(),
+            tenant_id: session.tenant_id.clone(),
+            lead_id: lead.id.clone(),
+            external_customer_id: session.external_customer_id.clone(),
+            created_at: at,
+            updated_at: at,
+        }),
+    };
+    let customer_id = customer.as_ref().map(|c| c.id.clone()).or_else(|| {
+        session
+            .customer_id
+            .clone()
+            .filter(|_| session.mode != "payment")
+    });
+    let mandate = Mandate {
+        id: uuid::Uuid::now_v7().to_string(),
+        tenant_id: session.tenant_id.clone(),
+        lead_id: lead.id.clone(),
+        customer_id,
+        reference: format!("MAND-{}", order.order_number),
+        iban_sealed: store
+            .cipher()
+            .seal(IBAN_CONTEXT, body.iban.as_str().as_bytes())?,
+        iban_last4: body.iban.last4().to_owned(),
+        iban_country: body.iban.country().as_str().to_owned(),
+        bic: body.iban.bic().map(str::to_owned),
+        bank_name: body.iban.bank_name().map(str::to_owned),
+        holder_sealed: store
+            .cipher()
+            .seal(HOLDER_CONTEXT, body.holder.as_bytes())?,
+        sequence_type: "FRST".into(),
+        signed_at: at,
+        created_at: at,
+        updated_at: at,
+    };
+    let transaction = debits.then(|| Transaction {
+        id: uuid::Uuid::now_v7().to_string(),
+        tenant_id: session.tenant_id.clone(),
+        session_id: session.id.clone(),
+        order_id: order.id.clone(),
+        gateway_id: session.gateway_id.clone(),
+        mandate_id: mandate.id.clone(),
+        merchant_transaction_id: merchant_transaction_id(at),
+        tenant_reference_id: body.tenant_reference_id.clone(),
+        kind: "sdd_sale".into(),
+        status: "pending".into(),
+        sequence_type: "FRST".into(),
+        amount_minor: session
+            .pricing()
+            .map(|p| p.initial_amount().minor())
+            .unwrap_or(session.amount_minor),
+        currency: session.currency.clone(),
+        gateway_reference: None,
+        verification_url: None,
+        error_code: None,
+        error_message: None,
+        gateway_code: None,
+        gateway_message: None,
+        counts_as_attempt: true,
+        processed_at: None,
+        created_at: at,
+        updated_at: at,
+    });
+    Ok(PaymentDraft {
+        mandate,
+        transaction,
+        customer,
+    })
+}
+
+/// The adapter of a stored gateway, with its credentials opened.
+pub fn adapter_for(
+    state: &AppState,
+    gateway: &Gateway,
+) -> Result<Arc<dyn GatewayAdapter>, ApiError> {
+    let credentials = match &gateway.credentials_sealed {
+        Some(sealed) => Some(Secret::new(
+            String::from_utf8(
+                state
+                    .store
+                    .cipher()
+                    .open(crate::management::gateways::CREDENTIALS_CONTEXT, sealed)?,
+            )
+            .map_err(|_| ApiError::Internal("credentials".into()))?,
+        )),
+        None => None,
+    };
+    let settings = catalyst_gateway::GatewaySettings {
+        adapter: gateway.adapter.clone(),
+        test_mode: gateway.test_mode,
+        requires_verification: gateway.requires_verification,
+        credentials,
+        descriptor: gateway.descriptor.clone(),
+    };
+    catalyst_gateway::build_adapter(&settings, &state.gateways)
+        .map_err(|e| ApiError::Internal(format!("gateway {}: {e}", gateway.id)))
+}
+
+/// The debit request for a claimed payment.
+fn debit_request(
+    state: &AppState,
+    session: &PaymentSession,
+    lead: &Lead,
+    mandate: &Mandate,
+    t: &Transaction,
+    body: &PayBody,
+) -> Result<DebitRequest, ApiError> {
+    let pricing = session.pricing()?;
+    let kind = if pricing.billing_type().is_recurring() || session.mode == "customer_payment" {
+        DebitKind::FirstRecurring
+    } else {
+        DebitKind::OneOff
+    };
+    let offer: Value = serde_json::from_str(&session.offer_snapshot).unwrap_or(Value::Null);
+    let usage = offer["product_name"]
+        .as_str()
+        .or(offer["name"].as_str())
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("Order {}", mandate.reference.trim_start_matches("MAND-")));
+    Ok(DebitRequest {
+        transaction_id: t.merchant_transaction_id.clone(),
+        kind,
+        amount: catalyst_domain::money::Money::from_minor(
+            t.amount_minor,
+            pricing.amount().currency(),
+        )
+        .map_err(|e| ApiError::Internal(e.to_string()))?,
+        iban: Some(Secret::new(body.iban.as_str().to_owned())),
+        bic: mandate.bic.clone(),
+        account_holder: Secret::new(body.holder.clone()),
+        first_name: lead.first_name.clone(),
+        last_name: lead.last_name.clone(),
+        address: lead.address.clone(),
+        zip_code: lead.postal_code.clone(),
+        city: lead.city.clone(),
+        country: lead.country.clone(),
+        email: Some(lead.email.clone()),
+        remote_ip: session
+            .customer_ip
+            .clone()
+            .unwrap_or_else(|| "127.0.0.1".into()),
+        usage,
+        mandate_reference: mandate.reference.clone(),
+        notification_url: None,
+        return_url: Some(format!("{}/s/{}", state.config.public_url, session.token)),
+    })
+}
+
+/// Turns an adapter answer into what the store applies. On an integration fault the gateway is
+/// asked once (reconcile by our transaction id): found → its outcome; not found → nothing was
+/// debited (declined `gateway_unavailable`, the attempt does not count); no answer → pending,
+/// for the recovery worker.
+pub async fn settle(
+    adapter: &dyn GatewayAdapter,
+    t: &Transaction,
+    answer: Result<GatewayOutcome, GatewayError>,
+) -> Settlement {
+    let outcome = match answer {
+        Ok(o) => o,
+        Err(error) => {
+            tracing::warn!(transaction = %t.merchant_transaction_id, %error, "gateway fault; reconciling");
+            let req = ReconcileRequest {
+                transaction_id: t.merchant_transaction_id.clone(),
+                reference: t.gateway_reference.clone(),
+            };
+            match adapter.reconcile(&req).await {
+                Ok(Some(o)) => o,
+                Ok(None) => {
+                    return Settlement::Declined {
+                        reference: None,
+                        code: catalyst_sepa::DeclineCode::GatewayUnavailable
+                            .as_str()
+                            .to_owned(),
+                        message: "The payment gateway could not be reached; nothing was debited."
+                            .into(),
+                        gateway_code: gateway_code_of(&error),
+                        gateway_message: Some(error.to_string()),
+                        counts_as_attempt: false,
+                    };
+                }
+                Err(e) => {
+                    tracing::warn!(transaction = %t.merchant_transaction_id, error = %e, "reconcile failed; left pending");
+                    return Settlement::Pending { reference: None };
+                }
+            }
+        }
+    };
+    settlement_of(outcome)
+}
+
+fn gateway_code_of(error: &GatewayError) -> Option<String> {
+    match error {
+        GatewayError::Unavailable { gateway_code, .. } => gateway_code.clone(),
+        GatewayError::Timeout => Some("timeout".into()),
+        _ => None,
+    }
+}
+
+/// The store's view of an adapter outcome.
+pub fn settlement_of(outcome: GatewayOutcome) -> Settlement {
+    match outcome {
+        GatewayOutcome::Approved { reference } => Settlement::Approved { reference },
+        GatewayOutcome::Pending { reference } => Settlement::Pending {
+            reference: Some(reference),
+        },
+        GatewayOutcome::VerificationRequired { reference, url } => {
+            Settlement::Verification { reference, url }
+        }
+        GatewayOutcome::Declined {
+            reference,
+            code,
+            gateway_code,
+            gateway_message,
+        } => Settlement::Declined {
+            reference,
+            code: code.as_str().to_owned(),
+            message: decline_message(code),
+            gateway_code,
+            gateway_message,
+            counts_as_attempt: true,
+        },
+    }
+}
+
+fn decline_message(code: catalyst_sepa::DeclineCode) -> String {
+    use catalyst_sepa::DeclineCode::*;
+    match code {
+        InsufficientFunds => "The account has insufficient funds.",
+        InvalidIban => "The bank account details are not valid.",
+        MandateRejected => "The mandate was rejected.",
+        AccountClosed => "The account is closed or blocked.",
+        DoNotHonor => "The bank declined the debit.",
+        GatewayUnavailable => "The payment gateway is unavailable.",
+        Unknown => "The debit was declined.",
+    }
+    .to_owned()
+}
+
+fn claim_error(e: ClaimError) -> ApiError {
+    match e {
+        ClaimError::NotFound => ApiError::NotFound,
+        ClaimError::Expired => ApiError::SessionExpired,
+        ClaimError::NotPayable => ApiError::Conflict(Conflict::SessionNotPayable),
+        ClaimError::TenantReferenceInUse => ApiError::Conflict(Conflict::TenantReferenceId),
+        ClaimError::Store(e) => e.into(),
+    }
+}
+
+/// `POST /api/v1/payment-sessions/{token}/pay/` — no auth; the token is the credential.
+#[utoipa::path(post, path = "/api/v1/payment-sessions/{token}/pay/", tag = "payment sessions",
+    params(("token" = String, Path)), request_body = Object,
+    responses((status = 200, description = "The result envelope, whatever the outcome"),
+        (status = 400, description = "validation_error / invalid_iban (no attempt used)"), (status = 404),
+        (status = 409, description = "session_not_payable / tenant_reference_id_conflict"), (status = 410)))]
+pub async fn pay(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    let state = state.get_ref().clone();
+    let token = token.into_inner();
+    if catalyst_domain::token::SessionToken::parse(&token).is_err() {
+        return Err(ApiError::NotFound);
+    }
+    let store = state.store.clone();
+    let lookup = token.clone();
+    web::block(move || store.read(|c| PaymentSession::find_by_token(c, &lookup))).await??;
+    let body = Arc::new(parse_pay_body(&body.value)?);
+
+    let (store, b, tk) = (state.store.clone(), body.clone(), token.clone());
+    let claimed = web::block(move || {
+        let mut conn = store.conn()?;
+        payments::claim_for_payment(&mut conn, &tk, now(), |s, o, l| draft(&store, &b, s, o, l))
+            .map_err(claim_error)
+    })
+    .await??;
+
+    if let Some(t) = &claimed.transaction {
+        let (store, session) = (state.store.clone(), claimed.session.clone());
+        let (gateway, lead) = web::block(move || {
+            store.read(|c| {
+                Ok::<_, StoreError>((
+                    Gateway::find(c, &session.tenant_id, &session.gateway_id)?,
+                    Lead::find(c, &session.tenant_id, &session.lead_id)?,
+                ))
+            })
+        })
+        .await??;
+        let adapter = adapter_for(&state, &gateway)?;
+        let request = debit_request(&state, &claimed.session, &lead, &claimed.mandate, t, &body)?;
+        let answer = adapter.debit(&request).await;
+        let settlement = settle(adapter.as_ref(), t, answer).await;
+        let (store, id) = (state.store.clone(), t.id.clone());
+        web::block(move || store.read(|c| payments::apply_settlement(c, &id, &settlement, now())))
+            .await??;
+    }
+    respond(&state, token, Call::Pay).await
+}
+
+async fn respond(state: &AppState, token: String, call: Call) -> Result<HttpResponse, ApiError> {
+    let (store, livemode) = (state.store.clone(), state.config.livemode);
+    let envelope = web::block(move || {
+        let mut conn = store.conn()?;
+        let session = PaymentSession::find_by_token(&mut conn, &token)?;
+        envelope::build(&mut conn, &store, &session, call, livemode)
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(envelope))
+}
+
+/// `POST /api/v1/payment-sessions/{token}/verify/` — no auth; empty body allowed.
+#[utoipa::path(post, path = "/api/v1/payment-sessions/{token}/verify/", tag = "payment sessions",
+    params(("token" = String, Path)), request_body = Object,
+    responses((status = 200, description = "The result envelope"), (status = 404),
+        (status = 409, description = "session_not_verifiable")))]
+pub async fn verify(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    body: OptionalJsonBody,
+) -> Result<HttpResponse, ApiError> {
+    let state = state.get_ref().clone();
+    let token = token.into_inner();
+    if catalyst_domain::token::SessionToken::parse(&token).is_err() {
+        return Err(ApiError::NotFound);
+    }
+    let obj = object(&body.0.value)?;
+    let mut errors = ValidationErrors::new();
+    validation::optional(obj, "verification_id", &mut errors, |v| {
+        validation::char_field(v, 255)
+    });
+    errors.into_result(())?;
+
+    let (store, tk) = (state.store.clone(), token.clone());
+    let (session, transaction, gateway) = web::block(move || {
+        store.read(|c| {
+            let session = PaymentSession::find_by_token(c, &tk)?;
+            let t = session.latest_transaction(c)?;
+            let g = Gateway::find(c, &session.tenant_id, &session.gateway_id)?;
+            Ok::<_, StoreError>((session, t, g))
+        })
+    })
+    .await??;
+    let transaction = match (session.status.as_str(), transaction) {
+        ("AWAITING_VERIFICATION", Some(t)) if t.status == "pending" => t,
+        _ => return Err(ApiError::Conflict(Conflict::SessionNotVerifiable)),
+    };
+    let adapter = adapter_for(&state, &gateway)?;
+    let req = ReconcileRequest {
+        transaction_id: transaction.merchant_transaction_id.clone(),
+        reference: transaction.gateway_reference.clone(),
+    };
+    let answer = adapter.verify(&req).await;
+    let settlement = match settle(adapter.as_ref(), &transaction, answer).await {
+        // Still waiting for the customer's bank: nothing changes.
+        Settlement::Verification { .. } => Settlement::Pending { reference: None },
+        other => other,
+    };
+    let (store, id) = (state.store.clone(), transaction.id.clone());
+    web::block(move || store.read(|c| payments::apply_settlement(c, &id, &settlement, now())))
+        .await??;
+    respond(&state, token, Call::Verify).await
+}
