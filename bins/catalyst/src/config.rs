@@ -24,6 +24,14 @@ pub struct Config {
     pub recovery_grace: std::time::Duration,
     /// How often the recovery worker looks (`CATALYST_RECOVERY_INTERVAL_SECS`, default 15).
     pub recovery_interval: std::time::Duration,
+    /// Shrinks the webhook retry ladder (`CATALYST_WEBHOOK_RETRY_SCALE`, e.g. `0.001` turns
+    /// 1 min into 60 ms) for demos and tests; unset = the documented ladder.
+    pub webhook_retry_scale: Option<f64>,
+    /// How long a claimed delivery stays with its worker (`CATALYST_WEBHOOK_LEASE_SECS`,
+    /// default 60): after a crash, its deliveries are sent again once the lease runs out.
+    pub webhook_lease: std::time::Duration,
+    /// The `iban_validate` rate limit per key and second (`CATALYST_IBAN_VALIDATE_RATE`, 50).
+    pub iban_validate_rate: f64,
 }
 
 fn seconds(name: &str, default: u64) -> anyhow::Result<std::time::Duration> {
@@ -88,6 +96,16 @@ impl Config {
             gateway_timeout: seconds("CATALYST_GATEWAY_TIMEOUT_SECS", 30)?,
             recovery_grace: seconds("CATALYST_RECOVERY_GRACE_SECS", 90)?,
             recovery_interval: seconds("CATALYST_RECOVERY_INTERVAL_SECS", 15)?,
+            webhook_retry_scale: var("CATALYST_WEBHOOK_RETRY_SCALE")
+                .map(|v| v.parse::<f64>())
+                .transpose()
+                .context("CATALYST_WEBHOOK_RETRY_SCALE must be a number")?,
+            webhook_lease: seconds("CATALYST_WEBHOOK_LEASE_SECS", 60)?,
+            iban_validate_rate: var("CATALYST_IBAN_VALIDATE_RATE")
+                .map(|v| v.parse::<f64>())
+                .transpose()
+                .context("CATALYST_IBAN_VALIDATE_RATE must be a number")?
+                .unwrap_or(50.0),
         })
     }
 }

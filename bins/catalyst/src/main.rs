@@ -37,6 +37,11 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         delay_ms: u64,
     },
+    /// The sandbox gateway's operator controls.
+    Sandbox {
+        #[command(subcommand)]
+        command: SandboxCommand,
+    },
     /// Manage tenants.
     Tenant {
         #[command(subcommand)]
@@ -51,6 +56,17 @@ enum Command {
         /// Also deliver the demo profile's webhooks to this URL.
         #[arg(long)]
         webhook_url: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum SandboxCommand {
+    /// Advance the sandbox clock: apply the "later" outcomes (API.md §8) — MD06 chargebacks and
+    /// AM04 returns — to approved sandbox debits.
+    Settle {
+        /// Only this tenant's debits.
+        #[arg(long)]
+        tenant: Option<String>,
     },
 }
 
@@ -102,6 +118,27 @@ fn main() -> anyhow::Result<()> {
                     creds.tenant_id, creds.secret_key, creds.restricted_key
                 );
             }
+            Ok(())
+        }
+        Command::Sandbox {
+            command: SandboxCommand::Settle { tenant },
+        } => {
+            anyhow::ensure!(
+                !config.livemode,
+                "the sandbox has no settlement in livemode"
+            );
+            let reversed =
+                catalyst_api::settlement::settle_sandbox(&open_store(&config)?, tenant.as_deref())?;
+            for c in &reversed {
+                println!(
+                    "{} {} {} transaction {}",
+                    c.kind,
+                    c.reason_code.as_deref().unwrap_or("-"),
+                    c.id,
+                    c.transaction_id
+                );
+            }
+            println!("settled: {}", reversed.len());
             Ok(())
         }
         Command::Demo { json, webhook_url } => {
@@ -173,6 +210,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let mut api_config = ApiConfig::new(config.public_url.clone());
     api_config.livemode = config.livemode;
     api_config.gateway_timeout = config.gateway_timeout;
+    api_config.iban_validate_per_sec = config.iban_validate_rate;
     let state = AppState::new(store.clone(), api_config);
 
     let (stop_workers, shutdown) = tokio::sync::watch::channel(false);
@@ -186,6 +224,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         state.clone(),
         config.recovery_interval,
         grace,
+        shutdown.clone(),
+    ));
+    let mut dispatch = catalyst_api::dispatcher::DispatcherConfig {
+        lease: chrono::Duration::from_std(config.webhook_lease)?,
+        ..Default::default()
+    };
+    if let Some(scale) = config.webhook_retry_scale {
+        dispatch.retry = catalyst_webhooks::RetryPolicy::scaled(scale)?;
+    }
+    let dispatcher = tokio::spawn(catalyst_api::dispatcher::run(
+        state.clone(),
+        dispatch,
         shutdown,
     ));
 
@@ -204,6 +254,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let _ = stop_workers.send(true);
     let _ = sweeper.await;
     let _ = recovery.await;
+    let _ = dispatcher.await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -3,67 +3,22 @@
 //! gateway, session and order in their final states, nothing duplicated. EMP adapter against the
 //! fake Genesis server, on SQLite and on PostgreSQL.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use catalyst_gateway::fake::{self, FakeConfig};
 use catalyst_store::test_support::TestDb;
 use catalyst_store::{PaymentSession, Transaction};
 use serde_json::{Value, json};
-
-const BIN: &str = env!("CARGO_BIN_EXE_catalyst");
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use support::{catalyst, free_port, start, until};
 
 fn command(db_url: &str, key: &std::path::Path, bind: &str) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", db_url)
-        .env("CATALYST_DATA_KEY_FILE", key)
-        .env("CATALYST_BIND", bind)
-        .env("CATALYST_LIVEMODE", "true")
-        .env("CATALYST_RECOVERY_INTERVAL_SECS", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+    let mut cmd = catalyst(db_url, key, bind);
+    cmd.env("CATALYST_LIVEMODE", "true")
+        .env("CATALYST_RECOVERY_INTERVAL_SECS", "1");
     cmd
-}
-
-fn start(mut cmd: Command, bind: &str) -> Server {
-    let server = Server(cmd.spawn().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(bind).is_err() {
-        assert!(Instant::now() < deadline, "server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    server
-}
-
-fn until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(v) = probe() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 fn killed_mid_payment_then_recovered(db: TestDb) {

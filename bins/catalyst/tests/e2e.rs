@@ -1,51 +1,24 @@
 //! The newcomer's path, against the real binary: `catalyst demo --json`, `catalyst serve`,
 //! create a session with the README's request, open its `payment_url`, stop with SIGTERM.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use catalyst_store::test_support::TestDb;
 use serde_json::{Value, json};
-
-const BIN: &str = env!("CARGO_BIN_EXE_catalyst");
-
-struct Server {
-    child: Child,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn catalyst(db_url: &str, key_file: &std::path::Path, bind: &str) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", db_url)
-        .env("CATALYST_DATA_KEY_FILE", key_file)
-        .env("CATALYST_BIND", bind)
-        .env("RUST_LOG", "info");
-    cmd
-}
+use support::{BIN, Server, catalyst, free_port, wait_for_port};
 
 fn wait_for(addr: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < deadline, "server did not start on {addr}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_port(addr);
+}
+
+/// The demo command with info logs (the log assertions need them).
+fn catalyst_logged(url: &str, key: &std::path::Path, bind: &str) -> Command {
+    let mut cmd = catalyst(url, key, bind);
+    cmd.env("RUST_LOG", "info");
+    cmd
 }
 
 fn newcomer_path(db: TestDb) {
@@ -107,13 +80,13 @@ fn newcomer_path(db: TestDb) {
     );
     assert_eq!(second["base_url"], format!("http://{bind}"));
 
-    let child = catalyst(&url, &key, &bind)
+    let child = catalyst_logged(&url, &key, &bind)
         .arg("serve")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut server = Server { child };
+    let mut server = Server(child);
     wait_for(&bind);
 
     catalyst_gateway::install_crypto_provider();
@@ -143,7 +116,7 @@ fn newcomer_path(db: TestDb) {
     assert_eq!(res.status().as_u16(), 200);
 
     // Graceful shutdown on SIGTERM.
-    let pid = server.child.id().to_string();
+    let pid = server.0.id().to_string();
     assert!(
         Command::new("kill")
             .args(["-TERM", &pid])
@@ -153,7 +126,7 @@ fn newcomer_path(db: TestDb) {
     );
     let deadline = Instant::now() + Duration::from_secs(20);
     let status = loop {
-        if let Some(status) = server.child.try_wait().unwrap() {
+        if let Some(status) = server.0.try_wait().unwrap() {
             break status;
         }
         assert!(Instant::now() < deadline, "server ignored SIGTERM");
@@ -161,7 +134,7 @@ fn newcomer_path(db: TestDb) {
     };
     assert!(status.success(), "exit status {status}");
     let mut log = String::new();
-    std::io::Read::read_to_string(server.child.stderr.as_mut().unwrap(), &mut log).unwrap();
+    std::io::Read::read_to_string(server.0.stderr.as_mut().unwrap(), &mut log).unwrap();
     assert!(
         !log.contains(second["restricted_key"].as_str().unwrap()),
         "keys must never be logged"
@@ -198,7 +171,7 @@ fn a_fresh_data_directory_gets_a_database_a_key_and_the_demo_tenant() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut server = Server { child };
+    let mut server = Server(child);
     wait_for(&bind);
     assert!(dir.path().join("catalyst.db").exists());
     let key = std::fs::read_to_string(dir.path().join("catalyst.key")).unwrap();
@@ -217,12 +190,12 @@ fn a_fresh_data_directory_gets_a_database_a_key_and_the_demo_tenant() {
         );
     }
     let _ = Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
+        .args(["-TERM", &server.0.id().to_string()])
         .status();
-    let _ = server.child.wait();
+    let _ = server.0.wait();
     let (mut log, mut out) = (String::new(), String::new());
-    std::io::Read::read_to_string(server.child.stderr.as_mut().unwrap(), &mut log).unwrap();
-    std::io::Read::read_to_string(server.child.stdout.as_mut().unwrap(), &mut out).unwrap();
+    std::io::Read::read_to_string(server.0.stderr.as_mut().unwrap(), &mut log).unwrap();
+    std::io::Read::read_to_string(server.0.stdout.as_mut().unwrap(), &mut out).unwrap();
     assert!(
         log.contains("First start: created the demo tenant"),
         "{log}"

@@ -13,6 +13,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod dispatcher;
 pub mod envelope;
 pub mod error;
 pub mod hosted;
@@ -25,9 +26,11 @@ pub mod paging;
 pub mod pay;
 pub mod provision;
 pub mod ratelimit;
+pub mod reconciliation;
 pub mod recovery;
 pub mod routes;
 pub mod sessions;
+pub mod settlement;
 pub mod state;
 pub mod views;
 pub mod workers;

@@ -4,9 +4,10 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::management::deliveries;
 use crate::management::webhook_profiles::{self, endpoints};
 use crate::management::{api_keys, campaigns, gateways, hosted_pages};
-use crate::{iban, pay, sessions};
+use crate::{iban, pay, reconciliation, sessions, settlement};
 
 /// The document's root.
 #[derive(OpenApi)]
@@ -14,6 +15,8 @@ use crate::{iban, pay, sessions};
     info(title = "Catalyst API", description = "SEPA Direct Debit payment sessions (see docs/API.md)."),
     paths(
         sessions::create, sessions::retrieve, sessions::cancel, pay::pay, pay::verify, iban::validate,
+        reconciliation::transactions, reconciliation::chargebacks, reconciliation::subscriptions,
+        settlement::notification, settlement::settle, deliveries::list, deliveries::retrieve, deliveries::redeliver,
         gateways::create, gateways::list, gateways::retrieve, gateways::update, gateways::deactivate,
         hosted_pages::create, hosted_pages::list, hosted_pages::retrieve, hosted_pages::update,
         hosted_pages::deactivate,

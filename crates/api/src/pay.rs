@@ -131,6 +131,7 @@ fn draft(
         signed_at: at,
         created_at: at,
         updated_at: at,
+        iban_masked: body.iban.mask_full(),
     };
     let transaction = debits.then(|| Transaction {
         id: uuid::Uuid::now_v7().to_string(),
@@ -240,7 +241,10 @@ fn debit_request(
             .unwrap_or_else(|| "127.0.0.1".into()),
         usage,
         mandate_reference: mandate.reference.clone(),
-        notification_url: None,
+        notification_url: Some(format!(
+            "{}/api/v1/gateways/{}/notifications/",
+            state.config.public_url, session.gateway_id
+        )),
         return_url: Some(format!("{}/s/{}", state.config.public_url, session.token)),
     })
 }

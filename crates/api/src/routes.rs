@@ -3,9 +3,10 @@
 
 use actix_web::web;
 
+use crate::management::deliveries;
 use crate::management::webhook_profiles::{self, endpoints};
 use crate::management::{api_keys, campaigns, gateways, hosted_pages};
-use crate::{iban, openapi, pay, sessions};
+use crate::{iban, openapi, pay, reconciliation, sessions, settlement};
 
 /// Declares resources with their methods; generates `register` and `ROUTE_TABLE`.
 macro_rules! route_table {
@@ -27,6 +28,9 @@ route_table! {
     "/payment-sessions/{token}/pay/" => { post: pay::pay },
     "/payment-sessions/{token}/verify/" => { post: pay::verify },
     "/iban-validate/" => { post: iban::validate },
+    "/reconciliation/transactions/" => { get: reconciliation::transactions },
+    "/reconciliation/chargebacks/" => { get: reconciliation::chargebacks },
+    "/reconciliation/subscriptions/" => { get: reconciliation::subscriptions },
     "/gateways/" => { post: gateways::create, get: gateways::list },
     "/gateways/{id}/" => { get: gateways::retrieve, patch: gateways::update, delete: gateways::deactivate },
     "/hosted-pages/" => { post: hosted_pages::create, get: hosted_pages::list },
@@ -41,5 +45,10 @@ route_table! {
     "/api-keys/" => { post: api_keys::create, get: api_keys::list },
     "/api-keys/{id}/" => { get: api_keys::retrieve, patch: api_keys::update, delete: api_keys::deactivate },
     "/api-keys/{id}/revoke/" => { post: api_keys::revoke },
+    "/gateways/{gateway_id}/notifications/" => { post: settlement::notification },
+    "/sandbox/settle/" => { post: settlement::settle },
+    "/webhook-deliveries/" => { get: deliveries::list },
+    "/webhook-deliveries/{id}/" => { get: deliveries::retrieve },
+    "/webhook-deliveries/{id}/redeliver/" => { post: deliveries::redeliver },
     "/openapi.json/" => { get: openapi::serve },
 }

@@ -9,7 +9,7 @@ use crate::{DbConnection, StoreResult};
 
 /// A payment gateway the tenant routes debits through. Credentials are sealed.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
-#[diesel(table_name = gateways, treat_none_as_null = true)]
+#[diesel(table_name = gateways, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Gateway {
     pub id: String,
     pub tenant_id: String,
@@ -32,7 +32,7 @@ crate::scoped::tenant_scoped!(Gateway, gateways);
 
 /// Branding and content for the hosted payment page.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
-#[diesel(table_name = hosted_pages, treat_none_as_null = true)]
+#[diesel(table_name = hosted_pages, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct HostedPage {
     pub id: String,
     pub tenant_id: String,
@@ -53,7 +53,7 @@ crate::scoped::tenant_scoped!(HostedPage, hosted_pages);
 
 /// A webhook profile: the signing secret (sealed) that its endpoints share.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
-#[diesel(table_name = webhook_profiles, treat_none_as_null = true)]
+#[diesel(table_name = webhook_profiles, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct WebhookProfile {
     pub id: String,
     pub tenant_id: String,
@@ -68,7 +68,7 @@ crate::scoped::tenant_scoped!(WebhookProfile, webhook_profiles);
 
 /// Where a profile's events are delivered.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
-#[diesel(table_name = webhook_endpoints, treat_none_as_null = true)]
+#[diesel(table_name = webhook_endpoints, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct WebhookEndpoint {
     pub id: String,
     pub tenant_id: String,
@@ -108,7 +108,7 @@ impl WebhookEndpoint {
 
 /// A pre-configured offer: price, gateway, branding, webhooks, attempt limit.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
-#[diesel(table_name = campaigns, treat_none_as_null = true)]
+#[diesel(table_name = campaigns, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Campaign {
     pub id: String,
     pub tenant_id: String,
@@ -174,5 +174,16 @@ impl Campaign {
             product_name: self.product_name.clone(),
             product_description: self.product_description.clone(),
         })
+    }
+}
+
+impl Gateway {
+    /// A gateway by id alone (gateway notifications name it in the path, without a tenant).
+    pub fn by_id(conn: &mut DbConnection, id: &str) -> StoreResult<Self> {
+        gateways::table
+            .find(id)
+            .select(Self::as_select())
+            .first(conn)
+            .map_err(Into::into)
     }
 }

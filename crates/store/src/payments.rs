@@ -14,7 +14,7 @@ use crate::{DbConnection, StoreError, StoreResult, tx};
 
 /// A saved customer (KOMOJU customer modes): a lead with a reusable mandate.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
-#[diesel(table_name = customers, treat_none_as_null = true)]
+#[diesel(table_name = customers, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Customer {
     pub id: String,
     pub tenant_id: String,
@@ -27,7 +27,7 @@ crate::scoped::tenant_scoped!(Customer, customers);
 
 /// A signed SEPA mandate. IBAN and holder are sealed; only last4, country, BIC and bank are clear.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
-#[diesel(table_name = mandates, treat_none_as_null = true)]
+#[diesel(table_name = mandates, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Mandate {
     pub id: String,
     pub tenant_id: String,
@@ -48,6 +48,8 @@ pub struct Mandate {
     pub signed_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The IBAN masked to full length (`******************3000`), for reports.
+    pub iban_masked: String,
 }
 crate::scoped::tenant_scoped!(Mandate, mandates);
 
@@ -58,7 +60,7 @@ pub const HOLDER_CONTEXT: &str = "mandate.holder";
 
 /// One debit (or refund) attempt at the gateway.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
-#[diesel(table_name = transactions, treat_none_as_null = true)]
+#[diesel(table_name = transactions, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Transaction {
     pub id: String,
     pub tenant_id: String,
@@ -92,7 +94,7 @@ crate::scoped::tenant_scoped!(Transaction, transactions);
 
 /// A recurring billing plan started by a paid recurring session.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
-#[diesel(table_name = subscriptions, treat_none_as_null = true)]
+#[diesel(table_name = subscriptions, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Subscription {
     pub id: String,
     pub tenant_id: String,
@@ -289,6 +291,7 @@ pub fn claim_for_payment(
         if let Some(c) = &customer {
             c.insert(conn)?;
         }
+        let subject_session = session.clone();
         if existing.is_some() {
             mandate.save(conn)?
         } else {
@@ -315,6 +318,17 @@ pub fn claim_for_payment(
             session.customer_id = Some(c.id.clone());
             session.updated_at = now;
             session.save(conn)?;
+        }
+        let subject = crate::events::Subject {
+            session: &subject_session,
+            order: &order,
+            lead: &lead,
+        };
+        if let Some(t) = &transaction {
+            subject.transaction_created(conn, t, now)?;
+        }
+        if let Some(c) = &customer {
+            subject.customer_created(conn, c, now)?;
         }
         if transaction.is_none() {
             complete(conn, &mut session, &mut order, &mandate, None, now)?;
@@ -396,6 +410,13 @@ pub fn apply_settlement(
                 t.processed_at = Some(now);
                 t.updated_at = now;
                 t.save(conn)?;
+                let lead = Lead::find(conn, &session.tenant_id, &session.lead_id)?;
+                crate::events::Subject {
+                    session: &session,
+                    order: &order,
+                    lead: &lead,
+                }
+                .transaction_status_changed(conn, &t, "pending", now)?;
                 session.attempts_used += 1;
                 complete(conn, &mut session, &mut order, &mandate, Some(&t), now)?;
             }
@@ -422,9 +443,22 @@ pub fn apply_settlement(
                 if *counts_as_attempt {
                     session.attempts_used += 1;
                 }
+                let lead = Lead::find(conn, &session.tenant_id, &session.lead_id)?;
+                crate::events::Subject {
+                    session: &session,
+                    order: &order,
+                    lead: &lead,
+                }
+                .transaction_status_changed(conn, &t, "pending", now)?;
                 if session.attempts_used >= session.max_payment_attempts {
                     move_session(conn, &mut session, current, SessionStatus::Failed, now)?;
                     move_order(conn, &mut order, OrderStatus::Failed, now)?;
+                    crate::events::Subject {
+                        session: &session,
+                        order: &order,
+                        lead: &lead,
+                    }
+                    .session_finished(conn, Some(&t), now)?;
                 } else {
                     move_session(conn, &mut session, current, SessionStatus::Pending, now)?;
                 }
@@ -503,12 +537,19 @@ fn complete(
             ))
             .execute(conn)?;
     }
+    let lead = Lead::find(conn, &session.tenant_id, &session.lead_id)?;
+    let subject = crate::events::Subject {
+        session,
+        order,
+        lead: &lead,
+    };
+    subject.session_finished(conn, collected, now)?;
     let pricing = session.pricing()?;
     if let (Some(frequency), Some(next)) = (
         pricing.billing_frequency(),
         pricing.next_billing_date(now.date()),
     ) {
-        Subscription {
+        let subscription = Subscription {
             id: uuid::Uuid::now_v7().to_string(),
             tenant_id: session.tenant_id.clone(),
             session_id: session.id.clone(),
@@ -525,8 +566,9 @@ fn complete(
             next_billing_date: next,
             created_at: now,
             updated_at: now,
-        }
-        .insert(conn)?;
+        };
+        subscription.insert(conn)?;
+        subject.subscription_created(conn, &subscription, now)?;
     }
     Ok(())
 }
@@ -551,5 +593,51 @@ impl Transaction {
             .select(Self::as_select())
             .first(conn)
             .optional()?)
+    }
+}
+
+impl Transaction {
+    /// The transaction the gateway `gateway_id` knows by its reference or by our transaction id.
+    pub fn find_for_gateway(
+        conn: &mut DbConnection,
+        gateway_id: &str,
+        reference: &str,
+        merchant_transaction_id: Option<&str>,
+    ) -> StoreResult<Option<Self>> {
+        let by_reference = transactions::table
+            .filter(transactions::gateway_id.eq(gateway_id))
+            .filter(transactions::gateway_reference.eq(reference))
+            .select(Self::as_select())
+            .first(conn)
+            .optional()?;
+        match (by_reference, merchant_transaction_id) {
+            (Some(t), _) => Ok(Some(t)),
+            (None, Some(id)) => Ok(transactions::table
+                .filter(transactions::gateway_id.eq(gateway_id))
+                .filter(transactions::merchant_transaction_id.eq(id))
+                .select(Self::as_select())
+                .first(conn)
+                .optional()?),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// Approved transactions on `SANDBOX` gateways (of one tenant, or all), with their mandates.
+    pub fn approved_on_sandbox(
+        conn: &mut DbConnection,
+        tenant: Option<&str>,
+    ) -> StoreResult<Vec<(Self, Mandate)>> {
+        use crate::schema::gateways;
+        let mut query = transactions::table
+            .inner_join(mandates::table)
+            .inner_join(gateways::table.on(gateways::id.eq(transactions::gateway_id)))
+            .filter(transactions::status.eq("approved"))
+            .filter(gateways::adapter.eq("SANDBOX"))
+            .select((Self::as_select(), Mandate::as_select()))
+            .into_boxed();
+        if let Some(t) = tenant {
+            query = query.filter(transactions::tenant_id.eq(t.to_owned()));
+        }
+        Ok(query.order(transactions::id.asc()).load(conn)?)
     }
 }

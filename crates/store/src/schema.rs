@@ -228,6 +228,7 @@ diesel::table! {
         signed_at -> Timestamp,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        iban_masked -> Text,
     }
 }
 
@@ -280,7 +281,70 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_events (id) {
+        id -> Text,
+        tenant_id -> Text,
+        profile_id -> Nullable<Text>,
+        event_type -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        tenant_id -> Text,
+        event_id -> Text,
+        endpoint_id -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        last_status_code -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        last_latency_ms -> Nullable<Integer>,
+        delivered_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> Text,
+        delivery_id -> Text,
+        attempted_at -> Timestamp,
+        status_code -> Nullable<Integer>,
+        latency_ms -> Integer,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    chargebacks (id) {
+        id -> Text,
+        tenant_id -> Text,
+        transaction_id -> Text,
+        gateway_id -> Text,
+        kind -> Text,
+        reason_code -> Nullable<Text>,
+        reason_description -> Nullable<Text>,
+        error_code -> Text,
+        amount_minor -> BigInt,
+        currency -> Text,
+        gateway_reference -> Nullable<Text>,
+        report_date -> Date,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(transactions -> payment_sessions (session_id));
+diesel::joinable!(transactions -> mandates (mandate_id));
+diesel::joinable!(chargebacks -> transactions (transaction_id));
+diesel::joinable!(webhook_deliveries -> webhook_events (event_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
@@ -298,4 +362,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     mandates,
     transactions,
     subscriptions,
+    webhook_events,
+    webhook_deliveries,
+    webhook_attempts,
+    chargebacks,
 );

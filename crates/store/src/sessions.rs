@@ -10,7 +10,7 @@ use crate::{DbConnection, StoreError, StoreResult, tx};
 
 /// A person who started a payment session.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
-#[diesel(table_name = leads, treat_none_as_null = true)]
+#[diesel(table_name = leads, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Lead {
     pub id: String,
     pub tenant_id: String,
@@ -50,7 +50,7 @@ impl Lead {
 
 /// A payment session: the terms a customer is asked to accept and pay.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
-#[diesel(table_name = payment_sessions, treat_none_as_null = true)]
+#[diesel(table_name = payment_sessions, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct PaymentSession {
     pub id: String,
     pub tenant_id: String,
@@ -112,7 +112,7 @@ impl PaymentSession {
 
 /// The order a session creates; completed when the session is paid.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
-#[diesel(table_name = orders, treat_none_as_null = true)]
+#[diesel(table_name = orders, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Order {
     pub id: String,
     pub tenant_id: String,
@@ -213,6 +213,12 @@ pub fn create_session(
         order.lead_id.clone_from(&lead.id);
         order.session_id.clone_from(&session.id);
         insert_order_with_fresh_number(conn, &mut order, &mut new_order_number)?;
+        crate::events::Subject {
+            session: &session,
+            order: &order,
+            lead: &lead,
+        }
+        .order_created(conn, session.created_at)?;
         Ok(CreatedSession {
             lead,
             session,
@@ -282,9 +288,14 @@ pub fn expire_due_sessions(
 }
 
 fn expire_in_tx(conn: &mut DbConnection, ids: &[String], now: NaiveDateTime) -> StoreResult<usize> {
+    let ids: Vec<String> = payment_sessions::table
+        .filter(payment_sessions::id.eq_any(ids))
+        .filter(payment_sessions::status.eq(SessionStatus::Pending.as_str()))
+        .select(payment_sessions::id)
+        .load(conn)?;
     let n = diesel::update(
         payment_sessions::table
-            .filter(payment_sessions::id.eq_any(ids))
+            .filter(payment_sessions::id.eq_any(&ids))
             .filter(payment_sessions::status.eq(SessionStatus::Pending.as_str())),
     )
     .set((
@@ -293,15 +304,32 @@ fn expire_in_tx(conn: &mut DbConnection, ids: &[String], now: NaiveDateTime) -> 
         payment_sessions::updated_at.eq(now),
     ))
     .execute(conn)?;
+    let open = [
+        OrderStatus::PendingPaymentSubmission.as_str(),
+        OrderStatus::Pending.as_str(),
+    ];
     diesel::update(
         orders::table
-            .filter(orders::session_id.eq_any(ids))
-            .filter(orders::status.eq(OrderStatus::PendingPaymentSubmission.as_str())),
+            .filter(orders::session_id.eq_any(&ids))
+            .filter(orders::status.eq_any(open)),
     )
     .set((
         orders::status.eq(OrderStatus::Cancelled.as_str()),
         orders::updated_at.eq(now),
     ))
     .execute(conn)?;
+    let expired: Vec<PaymentSession> = payment_sessions::table
+        .filter(payment_sessions::id.eq_any(&ids))
+        .select(PaymentSession::as_select())
+        .load(conn)?;
+    for session in &expired {
+        let (order, lead) = crate::events::load_subject(conn, session)?;
+        crate::events::Subject {
+            session,
+            order: &order,
+            lead: &lead,
+        }
+        .session_finished(conn, None, now)?;
+    }
     Ok(n)
 }

@@ -8,7 +8,7 @@ use crate::{DbConnection, StoreResult};
 
 /// A merchant account; everything else belongs to one.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
-#[diesel(table_name = tenants, treat_none_as_null = true)]
+#[diesel(table_name = tenants, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Tenant {
     pub id: String,
     pub name: String,
@@ -49,7 +49,7 @@ impl Tenant {
 
 /// An API key; only its SHA-256 hash and a display prefix are stored.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
-#[diesel(table_name = api_keys, treat_none_as_null = true)]
+#[diesel(table_name = api_keys, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct ApiKey {
     pub id: String,
     pub tenant_id: String,

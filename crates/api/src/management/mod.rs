@@ -7,6 +7,7 @@
 
 pub mod api_keys;
 pub mod campaigns;
+pub mod deliveries;
 mod fields;
 pub mod gateways;
 pub mod hosted_pages;

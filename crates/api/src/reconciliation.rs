@@ -1,0 +1,532 @@
+//! The reconciliation API (API.md §6) for `rk_`/`sk_` keys:
+//! `GET /reconciliation/transactions/`, `/chargebacks/`, `/subscriptions/`.
+//!
+//! Query parameters (every problem → 400 `validation_error` under the parameter's name;
+//! unknown parameters too):
+//!
+//! | parameter | meaning |
+//! |---|---|
+//! | `start_date` | required, `YYYY-MM-DD`, first day (UTC) of the listing's date field |
+//! | `end_date` | last day, inclusive; at most 90 days after `start_date`; default `start_date` + 90 days |
+//! | `status`, `type` | comma-separated lists (or repeated), case-insensitive; see each listing |
+//! | `payment_gateway_id` | one of the tenant's gateways |
+//! | `format` | `json` (default), `xml`, `csv` |
+//! | `page_size` | 1–1000, default 100 |
+//! | `cursor` | from a `next`/`previous` link; bound to its listing |
+//! | `next_billing_date_from`, `_to` | subscriptions only; inclusive days |
+//!
+//! Rows come oldest first by `(date field, id)` and are paged by keyset, so rows written while
+//! a client pages never cause a skipped or repeated row. The date field is `date_processed` for
+//! transactions (pending transactions have none and are not listed: `status=pending` is
+//! refused), `report_date` for chargebacks, `created_at` for subscriptions. Links: JSON carries
+//! `next`/`previous` absolute URLs, XML the same as attributes of the root; every format also
+//! sends `Link: <url>; rel="next", <url>; rel="prev"` and `X-Next-Cursor`/`X-Previous-Cursor`.
+//! IBANs are masked to full length (`******************3000`). Responses are `no-store`.
+
+mod params;
+mod render;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_store::reconciliation::{
+    self, CHARGEBACK_KINDS, ChargebackFilter, ChargebackLine, Listed, Listing, MandateSummary,
+    SortKey, SubscriptionFilter, SubscriptionLine, TransactionFilter, TransactionLine,
+};
+use catalyst_store::{DbConnection, Gateway, StoreError, StoreResult};
+use chrono::{NaiveDate, NaiveDateTime};
+use utoipa::IntoParams;
+
+use self::params::{Choices, Params, Spec};
+use self::render::{Links, Record, Table};
+use crate::auth::Merchant;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::views::{money, timestamp};
+
+pub use self::params::{Format, MAX_WINDOW_DAYS};
+
+/// Fields of a transaction record, in column order.
+pub const TRANSACTION_FIELDS: &[&str] = &[
+    "id",
+    "merchant_transaction_id",
+    "gateway_reference",
+    "tenant_reference_id",
+    "type",
+    "status",
+    "amount",
+    "currency",
+    "date_processed",
+    "created_at",
+    "updated_at",
+    "session_token",
+    "order_id",
+    "order_number",
+    "payment_gateway_id",
+    "iban",
+    "bic",
+    "bank_name",
+    "mandate_reference",
+    "sequence_type",
+    "error_code",
+    "error_message",
+    "gateway_code",
+];
+
+/// Fields of a chargeback record, in column order.
+pub const CHARGEBACK_FIELDS: &[&str] = &[
+    "id",
+    "transaction_id",
+    "merchant_transaction_id",
+    "tenant_reference_id",
+    "kind",
+    "reason_code",
+    "reason_description",
+    "error_code",
+    "amount",
+    "currency",
+    "report_date",
+    "created_at",
+    "gateway_reference",
+    "order_number",
+    "payment_gateway_id",
+    "iban",
+    "mandate_reference",
+];
+
+/// Fields of a subscription record, in column order.
+pub const SUBSCRIPTION_FIELDS: &[&str] = &[
+    "id",
+    "status",
+    "billing_frequency",
+    "amount",
+    "currency",
+    "next_billing_date",
+    "created_at",
+    "updated_at",
+    "session_token",
+    "order_number",
+    "customer_id",
+    "payment_gateway_id",
+    "iban",
+    "mandate_reference",
+];
+
+/// Transaction statuses a listing can filter on (`pending` ones are not listed).
+pub const TRANSACTION_STATUSES: &[&str] = &["approved", "declined", "refunded", "charged_back"];
+/// Transaction types (API.md §3.5).
+pub const TRANSACTION_TYPES: &[&str] = &["sdd_sale", "sdd_rebill", "sdd_refund", "other_type"];
+/// Subscription statuses (API.md §3.8).
+pub const SUBSCRIPTION_STATUSES: &[&str] = &[
+    "PENDING_ACTIVATION",
+    "ACTIVE",
+    "PENDING",
+    "PAST_DUE",
+    "PAUSED",
+    "CANCELLED",
+    "EXPIRED",
+    "CHARGEDBACK",
+    "FAILED",
+];
+
+/// A listing's parameters and its shape in every format.
+struct Endpoint {
+    spec: Spec,
+    root: &'static str,
+    element: &'static str,
+    columns: &'static [&'static str],
+}
+
+const TRANSACTIONS: Endpoint = Endpoint {
+    spec: Spec {
+        listing: Listing::Transactions,
+        status: Choices::OneOf(
+            TRANSACTION_STATUSES,
+            &[(
+                "pending",
+                "Pending transactions have no date_processed and are not listed.",
+            )],
+        ),
+        kind: Choices::OneOf(TRANSACTION_TYPES, &[]),
+        next_billing: false,
+    },
+    root: "transactions",
+    element: "transaction",
+    columns: TRANSACTION_FIELDS,
+};
+
+const CHARGEBACKS: Endpoint = Endpoint {
+    spec: Spec {
+        listing: Listing::Chargebacks,
+        status: Choices::NotApplicable(
+            "Chargebacks have no status; filter by type (chargeback, return).",
+        ),
+        kind: Choices::OneOf(CHARGEBACK_KINDS, &[]),
+        next_billing: false,
+    },
+    root: "chargebacks",
+    element: "chargeback",
+    columns: CHARGEBACK_FIELDS,
+};
+
+const SUBSCRIPTIONS: Endpoint = Endpoint {
+    spec: Spec {
+        listing: Listing::Subscriptions,
+        status: Choices::OneOf(SUBSCRIPTION_STATUSES, &[]),
+        kind: Choices::NotApplicable("Subscriptions have no type; filter by status."),
+        next_billing: true,
+    },
+    root: "subscriptions",
+    element: "subscription",
+    columns: SUBSCRIPTION_FIELDS,
+};
+
+/// Query parameters shared by the three listings.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct ListingQuery {
+    /// First day (UTC, inclusive) of the listing's date field, `YYYY-MM-DD`.
+    start_date: String,
+    /// Last day (inclusive), at most 90 days after `start_date`; default `start_date` + 90 days.
+    end_date: Option<String>,
+    /// Comma-separated statuses.
+    status: Option<String>,
+    /// Comma-separated types.
+    r#type: Option<String>,
+    /// Only this gateway of the tenant.
+    payment_gateway_id: Option<String>,
+    /// `json` (default), `xml` or `csv`.
+    format: Option<String>,
+    /// 1–1000, default 100.
+    page_size: Option<u32>,
+    /// Opaque cursor from a `next`/`previous` link.
+    cursor: Option<String>,
+}
+
+/// The subscriptions listing's extra parameters.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct NextBillingQuery {
+    /// `next_billing_date` on or after this day.
+    next_billing_date_from: Option<String>,
+    /// `next_billing_date` on or before this day.
+    next_billing_date_to: Option<String>,
+}
+
+/// `GET /api/v1/reconciliation/transactions/` — processed transactions by `date_processed`.
+/// `status`: `approved`, `declined`, `refunded`, `charged_back`; `type`: `sdd_sale`,
+/// `sdd_rebill`, `sdd_refund`, `other_type`.
+#[utoipa::path(get, path = "/api/v1/reconciliation/transactions/", tag = "reconciliation",
+    security(("bearer" = [])), params(ListingQuery),
+    responses((status = 200, description = "JSON `{next, previous, results}`, XML or CSV (`format`)"),
+        (status = 400, description = "validation_error naming the parameter"), (status = 401), (status = 403)))]
+pub async fn transactions(
+    state: web::Data<AppState>,
+    merchant: Merchant,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    serve(
+        &state,
+        merchant,
+        &req,
+        &TRANSACTIONS,
+        |c, tenant, p: &Params<NaiveDateTime>| {
+            let filter = TransactionFilter {
+                processed: p.days,
+                statuses: p.statuses.clone(),
+                kinds: p.kinds.clone(),
+                gateway_id: p.gateway_id.clone(),
+            };
+            reconciliation::transactions(c, tenant, &filter, &p.slice)
+        },
+        transaction_record,
+    )
+    .await
+}
+
+/// `GET /api/v1/reconciliation/chargebacks/` — chargebacks and returns by `report_date`.
+/// `type`: `chargeback`, `return`; `status` does not apply.
+#[utoipa::path(get, path = "/api/v1/reconciliation/chargebacks/", tag = "reconciliation",
+    security(("bearer" = [])), params(ListingQuery),
+    responses((status = 200, description = "JSON `{next, previous, results}`, XML or CSV (`format`)"),
+        (status = 400, description = "validation_error naming the parameter"), (status = 401), (status = 403)))]
+pub async fn chargebacks(
+    state: web::Data<AppState>,
+    merchant: Merchant,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    serve(
+        &state,
+        merchant,
+        &req,
+        &CHARGEBACKS,
+        |c, tenant, p: &Params<NaiveDate>| {
+            let filter = ChargebackFilter {
+                reported: p.days,
+                kinds: p.kinds.clone(),
+                gateway_id: p.gateway_id.clone(),
+            };
+            reconciliation::chargebacks(c, tenant, &filter, &p.slice)
+        },
+        chargeback_record,
+    )
+    .await
+}
+
+/// `GET /api/v1/reconciliation/subscriptions/` — subscriptions by `created_at`, optionally
+/// within a `next_billing_date` range. `status`: the subscription statuses of API.md §3.8;
+/// `type` does not apply.
+#[utoipa::path(get, path = "/api/v1/reconciliation/subscriptions/", tag = "reconciliation",
+    security(("bearer" = [])), params(ListingQuery, NextBillingQuery),
+    responses((status = 200, description = "JSON `{next, previous, results}`, XML or CSV (`format`)"),
+        (status = 400, description = "validation_error naming the parameter"), (status = 401), (status = 403)))]
+pub async fn subscriptions(
+    state: web::Data<AppState>,
+    merchant: Merchant,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    serve(
+        &state,
+        merchant,
+        &req,
+        &SUBSCRIPTIONS,
+        |c, tenant, p: &Params<NaiveDateTime>| {
+            let filter = SubscriptionFilter {
+                created: p.days,
+                statuses: p.statuses.clone(),
+                gateway_id: p.gateway_id.clone(),
+                next_billing_from: p.next_billing_from,
+                next_billing_to: p.next_billing_to,
+            };
+            reconciliation::subscriptions(c, tenant, &filter, &p.slice)
+        },
+        subscription_record,
+    )
+    .await
+}
+
+/// Checks the query, loads one page of the tenant's rows and answers in the asked format.
+async fn serve<K, T, L>(
+    state: &AppState,
+    merchant: Merchant,
+    req: &HttpRequest,
+    endpoint: &'static Endpoint,
+    load: L,
+    record: fn(&T) -> Result<Record, ApiError>,
+) -> Result<HttpResponse, ApiError>
+where
+    K: SortKey + Send + 'static,
+    T: Send + 'static,
+    L: FnOnce(&mut DbConnection, &str, &Params<K>) -> StoreResult<Listed<T, K>> + Send + 'static,
+{
+    let params = params::parse::<K>(req.query_string(), &endpoint.spec)?;
+    let format = params.format;
+    let tenant = merchant.tenant_id;
+    let page = crate::management::read(state, move |c| {
+        if let Some(id) = &params.gateway_id {
+            known_gateway(c, &tenant, id)?;
+        }
+        Ok(load(c, &tenant, &params)?)
+    })
+    .await?;
+    let mut table = Table::new(endpoint.columns);
+    for item in &page.items {
+        table.push(record(item)?)?;
+    }
+    let listing = endpoint.spec.listing;
+    let next = page.next.map(|s| s.encode(listing));
+    let previous = page.previous.map(|s| s.encode(listing));
+    let public_url = &state.config.public_url;
+    let links = Links {
+        next: next.as_deref().map(|c| link(req, public_url, c)),
+        previous: previous.as_deref().map(|c| link(req, public_url, c)),
+    };
+
+    let mut res = HttpResponse::Ok();
+    res.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+    let mut link_header = Vec::new();
+    for (rel, url) in [("next", &links.next), ("prev", &links.previous)] {
+        if let Some(url) = url {
+            link_header.push(format!("<{url}>; rel=\"{rel}\""));
+        }
+    }
+    if !link_header.is_empty() {
+        res.insert_header((header::LINK, link_header.join(", ")));
+    }
+    for (name, cursor) in [("X-Next-Cursor", next), ("X-Previous-Cursor", previous)] {
+        if let Some(cursor) = cursor {
+            res.insert_header((name, cursor));
+        }
+    }
+    Ok(match format {
+        Format::Json => res.json(render::json(&table, &links)),
+        Format::Csv => res
+            .content_type("text/csv; charset=utf-8")
+            .body(render::csv(&table)),
+        Format::Xml => res
+            .content_type("application/xml; charset=utf-8")
+            .body(render::xml(endpoint.root, endpoint.element, &table, &links)),
+    })
+}
+
+/// A `payment_gateway_id` filter must name one of the tenant's gateways (active or not).
+fn known_gateway(conn: &mut DbConnection, tenant: &str, id: &str) -> Result<(), ApiError> {
+    match Gateway::find(conn, tenant, id) {
+        Ok(_) => Ok(()),
+        Err(StoreError::NotFound) => Err(ApiError::field(
+            "payment_gateway_id",
+            "No gateway with this id.",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// This request's absolute URL with `cursor` replaced; every other parameter is kept.
+fn link(req: &HttpRequest, public_url: &str, cursor: &str) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
+        if k != "cursor" {
+            query.append_pair(&k, &v);
+        }
+    }
+    query.append_pair("cursor", cursor);
+    format!("{public_url}{}?{}", req.path(), query.finish())
+}
+
+/// `*` for every character of the IBAN but the last four. The length comes from the stored
+/// mask (or, on rows stored before it existed, from the IBAN country); the stored mask itself is
+/// never echoed, so a clear IBAN can never leak through it.
+fn masked_iban(m: &MandateSummary) -> String {
+    let len = if m.iban_masked.is_empty() {
+        catalyst_sepa::country::lookup(&m.iban_country).map_or(8, |c| c.iban_length())
+    } else {
+        m.iban_masked.chars().count()
+    };
+    let chars: Vec<char> = m.iban_last4.chars().collect();
+    let last4 = &chars[chars.len().saturating_sub(4)..];
+    let mut out = "*".repeat(len.saturating_sub(last4.len()));
+    out.extend(last4);
+    out
+}
+
+fn day(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+fn transaction_record(line: &TransactionLine) -> Result<Record, ApiError> {
+    let t = &line.transaction;
+    Ok(vec![
+        ("id", Some(t.id.clone())),
+        (
+            "merchant_transaction_id",
+            Some(t.merchant_transaction_id.clone()),
+        ),
+        ("gateway_reference", t.gateway_reference.clone()),
+        ("tenant_reference_id", t.tenant_reference_id.clone()),
+        ("type", Some(t.kind.clone())),
+        ("status", Some(t.status.clone())),
+        ("amount", Some(money(t.amount_minor, &t.currency)?)),
+        ("currency", Some(t.currency.clone())),
+        ("date_processed", Some(timestamp(line.date_processed))),
+        ("created_at", Some(timestamp(t.created_at))),
+        ("updated_at", Some(timestamp(t.updated_at))),
+        ("session_token", Some(line.session_token.clone())),
+        ("order_id", Some(t.order_id.clone())),
+        ("order_number", Some(line.order_number.clone())),
+        ("payment_gateway_id", Some(t.gateway_id.clone())),
+        ("iban", Some(masked_iban(&line.mandate))),
+        ("bic", line.mandate.bic.clone()),
+        ("bank_name", line.mandate.bank_name.clone()),
+        ("mandate_reference", Some(line.mandate.reference.clone())),
+        ("sequence_type", Some(t.sequence_type.clone())),
+        ("error_code", t.error_code.clone()),
+        ("error_message", t.error_message.clone()),
+        ("gateway_code", t.gateway_code.clone()),
+    ])
+}
+
+fn chargeback_record(c: &ChargebackLine) -> Result<Record, ApiError> {
+    Ok(vec![
+        ("id", Some(c.id.clone())),
+        ("transaction_id", Some(c.transaction_id.clone())),
+        (
+            "merchant_transaction_id",
+            Some(c.merchant_transaction_id.clone()),
+        ),
+        ("tenant_reference_id", c.tenant_reference_id.clone()),
+        ("kind", Some(c.kind.clone())),
+        ("reason_code", c.reason_code.clone()),
+        ("reason_description", c.reason_description.clone()),
+        ("error_code", Some(c.error_code.clone())),
+        ("amount", Some(money(c.amount_minor, &c.currency)?)),
+        ("currency", Some(c.currency.clone())),
+        ("report_date", Some(day(c.report_date))),
+        ("created_at", Some(timestamp(c.created_at))),
+        ("gateway_reference", c.gateway_reference.clone()),
+        ("order_number", Some(c.order_number.clone())),
+        ("payment_gateway_id", Some(c.gateway_id.clone())),
+        ("iban", Some(masked_iban(&c.mandate))),
+        ("mandate_reference", Some(c.mandate.reference.clone())),
+    ])
+}
+
+fn subscription_record(line: &SubscriptionLine) -> Result<Record, ApiError> {
+    let s = &line.subscription;
+    Ok(vec![
+        ("id", Some(s.id.clone())),
+        ("status", Some(s.status.clone())),
+        ("billing_frequency", Some(s.billing_frequency.clone())),
+        ("amount", Some(money(s.amount_minor, &s.currency)?)),
+        ("currency", Some(s.currency.clone())),
+        ("next_billing_date", Some(day(s.next_billing_date))),
+        ("created_at", Some(timestamp(s.created_at))),
+        ("updated_at", Some(timestamp(s.updated_at))),
+        ("session_token", Some(line.session_token.clone())),
+        ("order_number", Some(line.order_number.clone())),
+        ("customer_id", s.customer_id.clone()),
+        ("payment_gateway_id", Some(s.gateway_id.clone())),
+        ("iban", Some(masked_iban(&line.mandate))),
+        ("mandate_reference", Some(line.mandate.reference.clone())),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subscription_statuses_are_the_domain_ones() {
+        let domain: Vec<&str> = catalyst_domain::SubscriptionStatus::ALL
+            .iter()
+            .map(|s| s.as_str())
+            .collect();
+        assert_eq!(SUBSCRIPTION_STATUSES, domain.as_slice());
+    }
+
+    #[test]
+    fn ibans_are_masked_to_full_length_whatever_is_stored() {
+        let mandate = |masked: &str, country: &str| MandateSummary {
+            reference: "MAND-ORD-1".into(),
+            iban_masked: masked.into(),
+            iban_last4: "3000".into(),
+            iban_country: country.into(),
+            bic: None,
+            bank_name: None,
+        };
+        assert_eq!(
+            masked_iban(&mandate("******************3000", "DE")),
+            "******************3000"
+        );
+        assert_eq!(
+            masked_iban(&mandate("DE89370400440532013000", "DE")),
+            "******************3000"
+        );
+        assert_eq!(masked_iban(&mandate("", "DE")), "******************3000");
+        assert_eq!(masked_iban(&mandate("", "GB")), "******************3000");
+        assert_eq!(
+            masked_iban(&mandate("", "FR")),
+            "***********************3000"
+        );
+    }
+}

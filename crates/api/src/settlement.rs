@@ -1,0 +1,199 @@
+//! After the debit: gateway notifications (`POST /gateways/{id}/notifications/`) and the
+//! sandbox's settlement step (`POST /sandbox/settle/`, `catalyst sandbox settle`).
+//!
+//! A notification is only a hint: its signature is checked by the adapter, then the gateway is
+//! asked (reconcile by `unique_id`) and its authoritative status applied — approved settles a
+//! pending debit, `chargebacked` records a chargeback, declined after approval a return. The
+//! gateway gets its echo every time, so a repeated notification changes nothing the second time.
+
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_gateway::{GatewayError, GatewayOutcome, Notification, ReconcileRequest};
+use catalyst_store::chargebacks::{self, Chargeback, Reason, ReversalKind};
+use catalyst_store::payments::{self, IBAN_CONTEXT};
+use catalyst_store::{Gateway, StoreError, Transaction, now};
+use serde_json::json;
+
+use crate::auth::Operator;
+use crate::error::ApiError;
+use crate::pay::{adapter_for, settlement_of};
+use crate::state::AppState;
+use crate::views;
+
+/// `POST /api/v1/gateways/{gateway_id}/notifications/` — no auth; the adapter verifies the
+/// gateway's own signature and the answer is the gateway's echo.
+#[utoipa::path(post, path = "/api/v1/gateways/{gateway_id}/notifications/", tag = "gateways",
+    params(("gateway_id" = String, Path)),
+    responses((status = 200, description = "The gateway's echo (Genesis: `notification_echo` XML)"),
+        (status = 400, description = "bad signature or malformed notification"), (status = 404),
+        (status = 503, description = "not applied yet; the gateway retries")))]
+pub async fn notification(
+    state: web::Data<AppState>,
+    gateway_id: web::Path<String>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let state = state.get_ref().clone();
+    let store = state.store.clone();
+    let id = gateway_id.into_inner();
+    let gateway = web::block(move || store.read(|c| Gateway::by_id(c, &id))).await??;
+    let adapter = adapter_for(&state, &gateway)?;
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let n = adapter
+        .parse_notification(content_type, &body)
+        .map_err(|e| match e {
+            GatewayError::InvalidSignature => {
+                ApiError::field("signature", "The notification signature does not match.")
+            }
+            other => ApiError::field(
+                "non_field_errors",
+                format!("Unreadable notification: {other}"),
+            ),
+        })?;
+    apply_notification(&state, &gateway, &n).await?;
+    let echo = adapter.notification_echo(&n);
+    Ok(HttpResponse::build(
+        actix_web::http::StatusCode::from_u16(echo.status)
+            .unwrap_or(actix_web::http::StatusCode::OK),
+    )
+    .content_type(echo.content_type)
+    .body(echo.body))
+}
+
+async fn apply_notification(
+    state: &AppState,
+    gateway: &Gateway,
+    n: &Notification,
+) -> Result<(), ApiError> {
+    let (store, gid, reference, txn) = (
+        state.store.clone(),
+        gateway.id.clone(),
+        n.reference.clone(),
+        n.transaction_id.clone(),
+    );
+    let found = web::block(move || {
+        store.read(|c| Transaction::find_for_gateway(c, &gid, &reference, txn.as_deref()))
+    })
+    .await??;
+    let Some(t) = found else {
+        tracing::warn!(gateway = %gateway.id, "notification for an unknown transaction; echoed");
+        return Ok(());
+    };
+    let adapter = adapter_for(state, gateway)?;
+    let req = ReconcileRequest {
+        transaction_id: t.merchant_transaction_id.clone(),
+        reference: Some(n.reference.clone()),
+    };
+    let outcome = match adapter.reconcile(&req).await {
+        Ok(Some(o)) => o,
+        Ok(None) => return Ok(()),
+        Err(e) => return Err(ApiError::ServiceUnavailable(format!("reconcile: {e}"))),
+    };
+    let chargeback_like = n.status == "chargebacked" || n.event.as_deref() == Some("chargeback");
+    let store = state.store.clone();
+    match (t.status.as_str(), outcome) {
+        (
+            "pending",
+            GatewayOutcome::VerificationRequired { .. } | GatewayOutcome::Pending { .. },
+        ) => {}
+        ("pending", o) => {
+            let settlement = settlement_of(o);
+            web::block(move || {
+                store.read(|c| payments::apply_settlement(c, &t.id, &settlement, now()))
+            })
+            .await??;
+        }
+        (
+            "approved",
+            GatewayOutcome::Declined {
+                code,
+                gateway_code,
+                gateway_message,
+                ..
+            },
+        ) => {
+            let kind = if chargeback_like {
+                ReversalKind::Chargeback
+            } else {
+                ReversalKind::Return
+            };
+            let reason_code = gateway_code.or_else(|| n.reason_code.clone());
+            let description = gateway_message.or_else(|| n.reason_description.clone());
+            web::block(move || {
+                let reason = Reason {
+                    code: reason_code.as_deref(),
+                    description: description.as_deref(),
+                    error_code: code.as_str(),
+                };
+                store.read(|c| chargebacks::record_chargeback(c, &t.id, kind, &reason, now()))
+            })
+            .await??;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Applies the sandbox's "later" outcomes (API.md §8) to approved SANDBOX debits: `MD06`
+/// chargebacks and `AM04` returns. Each debit is reversed at most once.
+pub fn settle_sandbox(
+    store: &catalyst_store::Store,
+    tenant: Option<&str>,
+) -> Result<Vec<Chargeback>, StoreError> {
+    let approved = store.read(|c| Transaction::approved_on_sandbox(c, tenant))?;
+    let mut reversed = Vec::new();
+    for (t, mandate) in approved {
+        let iban = String::from_utf8(store.cipher().open(IBAN_CONTEXT, &mandate.iban_sealed)?)
+            .map_err(|_| StoreError::Crypto)?;
+        let Some(later) = catalyst_gateway::sandbox::later_outcome(&iban) else {
+            continue;
+        };
+        let kind = match later.kind {
+            catalyst_gateway::sandbox::LaterKind::Chargeback => ReversalKind::Chargeback,
+            catalyst_gateway::sandbox::LaterKind::Return => ReversalKind::Return,
+        };
+        let reason = Reason {
+            code: Some(later.reason),
+            description: Some(later.reason_code().meaning()),
+            error_code: later.decline_code().as_str(),
+        };
+        if let Some(cb) =
+            store.read(|c| chargebacks::record_chargeback(c, &t.id, kind, &reason, now()))?
+        {
+            reversed.push(cb);
+        }
+    }
+    Ok(reversed)
+}
+
+/// The JSON form of a chargeback in settle answers.
+pub fn chargeback_json(c: &Chargeback) -> Result<serde_json::Value, ApiError> {
+    Ok(json!({
+        "id": c.id, "transaction_id": c.transaction_id, "kind": c.kind, "reason_code": c.reason_code,
+        "error_code": c.error_code, "amount": views::money(c.amount_minor, &c.currency)?, "currency": c.currency,
+        "report_date": c.report_date.format("%Y-%m-%d").to_string(),
+    }))
+}
+
+/// `POST /api/v1/sandbox/settle/` (sk_) — only where `livemode` is false.
+#[utoipa::path(post, path = "/api/v1/sandbox/settle/", tag = "sandbox", security(("bearer" = [])),
+    responses((status = 200, description = "`{settled, chargebacks}`"), (status = 401), (status = 403),
+        (status = 404, description = "livemode deployments have no sandbox")))]
+pub async fn settle(
+    state: web::Data<AppState>,
+    Operator(m): Operator,
+) -> Result<HttpResponse, ApiError> {
+    if state.config.livemode {
+        return Err(ApiError::NotFound);
+    }
+    let store = state.store.clone();
+    let reversed = web::block(move || settle_sandbox(&store, Some(&m.tenant_id))).await??;
+    let items = reversed
+        .iter()
+        .map(chargeback_json)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(HttpResponse::Ok().json(json!({"settled": items.len(), "chargebacks": items})))
+}

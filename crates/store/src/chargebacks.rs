@@ -1,0 +1,139 @@
+//! Chargebacks and returns: an approved debit reversed after settlement.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use catalyst_domain::{OrderStatus, SubscriptionStatus};
+
+use crate::payments::{Subscription, Transaction};
+use crate::schema::{chargebacks, payment_sessions};
+use crate::sessions::{Order, PaymentSession};
+use crate::{DbConnection, StoreError, StoreResult, tx};
+
+/// A reversed debit: a chargeback (debtor dispute, e.g. `MD06`) or a return (e.g. `AM04`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
+#[diesel(table_name = chargebacks, treat_none_as_null = true, treat_none_as_default_value = false)]
+pub struct Chargeback {
+    pub id: String,
+    pub tenant_id: String,
+    pub transaction_id: String,
+    pub gateway_id: String,
+    /// `chargeback` or `return`.
+    pub kind: String,
+    /// The SEPA reason code (`MD06`, `AM04`, …) when the gateway gave one.
+    pub reason_code: Option<String>,
+    pub reason_description: Option<String>,
+    /// Our normalized decline code for the reason.
+    pub error_code: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub gateway_reference: Option<String>,
+    pub report_date: NaiveDate,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+crate::scoped::tenant_scoped!(Chargeback, chargebacks);
+
+/// Whether a reversal is a chargeback or a return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReversalKind {
+    /// Disputed by the debtor (`chargebacked` at the gateway).
+    Chargeback,
+    /// Returned unpaid by the debtor's bank after settlement.
+    Return,
+}
+
+impl ReversalKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReversalKind::Chargeback => "chargeback",
+            ReversalKind::Return => "return",
+        }
+    }
+}
+
+/// Why a debit was reversed.
+#[derive(Debug, Clone, Copy)]
+pub struct Reason<'a> {
+    /// The SEPA reason code, when the gateway gave one.
+    pub code: Option<&'a str>,
+    /// Its description.
+    pub description: Option<&'a str>,
+    /// Our normalized decline code (`catalyst_sepa::decline_code_for_reason`).
+    pub error_code: &'a str,
+}
+
+/// Records the reversal of the approved transaction `transaction_id` in one transaction:
+/// the chargeback row, transaction `charged_back`, order `CHARGEDBACK`, subscription
+/// `CHARGEDBACK`, and the `chargeback.created`, `transaction.status_changed` and
+/// `subscription.status_changed` events. Idempotent: a transaction already charged back (or not
+/// approved) is left alone and `None` is returned.
+pub fn record_chargeback(
+    conn: &mut DbConnection,
+    transaction_id: &str,
+    kind: ReversalKind,
+    reason: &Reason<'_>,
+    now: NaiveDateTime,
+) -> StoreResult<Option<Chargeback>> {
+    tx::write(conn, |conn| {
+        let mut t = Transaction::by_id(conn, transaction_id)?;
+        if t.status != "approved" {
+            return Ok(None);
+        }
+        let chargeback = Chargeback {
+            id: uuid::Uuid::now_v7().to_string(),
+            tenant_id: t.tenant_id.clone(),
+            transaction_id: t.id.clone(),
+            gateway_id: t.gateway_id.clone(),
+            kind: kind.as_str().to_owned(),
+            reason_code: reason.code.map(str::to_owned),
+            reason_description: reason.description.map(str::to_owned),
+            error_code: reason.error_code.to_owned(),
+            amount_minor: t.amount_minor,
+            currency: t.currency.clone(),
+            gateway_reference: t.gateway_reference.clone(),
+            report_date: now.date(),
+            created_at: now,
+            updated_at: now,
+        };
+        match tx::savepoint(conn, |c| chargeback.insert(c)) {
+            Err(StoreError::Conflict(_)) => return Ok(None),
+            other => other?,
+        }
+        t.status = "charged_back".into();
+        t.updated_at = now;
+        t.save(conn)?;
+        let session: PaymentSession = payment_sessions::table
+            .find(&t.session_id)
+            .select(PaymentSession::as_select())
+            .first(conn)?;
+        let mut order = Order::find_by_session(conn, &session.id)?;
+        if order.status()?.can_transition_to(OrderStatus::Chargedback) {
+            order.status = OrderStatus::Chargedback.as_str().to_owned();
+            order.updated_at = now;
+            order.save(conn)?;
+        }
+        let (_, lead) = crate::events::load_subject(conn, &session)?;
+        let subject = crate::events::Subject {
+            session: &session,
+            order: &order,
+            lead: &lead,
+        };
+        subject.chargeback_created(conn, &t, &chargeback, now)?;
+        subject.transaction_status_changed(conn, &t, "approved", now)?;
+        if let Some(mut sub) = Subscription::of_session(conn, &session.id)? {
+            let previous: SubscriptionStatus = sub
+                .status
+                .parse()
+                .map_err(|_| StoreError::Corrupt("subscription status".into()))?;
+            if previous.can_transition_to(SubscriptionStatus::Chargedback) {
+                sub.status = SubscriptionStatus::Chargedback.as_str().to_owned();
+                sub.updated_at = now;
+                sub.save(conn)?;
+                subject.subscription_status_changed(conn, &sub, previous.as_str(), now)?;
+            }
+        }
+        Ok(Some(chargeback))
+    })
+}

@@ -1,0 +1,218 @@
+//! The events of API.md §5 and their default payloads, emitted through the outbox inside the
+//! transaction of the change. The payload keys are documented in `docs/webhooks.md`; the
+//! `context` adds `lead`, `session` and `order` objects for `payload_mapping` paths such as
+//! `lead.email`.
+
+use chrono::NaiveDateTime;
+use serde_json::{Value, json};
+
+use catalyst_domain::money::{Currency, Money};
+
+use crate::outbox::{self, NewEvent};
+use crate::payments::{Customer, Subscription, Transaction};
+use crate::sessions::{Lead, Order, PaymentSession};
+use crate::{DbConnection, StoreError, StoreResult};
+
+fn money(minor: i64, currency: &str) -> StoreResult<String> {
+    let c = Currency::parse(currency)
+        .map_err(|_| StoreError::Corrupt(format!("currency {currency}")))?;
+    Ok(Money::from_minor(minor, c)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?
+        .to_decimal_string())
+}
+
+fn metadata(session: &PaymentSession) -> Value {
+    serde_json::from_str(&session.metadata).unwrap_or_else(|_| json!({}))
+}
+
+/// The rows every event of a session refers to.
+pub struct Subject<'a> {
+    pub session: &'a PaymentSession,
+    pub order: &'a Order,
+    pub lead: &'a Lead,
+}
+
+impl Subject<'_> {
+    fn context(&self) -> Value {
+        let l = self.lead;
+        json!({
+            "lead": {"id": l.id, "email": l.email, "first_name": l.first_name, "last_name": l.last_name,
+                     "country": l.country, "city": l.city, "postal_code": l.postal_code, "phone": l.phone},
+            "session": {"token": self.session.token, "mode": self.session.mode, "status": self.session.status,
+                        "external_customer_id": self.session.external_customer_id},
+            "order": {"id": self.order.id, "order_number": self.order.order_number, "status": self.order.status},
+        })
+    }
+
+    fn emit(
+        &self,
+        conn: &mut DbConnection,
+        event_type: &'static str,
+        payload: Value,
+        now: NaiveDateTime,
+    ) -> StoreResult<()> {
+        outbox::emit(
+            conn,
+            NewEvent {
+                tenant_id: &self.session.tenant_id,
+                profile_id: self.session.webhook_profile_id.as_deref(),
+                event_type,
+                payload,
+                context: self.context(),
+            },
+            now,
+        )
+    }
+
+    fn transaction_fields(&self, t: &Transaction) -> StoreResult<Value> {
+        Ok(json!({
+            "transaction_id": t.id, "merchant_transaction_id": t.merchant_transaction_id,
+            "tenant_reference_id": t.tenant_reference_id, "type": t.kind, "status": t.status,
+            "amount": money(t.amount_minor, &t.currency)?, "currency": t.currency,
+            "gateway_reference": t.gateway_reference, "order_number": self.order.order_number,
+            "session_token": self.session.token, "email": self.lead.email,
+            "error_code": t.error_code, "gateway_code": t.gateway_code,
+        }))
+    }
+
+    /// `order.created`: a session and its order were created.
+    pub fn order_created(&self, conn: &mut DbConnection, now: NaiveDateTime) -> StoreResult<()> {
+        let payload = json!({
+            "order_id": self.order.id, "order_number": self.order.order_number, "status": self.order.status,
+            "amount": money(self.order.amount_minor, &self.order.currency)?, "currency": self.order.currency,
+            "session_token": self.session.token, "email": self.lead.email, "metadata": metadata(self.session),
+        });
+        self.emit(conn, "order.created", payload, now)
+    }
+
+    /// `payment_session.completed` / `.failed` / `.expired`.
+    pub fn session_finished(
+        &self,
+        conn: &mut DbConnection,
+        t: Option<&Transaction>,
+        now: NaiveDateTime,
+    ) -> StoreResult<()> {
+        let event_type = match self.session.status.as_str() {
+            "COMPLETED" => "payment_session.completed",
+            "FAILED" => "payment_session.failed",
+            "EXPIRED" => "payment_session.expired",
+            _ => return Ok(()),
+        };
+        let mut payload = json!({
+            "session_token": self.session.token, "status": self.session.status,
+            "order_number": self.order.order_number,
+            "amount": money(t.map_or(self.session.amount_minor, |t| t.amount_minor), &self.session.currency)?,
+            "currency": self.session.currency, "email": self.lead.email,
+            "tenant_reference_id": t.and_then(|t| t.tenant_reference_id.clone()),
+            "metadata": metadata(self.session),
+        });
+        if event_type == "payment_session.failed" {
+            payload["error_code"] = json!(t.and_then(|t| t.error_code.clone()));
+        }
+        self.emit(conn, event_type, payload, now)
+    }
+
+    /// `transaction.created`.
+    pub fn transaction_created(
+        &self,
+        conn: &mut DbConnection,
+        t: &Transaction,
+        now: NaiveDateTime,
+    ) -> StoreResult<()> {
+        let payload = self.transaction_fields(t)?;
+        self.emit(conn, "transaction.created", payload, now)
+    }
+
+    /// `transaction.status_changed` from `previous` to the transaction's current status.
+    pub fn transaction_status_changed(
+        &self,
+        conn: &mut DbConnection,
+        t: &Transaction,
+        previous: &str,
+        now: NaiveDateTime,
+    ) -> StoreResult<()> {
+        let mut payload = self.transaction_fields(t)?;
+        payload["previous_status"] = json!(previous);
+        self.emit(conn, "transaction.status_changed", payload, now)
+    }
+
+    fn subscription_fields(&self, s: &Subscription) -> StoreResult<Value> {
+        Ok(json!({
+            "subscription_id": s.id, "status": s.status, "billing_frequency": s.billing_frequency,
+            "amount": money(s.amount_minor, &s.currency)?, "currency": s.currency,
+            "next_billing_date": s.next_billing_date.format("%Y-%m-%d").to_string(),
+            "order_number": self.order.order_number, "customer_id": s.customer_id, "email": self.lead.email,
+        }))
+    }
+
+    /// `subscription.created`.
+    pub fn subscription_created(
+        &self,
+        conn: &mut DbConnection,
+        s: &Subscription,
+        now: NaiveDateTime,
+    ) -> StoreResult<()> {
+        let payload = self.subscription_fields(s)?;
+        self.emit(conn, "subscription.created", payload, now)
+    }
+
+    /// `subscription.status_changed` from `previous`.
+    pub fn subscription_status_changed(
+        &self,
+        conn: &mut DbConnection,
+        s: &Subscription,
+        previous: &str,
+        now: NaiveDateTime,
+    ) -> StoreResult<()> {
+        let mut payload = self.subscription_fields(s)?;
+        payload["previous_status"] = json!(previous);
+        self.emit(conn, "subscription.status_changed", payload, now)
+    }
+
+    /// `customer.created`.
+    pub fn customer_created(
+        &self,
+        conn: &mut DbConnection,
+        c: &Customer,
+        now: NaiveDateTime,
+    ) -> StoreResult<()> {
+        let payload = json!({
+            "customer_id": c.id, "external_customer_id": c.external_customer_id,
+            "email": self.lead.email, "session_token": self.session.token,
+        });
+        self.emit(conn, "customer.created", payload, now)
+    }
+}
+
+/// Loads the subject rows of a session.
+pub fn load_subject(
+    conn: &mut DbConnection,
+    session: &PaymentSession,
+) -> StoreResult<(Order, Lead)> {
+    Ok((
+        Order::find_by_session(conn, &session.id)?,
+        Lead::find(conn, &session.tenant_id, &session.lead_id)?,
+    ))
+}
+
+impl Subject<'_> {
+    /// `chargeback.created`.
+    pub fn chargeback_created(
+        &self,
+        conn: &mut DbConnection,
+        t: &Transaction,
+        c: &crate::chargebacks::Chargeback,
+        now: NaiveDateTime,
+    ) -> StoreResult<()> {
+        let payload = json!({
+            "chargeback_id": c.id, "kind": c.kind, "reason_code": c.reason_code,
+            "reason_description": c.reason_description, "error_code": c.error_code,
+            "amount": money(c.amount_minor, &c.currency)?, "currency": c.currency,
+            "report_date": c.report_date.format("%Y-%m-%d").to_string(),
+            "transaction_id": t.id, "merchant_transaction_id": t.merchant_transaction_id,
+            "tenant_reference_id": t.tenant_reference_id, "order_number": self.order.order_number,
+            "session_token": self.session.token, "email": self.lead.email,
+        });
+        self.emit(conn, "chargeback.created", payload, now)
+    }
+}

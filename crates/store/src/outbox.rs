@@ -1,0 +1,338 @@
+//! The webhook outbox: events are written in the same transaction as the change that causes
+//! them, with one delivery per subscribed endpoint; the dispatcher claims due deliveries under a
+//! lease, sends them, and records every attempt.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use serde_json::Value;
+
+use crate::config::{WebhookEndpoint, WebhookProfile};
+use crate::schema::{
+    webhook_attempts, webhook_deliveries, webhook_endpoints, webhook_events, webhook_profiles,
+};
+use crate::{DbConnection, StoreError, StoreResult, tx};
+
+/// One event, as recorded.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
+#[diesel(table_name = webhook_events, treat_none_as_default_value = false)]
+pub struct WebhookEvent {
+    /// The event id, sent as `X-CatalystPay-Delivery` (stable across retries).
+    pub id: String,
+    pub tenant_id: String,
+    pub profile_id: Option<String>,
+    pub event_type: String,
+    /// `{"default": <default payload>, "context": <extra variables for payload_mapping>}`.
+    pub payload: String,
+    pub created_at: NaiveDateTime,
+}
+
+impl WebhookEvent {
+    /// The default payload (what is sent without a `payload_mapping`).
+    pub fn default_payload(&self) -> StoreResult<Value> {
+        Ok(self.parsed()?["default"].take())
+    }
+
+    /// Every variable a `payload_mapping` may name: the default payload's keys plus the context.
+    pub fn variables(&self) -> StoreResult<Value> {
+        let mut parsed = self.parsed()?;
+        let mut vars = parsed["default"].take();
+        if let (Some(vars), Some(context)) = (vars.as_object_mut(), parsed["context"].as_object()) {
+            for (k, v) in context {
+                vars.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        Ok(vars)
+    }
+
+    fn parsed(&self) -> StoreResult<Value> {
+        serde_json::from_str(&self.payload)
+            .map_err(|e| StoreError::Corrupt(format!("event {}: {e}", self.id)))
+    }
+}
+
+/// The state of one event's delivery to one endpoint.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
+#[diesel(table_name = webhook_deliveries, treat_none_as_null = true, treat_none_as_default_value = false)]
+pub struct WebhookDelivery {
+    pub id: String,
+    pub tenant_id: String,
+    pub event_id: String,
+    pub endpoint_id: String,
+    /// `pending`, `delivered` or `failed`.
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub lease_until: Option<NaiveDateTime>,
+    pub last_status_code: Option<i32>,
+    pub last_error: Option<String>,
+    pub last_latency_ms: Option<i32>,
+    pub delivered_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+crate::scoped::tenant_scoped!(WebhookDelivery, webhook_deliveries);
+
+/// One HTTP attempt of a delivery.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = webhook_attempts, treat_none_as_default_value = false)]
+pub struct WebhookAttempt {
+    pub id: String,
+    pub delivery_id: String,
+    pub attempted_at: NaiveDateTime,
+    pub status_code: Option<i32>,
+    pub latency_ms: i32,
+    pub error: Option<String>,
+}
+
+/// An event to record: type, default payload, and extra variables for payload mappings.
+pub struct NewEvent<'a> {
+    pub tenant_id: &'a str,
+    /// The session's (or campaign's) webhook profile; `None` records the event without deliveries.
+    pub profile_id: Option<&'a str>,
+    pub event_type: &'static str,
+    pub payload: Value,
+    pub context: Value,
+}
+
+/// Records `event` and one pending delivery per active endpoint of its (active) profile that
+/// subscribes to its type. Call it inside the transaction of the change it reports.
+pub fn emit(conn: &mut DbConnection, event: NewEvent<'_>, now: NaiveDateTime) -> StoreResult<()> {
+    let row = WebhookEvent {
+        id: uuid::Uuid::now_v7().to_string(),
+        tenant_id: event.tenant_id.to_owned(),
+        profile_id: event.profile_id.map(str::to_owned),
+        event_type: event.event_type.to_owned(),
+        payload: serde_json::json!({"default": event.payload, "context": event.context})
+            .to_string(),
+        created_at: now,
+    };
+    diesel::insert_into(webhook_events::table)
+        .values(&row)
+        .execute(conn)?;
+    let Some(profile_id) = event.profile_id else {
+        return Ok(());
+    };
+    let profile_active: Option<bool> = webhook_profiles::table
+        .find(profile_id)
+        .select(webhook_profiles::active)
+        .first(conn)
+        .optional()?;
+    if profile_active != Some(true) {
+        return Ok(());
+    }
+    let endpoints: Vec<WebhookEndpoint> = webhook_endpoints::table
+        .filter(webhook_endpoints::profile_id.eq(profile_id))
+        .filter(webhook_endpoints::active.eq(true))
+        .order(webhook_endpoints::id.asc())
+        .select(WebhookEndpoint::as_select())
+        .load(conn)?;
+    for endpoint in endpoints.iter().filter(|e| subscribes(e, event.event_type)) {
+        WebhookDelivery {
+            id: uuid::Uuid::now_v7().to_string(),
+            tenant_id: event.tenant_id.to_owned(),
+            event_id: row.id.clone(),
+            endpoint_id: endpoint.id.clone(),
+            status: "pending".into(),
+            attempts: 0,
+            next_attempt_at: now,
+            lease_until: None,
+            last_status_code: None,
+            last_error: None,
+            last_latency_ms: None,
+            delivered_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+        .insert(conn)?;
+    }
+    Ok(())
+}
+
+fn subscribes(endpoint: &WebhookEndpoint, event_type: &str) -> bool {
+    match &endpoint.events {
+        None => true,
+        Some(json) => serde_json::from_str::<Vec<String>>(json)
+            .map(|e| e.iter().any(|t| t == event_type))
+            .unwrap_or(false),
+    }
+}
+
+/// A delivery claimed for sending, with everything needed to send it.
+#[derive(Debug, Clone)]
+pub struct DueDelivery {
+    pub delivery: WebhookDelivery,
+    pub event: WebhookEvent,
+    pub endpoint: WebhookEndpoint,
+    pub profile: WebhookProfile,
+}
+
+/// Claims up to `limit` due deliveries for `lease`: pending, due, and not leased by another
+/// worker. On PostgreSQL the selection is `FOR UPDATE SKIP LOCKED`, so several server instances
+/// share the work without taking the same row; on SQLite the write transaction serializes it.
+pub fn claim_due(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    lease: Duration,
+    limit: i64,
+) -> StoreResult<Vec<DueDelivery>> {
+    tx::write(conn, |conn| {
+        let due = webhook_deliveries::table
+            .filter(webhook_deliveries::status.eq("pending"))
+            .filter(webhook_deliveries::next_attempt_at.le(now))
+            .filter(
+                webhook_deliveries::lease_until
+                    .is_null()
+                    .or(webhook_deliveries::lease_until.le(now)),
+            )
+            .order(webhook_deliveries::next_attempt_at.asc())
+            .limit(limit)
+            .select(webhook_deliveries::id);
+        let ids: Vec<String> = match conn {
+            DbConnection::Postgres(pg) => due.for_update().skip_locked().load(pg)?,
+            DbConnection::Sqlite(lite) => due.load(lite)?,
+        };
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        diesel::update(webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(&ids)))
+            .set(webhook_deliveries::lease_until.eq(now + lease))
+            .execute(conn)?;
+        let rows: Vec<(WebhookDelivery, WebhookEvent)> = webhook_deliveries::table
+            .inner_join(webhook_events::table)
+            .filter(webhook_deliveries::id.eq_any(&ids))
+            .order(webhook_deliveries::id.asc())
+            .select((WebhookDelivery::as_select(), WebhookEvent::as_select()))
+            .load(conn)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (delivery, event) in rows {
+            let endpoint = WebhookEndpoint::find(conn, &delivery.tenant_id, &delivery.endpoint_id)?;
+            let profile = WebhookProfile::find(conn, &delivery.tenant_id, &endpoint.profile_id)?;
+            out.push(DueDelivery {
+                delivery,
+                event,
+                endpoint,
+                profile,
+            });
+        }
+        Ok(out)
+    })
+}
+
+/// The result of one HTTP attempt.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub status_code: Option<u16>,
+    pub latency_ms: u32,
+    pub error: Option<String>,
+    pub success: bool,
+}
+
+/// Records an attempt and moves the delivery on: `delivered` on success; otherwise `pending`
+/// again at `retry_at`, or `failed` when the ladder is exhausted (`retry_at` is `None`).
+pub fn record_attempt(
+    conn: &mut DbConnection,
+    delivery_id: &str,
+    attempt: &AttemptRecord,
+    retry_at: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> StoreResult<WebhookDelivery> {
+    tx::write(conn, |conn| {
+        let mut d: WebhookDelivery = webhook_deliveries::table
+            .find(delivery_id)
+            .select(WebhookDelivery::as_select())
+            .first(conn)?;
+        let latency = i32::try_from(attempt.latency_ms).unwrap_or(i32::MAX);
+        diesel::insert_into(webhook_attempts::table)
+            .values(&WebhookAttempt {
+                id: uuid::Uuid::now_v7().to_string(),
+                delivery_id: delivery_id.to_owned(),
+                attempted_at: now,
+                status_code: attempt.status_code.map(i32::from),
+                latency_ms: latency,
+                error: attempt.error.clone(),
+            })
+            .execute(conn)?;
+        d.attempts += 1;
+        d.last_status_code = attempt.status_code.map(i32::from);
+        d.last_error.clone_from(&attempt.error);
+        d.last_latency_ms = Some(latency);
+        d.lease_until = None;
+        d.updated_at = now;
+        match (attempt.success, retry_at) {
+            (true, _) => {
+                d.status = "delivered".into();
+                d.delivered_at = Some(now);
+            }
+            (false, Some(at)) => {
+                d.status = "pending".into();
+                d.next_attempt_at = at;
+            }
+            (false, None) => d.status = "failed".into(),
+        }
+        d.save(conn)?;
+        Ok(d)
+    })
+}
+
+/// Puts a delivery back in the queue now (management `redeliver`), restarting its ladder.
+pub fn redeliver(
+    conn: &mut DbConnection,
+    tenant: &str,
+    delivery_id: &str,
+    now: NaiveDateTime,
+) -> StoreResult<WebhookDelivery> {
+    tx::write(conn, |conn| {
+        let mut d = WebhookDelivery::find(conn, tenant, delivery_id)?;
+        d.status = "pending".into();
+        d.attempts = 0;
+        d.next_attempt_at = now;
+        d.lease_until = None;
+        d.updated_at = now;
+        d.save(conn)?;
+        Ok(d)
+    })
+}
+
+impl WebhookDelivery {
+    /// One page of this tenant's deliveries, optionally filtered by status and event type.
+    pub fn page_filtered(
+        conn: &mut DbConnection,
+        tenant: &str,
+        status: Option<&str>,
+        event_type: Option<&str>,
+        page: &crate::pagination::PageRequest,
+    ) -> StoreResult<crate::pagination::Page<(Self, String)>> {
+        let mut query = webhook_deliveries::table
+            .inner_join(webhook_events::table)
+            .filter(webhook_deliveries::tenant_id.eq(tenant.to_owned()))
+            .select((WebhookDelivery::as_select(), webhook_events::event_type))
+            .into_boxed();
+        if let Some(s) = status {
+            query = query.filter(webhook_deliveries::status.eq(s.to_owned()));
+        }
+        if let Some(t) = event_type {
+            query = query.filter(webhook_events::event_type.eq(t.to_owned()));
+        }
+        Ok(crate::pagination::load_page!(
+            query,
+            webhook_deliveries::id,
+            page,
+            conn
+        ))
+    }
+
+    /// The attempts of this delivery, oldest first.
+    pub fn attempts(&self, conn: &mut DbConnection) -> StoreResult<Vec<WebhookAttempt>> {
+        Ok(webhook_attempts::table
+            .filter(webhook_attempts::delivery_id.eq(&self.id))
+            .order(webhook_attempts::id.asc())
+            .select(WebhookAttempt::as_select())
+            .load(conn)?)
+    }
+}
+
+impl crate::pagination::Keyed for (WebhookDelivery, String) {
+    fn key(&self) -> &str {
+        &self.0.id
+    }
+}

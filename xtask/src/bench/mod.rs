@@ -1,0 +1,282 @@
+//! `cargo xtask bench …`: load benchmarks against the release binary.
+
+mod direct;
+mod load;
+mod pay;
+mod sessions;
+mod sys;
+mod webhooks;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+
+const USAGE: &str = "\
+usage: cargo xtask bench <sessions|pay|webhooks> [options]
+
+scenarios:
+  sessions   HTTP load benchmark of POST /api/v1/payment-sessions/ (campaign mode, a new lead per
+             request) against the release binary, driven by wrk (fixtures/bench/sessions.lua),
+             next to the same SQL done directly: pgbench (fixtures/bench/sessions.pgbench.sql)
+             and in-process diesel on PostgreSQL, in-process diesel (BEGIN IMMEDIATE) on SQLite.
+  pay        end-to-end create-session + pay (sandbox adapter, DE89370400440532013000): one
+             operation = POST /payment-sessions/ then POST /payment-sessions/{token}/pay/ ->
+             200 \"completed\", chained per connection by wrk (fixtures/bench/pay.lua); next to
+             pgbench with the same statements in one transaction (fixtures/bench/pay.pgbench.sql)
+             and the store's own functions in-process (diesel) on PostgreSQL, in-process diesel
+             on SQLite.
+  webhooks   webhook delivery: a local receiver on 127.0.0.1 answering 200, `catalyst demo
+             --webhook-url` pointing at it, then --sessions create+pay operations from
+             --concurrency client threads; delivered events/s and the time from the commit of
+             payment_session.completed (webhook_events.created_at) to its arrival (p50/p99);
+             then a backlog drain: the same number of sessions written while the server is
+             stopped, delivered after it starts again (events/s).
+
+options:
+  --duration SECS        measured seconds per run (default 10, at most 300; sessions, pay)
+  --warmup SECS          unmeasured seconds before each run (default 2, at most 60; sessions, pay)
+  --concurrency LIST     connections / clients / threads (default 1,4,16,64 for sessions,
+                         1,4,16 for pay; webhooks: client threads, default 4)
+  --sessions N           webhooks: create+pay operations per phase (default 500, at most 100000)
+  --no-drain             webhooks: skip the backlog-drain phase
+  --backends LIST        sqlite,postgres (default both)
+  --rust-log FILTER      RUST_LOG for the server (default: unset, i.e. the server's default
+                         `info,actix_server=warn`, one access-log line per request)
+  --no-build             use the existing target/release binaries
+  --keep                 keep the work directory and the PostgreSQL database
+
+environment:
+  BENCH_DATABASE_URL     PostgreSQL server to create the database catalyst_bench_<random> on
+                         (default postgres://postgres@127.0.0.1:5432/; must be local)
+  CATALYST_POOL_SIZE     passed on to the server (its default: 8 on SQLite, 16 on PostgreSQL)
+
+Release build first (`cargo build --release -p catalyst -p xtask`); then this command re-runs
+itself from target/release/xtask so that the in-process diesel baseline and the bundled SQLite
+are optimised. Needs wrk (installed with apt-get if missing) and, for PostgreSQL, pgbench.";
+
+/// Set in the environment of the re-executed release xtask.
+const CHILD_ENV: &str = "CATALYST_XTASK_BENCH_CHILD";
+
+/// Runs `cargo xtask bench` with the arguments after `bench`.
+pub fn run(args: &[String]) -> Result<()> {
+    let scenario = match args.first().map(String::as_str) {
+        Some("sessions") => Scenario::Sessions,
+        Some("pay") => Scenario::Pay,
+        Some("webhooks") => Scenario::Webhooks,
+        None | Some("help" | "--help" | "-h") => {
+            println!("{USAGE}");
+            return Ok(());
+        }
+        Some(other) => bail!("unknown benchmark {other:?}\n\n{USAGE}"),
+    };
+    let options = Options::parse(&args[1..], scenario)?;
+    if options.help {
+        println!("{USAGE}");
+        return Ok(());
+    }
+    sys::install_interrupt_handler();
+    let root = workspace_root()?;
+    let target = target_dir(&root);
+    let child = std::env::var_os(CHILD_ENV).is_some();
+    if !child && !options.no_build {
+        build(&root)?;
+    }
+    if !child && cfg!(debug_assertions) {
+        let exe = target.join("release").join(exe("xtask"));
+        if !exe.is_file() {
+            bail!(
+                "{} is missing; run without --no-build (or `cargo build --release -p xtask`)",
+                exe.display()
+            );
+        }
+        let code = reexec(&exe, args)?;
+        std::process::exit(code);
+    }
+    match scenario {
+        Scenario::Sessions => sessions::run(&options, &root, &target),
+        Scenario::Pay => pay::run(&options, &root, &target),
+        Scenario::Webhooks => webhooks::run(&options, &target),
+    }
+}
+
+/// Which benchmark runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scenario {
+    Sessions,
+    Pay,
+    Webhooks,
+}
+
+/// What `bench …` was asked to do.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub duration: u64,
+    pub warmup: u64,
+    pub concurrency: Vec<usize>,
+    /// `webhooks`: create+pay operations per phase.
+    pub sessions: usize,
+    /// `webhooks`: run the backlog-drain phase.
+    pub drain: bool,
+    pub backends: Vec<Backend>,
+    pub rust_log: Option<String>,
+    pub no_build: bool,
+    pub keep: bool,
+    help: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+impl Options {
+    fn parse(args: &[String], scenario: Scenario) -> Result<Self> {
+        let mut o = Options {
+            duration: 10,
+            warmup: 2,
+            concurrency: match scenario {
+                Scenario::Sessions => vec![1, 4, 16, 64],
+                Scenario::Pay => vec![1, 4, 16],
+                Scenario::Webhooks => vec![4],
+            },
+            sessions: 500,
+            drain: true,
+            backends: vec![Backend::Sqlite, Backend::Postgres],
+            rust_log: None,
+            no_build: false,
+            keep: false,
+            help: false,
+        };
+        let mut it = args.iter();
+        while let Some(arg) = it.next() {
+            let (flag, inline) = match arg.split_once('=') {
+                Some((f, v)) if f.starts_with("--") => (f, Some(v.to_owned())),
+                _ => (arg.as_str(), None),
+            };
+            let mut value = || {
+                inline
+                    .clone()
+                    .or_else(|| it.next().cloned())
+                    .ok_or_else(|| anyhow!("{flag} needs a value\n\n{USAGE}"))
+            };
+            match flag {
+                "--duration" => o.duration = seconds(&value()?, 1, 300, "--duration")?,
+                "--warmup" => o.warmup = seconds(&value()?, 0, 60, "--warmup")?,
+                "--concurrency" => {
+                    o.concurrency = value()?
+                        .split(',')
+                        .map(|c| match c.trim().parse::<usize>() {
+                            Ok(n @ 1..=1024) => Ok(n),
+                            _ => Err(anyhow!("--concurrency: {c:?} is not in 1..=1024")),
+                        })
+                        .collect::<Result<_>>()?;
+                }
+                "--backends" => {
+                    o.backends = value()?
+                        .split(',')
+                        .map(|b| match b.trim() {
+                            "sqlite" => Ok(Backend::Sqlite),
+                            "postgres" | "postgresql" | "pg" => Ok(Backend::Postgres),
+                            other => Err(anyhow!("--backends: unknown backend {other:?}")),
+                        })
+                        .collect::<Result<_>>()?;
+                }
+                "--sessions" => {
+                    o.sessions = match value()?.trim().parse::<usize>() {
+                        Ok(n @ 1..=100_000) => n,
+                        _ => bail!("--sessions: not a number in 1..=100000"),
+                    };
+                }
+                "--no-drain" => o.drain = false,
+                "--rust-log" => o.rust_log = Some(value()?),
+                "--no-build" => o.no_build = true,
+                "--keep" => o.keep = true,
+                "-h" | "--help" => o.help = true,
+                other => bail!("unknown argument {other:?}\n\n{USAGE}"),
+            }
+        }
+        if o.concurrency.is_empty() || o.backends.is_empty() {
+            bail!("--concurrency and --backends need at least one value");
+        }
+        if scenario == Scenario::Webhooks && o.concurrency.len() != 1 {
+            bail!("webhooks: --concurrency takes one number (client threads)");
+        }
+        Ok(o)
+    }
+}
+
+fn seconds(s: &str, min: u64, max: u64, flag: &str) -> Result<u64> {
+    match s.trim().trim_end_matches('s').parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => bail!("{flag}: {s:?} is not a number of seconds in {min}..={max}"),
+    }
+}
+
+fn workspace_root() -> Result<PathBuf> {
+    Ok(Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("xtask lives inside the workspace")?
+        .to_path_buf())
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|p| if p.is_relative() { root.join(p) } else { p })
+        .unwrap_or_else(|| root.join("target"))
+}
+
+fn exe(name: &str) -> String {
+    format!("{name}{}", std::env::consts::EXE_SUFFIX)
+}
+
+/// `cargo build --release -p catalyst -p xtask` (one build: the same dependency artifacts).
+fn build(root: &Path) -> Result<()> {
+    eprintln!("building: cargo build --release -p catalyst -p xtask");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--release", "-p", "catalyst", "-p", "xtask"])
+        .current_dir(root)
+        .status()
+        .context("running cargo build")?;
+    if !status.success() {
+        bail!("cargo build --release failed ({status})");
+    }
+    Ok(())
+}
+
+/// Runs the benchmark in the optimised xtask and returns its exit code. A SIGINT reaches the
+/// child through the terminal's process group; a SIGTERM sent to this process is passed on.
+fn reexec(exe: &Path, args: &[String]) -> Result<i32> {
+    let mut child = Command::new(exe)
+        .arg("bench")
+        .args(args)
+        .env(CHILD_ENV, "1")
+        .spawn()
+        .with_context(|| format!("starting {}", exe.display()))?;
+    let mut forwarded = false;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status.code().unwrap_or(1));
+        }
+        if sys::interrupted() && !forwarded {
+            forwarded = true;
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
