@@ -44,17 +44,61 @@ fn seconds(name: &str, default: u64) -> anyhow::Result<std::time::Duration> {
     Ok(std::time::Duration::from_secs(secs))
 }
 
+/// Values from the optional configuration file, loaded once by [`Config::from_env`].
+static FILE: std::sync::OnceLock<std::collections::HashMap<String, String>> =
+    std::sync::OnceLock::new();
+
+/// An environment variable, else the same key in the configuration file.
 fn var(name: &str) -> Option<String> {
     std::env::var(name)
         .ok()
+        .or_else(|| FILE.get().and_then(|f| f.get(name).cloned()))
         .map(|v| v.trim().to_owned())
         .filter(|v| !v.is_empty())
+}
+
+/// Reads `catalyst.toml` (or the file `CATALYST_CONFIG` names, which must then exist): the same
+/// keys as the environment variables, upper or lower case (`DATABASE_URL = "…"` or
+/// `database_url = "…"`), strings, numbers or booleans. The environment wins over the file.
+pub fn parse_file(text: &str) -> anyhow::Result<std::collections::HashMap<String, String>> {
+    let table: toml::Table = text.parse().context("catalyst.toml is not valid TOML")?;
+    table
+        .into_iter()
+        .map(|(key, value)| {
+            let text = match value {
+                toml::Value::String(s) => s,
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Float(f) => f.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                other => anyhow::bail!(
+                    "catalyst.toml: {key} must be a string, number or boolean, not {}",
+                    other.type_str()
+                ),
+            };
+            Ok((key.to_ascii_uppercase(), text))
+        })
+        .collect()
+}
+
+fn load_file() -> anyhow::Result<()> {
+    let (path, required) = match std::env::var("CATALYST_CONFIG") {
+        Ok(p) if !p.trim().is_empty() => (PathBuf::from(p.trim()), true),
+        _ => (PathBuf::from("catalyst.toml"), false),
+    };
+    let values = match std::fs::read_to_string(&path) {
+        Ok(text) => parse_file(&text).with_context(|| path.display().to_string())?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => Default::default(),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let _ = FILE.set(values);
+    Ok(())
 }
 
 impl Config {
     /// Reads `DATABASE_URL`, `CATALYST_BIND`, `CATALYST_PUBLIC_URL`, `CATALYST_DATA_KEY`
     /// (or `CATALYST_DATA_KEY_FILE`), `CATALYST_LIVEMODE`, `CATALYST_POOL_SIZE`, `CATALYST_LOG_FORMAT`.
     pub fn from_env() -> anyhow::Result<Self> {
+        load_file()?;
         let database_url = DatabaseUrl::parse(
             &var("DATABASE_URL").unwrap_or_else(|| "sqlite://./catalyst.db".into()),
         )
@@ -140,4 +184,22 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     options.open(path)?.write_all(text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_file;
+
+    #[test]
+    fn the_file_takes_the_environment_keys_in_either_case() {
+        let values = parse_file(
+            "database_url = \"sqlite://x.db\"\nCATALYST_POOL_SIZE = 4\ncatalyst_livemode = true\n",
+        )
+        .unwrap();
+        assert_eq!(values["DATABASE_URL"], "sqlite://x.db");
+        assert_eq!(values["CATALYST_POOL_SIZE"], "4");
+        assert_eq!(values["CATALYST_LIVEMODE"], "true");
+        assert!(parse_file("database_url = [1]").is_err());
+        assert!(parse_file("not toml =").is_err());
+    }
 }

@@ -358,3 +358,48 @@ where
     .await;
     json!({"bank_name": env["payment_method"]["bank_name"], "bic": env["payment_method"]["bic"]})
 }
+
+api_test! {
+    async fn the_s2s_flow_through_the_emp_adapter_against_the_fake_genesis(ctx) {
+        catalyst_gateway::install_crypto_provider();
+        let fake = catalyst_gateway::fake::start(Default::default(), "127.0.0.1:0").await.unwrap();
+        let tenant = ctx.tenant("EMP GmbH");
+        let app = ctx.app().await;
+        let credentials: Value = serde_json::from_str(&fake.credentials_json()).unwrap();
+        let (status, _, gw) = send(&app, post("/api/v1/gateways/", json!({"name": "Genesis", "adapter": "EMP", "descriptor": "ACME SHOP",
+            "creditor_name": "Acme GmbH", "creditor_identifier": "DE98ZZZ09999999999", "credentials": credentials})).auth(&tenant.secret_key)).await;
+        assert_eq!(status, StatusCode::CREATED, "{gw}");
+        let direct = |email: &str| json!({"gateway_id": gw["id"], "amount": "12.34", "currency": "EUR", "billing_type": "ONE_OFF", "lead": lead(email)});
+
+        // create → validate → pay, for each kind of outcome.
+        let cases = [("DE89370400440532013000", "completed"), ("DE91100000000123456789", "declined"), ("DE92100000000000000700", "awaiting_verification")];
+        let mut tokens = Vec::new();
+        for (i, (iban, expected)) in cases.iter().enumerate() {
+            let token = new_session(&app, &tenant.restricted_key, direct(&format!("emp{i}@example.com"))).await;
+            let (_, _, valid) = send(&app, post("/api/v1/iban-validate/", json!({"iban": iban})).auth(&token)).await;
+            assert_eq!(valid["valid"], true);
+            let (_, _, env) = send(&app, post(&format!("{SESSIONS}{token}/pay/"), pay_body(iban))).await;
+            assert_envelope_shape(&env);
+            assert_eq!((env["status"].as_str(), env["adapter"]["name"].as_str()), (Some(*expected), Some("EMP")), "{iban}: {env}");
+            assert_eq!(env["payment_gateway"]["descriptor"], "ACME SHOP");
+            tokens.push((token, env));
+        }
+        assert_eq!(tokens[1].1["error_details"]["code"], "insufficient_funds");
+        assert_eq!(tokens[1].1["error_details"]["gateway_code"], "AM04");
+        let at_gateway = fake.transactions();
+        assert_eq!(at_gateway.len(), 3);
+        assert_eq!(at_gateway[0].amount, 1234, "minor units at the gateway");
+        assert_eq!(at_gateway[0].transaction_type, "sdd_sale");
+
+        // verify: the customer confirms at the (fake) bank, then /verify/ asks the gateway.
+        let (token, env) = &tokens[2];
+        let url = env["verification_url"].as_str().unwrap();
+        assert!(url.contains("/__fake/redirect/"), "{url}");
+        let (status, _, early) = send(&app, post(&format!("{SESSIONS}{token}/verify/"), json!({}))).await;
+        assert_eq!((status, early["status"].as_str()), (StatusCode::OK, Some("awaiting_verification")), "nothing changes before the customer confirms");
+        fake.complete_verification(env["transaction"]["gateway_reference"].as_str().unwrap()).unwrap();
+        let (_, _, done) = send(&app, post(&format!("{SESSIONS}{token}/verify/"), json!({}))).await;
+        assert_eq!((done["status"].as_str(), done["transaction"]["status"].as_str()), (Some("completed"), Some("approved")), "{done}");
+        fake.stop().await;
+    }
+}
