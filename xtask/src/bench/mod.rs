@@ -25,8 +25,9 @@ scenarios:
              operation = POST /payment-sessions/ then POST /payment-sessions/{token}/pay/ ->
              200 \"completed\", chained per connection by wrk (fixtures/bench/pay.lua); next to
              pgbench with the same statements in one transaction (fixtures/bench/pay.pgbench.sql)
-             and the store's own functions in-process (diesel) on PostgreSQL, in-process diesel
-             on SQLite.
+             and in the server's three write transactions (derived from the same file), and the
+             store's own functions in-process (diesel) on PostgreSQL; in-process diesel on
+             SQLite.
   webhooks   webhook delivery: a local receiver on 127.0.0.1 answering 200, `catalyst demo
              --webhook-url` pointing at it, then --sessions create+pay operations from
              --concurrency client threads; delivered events/s and the time from the commit of

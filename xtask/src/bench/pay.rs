@@ -1,8 +1,10 @@
 //! `bench pay`: per backend, a fresh database, `catalyst demo --json`, `catalyst serve`, then
 //! per concurrency level: wrk chaining create-session → pay (fixtures/bench/pay.lua), and the
-//! direct baselines — pgbench with every statement of the operation in one transaction
-//! (fixtures/bench/pay.pgbench.sql) and the store's own functions in-process
-//! (`direct::create_and_pay`) on PostgreSQL; the in-process one on SQLite.
+//! direct baselines. On PostgreSQL: pgbench with every statement of the operation in one
+//! transaction (fixtures/bench/pay.pgbench.sql, the issue's baseline), pgbench with the same
+//! statements in the server's three write transactions (derived from the same file, see
+//! [`three_transactions`]), and the store's own functions in-process
+//! (`direct::create_and_pay`). On SQLite: the in-process one.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -43,6 +45,8 @@ struct Row {
     http: PayHttp,
     /// pgbench (one transaction per operation) on PostgreSQL, in-process diesel on SQLite.
     direct: Figures,
+    /// pgbench with the server's transaction boundaries, on PostgreSQL.
+    pgbench3: Option<Figures>,
     /// In-process diesel on PostgreSQL.
     diesel: Option<Figures>,
     load1: f64,
@@ -105,6 +109,14 @@ fn run_backend(
     let url = format!("http://{addr}/api/v1/payment-sessions/");
     let warmup = Duration::from_secs(options.warmup);
     let duration = Duration::from_secs(options.duration);
+    let pgbench_3tx = deployment.work.path().join("pay.pgbench.3tx.sql");
+    std::fs::write(
+        &pgbench_3tx,
+        three_transactions(
+            &std::fs::read_to_string(pgbench_sql)
+                .with_context(|| format!("reading {}", pgbench_sql.display()))?,
+        ),
+    )?;
     let pg_vars = [
         ("tenant_id", demo.tenant_id.clone()),
         ("key_hash", target.key_hash.clone()),
@@ -135,28 +147,36 @@ fn run_backend(
         let http = h.figures;
 
         // The same SQL directly.
-        let (direct, diesel) = match backend {
+        let (direct, pgbench3, diesel) = match backend {
             Backend::Postgres => {
-                let pgbench = |secs: u64, log_prefix: Option<PathBuf>| Pgbench {
-                    url: &deployment.database_url,
-                    script: pgbench_sql,
-                    vars: &pg_vars,
-                    clients: c,
-                    secs,
-                    log_prefix,
+                let pgbench = |script: &Path, name: &str| -> Result<Figures> {
+                    let run = |secs: u64, log_prefix: Option<PathBuf>| {
+                        Pgbench {
+                            url: &deployment.database_url,
+                            script,
+                            vars: &pg_vars,
+                            clients: c,
+                            secs,
+                            log_prefix,
+                        }
+                        .run()
+                    };
+                    if options.warmup > 0 {
+                        run(options.warmup, None)?;
+                    }
+                    let prefix = deployment.work.path().join(format!("{name}_c{c}"));
+                    let p = run(options.duration, Some(prefix))?;
+                    std::fs::write(
+                        deployment.work.path().join(format!("{name}_c{c}.out")),
+                        &p.stdout,
+                    )?;
+                    if p.failed > 0 {
+                        bail!("pgbench: {} failed transactions\n{}", p.failed, p.stdout);
+                    }
+                    Ok(p.figures)
                 };
-                if options.warmup > 0 {
-                    pgbench(options.warmup, None).run()?;
-                }
-                let prefix = deployment.work.path().join(format!("pgbench_pay_c{c}"));
-                let p = pgbench(options.duration, Some(prefix)).run()?;
-                std::fs::write(
-                    deployment.work.path().join(format!("pgbench_pay_c{c}.out")),
-                    &p.stdout,
-                )?;
-                if p.failed > 0 {
-                    bail!("pgbench: {} failed transactions\n{}", p.failed, p.stdout);
-                }
+                let one = pgbench(pgbench_sql, "pgbench_pay")?;
+                let three = pgbench(&pgbench_3tx, "pgbench_pay_3tx")?;
                 let d = direct::run(
                     &target,
                     direct::create_and_pay,
@@ -165,7 +185,7 @@ fn run_backend(
                     duration,
                     &format!("dp{c}"),
                 )?;
-                (p.figures, Some(d))
+                (one, Some(three), Some(d))
             }
             Backend::Sqlite => (
                 direct::run(
@@ -177,6 +197,7 @@ fn run_backend(
                     &format!("dp{c}"),
                 )?,
                 None,
+                None,
             ),
         };
         let row = Row {
@@ -184,6 +205,7 @@ fn run_backend(
             concurrency: c,
             http,
             direct,
+            pgbench3,
             diesel,
             load1: sys::load1(),
         };
@@ -192,6 +214,20 @@ fn run_backend(
     }
     deployment.finish();
     Ok(())
+}
+
+/// The server's transaction boundaries from the one-transaction script: drops the lines that
+/// end in `-- 1tx` and un-comments the lines that start with `--3tx `.
+fn three_transactions(script: &str) -> String {
+    let mut out = String::with_capacity(script.len());
+    for line in script.lines() {
+        if line.trim_end().ends_with("-- 1tx") {
+            continue;
+        }
+        out.push_str(line.strip_prefix("--3tx ").unwrap_or(line));
+        out.push('\n');
+    }
+    out
 }
 
 /// One create + pay over plain HTTP/1.1 (`Connection: close`): the token, or an error with the
@@ -350,6 +386,14 @@ fn print_progress(r: &Row) {
         ms(r.direct.p99_ms),
         r.direct.failed
     );
+    if let Some(p) = &r.pgbench3 {
+        line.push_str(&format!(
+            " | pgbench 3tx {:>6.0} op/s p50 {} p99 {} ms",
+            p.rate,
+            ms(p.p50_ms),
+            ms(p.p99_ms)
+        ));
+    }
     if let Some(d) = &r.diesel {
         line.push_str(&format!(
             " | diesel {:>6.0} op/s p50 {} p99 {} ms",
@@ -417,39 +461,51 @@ fn print_table(rows: &[Row]) {
     let pg: Vec<&Row> = rows.iter().filter(|r| r.diesel.is_some()).collect();
     if !pg.is_empty() {
         println!(
-            "\nPostgreSQL: the same operation through in-process diesel (the store's functions \
-             with the server's\ntransaction boundaries, one connection per thread), and the \
-             target HTTP ≥ {:.0}% of pgbench\n",
+            "\nPostgreSQL: the target (HTTP ≥ {:.0}% of pgbench in one transaction), and two more \
+             baselines with the server's\ntransaction boundaries (three write transactions, \
+             reads in autocommit): pgbench 3tx (the same statements)\nand in-process diesel (the \
+             store's functions, one connection per thread)\n",
             TARGET * 100.0
         );
         println!(
-            "{:<9} {:>4} {:>11} {:>7} {:>7} {:>12} {:>11} {:>11} {:>7}",
+            "{:<9} {:>4} {:>9} {:>8} {:>7} {:>7} {:>11} {:>7} {:>7} {:>8} {:>8} {:>8} {:>7}",
             "backend",
             "conc",
+            "HTTP op/s",
+            "pgb3 /s",
+            "p50",
+            "p99",
             "diesel op/s",
             "p50",
             "p99",
-            "HTTP/diesel",
-            "diesel/pgb",
+            "HTTP/pgb3",
+            "HTTP/dsl",
             "HTTP/pgb",
             "target"
         );
         for r in pg {
-            let Some(d) = &r.diesel else { continue };
+            let (Some(d), Some(p3)) = (&r.diesel, &r.pgbench3) else {
+                continue;
+            };
             let share = if r.direct.rate > 0.0 {
                 r.http.ops.rate / r.direct.rate
             } else {
                 f64::NAN
             };
             println!(
-                "{:<9} {:>4} {:>11.0} {:>7} {:>7} {:>12} {:>11} {:>11} {:>7}",
+                "{:<9} {:>4} {:>9.0} {:>8.0} {:>7} {:>7} {:>11.0} {:>7} {:>7} {:>8} {:>8} {:>8} \
+                 {:>7}",
                 r.backend.name(),
                 r.concurrency,
+                r.http.ops.rate,
+                p3.rate,
+                ms(p3.p50_ms),
+                ms(p3.p99_ms),
                 d.rate,
                 ms(d.p50_ms),
                 ms(d.p99_ms),
+                ratio(r.http.ops.rate, p3.rate),
                 ratio(r.http.ops.rate, d.rate),
-                ratio(d.rate, r.direct.rate),
                 ratio(r.http.ops.rate, r.direct.rate),
                 if share.is_nan() {
                     "-"
@@ -466,6 +522,24 @@ fn print_table(rows: &[Row]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn derives_the_three_transaction_script() {
+        let one = "\\set r 1\nBEGIN;  -- 1tx\nSELECT 1;\n--3tx BEGIN;\nINSERT 1;\n--3tx END;\n\
+                   END;  -- 1tx\n";
+        assert_eq!(
+            three_transactions(one),
+            "\\set r 1\nSELECT 1;\nBEGIN;\nINSERT 1;\nEND;\n"
+        );
+        let file = include_str!("../../../fixtures/bench/pay.pgbench.sql");
+        let three = three_transactions(file);
+        let count = |s: &str, l: &str| s.lines().filter(|x| x.trim_end() == l).count();
+        assert_eq!(
+            (count(file, "BEGIN;  -- 1tx"), count(file, "END;  -- 1tx")),
+            (1, 1)
+        );
+        assert_eq!((count(&three, "BEGIN;"), count(&three, "END;")), (3, 3));
+    }
 
     #[test]
     fn reads_the_pay_summary() {
