@@ -174,6 +174,7 @@ pub async fn run(state: AppState, config: DispatcherConfig, mut shutdown: watch:
         if !busy {
             tokio::select! {
                 _ = tokio::time::sleep(config.poll) => {}
+                _ = state.outbox_signal.notified() => {}
                 _ = shutdown.changed() => return,
             }
         }

@@ -401,6 +401,7 @@ pub async fn pay(
 }
 
 async fn respond(state: &AppState, token: String, call: Call) -> Result<HttpResponse, ApiError> {
+    state.events_written();
     let (store, livemode) = (state.store.clone(), state.config.livemode);
     let envelope = web::block(move || {
         let mut conn = store.conn()?;

@@ -80,6 +80,7 @@ pub async fn run_once(state: &AppState, grace: chrono::Duration) -> Result<usize
             .map_err(|e| StoreError::Unavailable(e.to_string()))??;
         tracing::info!(transaction = %t.merchant_transaction_id, "recovery: payment finished from the gateway's record");
         settled += 1;
+        state.events_written();
     }
     Ok(settled)
 }

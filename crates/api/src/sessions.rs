@@ -41,6 +41,7 @@ pub async fn create(
             create_in_store(&mut conn, &tenant, &request, peer_ip)
         })
         .await??;
+        state.events_written();
         let token = created.session.token;
         Ok((
             StatusCode::CREATED,
@@ -307,6 +308,7 @@ pub async fn retrieve(
         views::session_body(&mut conn, &session)
     })
     .await??;
+    state.events_written();
     Ok(HttpResponse::Ok().json(body))
 }
 
@@ -337,5 +339,6 @@ pub async fn cancel(
         views::session_body(&mut conn, &session)
     })
     .await??;
+    state.events_written();
     Ok(HttpResponse::Ok().json(body))
 }

@@ -54,6 +54,7 @@ pub async fn notification(
             ),
         })?;
     apply_notification(&state, &gateway, &n).await?;
+    state.events_written();
     let echo = adapter.notification_echo(&n);
     Ok(HttpResponse::build(
         actix_web::http::StatusCode::from_u16(echo.status)
@@ -191,6 +192,7 @@ pub async fn settle(
     }
     let store = state.store.clone();
     let reversed = web::block(move || settle_sandbox(&store, Some(&m.tenant_id))).await??;
+    state.events_written();
     let items = reversed
         .iter()
         .map(chargeback_json)

@@ -53,6 +53,8 @@ pub struct AppState {
     pub iban_validate: Arc<RateLimiter>,
     /// What gateway adapters are built with: HTTP client, public URL, the sandbox's state.
     pub gateways: AdapterContext,
+    /// Wakes this server's webhook dispatcher when a request committed events.
+    pub outbox_signal: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -69,10 +71,17 @@ impl AppState {
         Self {
             store,
             gateways,
+            outbox_signal: Arc::new(tokio::sync::Notify::new()),
             config: Arc::new(config),
             browser_read: Arc::new(browser_read),
             iban_validate: Arc::new(iban_validate),
         }
+    }
+
+    /// Tells the dispatcher that events were committed (it would otherwise find them at its
+    /// next poll).
+    pub fn events_written(&self) {
+        self.outbox_signal.notify_one();
     }
 
     /// The state registered on the app (always present: `configure` registers it).
