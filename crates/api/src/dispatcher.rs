@@ -64,19 +64,25 @@ pub async fn run_once(
         .await
         .map_err(|e| StoreError::Unavailable(e.to_string()))??;
     let n = due.len();
-    let sends = due.into_iter().map(|d| deliver(state, client, config, d));
-    for result in futures_util::future::join_all(sends).await {
-        result?;
+    if n == 0 {
+        return Ok(0);
     }
+    let sends = due.into_iter().map(|d| deliver(state, client, config, d));
+    let outcomes = futures_util::future::join_all(sends).await;
+    let store = state.store.clone();
+    web::block(move || store.read(|c| outbox::record_attempts(c, &outcomes, now())))
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))??;
     Ok(n)
 }
 
+/// Sends one delivery; returns what to record for it.
 async fn deliver(
     state: &AppState,
     client: &reqwest::Client,
     config: &DispatcherConfig,
     due: DueDelivery,
-) -> Result<(), StoreError> {
+) -> (String, AttemptRecord, Option<chrono::NaiveDateTime>) {
     let record = match render(state, &due) {
         Ok(out) => {
             let result = catalyst_webhooks::send(client, &out, config.timeout).await;
@@ -109,12 +115,7 @@ async fn deliver(
         tracing::warn!(delivery = %due.delivery.id, event = %due.event.event_type, attempt = attempts_made,
             status = ?record.status_code, error = ?record.error, retry = retry_at.is_some(), "webhook attempt failed");
     }
-    let store = state.store.clone();
-    let id = due.delivery.id.clone();
-    web::block(move || store.read(|c| outbox::record_attempt(c, &id, &record, retry_at, at)))
-        .await
-        .map_err(|e| StoreError::Unavailable(e.to_string()))??;
-    Ok(())
+    (due.delivery.id, record, retry_at)
 }
 
 /// The exact request for one delivery, or why it cannot be built (recorded as a failed attempt).

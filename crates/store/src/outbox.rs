@@ -237,6 +237,33 @@ pub fn record_attempt(
     now: NaiveDateTime,
 ) -> StoreResult<WebhookDelivery> {
     tx::write(conn, |conn| {
+        record_in_tx(conn, delivery_id, attempt, retry_at, now)
+    })
+}
+
+/// [`record_attempt`] for a whole batch in one transaction (one write lock on SQLite instead of
+/// one per delivery).
+pub fn record_attempts(
+    conn: &mut DbConnection,
+    attempts: &[(String, AttemptRecord, Option<NaiveDateTime>)],
+    now: NaiveDateTime,
+) -> StoreResult<()> {
+    tx::write(conn, |conn| {
+        for (id, attempt, retry_at) in attempts {
+            record_in_tx(conn, id, attempt, *retry_at, now)?;
+        }
+        Ok(())
+    })
+}
+
+fn record_in_tx(
+    conn: &mut DbConnection,
+    delivery_id: &str,
+    attempt: &AttemptRecord,
+    retry_at: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> StoreResult<WebhookDelivery> {
+    {
         let mut d: WebhookDelivery = webhook_deliveries::table
             .find(delivery_id)
             .select(WebhookDelivery::as_select())
@@ -271,7 +298,7 @@ pub fn record_attempt(
         }
         d.save(conn)?;
         Ok(d)
-    })
+    }
 }
 
 /// Puts a delivery back in the queue now (management `redeliver`), restarting its ladder.
