@@ -102,9 +102,9 @@ impl Store {
         let pool = r2d2::Pool::builder()
             .max_size(config.pool_size)
             .min_idle(Some(1))
-            // A broken connection surfaces as an error (and is replaced); checking every checkout
-            // with `SELECT 1` cost two round trips per request.
-            .test_on_check_out(false)
+            // A PostgreSQL connection can die under us (server restart, network); `SELECT 1` on
+            // checkout keeps dead ones out of service. A SQLite file cannot, and skips the check.
+            .test_on_check_out(config.url.backend() == Backend::Postgres)
             .connection_timeout(config.acquire_timeout)
             .build(ConnectionManager::new(config.url.clone()))?;
         Ok(Self {

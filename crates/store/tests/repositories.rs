@@ -211,3 +211,29 @@ test_both! {
         assert_eq!(plain, b"{\"password\":\"hunter2\"}");
     }
 }
+
+/// PostgreSQL restarts (here: every connection of the pool killed server-side) must not leave
+/// dead connections in service.
+#[test]
+fn killed_postgres_connections_are_replaced() {
+    use diesel::prelude::*;
+    let Some(db) = catalyst_store::test_support::TestDb::postgres() else {
+        return;
+    };
+    let t = tenant(&db.store);
+    let held: Vec<_> = (0..3).map(|_| db.store.conn().unwrap()).collect();
+    drop(held);
+    let mut admin = db.store.conn().unwrap();
+    let killed: Vec<bool> = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
+        "pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    ))
+    .load(&mut admin)
+    .unwrap();
+    assert!(!killed.is_empty(), "the pool had other connections to kill");
+    drop(admin);
+    // Take every connection of the pool at once, so the killed ones must be handed out too.
+    let mut all: Vec<_> = (0..4).map(|_| db.store.conn().unwrap()).collect();
+    for conn in &mut all {
+        assert_eq!(Tenant::find(conn, &t.id).unwrap().name, "Acme");
+    }
+}
