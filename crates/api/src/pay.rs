@@ -365,32 +365,35 @@ pub async fn pay(
     if catalyst_domain::token::SessionToken::parse(&token).is_err() {
         return Err(ApiError::NotFound);
     }
-    let store = state.store.clone();
-    let lookup = token.clone();
-    web::block(move || store.read(|c| PaymentSession::find_by_token(c, &lookup))).await??;
     let body = Arc::new(parse_pay_body(&body.value)?);
 
+    // One pooled connection for the claim and the gateway row (no second checkout or hop).
     let (store, b, tk) = (state.store.clone(), body.clone(), token.clone());
-    let claimed = web::block(move || {
+    let (claimed, gateway) = web::block(move || {
         let mut conn = store.conn()?;
-        payments::claim_for_payment(&mut conn, &tk, now(), |s, o, l| draft(&store, &b, s, o, l))
-            .map_err(claim_error)
+        let claimed = payments::claim_for_payment(&mut conn, &tk, now(), |s, o, l| {
+            draft(&store, &b, s, o, l)
+        })
+        .map_err(claim_error)?;
+        let gateway = Gateway::find(
+            &mut conn,
+            &claimed.session.tenant_id,
+            &claimed.session.gateway_id,
+        )?;
+        Ok::<_, ApiError>((claimed, gateway))
     })
     .await??;
 
     if let Some(t) = &claimed.transaction {
-        let (store, session) = (state.store.clone(), claimed.session.clone());
-        let (gateway, lead) = web::block(move || {
-            store.read(|c| {
-                Ok::<_, StoreError>((
-                    Gateway::find(c, &session.tenant_id, &session.gateway_id)?,
-                    Lead::find(c, &session.tenant_id, &session.lead_id)?,
-                ))
-            })
-        })
-        .await??;
         let adapter = adapter_for(&state, &gateway)?;
-        let request = debit_request(&state, &claimed.session, &lead, &claimed.mandate, t, &body)?;
+        let request = debit_request(
+            &state,
+            &claimed.session,
+            &claimed.lead,
+            &claimed.mandate,
+            t,
+            &body,
+        )?;
         let answer = adapter.debit(&request).await;
         let settlement = settle(adapter.as_ref(), t, answer).await;
         let (store, id) = (state.store.clone(), t.id.clone());

@@ -112,17 +112,14 @@ pub fn emit(conn: &mut DbConnection, event: NewEvent<'_>, now: NaiveDateTime) ->
     let Some(profile_id) = event.profile_id else {
         return Ok(());
     };
-    let profile_active: Option<bool> = webhook_profiles::table
-        .find(profile_id)
-        .select(webhook_profiles::active)
-        .first(conn)
-        .optional()?;
-    if profile_active != Some(true) {
-        return Ok(());
-    }
+    // One query: the active endpoints of the profile, if the profile itself is active.
     let endpoints: Vec<WebhookEndpoint> = webhook_endpoints::table
+        .inner_join(
+            webhook_profiles::table.on(webhook_profiles::id.eq(webhook_endpoints::profile_id)),
+        )
         .filter(webhook_endpoints::profile_id.eq(profile_id))
         .filter(webhook_endpoints::active.eq(true))
+        .filter(webhook_profiles::active.eq(true))
         .order(webhook_endpoints::id.asc())
         .select(WebhookEndpoint::as_select())
         .load(conn)?;

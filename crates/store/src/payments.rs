@@ -222,6 +222,7 @@ pub struct PaymentDraft {
 pub struct Claimed {
     pub session: PaymentSession,
     pub order: Order,
+    pub lead: Lead,
     pub mandate: Mandate,
     pub transaction: Option<Transaction>,
 }
@@ -336,6 +337,7 @@ pub fn claim_for_payment(
         Ok(Claimed {
             session,
             order,
+            lead,
             mandate,
             transaction,
         })
