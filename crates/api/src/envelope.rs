@@ -47,7 +47,7 @@ pub fn build(
     let t = session.latest_transaction(conn)?;
     let mandate = match &t {
         Some(t) => Some(Mandate::find(conn, tenant, &t.mandate_id)?),
-        None => latest_mandate(conn, session)?,
+        None => Mandate::by_reference(conn, tenant, &format!("MAND-{}", order.order_number))?,
     };
     let subscription = Subscription::of_session(conn, &session.id)?;
     let customer = match &session.customer_id {
@@ -115,24 +115,6 @@ pub fn build(
         "payment_gateway": {"id": gateway.id, "name": gateway.name, "descriptor": gateway.descriptor, "test_mode": gateway.test_mode},
         "error_details": error_details,
     }))
-}
-
-fn latest_mandate(
-    conn: &mut DbConnection,
-    session: &PaymentSession,
-) -> Result<Option<Mandate>, ApiError> {
-    use catalyst_store::schema::mandates;
-    use diesel::prelude::*;
-    let reference = format!(
-        "MAND-{}",
-        Order::find_by_session(conn, &session.id)?.order_number
-    );
-    Ok(mandates::table
-        .filter(mandates::reference.eq(reference))
-        .select(Mandate::as_select())
-        .first(conn)
-        .optional()
-        .map_err(catalyst_store::StoreError::from)?)
 }
 
 /// The documented key set of the envelope, for tests and docs.

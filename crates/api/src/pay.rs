@@ -93,7 +93,8 @@ fn draft(
     lead: &Lead,
 ) -> Result<PaymentDraft, StoreError> {
     let at = now();
-    let debits = session.mode != "customer" && session.pricing()?.initial_amount().minor() > 0;
+    let initial_minor = session.pricing()?.initial_amount().minor();
+    let debits = session.mode != "customer" && initial_minor > 0;
     let customer = match (session.mode.as_str(), &session.customer_id) {
         ("payment", _) | (_, Some(_)) => None,
         _ => Some(Customer {
@@ -145,10 +146,7 @@ fn draft(
         kind: "sdd_sale".into(),
         status: "pending".into(),
         sequence_type: "FRST".into(),
-        amount_minor: session
-            .pricing()
-            .map(|p| p.initial_amount().minor())
-            .unwrap_or(session.amount_minor),
+        amount_minor: initial_minor,
         currency: session.currency.clone(),
         gateway_reference: None,
         verification_url: None,

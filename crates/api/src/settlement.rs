@@ -8,7 +8,9 @@
 
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, web};
-use catalyst_gateway::{GatewayError, GatewayOutcome, Notification, ReconcileRequest};
+use catalyst_gateway::{
+    GatewayAdapter, GatewayError, GatewayOutcome, Notification, ReconcileRequest,
+};
 use catalyst_store::chargebacks::{self, Chargeback, Reason, ReversalKind};
 use catalyst_store::payments::{self, IBAN_CONTEXT};
 use catalyst_store::{Gateway, StoreError, Transaction, now};
@@ -53,7 +55,7 @@ pub async fn notification(
                 format!("Unreadable notification: {other}"),
             ),
         })?;
-    apply_notification(&state, &gateway, &n).await?;
+    apply_notification(&state, &gateway, adapter.as_ref(), &n).await?;
     state.events_written();
     let echo = adapter.notification_echo(&n);
     Ok(HttpResponse::build(
@@ -67,6 +69,7 @@ pub async fn notification(
 async fn apply_notification(
     state: &AppState,
     gateway: &Gateway,
+    adapter: &dyn GatewayAdapter,
     n: &Notification,
 ) -> Result<(), ApiError> {
     let (store, gid, reference, txn) = (
@@ -83,7 +86,6 @@ async fn apply_notification(
         tracing::warn!(gateway = %gateway.id, "notification for an unknown transaction; echoed");
         return Ok(());
     };
-    let adapter = adapter_for(state, gateway)?;
     let req = ReconcileRequest {
         transaction_id: t.merchant_transaction_id.clone(),
         reference: Some(n.reference.clone()),

@@ -194,23 +194,32 @@ pub fn claim_due(
         diesel::update(webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(&ids)))
             .set(webhook_deliveries::lease_until.eq(now + lease))
             .execute(conn)?;
-        let rows: Vec<(WebhookDelivery, WebhookEvent)> = webhook_deliveries::table
+        let rows: Vec<(
+            WebhookDelivery,
+            WebhookEvent,
+            WebhookEndpoint,
+            WebhookProfile,
+        )> = webhook_deliveries::table
             .inner_join(webhook_events::table)
+            .inner_join(webhook_endpoints::table.inner_join(webhook_profiles::table))
             .filter(webhook_deliveries::id.eq_any(&ids))
             .order(webhook_deliveries::id.asc())
-            .select((WebhookDelivery::as_select(), WebhookEvent::as_select()))
+            .select((
+                WebhookDelivery::as_select(),
+                WebhookEvent::as_select(),
+                WebhookEndpoint::as_select(),
+                WebhookProfile::as_select(),
+            ))
             .load(conn)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for (delivery, event) in rows {
-            let endpoint = WebhookEndpoint::find(conn, &delivery.tenant_id, &delivery.endpoint_id)?;
-            let profile = WebhookProfile::find(conn, &delivery.tenant_id, &endpoint.profile_id)?;
-            out.push(DueDelivery {
+        let out = rows
+            .into_iter()
+            .map(|(delivery, event, endpoint, profile)| DueDelivery {
                 delivery,
                 event,
                 endpoint,
                 profile,
-            });
-        }
+            })
+            .collect();
         Ok(out)
     })
 }

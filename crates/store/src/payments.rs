@@ -156,6 +156,22 @@ impl PaymentSession {
     }
 }
 
+impl Mandate {
+    /// The tenant's mandate with this reference (`MAND-` + order number), if any.
+    pub fn by_reference(
+        conn: &mut DbConnection,
+        tenant: &str,
+        reference: &str,
+    ) -> StoreResult<Option<Self>> {
+        Ok(mandates::table
+            .filter(mandates::tenant_id.eq(tenant))
+            .filter(mandates::reference.eq(reference))
+            .select(Self::as_select())
+            .first(conn)
+            .optional()?)
+    }
+}
+
 impl Transaction {
     /// Pending transactions created before `before` (for the recovery worker), oldest first.
     pub fn stale_pending(
@@ -259,15 +275,9 @@ pub fn claim_for_payment(
             customer,
         } = draft(&session, &order, &lead)?;
         // One mandate per order: a retry after a decline replaces the unused one.
-        let existing: Option<String> = mandates::table
-            .filter(mandates::tenant_id.eq(&session.tenant_id))
-            .filter(mandates::reference.eq(&mandate.reference))
-            .select(mandates::id)
-            .first(conn)
-            .optional()
-            .map_err(StoreError::from)?;
-        if let Some(id) = &existing {
-            mandate.id.clone_from(id);
+        let existing = Mandate::by_reference(conn, &session.tenant_id, &mandate.reference)?;
+        if let Some(found) = &existing {
+            mandate.id.clone_from(&found.id);
         }
         if let Some(t) = transaction.as_mut() {
             t.mandate_id.clone_from(&mandate.id);
@@ -332,7 +342,7 @@ pub fn claim_for_payment(
             subject.customer_created(conn, c, now)?;
         }
         if transaction.is_none() {
-            complete(conn, &mut session, &mut order, &mandate, None, now)?;
+            complete(conn, &mut session, &mut order, &lead, &mandate, None, now)?;
         }
         Ok(Claimed {
             session,
@@ -420,7 +430,15 @@ pub fn apply_settlement(
                 }
                 .transaction_status_changed(conn, &t, "pending", now)?;
                 session.attempts_used += 1;
-                complete(conn, &mut session, &mut order, &mandate, Some(&t), now)?;
+                complete(
+                    conn,
+                    &mut session,
+                    &mut order,
+                    &lead,
+                    &mandate,
+                    Some(&t),
+                    now,
+                )?;
             }
             Settlement::Declined {
                 reference,
@@ -524,6 +542,7 @@ fn complete(
     conn: &mut DbConnection,
     session: &mut PaymentSession,
     order: &mut Order,
+    lead: &Lead,
     mandate: &Mandate,
     collected: Option<&Transaction>,
     now: NaiveDateTime,
@@ -539,11 +558,10 @@ fn complete(
             ))
             .execute(conn)?;
     }
-    let lead = Lead::find(conn, &session.tenant_id, &session.lead_id)?;
     let subject = crate::events::Subject {
         session,
         order,
-        lead: &lead,
+        lead,
     };
     subject.session_finished(conn, collected, now)?;
     let pricing = session.pricing()?;

@@ -345,6 +345,8 @@ diesel::joinable!(transactions -> payment_sessions (session_id));
 diesel::joinable!(transactions -> mandates (mandate_id));
 diesel::joinable!(chargebacks -> transactions (transaction_id));
 diesel::joinable!(webhook_deliveries -> webhook_events (event_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(webhook_endpoints -> webhook_profiles (profile_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
