@@ -106,14 +106,14 @@ fn killed_while_delivering_then_restarted(db: TestDb) {
             webhook_deliveries
                 .filter(status.ne("delivered"))
                 .count()
-                .get_result::<i64>(&mut conn)
+                .get_result::<i64>(&mut *conn)
                 .unwrap()
                 == 0
         });
         webhook_deliveries
             .filter(status.ne("delivered"))
             .count()
-            .get_result(&mut conn)
+            .get_result(&mut *conn)
             .unwrap()
     };
     assert_eq!(pending, 0);

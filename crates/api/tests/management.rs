@@ -967,7 +967,7 @@ api_test! {
             response_body: String,
         }
         let mut conn = ctx.db.store.conn().unwrap();
-        let stored: Vec<Stored> = diesel::sql_query("SELECT response_body FROM idempotency_keys").load(&mut conn).unwrap();
+        let stored: Vec<Stored> = diesel::sql_query("SELECT response_body FROM idempotency_keys").load(&mut *conn).unwrap();
         assert_eq!(stored.len(), 3);
         for s in stored {
             assert!(!s.response_body.contains(&key[3..]) && !s.response_body.contains(&secret[6..]), "{}", s.response_body);

@@ -1,5 +1,9 @@
 //! Backend selection, the multi-backend connection and its r2d2 manager.
 
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection, SqliteConnection};
 
@@ -114,6 +118,68 @@ fn url_without_password(url: &str) -> Option<String> {
     }
 }
 
+/// A PostgreSQL connection back in the pool for less than this is handed out again without a
+/// `SELECT 1` round trip, unless a lost connection was seen since it was last checked (as
+/// HikariCP's `aliveBypassWindowMs`). Under load every connection is reused within
+/// milliseconds, so the check would otherwise cost one round trip per checkout.
+pub const CHECKOUT_CHECK_AFTER: Duration = Duration::from_secs(1);
+
+/// Counts the "connection closed" errors seen in this process: after one, every pooled
+/// connection is checked once before its next use, so a PostgreSQL restart under load costs
+/// the requests that were already on a dead connection and no more.
+static CONNECTIONS_LOST: AtomicU64 = AtomicU64::new(0);
+
+/// Records that a statement failed because its connection was gone.
+pub(crate) fn connection_lost() {
+    CONNECTIONS_LOST.fetch_add(1, Ordering::Relaxed);
+}
+
+/// A connection as the pool holds it: the connection, when it last went back to the pool,
+/// and the lost-connection count when it was last known to be alive. Dereferences to
+/// [`DbConnection`].
+pub struct PoolSlot {
+    conn: DbConnection,
+    returned_at: Option<Instant>,
+    checked_at_loss: u64,
+}
+
+impl PoolSlot {
+    fn new(conn: DbConnection) -> Self {
+        Self {
+            conn,
+            returned_at: None,
+            checked_at_loss: CONNECTIONS_LOST.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Whether the connection may skip the liveness check on checkout.
+    fn known_alive(&self) -> bool {
+        match self.conn {
+            // A SQLite file cannot go away under an open connection.
+            DbConnection::Sqlite(_) => true,
+            DbConnection::Postgres(_) => {
+                self.checked_at_loss == CONNECTIONS_LOST.load(Ordering::Relaxed)
+                    && self
+                        .returned_at
+                        .is_some_and(|t| t.elapsed() < CHECKOUT_CHECK_AFTER)
+            }
+        }
+    }
+}
+
+impl Deref for PoolSlot {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.conn
+    }
+}
+
+impl DerefMut for PoolSlot {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
+    }
+}
+
 /// The r2d2 manager: picks the backend from the URL and reports the real connection error.
 #[derive(Clone, Debug)]
 pub struct ConnectionManager {
@@ -128,21 +194,34 @@ impl ConnectionManager {
 }
 
 impl r2d2::ManageConnection for ConnectionManager {
-    type Connection = DbConnection;
+    type Connection = PoolSlot;
     type Error = diesel::r2d2::Error;
 
-    fn connect(&self) -> Result<DbConnection, Self::Error> {
-        self.url.connect()
+    fn connect(&self) -> Result<PoolSlot, Self::Error> {
+        self.url.connect().map(PoolSlot::new)
     }
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(diesel::r2d2::Error::QueryError)
+    /// PostgreSQL connections can die under us (server restart, network): one not used in the
+    /// last [`CHECKOUT_CHECK_AFTER`], or any after a lost connection was seen, is checked with
+    /// `SELECT 1` (a dead one is replaced by r2d2).
+    fn is_valid(&self, slot: &mut PoolSlot) -> Result<(), Self::Error> {
+        if slot.known_alive() {
+            return Ok(());
+        }
+        let losses = CONNECTIONS_LOST.load(Ordering::Relaxed);
+        slot.conn
+            .batch_execute("SELECT 1")
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        slot.checked_at_loss = losses;
+        Ok(())
     }
 
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+    fn has_broken(&self, slot: &mut PoolSlot) -> bool {
         use diesel::connection::TransactionManager;
-        <DbConnection as Connection>::TransactionManager::is_broken_transaction_manager(conn)
+        slot.returned_at = Some(Instant::now());
+        <DbConnection as Connection>::TransactionManager::is_broken_transaction_manager(
+            &mut slot.conn,
+        )
     }
 }
 

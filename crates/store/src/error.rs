@@ -41,6 +41,7 @@ impl From<diesel::result::Error> for StoreError {
                 StoreError::Conflict("unique")
             }
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+                crate::connection::connection_lost();
                 StoreError::Unavailable(info.message().to_owned())
             }
             other => StoreError::Database(other),

@@ -41,7 +41,9 @@ use std::time::Duration;
 use chrono::{NaiveDateTime, SubsecRound, Utc};
 
 pub use config::{Campaign, Gateway, HostedPage, WebhookEndpoint, WebhookProfile};
-pub use connection::{Backend, ConnectionManager, DatabaseUrl, DbConnection};
+pub use connection::{
+    Backend, CHECKOUT_CHECK_AFTER, ConnectionManager, DatabaseUrl, DbConnection, PoolSlot,
+};
 pub use crypto::{Cipher, DataKey};
 pub use error::{StoreError, StoreResult};
 pub use pagination::{Cursor, Page, PageRequest};
@@ -87,8 +89,22 @@ pub struct Store {
     cipher: Arc<Cipher>,
 }
 
-/// A connection borrowed from the pool.
-pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
+/// A connection borrowed from the pool; dereferences to [`DbConnection`] (write `&mut *conn`
+/// where a generic diesel method needs the connection type itself).
+pub struct PooledConnection(r2d2::PooledConnection<ConnectionManager>);
+
+impl std::ops::Deref for PooledConnection {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for PooledConnection {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.0
+    }
+}
 
 impl Store {
     /// Runs pending migrations on a dedicated connection, then builds the pool.
@@ -102,9 +118,9 @@ impl Store {
         let pool = r2d2::Pool::builder()
             .max_size(config.pool_size)
             .min_idle(Some(1))
-            // A PostgreSQL connection can die under us (server restart, network); `SELECT 1` on
-            // checkout keeps dead ones out of service. A SQLite file cannot, and skips the check.
-            .test_on_check_out(config.url.backend() == Backend::Postgres)
+            // Dead PostgreSQL connections are kept out of service by `PoolSlot`'s checkout
+            // check (skipped for connections just used, and for SQLite files).
+            .test_on_check_out(true)
             .connection_timeout(config.acquire_timeout)
             .build(ConnectionManager::new(config.url.clone()))?;
         Ok(Self {
@@ -131,7 +147,7 @@ impl Store {
 
     /// Borrows a pooled connection.
     pub fn conn(&self) -> StoreResult<PooledConnection> {
-        Ok(self.pool.get()?)
+        Ok(PooledConnection(self.pool.get()?))
     }
 
     /// Runs `f` on a pooled connection, outside any explicit transaction.

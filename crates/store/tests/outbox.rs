@@ -75,7 +75,7 @@ fn count(store: &Store, table: &str) -> i64 {
     }
     let mut conn = store.conn().unwrap();
     diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
-        .get_result::<N>(&mut conn)
+        .get_result::<N>(&mut *conn)
         .unwrap()
         .n
 }

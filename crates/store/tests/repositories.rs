@@ -31,7 +31,7 @@ fn count(store: &Store, table: &str) -> i64 {
     }
     let mut conn = store.conn().unwrap();
     diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
-        .get_result::<N>(&mut conn)
+        .get_result::<N>(&mut *conn)
         .unwrap()
         .n
 }
@@ -212,26 +212,55 @@ test_both! {
     }
 }
 
-/// PostgreSQL restarts (here: every connection of the pool killed server-side) must not leave
-/// dead connections in service.
-#[test]
-fn killed_postgres_connections_are_replaced() {
+/// Kills every other backend of the store's database, through a connection of the pool.
+fn kill_pool_backends(db: &catalyst_store::test_support::TestDb) {
     use diesel::prelude::*;
-    let Some(db) = catalyst_store::test_support::TestDb::postgres() else {
-        return;
-    };
-    let t = tenant(&db.store);
     let held: Vec<_> = (0..3).map(|_| db.store.conn().unwrap()).collect();
     drop(held);
     let mut admin = db.store.conn().unwrap();
     let killed: Vec<bool> = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
         "pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
     ))
-    .load(&mut admin)
+    .load(&mut *admin)
     .unwrap();
     assert!(!killed.is_empty(), "the pool had other connections to kill");
-    drop(admin);
-    // Take every connection of the pool at once, so the killed ones must be handed out too.
+}
+
+/// PostgreSQL restarts (here: every connection of the pool killed server-side) must not leave
+/// dead connections in service: a request already on a dead connection fails as "unavailable",
+/// and that failure makes the pool check every connection before its next use.
+#[test]
+fn killed_postgres_connections_are_replaced_after_the_first_failure() {
+    let Some(db) = catalyst_store::test_support::TestDb::postgres() else {
+        return;
+    };
+    let t = tenant(&db.store);
+    kill_pool_backends(&db);
+    // Take every connection of the pool at once, so the killed ones are handed out too.
+    let mut all: Vec<_> = (0..4).map(|_| db.store.conn().unwrap()).collect();
+    for conn in &mut all {
+        match Tenant::find(conn, &t.id) {
+            Ok(found) => assert_eq!(found.name, "Acme"),
+            Err(e) => assert!(matches!(e, StoreError::Unavailable(_)), "{e:?}"),
+        }
+    }
+    drop(all);
+    let mut all: Vec<_> = (0..4).map(|_| db.store.conn().unwrap()).collect();
+    for conn in &mut all {
+        assert_eq!(Tenant::find(conn, &t.id).unwrap().name, "Acme");
+    }
+}
+
+/// Connections idle for longer than the bypass window are checked on checkout, so after a
+/// restart in a quiet moment no request fails at all.
+#[test]
+fn idle_postgres_connections_are_checked_before_use() {
+    let Some(db) = catalyst_store::test_support::TestDb::postgres() else {
+        return;
+    };
+    let t = tenant(&db.store);
+    kill_pool_backends(&db);
+    std::thread::sleep(catalyst_store::CHECKOUT_CHECK_AFTER + std::time::Duration::from_millis(100));
     let mut all: Vec<_> = (0..4).map(|_| db.store.conn().unwrap()).collect();
     for conn in &mut all {
         assert_eq!(Tenant::find(conn, &t.id).unwrap().name, "Acme");

@@ -65,7 +65,7 @@ impl Ctx {
         }
         let mut conn = self.db.store.conn().unwrap();
         diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
-            .get_result::<N>(&mut conn)
+            .get_result::<N>(&mut *conn)
             .unwrap()
             .n
     }
