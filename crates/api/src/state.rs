@@ -1,9 +1,10 @@
 //! Shared application state.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use actix_web::{HttpRequest, web};
-use catalyst_store::Store;
+use catalyst_store::{Store, outbox};
 
 use catalyst_gateway::{AdapterContext, SandboxState};
 
@@ -53,8 +54,10 @@ pub struct AppState {
     pub iban_validate: Arc<RateLimiter>,
     /// What gateway adapters are built with: HTTP client, public URL, the sandbox's state.
     pub gateways: AdapterContext,
-    /// Wakes this server's webhook dispatcher when a request committed events.
+    /// Wakes this server's webhook dispatcher when a request committed deliveries.
     pub outbox_signal: Arc<tokio::sync::Notify>,
+    /// [`outbox::deliveries_committed`] when the dispatcher was last woken.
+    deliveries_seen: Arc<AtomicU64>,
 }
 
 impl AppState {
@@ -72,16 +75,21 @@ impl AppState {
             store,
             gateways,
             outbox_signal: Arc::new(tokio::sync::Notify::new()),
+            deliveries_seen: Arc::new(AtomicU64::new(outbox::deliveries_committed())),
             config: Arc::new(config),
             browser_read: Arc::new(browser_read),
             iban_validate: Arc::new(iban_validate),
         }
     }
 
-    /// Tells the dispatcher that events were committed (it would otherwise find them at its
-    /// next poll).
+    /// Call after committing events: wakes the dispatcher if deliveries were committed since it
+    /// was last woken (it would otherwise find them at its next poll). Events of a profile
+    /// without endpoints queue nothing and wake nobody.
     pub fn events_written(&self) {
-        self.outbox_signal.notify_one();
+        let committed = outbox::deliveries_committed();
+        if self.deliveries_seen.swap(committed, Ordering::AcqRel) != committed {
+            self.outbox_signal.notify_one();
+        }
     }
 
     /// The state registered on the app (always present: `configure` registers it).

@@ -2,6 +2,9 @@
 //! them, with one delivery per subscribed endpoint; the dispatcher claims due deliveries under a
 //! lease, sends them, and records every attempt.
 
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::Value;
@@ -84,6 +87,30 @@ pub struct WebhookAttempt {
     pub error: Option<String>,
 }
 
+thread_local! {
+    /// Deliveries queued by the write transaction running on this thread, not committed yet.
+    static QUEUED_IN_TRANSACTION: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Deliveries committed by the write transactions of this process so far.
+static DELIVERIES_COMMITTED: AtomicU64 = AtomicU64::new(0);
+
+/// How many webhook deliveries this process's write transactions have committed so far. A
+/// caller that sees it change after its own commit knows the dispatcher has new work; one that
+/// does not need not wake it (events of profiles without endpoints queue nothing).
+pub fn deliveries_committed() -> u64 {
+    DELIVERIES_COMMITTED.load(Ordering::Acquire)
+}
+
+/// Called by [`tx::write`] when its transaction ends: counts the deliveries it queued as
+/// committed, or forgets them on rollback.
+pub(crate) fn transaction_finished(committed: bool) {
+    let queued = QUEUED_IN_TRANSACTION.take();
+    if committed && queued > 0 {
+        DELIVERIES_COMMITTED.fetch_add(queued, Ordering::AcqRel);
+    }
+}
+
 /// An event to record: type, default payload, and extra variables for payload mappings.
 pub struct NewEvent<'a> {
     pub tenant_id: &'a str,
@@ -123,7 +150,11 @@ pub fn emit(conn: &mut DbConnection, event: NewEvent<'_>, now: NaiveDateTime) ->
         .order(webhook_endpoints::id.asc())
         .select(WebhookEndpoint::as_select())
         .load(conn)?;
-    for endpoint in endpoints.iter().filter(|e| subscribes(e, event.event_type)) {
+    let subscribed: Vec<&WebhookEndpoint> = endpoints
+        .iter()
+        .filter(|e| subscribes(e, event.event_type))
+        .collect();
+    for endpoint in &subscribed {
         WebhookDelivery {
             id: uuid::Uuid::now_v7().to_string(),
             tenant_id: event.tenant_id.to_owned(),
@@ -142,6 +173,7 @@ pub fn emit(conn: &mut DbConnection, event: NewEvent<'_>, now: NaiveDateTime) ->
         }
         .insert(conn)?;
     }
+    QUEUED_IN_TRANSACTION.set(QUEUED_IN_TRANSACTION.get() + subscribed.len() as u64);
     Ok(())
 }
 

@@ -5,12 +5,14 @@ use diesel::connection::{AnsiTransactionManager, TransactionManager};
 
 use crate::connection::DbConnection;
 use crate::error::StoreError;
+use crate::outbox;
 
 type Tm = <DbConnection as Connection>::TransactionManager;
 
 /// Runs `f` in one write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, so a
 /// read-then-write transaction takes the write lock up front (waiting on `busy_timeout`)
-/// instead of failing with "database is locked" when it tries to upgrade.
+/// instead of failing with "database is locked" when it tries to upgrade. Webhook deliveries
+/// queued inside count in [`outbox::deliveries_committed`] once it commits.
 pub fn write<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -23,7 +25,8 @@ where
         DbConnection::Postgres(_) => Tm::begin_transaction(conn),
     };
     begun.map_err(StoreError::from)?;
-    match f(conn) {
+    outbox::transaction_finished(false);
+    let result = match f(conn) {
         Ok(value) => match Tm::commit_transaction(conn) {
             Ok(()) => Ok(value),
             Err(e) => {
@@ -31,11 +34,13 @@ where
                 Err(StoreError::from(e).into())
             }
         },
-        Err(e) => {
-            Tm::rollback_transaction(conn).map_err(StoreError::from)?;
-            Err(e)
-        }
-    }
+        Err(e) => Tm::rollback_transaction(conn)
+            .map_err(StoreError::from)
+            .map_err(E::from)
+            .and(Err(e)),
+    };
+    outbox::transaction_finished(result.is_ok());
+    result
 }
 
 /// Runs `f` inside a savepoint, so a failing statement (a unique violation, say) does not

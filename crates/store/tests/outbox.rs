@@ -4,67 +4,11 @@
 mod common;
 
 use catalyst_domain::DuplicatePolicy;
-use catalyst_store::outbox::{self, AttemptRecord, NewEvent};
+use catalyst_store::outbox::{self, AttemptRecord};
 use catalyst_store::*;
 use chrono::Duration;
 use common::*;
 use serde_json::json;
-
-fn profile_with_endpoints(
-    store: &Store,
-    tenant: &str,
-    events: &[Option<&str>],
-) -> (WebhookProfile, Vec<WebhookEndpoint>) {
-    let at = now();
-    let profile = WebhookProfile {
-        id: id(),
-        tenant_id: tenant.into(),
-        name: "hooks".into(),
-        secret_sealed: store.cipher().seal("webhook.secret", b"whsec_x").unwrap(),
-        active: true,
-        created_at: at,
-        updated_at: at,
-    };
-    store.write(|c| profile.insert(c)).unwrap();
-    let endpoints = events
-        .iter()
-        .map(|e| {
-            let endpoint = WebhookEndpoint {
-                id: id(),
-                tenant_id: tenant.into(),
-                profile_id: profile.id.clone(),
-                url: "http://127.0.0.1:9/hook".into(),
-                delivery_method: "JSON_POST".into(),
-                events: e.map(|t| json!([t]).to_string()),
-                payload_mapping: None,
-                active: true,
-                created_at: at,
-                updated_at: at,
-            };
-            store.write(|c| endpoint.insert(c)).unwrap();
-            endpoint
-        })
-        .collect();
-    (profile, endpoints)
-}
-
-fn emit(store: &Store, tenant: &str, profile: Option<&str>, event_type: &'static str) {
-    store
-        .write(|c| {
-            outbox::emit(
-                c,
-                NewEvent {
-                    tenant_id: tenant,
-                    profile_id: profile,
-                    event_type,
-                    payload: json!({"k": "v"}),
-                    context: json!({"lead": {"email": "a@b.c"}}),
-                },
-                now(),
-            )
-        })
-        .unwrap();
-}
 
 fn count(store: &Store, table: &str) -> i64 {
     use diesel::prelude::*;

@@ -260,7 +260,9 @@ fn idle_postgres_connections_are_checked_before_use() {
     };
     let t = tenant(&db.store);
     kill_pool_backends(&db);
-    std::thread::sleep(catalyst_store::CHECKOUT_CHECK_AFTER + std::time::Duration::from_millis(100));
+    std::thread::sleep(
+        catalyst_store::CHECKOUT_CHECK_AFTER + std::time::Duration::from_millis(100),
+    );
     let mut all: Vec<_> = (0..4).map(|_| db.store.conn().unwrap()).collect();
     for conn in &mut all {
         assert_eq!(Tenant::find(conn, &t.id).unwrap().name, "Acme");

@@ -1,8 +1,10 @@
 //! Row builders shared by the store tests.
 #![allow(dead_code)]
 
+use catalyst_store::outbox::{self, NewEvent};
 use catalyst_store::*;
 use chrono::Duration;
+use serde_json::json;
 
 pub fn id() -> String {
     uuid::Uuid::now_v7().to_string()
@@ -116,4 +118,62 @@ static NEXT_ORDER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::
 pub fn order_number() -> String {
     let n = NEXT_ORDER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     format!("ORD-{:04X}{:04X}", std::process::id() & 0xFFFF, n)
+}
+
+/// An active webhook profile with one endpoint per entry of `events` (`None`: every event).
+pub fn profile_with_endpoints(
+    store: &Store,
+    tenant: &str,
+    events: &[Option<&str>],
+) -> (WebhookProfile, Vec<WebhookEndpoint>) {
+    let at = now();
+    let profile = WebhookProfile {
+        id: id(),
+        tenant_id: tenant.into(),
+        name: "hooks".into(),
+        secret_sealed: store.cipher().seal("webhook.secret", b"whsec_x").unwrap(),
+        active: true,
+        created_at: at,
+        updated_at: at,
+    };
+    store.write(|c| profile.insert(c)).unwrap();
+    let endpoints = events
+        .iter()
+        .map(|e| {
+            let endpoint = WebhookEndpoint {
+                id: id(),
+                tenant_id: tenant.into(),
+                profile_id: profile.id.clone(),
+                url: "http://127.0.0.1:9/hook".into(),
+                delivery_method: "JSON_POST".into(),
+                events: e.map(|t| json!([t]).to_string()),
+                payload_mapping: None,
+                active: true,
+                created_at: at,
+                updated_at: at,
+            };
+            store.write(|c| endpoint.insert(c)).unwrap();
+            endpoint
+        })
+        .collect();
+    (profile, endpoints)
+}
+
+/// Emits one event of `event_type` in its own write transaction.
+pub fn emit(store: &Store, tenant: &str, profile: Option<&str>, event_type: &'static str) {
+    store
+        .write(|c| {
+            outbox::emit(
+                c,
+                NewEvent {
+                    tenant_id: tenant,
+                    profile_id: profile,
+                    event_type,
+                    payload: json!({"k": "v"}),
+                    context: json!({"lead": {"email": "a@b.c"}}),
+                },
+                now(),
+            )
+        })
+        .unwrap();
 }
