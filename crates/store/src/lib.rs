@@ -26,6 +26,7 @@ pub mod migrations;
 pub mod outbox;
 pub mod pagination;
 pub mod payments;
+mod prepared;
 pub mod reconciliation;
 pub mod schema;
 mod scoped;

@@ -10,7 +10,7 @@ use catalyst_domain::{OrderStatus, SessionStatus, SubscriptionStatus};
 
 use crate::schema::{customers, mandates, payment_sessions, subscriptions, transactions};
 use crate::sessions::{Lead, Order, PaymentSession};
-use crate::{DbConnection, StoreError, StoreResult, tx};
+use crate::{DbConnection, StoreError, StoreResult, prepared, tx};
 
 /// A saved customer (KOMOJU customer modes): a lead with a reusable mandate.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
@@ -283,17 +283,18 @@ pub fn claim_for_payment(
             t.mandate_id.clone_from(&mandate.id);
         }
 
-        let claimed = diesel::update(
-            payment_sessions::table
-                .filter(payment_sessions::id.eq(&session.id))
-                .filter(payment_sessions::status.eq(SessionStatus::Pending.as_str()))
-                .filter(payment_sessions::version.eq(session.version)),
+        let claimed = prepared::update(
+            payment_sessions::table,
+            payment_sessions::id
+                .eq(&session.id)
+                .and(payment_sessions::status.eq(SessionStatus::Pending.as_str()))
+                .and(payment_sessions::version.eq(session.version)),
+            (
+                payment_sessions::status.eq(SessionStatus::PaymentInProgress.as_str()),
+                payment_sessions::version.eq(session.version + 1),
+                payment_sessions::updated_at.eq(now),
+            ),
         )
-        .set((
-            payment_sessions::status.eq(SessionStatus::PaymentInProgress.as_str()),
-            payment_sessions::version.eq(session.version + 1),
-            payment_sessions::updated_at.eq(now),
-        ))
         .execute(conn)
         .map_err(StoreError::from)?;
         if claimed != 1 {
@@ -497,18 +498,19 @@ fn move_session(
 ) -> StoreResult<()> {
     from.transition_to(to)
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let n = diesel::update(
-        payment_sessions::table
-            .filter(payment_sessions::id.eq(&session.id))
-            .filter(payment_sessions::version.eq(session.version)),
+    let n = prepared::update(
+        payment_sessions::table,
+        payment_sessions::id
+            .eq(&session.id)
+            .and(payment_sessions::version.eq(session.version)),
+        (
+            payment_sessions::status.eq(to.as_str()),
+            payment_sessions::attempts_used.eq(session.attempts_used),
+            payment_sessions::customer_id.eq(&session.customer_id),
+            payment_sessions::version.eq(session.version + 1),
+            payment_sessions::updated_at.eq(now),
+        ),
     )
-    .set((
-        payment_sessions::status.eq(to.as_str()),
-        payment_sessions::attempts_used.eq(session.attempts_used),
-        payment_sessions::customer_id.eq(&session.customer_id),
-        payment_sessions::version.eq(session.version + 1),
-        payment_sessions::updated_at.eq(now),
-    ))
     .execute(conn)?;
     if n != 1 {
         return Err(StoreError::StateConflict);
@@ -551,12 +553,15 @@ fn complete(
     move_session(conn, session, from, SessionStatus::Completed, now)?;
     move_order(conn, order, OrderStatus::Completed, now)?;
     if collected.is_some() && mandate.sequence_type == "FRST" {
-        diesel::update(mandates::table.find(&mandate.id))
-            .set((
+        prepared::update(
+            mandates::table,
+            mandates::id.eq(&mandate.id),
+            (
                 mandates::sequence_type.eq("RCUR"),
                 mandates::updated_at.eq(now),
-            ))
-            .execute(conn)?;
+            ),
+        )
+        .execute(conn)?;
     }
     let subject = crate::events::Subject {
         session,

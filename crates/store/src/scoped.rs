@@ -49,9 +49,12 @@ macro_rules! tenant_scoped {
             /// Writes every column of this row back.
             pub fn save(&self, conn: &mut $crate::DbConnection) -> $crate::StoreResult<()> {
                 use diesel::prelude::*;
-                let n = diesel::update($crate::schema::$table::table.find(&self.id))
-                    .set(self)
-                    .execute(conn)?;
+                let n = $crate::prepared::update(
+                    $crate::schema::$table::table,
+                    $crate::schema::$table::id.eq(&self.id),
+                    self,
+                )
+                .execute(conn)?;
                 if n == 1 {
                     Ok(())
                 } else {

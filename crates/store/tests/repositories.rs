@@ -268,3 +268,33 @@ fn idle_postgres_connections_are_checked_before_use() {
         assert_eq!(Tenant::find(conn, &t.id).unwrap().name, "Acme");
     }
 }
+
+/// Row UPDATEs run as cached prepared statements (diesel leaves UPDATEs unprepared by default):
+/// saving a row twice on one connection prepares its UPDATE once and reuses it.
+#[test]
+fn row_updates_are_prepared_once_per_connection() {
+    use diesel::prelude::*;
+    let Some(db) = catalyst_store::test_support::TestDb::postgres() else {
+        return;
+    };
+    let t = tenant(&db.store);
+    let mut g = gateway(&db.store, &t.id, "sandbox");
+    let mut conn = db.store.conn().unwrap();
+    let prepared_updates = |conn: &mut DbConnection| -> i64 {
+        diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "count(*) FROM pg_prepared_statements WHERE statement LIKE 'UPDATE \"gateways\"%'",
+        ))
+        .get_result(conn)
+        .unwrap()
+    };
+    assert_eq!(prepared_updates(&mut conn), 0);
+    for name in ["renamed", "renamed again"] {
+        g.name = name.into();
+        g.save(&mut conn).unwrap();
+    }
+    assert_eq!(prepared_updates(&mut conn), 1);
+    assert_eq!(
+        Gateway::find(&mut conn, &t.id, &g.id).unwrap().name,
+        "renamed again"
+    );
+}
