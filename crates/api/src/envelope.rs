@@ -1,7 +1,7 @@
 //! The result envelope (`object: "payment_session.result"`, API.md §3.5), built from what was
 //! stored — never from what the gateway said in passing. Every key is always present.
 
-use catalyst_store::payments::HOLDER_CONTEXT;
+use catalyst_store::payments::{Claimed, HOLDER_CONTEXT, Settled};
 use catalyst_store::{
     Customer, DbConnection, Gateway, Mandate, Order, PaymentSession, Store, Subscription,
     Transaction,
@@ -33,27 +33,114 @@ fn outcome(session: &PaymentSession, t: Option<&Transaction>, call: Call) -> (&'
     }
 }
 
+/// Every row the envelope shows.
+pub struct Parts {
+    pub session: PaymentSession,
+    pub order: Order,
+    pub gateway: Gateway,
+    /// The session's latest transaction.
+    pub transaction: Option<Transaction>,
+    /// The transaction's mandate, or the order's when nothing was debited.
+    pub mandate: Option<Mandate>,
+    pub subscription: Option<Subscription>,
+    /// Shown in customer modes only.
+    pub customer: Option<Customer>,
+}
+
+impl Parts {
+    /// Reads the rows of `session` from the store.
+    pub fn load(conn: &mut DbConnection, session: PaymentSession) -> Result<Self, ApiError> {
+        let tenant = &session.tenant_id;
+        let order = Order::find_by_session(conn, &session.id)?;
+        let gateway = Gateway::find(conn, tenant, &session.gateway_id)?;
+        let transaction = session.latest_transaction(conn)?;
+        let mandate = match &transaction {
+            Some(t) => Some(Mandate::find(conn, tenant, &t.mandate_id)?),
+            None => Mandate::by_reference(conn, tenant, &format!("MAND-{}", order.order_number))?,
+        };
+        let subscription = Subscription::of_session(conn, &session.id)?;
+        let customer = match &session.customer_id {
+            Some(id) if session.mode != "payment" => Customer::find(conn, tenant, id).ok(),
+            _ => None,
+        };
+        Ok(Self {
+            session,
+            order,
+            gateway,
+            transaction,
+            mandate,
+            subscription,
+            customer,
+        })
+    }
+
+    /// The rows as a payment left them: the claim's, updated by the settlement if there was
+    /// one. Reads only a customer the session had before the claim.
+    pub fn paid(
+        conn: &mut DbConnection,
+        claimed: Claimed,
+        settled: Option<Settled>,
+    ) -> Result<Self, ApiError> {
+        let Claimed {
+            session,
+            order,
+            gateway,
+            mandate,
+            customer,
+            subscription,
+            ..
+        } = claimed;
+        let (session, order, transaction, mandate, subscription) = match settled {
+            Some(s) => (
+                s.session,
+                s.order,
+                Some(s.transaction),
+                s.mandate,
+                s.subscription,
+            ),
+            None => (session, order, None, mandate, subscription),
+        };
+        let customer = match (&session.customer_id, customer) {
+            (Some(_), _) if session.mode == "payment" => None,
+            (Some(id), Some(c)) if c.id == *id => Some(c),
+            (Some(id), _) => Customer::find(conn, &session.tenant_id, id).ok(),
+            (None, _) => None,
+        };
+        Ok(Self {
+            session,
+            order,
+            gateway,
+            transaction,
+            mandate: Some(mandate),
+            subscription,
+            customer,
+        })
+    }
+}
+
 /// Builds the envelope of `session` from the store.
 pub fn build(
     conn: &mut DbConnection,
     store: &Store,
-    session: &PaymentSession,
+    session: PaymentSession,
     call: Call,
     livemode: bool,
 ) -> Result<Value, ApiError> {
-    let tenant = &session.tenant_id;
-    let order = Order::find_by_session(conn, &session.id)?;
-    let gateway = Gateway::find(conn, tenant, &session.gateway_id)?;
-    let t = session.latest_transaction(conn)?;
-    let mandate = match &t {
-        Some(t) => Some(Mandate::find(conn, tenant, &t.mandate_id)?),
-        None => Mandate::by_reference(conn, tenant, &format!("MAND-{}", order.order_number))?,
-    };
-    let subscription = Subscription::of_session(conn, &session.id)?;
-    let customer = match &session.customer_id {
-        Some(id) if session.mode != "payment" => Customer::find(conn, tenant, id).ok(),
-        _ => None,
-    };
+    render(store, Parts::load(conn, session)?, call, livemode)
+}
+
+/// The envelope of these rows.
+pub fn render(store: &Store, parts: Parts, call: Call, livemode: bool) -> Result<Value, ApiError> {
+    let Parts {
+        session,
+        order,
+        gateway,
+        transaction: t,
+        mandate,
+        subscription,
+        customer,
+    } = parts;
+    let session = &session;
     let holder = match &mandate {
         Some(m) => Some(
             String::from_utf8(store.cipher().open(HOLDER_CONTEXT, &m.holder_sealed)?)

@@ -16,10 +16,11 @@ use catalyst_gateway::{
     DebitKind, DebitRequest, GatewayAdapter, GatewayError, GatewayOutcome, ReconcileRequest,
 };
 use catalyst_store::payments::{
-    self, ClaimError, HOLDER_CONTEXT, IBAN_CONTEXT, PaymentDraft, Settlement,
+    self, ClaimError, Claimed, HOLDER_CONTEXT, IBAN_CONTEXT, PaymentDraft, Settlement,
 };
 use catalyst_store::{
-    Customer, Gateway, Lead, Mandate, Order, PaymentSession, Store, StoreError, Transaction, now,
+    Customer, DbConnection, Gateway, Lead, Mandate, Order, PaymentSession, Store, StoreError,
+    Transaction, now,
 };
 use serde_json::Value;
 
@@ -365,52 +366,66 @@ pub async fn pay(
     }
     let body = Arc::new(parse_pay_body(&body.value)?);
 
-    // One pooled connection for the claim and the gateway row (no second checkout or hop).
     let (store, b, tk) = (state.store.clone(), body.clone(), token.clone());
-    let (claimed, gateway) = web::block(move || {
+    let claimed = web::block(move || {
         let mut conn = store.conn()?;
-        let claimed = payments::claim_for_payment(&mut conn, &tk, now(), |s, o, l| {
-            draft(&store, &b, s, o, l)
-        })
-        .map_err(claim_error)?;
-        let gateway = Gateway::find(
-            &mut conn,
-            &claimed.session.tenant_id,
-            &claimed.session.gateway_id,
-        )?;
-        Ok::<_, ApiError>((claimed, gateway))
+        payments::claim_for_payment(&mut conn, &tk, now(), |s, o, l| draft(&store, &b, s, o, l))
+            .map_err(claim_error)
     })
     .await??;
 
-    if let Some(t) = &claimed.transaction {
-        let adapter = adapter_for(&state, &gateway)?;
-        let request = debit_request(
-            &state,
-            &claimed.session,
-            &claimed.lead,
-            &claimed.mandate,
-            t,
-            &body,
-        )?;
-        let answer = adapter.debit(&request).await;
-        let settlement = settle(adapter.as_ref(), t, answer).await;
-        let (store, id) = (state.store.clone(), t.id.clone());
-        web::block(move || store.read(|c| payments::apply_settlement(c, &id, &settlement, now())))
-            .await??;
-    }
-    respond(&state, token, Call::Pay).await
-}
-
-async fn respond(state: &AppState, token: String, call: Call) -> Result<HttpResponse, ApiError> {
-    state.events_written();
+    let settlement = match &claimed.transaction {
+        Some(t) => {
+            let adapter = adapter_for(&state, &claimed.gateway)?;
+            let request = debit_request(
+                &state,
+                &claimed.session,
+                &claimed.lead,
+                &claimed.mandate,
+                t,
+                &body,
+            )?;
+            let answer = adapter.debit(&request).await;
+            Some(settle(adapter.as_ref(), t, answer).await)
+        }
+        None => None,
+    };
+    // The outcome and the answer on one connection, from the rows the claim returned.
     let (store, livemode) = (state.store.clone(), state.config.livemode);
     let envelope = web::block(move || {
         let mut conn = store.conn()?;
-        let session = PaymentSession::find_by_token(&mut conn, &token)?;
-        envelope::build(&mut conn, &store, &session, call, livemode)
+        let parts = settle_claim(&mut conn, claimed, settlement)?;
+        envelope::render(&store, parts, Call::Pay, livemode)
     })
     .await??;
+    state.events_written();
     Ok(HttpResponse::Ok().json(envelope))
+}
+
+/// Applies the gateway's answer from the claim's rows. If the transaction was settled meanwhile
+/// (a gateway notification, the recovery worker), applies it to what is stored instead (a no-op
+/// if it is no longer pending) and reads the rows back.
+fn settle_claim(
+    conn: &mut DbConnection,
+    claimed: Claimed,
+    settlement: Option<Settlement>,
+) -> Result<envelope::Parts, ApiError> {
+    let (Some(settlement), Some(t)) = (settlement, claimed.transaction.clone()) else {
+        return envelope::Parts::paid(conn, claimed, None);
+    };
+    match payments::settle_claimed(conn, &claimed, &settlement, now()) {
+        Ok(settled) => envelope::Parts::paid(conn, claimed, Some(settled)),
+        Err(StoreError::StateConflict) => {
+            let session = match payments::apply_settlement(conn, &t.id, &settlement, now()) {
+                Err(StoreError::StateConflict) => {
+                    PaymentSession::find_by_token(conn, &claimed.session.token)?
+                }
+                other => other?,
+            };
+            envelope::Parts::load(conn, session)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `POST /api/v1/payment-sessions/{token}/verify/` — no auth; empty body allowed.
@@ -460,8 +475,17 @@ pub async fn verify(
         Settlement::Verification { .. } => Settlement::Pending { reference: None },
         other => other,
     };
-    let (store, id) = (state.store.clone(), transaction.id.clone());
-    web::block(move || store.read(|c| payments::apply_settlement(c, &id, &settlement, now())))
-        .await??;
-    respond(&state, token, Call::Verify).await
+    let (store, id, livemode) = (
+        state.store.clone(),
+        transaction.id.clone(),
+        state.config.livemode,
+    );
+    let envelope = web::block(move || {
+        let mut conn = store.conn()?;
+        let session = payments::apply_settlement(&mut conn, &id, &settlement, now())?;
+        envelope::build(&mut conn, &store, session, Call::Verify, livemode)
+    })
+    .await??;
+    state.events_written();
+    Ok(HttpResponse::Ok().json(envelope))
 }

@@ -102,6 +102,29 @@ fn assert_envelope_shape(env: &Value) {
     );
 }
 
+/// `/pay/` answers from the rows its claim and settlement returned; the answer must be exactly
+/// what the envelope built from the stored rows says.
+fn assert_answer_is_what_was_stored(ctx: &Ctx, token: &str, env: &Value) {
+    let store = &ctx.db.store;
+    let livemode = env["livemode"].as_bool().unwrap();
+    let stored = store
+        .read(|c| {
+            let session = catalyst_store::PaymentSession::find_by_token(c, token)?;
+            catalyst_api::envelope::build(
+                c,
+                store,
+                session,
+                catalyst_api::envelope::Call::Pay,
+                livemode,
+            )
+        })
+        .unwrap();
+    assert_eq!(
+        *env, stored,
+        "the /pay/ answer differs from the stored state"
+    );
+}
+
 api_test! {
     async fn every_sandbox_iban_gives_its_documented_envelope(ctx) {
         let demo = ctx.demo();
@@ -126,6 +149,7 @@ api_test! {
             let (http, _, env) = send(&app, post(&format!("{SESSIONS}{token}/pay/"), pay_body(iban))).await;
             assert_eq!(http, StatusCode::OK, "{iban}: {env}");
             assert_envelope_shape(&env);
+            assert_answer_is_what_was_stored(&ctx, &token, &env);
             assert_eq!(env["status"], *status, "{iban}: {env}");
             assert_eq!(env["retry_allowed"], *retry, "{iban}: {env}");
             assert_eq!(env["error_details"]["code"].as_str(), *code, "{iban}: {env}");
@@ -262,6 +286,7 @@ api_test! {
         let token = new_session(&app, &demo.restricted_key, json!({"campaign_id": demo.recurring_campaign_id, "lead": lead("m@example.com")})).await;
         let (_, _, env) = send(&app, post(&format!("{SESSIONS}{token}/pay/"), pay_body("DE89370400440532013000"))).await;
         assert_envelope_shape(&env);
+        assert_answer_is_what_was_stored(&ctx, &token, &env);
         assert_eq!((env["status"].as_str(), env["amount"].as_str()), (Some("completed"), Some("9.99")));
         let sub = &env["subscription"];
         assert_eq!((sub["status"].as_str(), sub["billing_frequency"].as_str()), (Some("ACTIVE"), Some("MONTHLY")));
@@ -279,6 +304,7 @@ api_test! {
         let token = new_session(&app, &demo.restricted_key, body).await;
         let (_, _, env) = send(&app, post(&format!("{SESSIONS}{token}/pay/"), pay_body("DE89370400440532013000"))).await;
         assert_envelope_shape(&env);
+        assert_answer_is_what_was_stored(&ctx, &token, &env);
         assert_eq!((env["status"].as_str(), env["transaction"].clone()), (Some("completed"), Value::Null));
         assert_eq!(env["customer"]["external_customer_id"], "user-42");
         assert!(env["customer"]["id"].is_string());
@@ -290,6 +316,7 @@ api_test! {
                            "mode": "customer", "customer_id": customer_id, "lead": lead("c@example.com")});
         let again = new_session(&app, &demo.restricted_key, named.clone()).await;
         let (_, _, env2) = send(&app, post(&format!("{SESSIONS}{again}/pay/"), pay_body("GB82WEST12345698765432"))).await;
+        assert_answer_is_what_was_stored(&ctx, &again, &env2);
         assert_eq!(env2["customer"]["id"], customer_id.as_str(), "{env2}");
         let mut unknown = named;
         unknown["customer_id"] = json!(uuid::Uuid::now_v7().to_string());
@@ -300,6 +327,7 @@ api_test! {
         let body = json!({"campaign_id": demo.campaign_id, "mode": "customer_payment", "lead": lead("cp@example.com")});
         let token = new_session(&app, &demo.restricted_key, body).await;
         let (_, _, env) = send(&app, post(&format!("{SESSIONS}{token}/pay/"), pay_body("DE89370400440532013000"))).await;
+        assert_answer_is_what_was_stored(&ctx, &token, &env);
         assert_eq!((env["status"].as_str(), env["transaction"]["status"].as_str()), (Some("completed"), Some("approved")));
         assert!(env["customer"]["id"].is_string(), "{env}");
     }

@@ -8,7 +8,10 @@ use catalyst_domain::billing::{Pricing, PricingInput};
 use catalyst_domain::money::{Currency, Money};
 use catalyst_domain::{OrderStatus, SessionStatus, SubscriptionStatus};
 
-use crate::schema::{customers, mandates, payment_sessions, subscriptions, transactions};
+use crate::config::Gateway;
+use crate::schema::{
+    customers, gateways, leads, mandates, orders, payment_sessions, subscriptions, transactions,
+};
 use crate::sessions::{Lead, Order, PaymentSession};
 use crate::{DbConnection, StoreError, StoreResult, prepared, tx};
 
@@ -233,14 +236,20 @@ pub struct PaymentDraft {
     pub customer: Option<Customer>,
 }
 
-/// What the claim wrote.
+/// What the claim wrote, with the rows it read: everything the payment's outcome and its
+/// answer need, so that neither has to read them again.
 #[derive(Debug, Clone)]
 pub struct Claimed {
     pub session: PaymentSession,
     pub order: Order,
     pub lead: Lead,
+    pub gateway: Gateway,
     pub mandate: Mandate,
     pub transaction: Option<Transaction>,
+    /// The customer the claim created (customer modes).
+    pub customer: Option<Customer>,
+    /// The subscription started when the session completed at once (nothing to debit).
+    pub subscription: Option<Subscription>,
 }
 
 /// Claims a `PENDING` session for payment in one transaction: one conditional update
@@ -254,10 +263,7 @@ pub fn claim_for_payment(
     draft: impl FnOnce(&PaymentSession, &Order, &Lead) -> Result<PaymentDraft, StoreError>,
 ) -> Result<Claimed, ClaimError> {
     tx::write(conn, |conn| {
-        let session = PaymentSession::find_by_token(conn, token).map_err(|e| match e {
-            StoreError::NotFound => ClaimError::NotFound,
-            other => other.into(),
-        })?;
+        let (session, order, lead, gateway) = claim_rows(conn, token)?;
         let status = session.status()?;
         if status == SessionStatus::Pending && session.expires_at <= now {
             return Err(ClaimError::Expired);
@@ -267,8 +273,6 @@ pub fn claim_for_payment(
             SessionStatus::Expired => return Err(ClaimError::Expired),
             _ => return Err(ClaimError::NotPayable),
         }
-        let order = Order::find_by_session(conn, &session.id)?;
-        let lead = Lead::find(conn, &session.tenant_id, &session.lead_id)?;
         let PaymentDraft {
             mut mandate,
             mut transaction,
@@ -303,19 +307,13 @@ pub fn claim_for_payment(
         if let Some(c) = &customer {
             c.insert(conn)?;
         }
-        let subject_session = session.clone();
         if existing.is_some() {
             mandate.save(conn)?
         } else {
             mandate.insert(conn)?
         }
         if let Some(t) = &transaction {
-            match tx::savepoint(conn, |c| t.insert(c)) {
-                Err(StoreError::Conflict(_)) if t.tenant_reference_id.is_some() => {
-                    return Err(ClaimError::TenantReferenceInUse);
-                }
-                other => other?,
-            }
+            insert_transaction(conn, t)?;
         }
         let order_status = order
             .status()?
@@ -325,10 +323,13 @@ pub fn claim_for_payment(
         order.status = order_status.as_str().to_owned();
         order.updated_at = now;
         order.save(conn)?;
-        let mut session = PaymentSession::find_by_token(conn, token)?;
+        let subject_session = session.clone();
+        let mut session = session;
+        session.status = SessionStatus::PaymentInProgress.as_str().to_owned();
+        session.version += 1;
+        session.updated_at = now;
         if let Some(c) = &customer {
             session.customer_id = Some(c.id.clone());
-            session.updated_at = now;
             session.save(conn)?;
         }
         let subject = crate::events::Subject {
@@ -342,17 +343,73 @@ pub fn claim_for_payment(
         if let Some(c) = &customer {
             subject.customer_created(conn, c, now)?;
         }
-        if transaction.is_none() {
-            complete(conn, &mut session, &mut order, &lead, &mandate, None, now)?;
-        }
+        let subscription = match transaction {
+            Some(_) => None,
+            None => complete(
+                conn,
+                &mut session,
+                &mut order,
+                &lead,
+                &mut mandate,
+                None,
+                now,
+            )?,
+        };
         Ok(Claimed {
             session,
             order,
             lead,
+            gateway,
             mandate,
             transaction,
+            customer,
+            subscription,
         })
     })
+}
+
+/// The session with this token, its order, its lead and its gateway, in one query.
+fn claim_rows(
+    conn: &mut DbConnection,
+    token: &str,
+) -> Result<(PaymentSession, Order, Lead, Gateway), ClaimError> {
+    payment_sessions::table
+        .inner_join(orders::table.on(orders::session_id.eq(payment_sessions::id)))
+        .inner_join(
+            leads::table.on(leads::id
+                .eq(payment_sessions::lead_id)
+                .and(leads::tenant_id.eq(payment_sessions::tenant_id))),
+        )
+        .inner_join(
+            gateways::table.on(gateways::id
+                .eq(payment_sessions::gateway_id)
+                .and(gateways::tenant_id.eq(payment_sessions::tenant_id))),
+        )
+        .filter(payment_sessions::token.eq(token))
+        .select((
+            PaymentSession::as_select(),
+            Order::as_select(),
+            Lead::as_select(),
+            Gateway::as_select(),
+        ))
+        .first(conn)
+        .map_err(|e| match StoreError::from(e) {
+            StoreError::NotFound => ClaimError::NotFound,
+            other => other.into(),
+        })
+}
+
+/// Inserts the claim's transaction. Only a `tenant_reference_id` can collide (ids and merchant
+/// transaction ids are random), so only then does the insert run in a savepoint, to report the
+/// collision instead of aborting the whole transaction.
+fn insert_transaction(conn: &mut DbConnection, t: &Transaction) -> Result<(), ClaimError> {
+    if t.tenant_reference_id.is_none() {
+        return Ok(t.insert(conn)?);
+    }
+    match tx::savepoint(conn, |c| t.insert(c)) {
+        Err(StoreError::Conflict(_)) => Err(ClaimError::TenantReferenceInUse),
+        other => Ok(other?),
+    }
 }
 
 /// What the gateway said about a transaction, as the store applies it.
@@ -375,6 +432,17 @@ pub enum Settlement {
     },
 }
 
+/// The rows a settlement changes, as they are after it.
+#[derive(Debug, Clone)]
+pub struct Settled {
+    pub session: PaymentSession,
+    pub order: Order,
+    pub transaction: Transaction,
+    pub mandate: Mandate,
+    /// The subscription a recurring plan started on completion.
+    pub subscription: Option<Subscription>,
+}
+
 /// Applies the gateway's answer for `transaction_id` in one transaction: transaction, session,
 /// order, attempts, mandate sequence, subscription. Idempotent: a transaction that is no longer
 /// `pending` (or awaiting verification) is left as it is. Returns the updated session.
@@ -385,108 +453,174 @@ pub fn apply_settlement(
     now: NaiveDateTime,
 ) -> StoreResult<PaymentSession> {
     tx::write(conn, |conn| {
-        let mut t = Transaction::by_id(conn, transaction_id)?;
-        let mut session = payment_sessions::table
-            .find(&t.session_id)
+        let transaction = Transaction::by_id(conn, transaction_id)?;
+        let session = payment_sessions::table
+            .find(&transaction.session_id)
             .select(PaymentSession::as_select())
             .first(conn)?;
-        if t.status != "pending" {
+        if transaction.status != "pending" {
             return Ok(session);
         }
-        let mut order = Order::find_by_session(conn, &session.id)?;
-        let mandate = Mandate::find(conn, &t.tenant_id, &t.mandate_id)?;
-        let current = session.status()?;
-        match settlement {
-            Settlement::Pending { reference } => {
-                if let Some(r) = reference {
-                    t.gateway_reference = Some(r.clone());
-                    t.updated_at = now;
-                    t.save(conn)?;
-                }
-            }
-            Settlement::Verification { reference, url } => {
-                t.gateway_reference = Some(reference.clone());
-                t.verification_url = Some(url.clone());
+        let order = Order::find_by_session(conn, &session.id)?;
+        let mandate = Mandate::find(conn, &transaction.tenant_id, &transaction.mandate_id)?;
+        let lead = Lead::find(conn, &session.tenant_id, &session.lead_id)?;
+        let mut rows = Settled {
+            session,
+            order,
+            transaction,
+            mandate,
+            subscription: None,
+        };
+        apply(conn, &mut rows, &lead, settlement, now)?;
+        Ok(rows.session)
+    })
+}
+
+/// Applies the gateway's answer to the transaction `claimed` created, starting from the claim's
+/// rows instead of reading them again. If anything changed since the claim (a gateway
+/// notification or the recovery worker got there first), it writes nothing and fails with
+/// [`StoreError::StateConflict`]; [`apply_settlement`] then applies the answer to what is stored.
+pub fn settle_claimed(
+    conn: &mut DbConnection,
+    claimed: &Claimed,
+    settlement: &Settlement,
+    now: NaiveDateTime,
+) -> StoreResult<Settled> {
+    let transaction = claimed
+        .transaction
+        .clone()
+        .ok_or(StoreError::StateConflict)?;
+    tx::write(conn, |conn| {
+        let mut rows = Settled {
+            session: claimed.session.clone(),
+            order: claimed.order.clone(),
+            transaction,
+            mandate: claimed.mandate.clone(),
+            subscription: None,
+        };
+        apply(conn, &mut rows, &claimed.lead, settlement, now)?;
+        Ok(rows)
+    })
+}
+
+/// The writes of a settlement, on rows read in (or carried into) the current transaction. The
+/// transaction row is only written while it is still `pending`, and the session only at the
+/// version read, so a concurrent settlement makes this fail with `StateConflict`.
+fn apply(
+    conn: &mut DbConnection,
+    rows: &mut Settled,
+    lead: &Lead,
+    settlement: &Settlement,
+    now: NaiveDateTime,
+) -> StoreResult<()> {
+    let Settled {
+        session,
+        order,
+        transaction: t,
+        mandate,
+        subscription,
+    } = rows;
+    let current = session.status()?;
+    match settlement {
+        Settlement::Pending { reference } => {
+            if let Some(r) = reference {
+                t.gateway_reference = Some(r.clone());
                 t.updated_at = now;
-                t.save(conn)?;
-                move_session(
-                    conn,
-                    &mut session,
-                    current,
-                    SessionStatus::AwaitingVerification,
-                    now,
-                )?;
-            }
-            Settlement::Approved { reference } => {
-                t.status = "approved".into();
-                t.gateway_reference = Some(reference.clone());
-                t.processed_at = Some(now);
-                t.updated_at = now;
-                t.save(conn)?;
-                let lead = Lead::find(conn, &session.tenant_id, &session.lead_id)?;
-                crate::events::Subject {
-                    session: &session,
-                    order: &order,
-                    lead: &lead,
-                }
-                .transaction_status_changed(conn, &t, "pending", now)?;
-                session.attempts_used += 1;
-                complete(
-                    conn,
-                    &mut session,
-                    &mut order,
-                    &lead,
-                    &mandate,
-                    Some(&t),
-                    now,
-                )?;
-            }
-            Settlement::Declined {
-                reference,
-                code,
-                message,
-                gateway_code,
-                gateway_message,
-                counts_as_attempt,
-            } => {
-                t.status = "declined".into();
-                if reference.is_some() {
-                    t.gateway_reference.clone_from(reference);
-                }
-                t.error_code = Some(code.clone());
-                t.error_message = Some(message.clone());
-                t.gateway_code.clone_from(gateway_code);
-                t.gateway_message.clone_from(gateway_message);
-                t.counts_as_attempt = *counts_as_attempt;
-                t.processed_at = Some(now);
-                t.updated_at = now;
-                t.save(conn)?;
-                if *counts_as_attempt {
-                    session.attempts_used += 1;
-                }
-                let lead = Lead::find(conn, &session.tenant_id, &session.lead_id)?;
-                crate::events::Subject {
-                    session: &session,
-                    order: &order,
-                    lead: &lead,
-                }
-                .transaction_status_changed(conn, &t, "pending", now)?;
-                if session.attempts_used >= session.max_payment_attempts {
-                    move_session(conn, &mut session, current, SessionStatus::Failed, now)?;
-                    move_order(conn, &mut order, OrderStatus::Failed, now)?;
-                    crate::events::Subject {
-                        session: &session,
-                        order: &order,
-                        lead: &lead,
-                    }
-                    .session_finished(conn, Some(&t), now)?;
-                } else {
-                    move_session(conn, &mut session, current, SessionStatus::Pending, now)?;
-                }
+                t.save_while_pending(conn)?;
             }
         }
-        Ok(session)
-    })
+        Settlement::Verification { reference, url } => {
+            t.gateway_reference = Some(reference.clone());
+            t.verification_url = Some(url.clone());
+            t.updated_at = now;
+            t.save_while_pending(conn)?;
+            move_session(
+                conn,
+                session,
+                current,
+                SessionStatus::AwaitingVerification,
+                now,
+            )?;
+        }
+        Settlement::Approved { reference } => {
+            t.status = "approved".into();
+            t.gateway_reference = Some(reference.clone());
+            t.processed_at = Some(now);
+            t.updated_at = now;
+            t.save_while_pending(conn)?;
+            crate::events::Subject {
+                session,
+                order,
+                lead,
+            }
+            .transaction_status_changed(conn, t, "pending", now)?;
+            session.attempts_used += 1;
+            *subscription = complete(conn, session, order, lead, mandate, Some(t), now)?;
+        }
+        Settlement::Declined {
+            reference,
+            code,
+            message,
+            gateway_code,
+            gateway_message,
+            counts_as_attempt,
+        } => {
+            t.status = "declined".into();
+            if reference.is_some() {
+                t.gateway_reference.clone_from(reference);
+            }
+            t.error_code = Some(code.clone());
+            t.error_message = Some(message.clone());
+            t.gateway_code.clone_from(gateway_code);
+            t.gateway_message.clone_from(gateway_message);
+            t.counts_as_attempt = *counts_as_attempt;
+            t.processed_at = Some(now);
+            t.updated_at = now;
+            t.save_while_pending(conn)?;
+            if *counts_as_attempt {
+                session.attempts_used += 1;
+            }
+            crate::events::Subject {
+                session,
+                order,
+                lead,
+            }
+            .transaction_status_changed(conn, t, "pending", now)?;
+            if session.attempts_used >= session.max_payment_attempts {
+                move_session(conn, session, current, SessionStatus::Failed, now)?;
+                move_order(conn, order, OrderStatus::Failed, now)?;
+                crate::events::Subject {
+                    session,
+                    order,
+                    lead,
+                }
+                .session_finished(conn, Some(t), now)?;
+            } else {
+                move_session(conn, session, current, SessionStatus::Pending, now)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Transaction {
+    /// Writes every column back, provided the stored row is still `pending`; otherwise
+    /// `StateConflict` (someone else settled it).
+    fn save_while_pending(&self, conn: &mut DbConnection) -> StoreResult<()> {
+        let n = prepared::update(
+            transactions::table,
+            transactions::id
+                .eq(&self.id)
+                .and(transactions::status.eq("pending")),
+            self,
+        )
+        .execute(conn)?;
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::StateConflict)
+        }
+    }
 }
 
 fn move_session(
@@ -545,10 +679,10 @@ fn complete(
     session: &mut PaymentSession,
     order: &mut Order,
     lead: &Lead,
-    mandate: &Mandate,
+    mandate: &mut Mandate,
     collected: Option<&Transaction>,
     now: NaiveDateTime,
-) -> StoreResult<()> {
+) -> StoreResult<Option<Subscription>> {
     let from = session.status()?;
     move_session(conn, session, from, SessionStatus::Completed, now)?;
     move_order(conn, order, OrderStatus::Completed, now)?;
@@ -562,6 +696,8 @@ fn complete(
             ),
         )
         .execute(conn)?;
+        mandate.sequence_type = "RCUR".into();
+        mandate.updated_at = now;
     }
     let subject = crate::events::Subject {
         session,
@@ -594,8 +730,9 @@ fn complete(
         };
         subscription.insert(conn)?;
         subject.subscription_created(conn, &subscription, now)?;
+        return Ok(Some(subscription));
     }
-    Ok(())
+    Ok(None)
 }
 
 impl Order {

@@ -27,7 +27,7 @@ use catalyst_store::payments::{self, ClaimError, PaymentDraft, Settlement};
 use catalyst_store::schema::leads;
 use catalyst_store::{
     ApiKey, Campaign, CreateSessionError, DatabaseUrl, DbConnection, Gateway, Lead, Mandate, Order,
-    PaymentSession, StoreError, StoreResult, Subscription, Transaction, now, sessions, tx,
+    PaymentSession, StoreError, StoreResult, Transaction, now, sessions, tx,
 };
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -285,15 +285,13 @@ pub fn new_order(session: &PaymentSession, order_number: String, at: NaiveDateTi
 /// 1. autocommit: `ApiKey::find_active_by_hash`, `Campaign::find`, `Gateway::find`;
 /// 2. `sessions::create_session` (REUSE): lead lookup, insert lead, session, order (in a
 ///    savepoint), `order.created` into the outbox — one write transaction;
-/// 3. autocommit: `PaymentSession::find_by_token` (the 404 check);
-/// 4. `payments::claim_for_payment`: `PENDING → PAYMENT_IN_PROGRESS`, insert mandate and
-///    pending transaction, order `PENDING`, `transaction.created` — one write transaction;
-/// 5. autocommit: `Gateway::find`, `Lead::find` (for the debit request);
-/// 6. `payments::apply_settlement(Approved)`: transaction approved,
+/// 3. `payments::claim_for_payment`: session, order, lead and gateway in one query,
+///    `PENDING → PAYMENT_IN_PROGRESS`, insert mandate and pending transaction, order `PENDING`,
+///    `transaction.created` — one write transaction;
+/// 4. `payments::settle_claimed(Approved)` from the claim's rows: transaction approved,
 ///    `transaction.status_changed`, session and order `COMPLETED`, mandate `RCUR`,
-///    `payment_session.completed` — one write transaction;
-/// 7. autocommit, the envelope's reads: session by token, order, gateway, latest transaction,
-///    mandate, subscription.
+///    `payment_session.completed` — one write transaction. The envelope is built from the
+///    rows these two returned (no reads).
 ///
 /// Left out: HTTP, JSON, the IBAN validation and the AES-GCM sealing of IBAN and holder (the
 /// mandate gets fixed sealed-looking strings of the same length) and the opening of the holder
@@ -322,38 +320,21 @@ pub fn create_and_pay(conn: &mut DbConnection, target: &Target, email: &str) -> 
         CreateSessionError::DuplicateLead => StoreError::Corrupt("duplicate lead".into()),
     })?;
     let token = created.session.token;
-    // 3. The handler's existence check.
-    PaymentSession::find_by_token(conn, &token)?;
-    // 4. The claim.
+    // 3. The claim.
     let claimed =
         payments::claim_for_payment(conn, &token, now(), |s, o, l| Ok(payment_draft(s, o, l)))
             .map_err(|e| match e {
                 ClaimError::Store(e) => e,
                 other => StoreError::Corrupt(format!("claim: {other}")),
             })?;
-    let t = claimed
-        .transaction
-        .ok_or_else(|| StoreError::Corrupt("the claim wrote no transaction".into()))?;
-    // 5. What the debit request needs.
-    let s = &claimed.session;
-    Gateway::find(conn, &s.tenant_id, &s.gateway_id)?;
-    Lead::find(conn, &s.tenant_id, &s.lead_id)?;
-    // 6. The sandbox approved: apply it.
+    // 4. The sandbox approved: apply it.
     let reference = format!("sbx_{}", uuid::Uuid::new_v4().simple());
-    payments::apply_settlement(conn, &t.id, &Settlement::Approved { reference }, now())?;
-    // 7. The envelope.
-    let session = PaymentSession::find_by_token(conn, &token)?;
-    Order::find_by_session(conn, &session.id)?;
-    Gateway::find(conn, &session.tenant_id, &session.gateway_id)?;
-    let latest = session
-        .latest_transaction(conn)?
-        .ok_or_else(|| StoreError::Corrupt("no transaction".into()))?;
-    Mandate::find(conn, &session.tenant_id, &latest.mandate_id)?;
-    Subscription::of_session(conn, &session.id)?;
-    if session.status != SessionStatus::Completed.as_str() {
+    let settled =
+        payments::settle_claimed(conn, &claimed, &Settlement::Approved { reference }, now())?;
+    if settled.session.status != SessionStatus::Completed.as_str() {
         return Err(StoreError::Corrupt(format!(
             "session {} ended {}, not COMPLETED",
-            session.id, session.status
+            settled.session.id, settled.session.status
         )));
     }
     Ok(())
