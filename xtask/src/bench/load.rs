@@ -23,6 +23,45 @@ pub struct Figures {
     pub failed: u64,
 }
 
+impl Figures {
+    /// The median over `runs` of each figure on its own (rate, p50, p99: the median p50 need not
+    /// come from the run with the median rate); `count` and `failed` are summed.
+    pub fn median_of(runs: &[&Figures]) -> Figures {
+        let of = |figure: fn(&Figures) -> f64| median(runs.iter().map(|r| figure(r)));
+        Figures {
+            rate: of(|r| r.rate),
+            p50_ms: of(|r| r.p50_ms),
+            p99_ms: of(|r| r.p99_ms),
+            count: runs.iter().map(|r| r.count).sum(),
+            failed: runs.iter().map(|r| r.failed).sum(),
+        }
+    }
+}
+
+/// The median of the values that are not NaN (for an even count, the mean of the middle two);
+/// NaN when there are none.
+pub fn median(values: impl IntoIterator<Item = f64>) -> f64 {
+    let mut v: Vec<f64> = values.into_iter().filter(|x| !x.is_nan()).collect();
+    v.sort_unstable_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[mid],
+        _ => (v[mid - 1] + v[mid]) / 2.0,
+    }
+}
+
+/// `a / b`, or NaN when `b` is not positive.
+pub fn share(a: f64, b: f64) -> f64 {
+    if b > 0.0 { a / b } else { f64::NAN }
+}
+
+/// The median of the paired ratios `a_i / b_i` (each run against the baseline run measured
+/// right after it), leaving out pairs whose `b_i` is not positive; NaN when none is left.
+pub fn paired_ratio(pairs: impl IntoIterator<Item = (f64, f64)>) -> f64 {
+    median(pairs.into_iter().map(|(a, b)| share(a, b)))
+}
+
 /// Nearest-rank percentile of sorted microsecond latencies, in milliseconds.
 pub fn percentile_ms(sorted_us: &[u64], p: f64) -> f64 {
     if sorted_us.is_empty() {
@@ -260,6 +299,51 @@ mod tests {
         assert_eq!(percentile_ms(&v, 99.0), 99.0);
         assert_eq!(percentile_ms(&[7000], 99.0), 7.0);
         assert!(percentile_ms(&[], 50.0).is_nan());
+    }
+
+    #[test]
+    fn medians() {
+        assert_eq!(median([3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median([5.0]), 5.0);
+        // Even count: the mean of the middle two.
+        assert_eq!(median([4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert_eq!(median([1.0, 2.0]), 1.5);
+        // NaN (no sample) is left out.
+        assert_eq!(median([f64::NAN, 1.0, 3.0]), 2.0);
+        assert!(median([]).is_nan());
+        assert!(median([f64::NAN]).is_nan());
+    }
+
+    #[test]
+    fn paired_ratio_medians() {
+        // Per pair: 0.8, 0.5, 0.9 -> 0.8; not the ratio of the medians (90 / 120 = 0.75).
+        let pairs = [(80.0, 100.0), (60.0, 120.0), (90.0, 100.0)];
+        assert_eq!(paired_ratio(pairs), 0.8);
+        // Even count: (0.5 + 0.8) / 2.
+        assert!((paired_ratio([(80.0, 100.0), (60.0, 120.0)]) - 0.65).abs() < 1e-12);
+        // A baseline without throughput is left out.
+        assert_eq!(paired_ratio([(80.0, 100.0), (60.0, 0.0)]), 0.8);
+        assert!(paired_ratio([(1.0, 0.0)]).is_nan());
+        assert!(paired_ratio([]).is_nan());
+    }
+
+    #[test]
+    fn median_figures() {
+        let f = |rate, p50_ms, p99_ms, failed| Figures {
+            rate,
+            p50_ms,
+            p99_ms,
+            count: 10,
+            failed,
+        };
+        let (a, b, c) = (
+            f(100.0, 3.0, 9.0, 1),
+            f(300.0, 1.0, 7.0, 0),
+            f(200.0, 2.0, 8.0, 2),
+        );
+        let m = Figures::median_of(&[&a, &b, &c]);
+        assert_eq!((m.rate, m.p50_ms, m.p99_ms), (200.0, 2.0, 8.0));
+        assert_eq!((m.count, m.failed), (30, 3));
     }
 
     #[test]

@@ -36,8 +36,16 @@ scenarios:
              stopped, delivered after it starts again (events/s).
 
 options:
-  --duration SECS        measured seconds per run (default 10, at most 300; sessions, pay)
-  --warmup SECS          unmeasured seconds before each run (default 2, at most 60; sessions, pay)
+  --duration SECS        measured seconds per run (default 10 for sessions, 6 for pay; at most
+                         300; sessions, pay)
+  --warmup SECS          unmeasured seconds before each run (default 2, at most 60; sessions,
+                         pay); pay: only before the first round of each tool per level
+  --rounds N             pay: interleaved rounds per concurrency level (default 3, 1..=20); each
+                         round runs every tool once in turn (HTTP, pgbench 1tx, pgbench 3tx,
+                         diesel on PostgreSQL; HTTP, diesel on SQLite); the tables show the
+                         median over the rounds of each figure (rate, p50, p99 independently)
+                         and the median of the per-round ratios (HTTP of a round / the baseline
+                         run right after it). sessions and webhooks ignore --rounds
   --concurrency LIST     connections / clients / threads (default 1,4,16,64 for sessions,
                          1,4,16 for pay; webhooks: client threads, default 4)
   --sessions N           webhooks: create+pay operations per phase (default 500, at most 100000)
@@ -115,6 +123,8 @@ enum Scenario {
 pub struct Options {
     pub duration: u64,
     pub warmup: u64,
+    /// `pay`: interleaved rounds per concurrency level (the others ignore it).
+    pub rounds: usize,
     pub concurrency: Vec<usize>,
     /// `webhooks`: create+pay operations per phase.
     pub sessions: usize,
@@ -145,8 +155,13 @@ impl Backend {
 impl Options {
     fn parse(args: &[String], scenario: Scenario) -> Result<Self> {
         let mut o = Options {
-            duration: 10,
+            // pay runs each tool --rounds times per level: shorter runs.
+            duration: match scenario {
+                Scenario::Pay => 6,
+                Scenario::Sessions | Scenario::Webhooks => 10,
+            },
             warmup: 2,
+            rounds: 3,
             concurrency: match scenario {
                 Scenario::Sessions => vec![1, 4, 16, 64],
                 Scenario::Pay => vec![1, 4, 16],
@@ -175,6 +190,12 @@ impl Options {
             match flag {
                 "--duration" => o.duration = seconds(&value()?, 1, 300, "--duration")?,
                 "--warmup" => o.warmup = seconds(&value()?, 0, 60, "--warmup")?,
+                "--rounds" => {
+                    o.rounds = match value()?.trim().parse::<usize>() {
+                        Ok(n @ 1..=20) => n,
+                        _ => bail!("--rounds: not a number in 1..=20"),
+                    };
+                }
                 "--concurrency" => {
                     o.concurrency = value()?
                         .split(',')
@@ -279,5 +300,26 @@ fn reexec(exe: &Path, args: &[String]) -> Result<i32> {
                 .status();
         }
         std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str], scenario: Scenario) -> Result<Options> {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        Options::parse(&args, scenario)
+    }
+
+    #[test]
+    fn per_scenario_defaults_and_rounds() {
+        let pay = parse(&[], Scenario::Pay).unwrap();
+        assert_eq!((pay.duration, pay.rounds), (6, 3));
+        assert_eq!(parse(&[], Scenario::Sessions).unwrap().duration, 10);
+        let o = parse(&["--rounds", "5", "--duration=2"], Scenario::Pay).unwrap();
+        assert_eq!((o.duration, o.rounds), (2, 5));
+        assert!(parse(&["--rounds", "0"], Scenario::Pay).is_err());
+        assert!(parse(&["--rounds=21"], Scenario::Pay).is_err());
     }
 }
