@@ -102,14 +102,14 @@ fn main() -> anyhow::Result<()> {
         Command::Serve => serve(config),
         Command::FakeGenesis { .. } => unreachable!("handled before configuration is read"),
         Command::Migrate => {
-            open_store(&config)?;
+            open_store(&config, false)?;
             println!("migrations applied to {}", config.database_url);
             Ok(())
         }
         Command::Tenant {
             command: TenantCommand::Create { name, json },
         } => {
-            let creds = provision::create_tenant(&open_store(&config)?, &name)?;
+            let creds = provision::create_tenant(&open_store(&config, false)?, &name)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&creds)?);
             } else {
@@ -127,8 +127,10 @@ fn main() -> anyhow::Result<()> {
                 !config.livemode,
                 "the sandbox has no settlement in livemode"
             );
-            let reversed =
-                catalyst_api::settlement::settle_sandbox(&open_store(&config)?, tenant.as_deref())?;
+            let reversed = catalyst_api::settlement::settle_sandbox(
+                &open_store(&config, false)?,
+                tenant.as_deref(),
+            )?;
             for c in &reversed {
                 println!(
                     "{} {} {} transaction {}",
@@ -143,7 +145,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Demo { json, webhook_url } => {
             let setup = provision::demo(
-                &open_store(&config)?,
+                &open_store(&config, false)?,
                 &config.public_url,
                 webhook_url.as_deref(),
             )?;
@@ -167,9 +169,13 @@ fn init_tracing(json: bool) {
     }
 }
 
-fn open_store(config: &Config) -> anyhow::Result<Store> {
+/// The store for `serve` (`serving`: one connection kept idle) or for a one-shot command (none:
+/// a connection still being opened in the background when the process exits can crash the
+/// TLS library's exit-time cleanup).
+fn open_store(config: &Config, serving: bool) -> anyhow::Result<Store> {
     let mut store_config = StoreConfig::new(config.database_url.clone(), config.data_key.clone());
     store_config.pool_size = config.pool_size;
+    store_config.min_idle = u32::from(serving);
     Store::open(store_config).with_context(|| format!("opening {}", config.database_url))
 }
 
@@ -197,7 +203,7 @@ fn print_demo(setup: &provision::DemoSetup, json: bool) -> anyhow::Result<()> {
 
 #[actix_web::main]
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let store = open_store(&config)?;
+    let store = open_store(&config, true)?;
     tracing::info!(database = %config.database_url, data_key = %config.data_key_source, livemode = config.livemode, "store ready");
     if !config.livemode && provision::is_empty(&store)? {
         let setup = provision::demo(&store, &config.public_url, None)?;

@@ -25,9 +25,15 @@ fn demo(db_url: &str, key: &std::path::Path, bind: &str, hook: &str) -> Value {
     let out = command(db_url, key, bind)
         .args(["demo", "--json", "--webhook-url", hook])
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .output()
         .unwrap();
-    assert!(out.status.success());
+    assert!(
+        out.status.success(),
+        "catalyst demo failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 

@@ -64,6 +64,9 @@ pub struct StoreConfig {
     pub url: DatabaseUrl,
     /// Largest number of pooled connections.
     pub pool_size: u32,
+    /// Idle connections the pool keeps open (replenished in the background). One-shot commands
+    /// set 0, so that no connection is still being opened when the process exits.
+    pub min_idle: u32,
     /// How long to wait for a free connection before reporting the database unavailable.
     pub acquire_timeout: Duration,
     /// The key that seals secrets at rest.
@@ -71,11 +74,12 @@ pub struct StoreConfig {
 }
 
 impl StoreConfig {
-    /// Defaults: 10 connections, 5 s acquire timeout.
+    /// Defaults: 10 connections, 1 kept idle, 5 s acquire timeout.
     pub fn new(url: DatabaseUrl, data_key: DataKey) -> Self {
         Self {
             url,
             pool_size: 10,
+            min_idle: 1,
             acquire_timeout: Duration::from_secs(5),
             data_key,
         }
@@ -118,7 +122,7 @@ impl Store {
         drop(conn);
         let pool = r2d2::Pool::builder()
             .max_size(config.pool_size)
-            .min_idle(Some(1))
+            .min_idle(Some(config.min_idle))
             // Dead PostgreSQL connections are kept out of service by `PoolSlot`'s checkout
             // check (skipped for connections just used, and for SQLite files).
             .test_on_check_out(true)
