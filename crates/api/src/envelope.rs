@@ -59,9 +59,9 @@ impl Parts {
             None => Mandate::by_reference(conn, tenant, &format!("MAND-{}", order.order_number))?,
         };
         let subscription = Subscription::of_session(conn, &session.id)?;
-        let customer = match &session.customer_id {
-            Some(id) if session.mode != "payment" => Customer::find(conn, tenant, id).ok(),
-            _ => None,
+        let customer = match shown_customer(&session) {
+            Some(id) => Customer::find(conn, tenant, id).ok(),
+            None => None,
         };
         Ok(Self {
             session,
@@ -100,9 +100,8 @@ impl Parts {
             ),
             None => (session, order, None, mandate, subscription),
         };
-        let customer = match (&session.customer_id, customer) {
-            (Some(_), _) if session.mode == "payment" => None,
-            (Some(id), Some(c)) if c.id == *id => Some(c),
+        let customer = match (shown_customer(&session), customer) {
+            (Some(id), Some(c)) if c.id == id => Some(c),
             (Some(id), _) => Customer::find(conn, &session.tenant_id, id).ok(),
             (None, _) => None,
         };
@@ -116,6 +115,14 @@ impl Parts {
             customer,
         })
     }
+}
+
+/// The customer the envelope shows: the session's, in customer modes only.
+fn shown_customer(session: &PaymentSession) -> Option<&str> {
+    session
+        .customer_id
+        .as_deref()
+        .filter(|_| session.mode != "payment")
 }
 
 /// Builds the envelope of `session` from the store.

@@ -410,18 +410,20 @@ fn settle_claim(
     claimed: Claimed,
     settlement: Option<Settlement>,
 ) -> Result<envelope::Parts, ApiError> {
-    let (Some(settlement), Some(t)) = (settlement, claimed.transaction.clone()) else {
+    let transaction_id = claimed.transaction.as_ref().map(|t| t.id.clone());
+    let (Some(settlement), Some(transaction_id)) = (settlement, transaction_id) else {
         return envelope::Parts::paid(conn, claimed, None);
     };
     match payments::settle_claimed(conn, &claimed, &settlement, now()) {
         Ok(settled) => envelope::Parts::paid(conn, claimed, Some(settled)),
         Err(StoreError::StateConflict) => {
-            let session = match payments::apply_settlement(conn, &t.id, &settlement, now()) {
-                Err(StoreError::StateConflict) => {
-                    PaymentSession::find_by_token(conn, &claimed.session.token)?
-                }
-                other => other?,
-            };
+            let session =
+                match payments::apply_settlement(conn, &transaction_id, &settlement, now()) {
+                    Err(StoreError::StateConflict) => {
+                        PaymentSession::find_by_token(conn, &claimed.session.token)?
+                    }
+                    other => other?,
+                };
             envelope::Parts::load(conn, session)
         }
         Err(e) => Err(e.into()),

@@ -56,6 +56,15 @@ pub fn share(a: f64, b: f64) -> f64 {
     if b > 0.0 { a / b } else { f64::NAN }
 }
 
+/// A ratio with two decimals, `-` for NaN.
+pub fn fmt_share(v: f64) -> String {
+    if v.is_nan() {
+        "-".into()
+    } else {
+        format!("{v:.2}")
+    }
+}
+
 /// The median of the paired ratios `a_i / b_i` (each run against the baseline run measured
 /// right after it), leaving out pairs whose `b_i` is not positive; NaN when none is left.
 pub fn paired_ratio(pairs: impl IntoIterator<Item = (f64, f64)>) -> f64 {

@@ -20,7 +20,9 @@ use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
 use super::direct;
-use super::load::{Figures, Pgbench, Wrk, median, non_2xx_line, paired_ratio, share, threads_for};
+use super::load::{
+    Figures, Pgbench, Wrk, fmt_share, median, non_2xx_line, paired_ratio, share, threads_for,
+};
 use super::sessions::{Demo, Deployment, create_request, ensure_wrk, ms};
 use super::sys;
 use super::{Backend, Options};
@@ -109,6 +111,7 @@ impl Row {
                     .filter_map(|r| Some((r.http.ops.rate, f(r)?.rate))),
             )
         };
+        let round_shares: Vec<f64> = rounds.iter().map(Round::share).collect();
         Row {
             backend,
             concurrency,
@@ -116,8 +119,8 @@ impl Row {
             direct: Figures::median_of(&all(|r| &r.direct)),
             pgbench3: some(|r| r.pgbench3.as_ref()).map(|v| Figures::median_of(&v)),
             diesel: some(|r| r.diesel.as_ref()).map(|v| Figures::median_of(&v)),
-            round_shares: rounds.iter().map(Round::share).collect(),
-            share_direct: paired(|r| Some(&r.direct)),
+            share_direct: median(round_shares.iter().copied()),
+            round_shares,
             share_pgbench3: paired(|r| r.pgbench3.as_ref()),
             share_diesel: paired(|r| r.diesel.as_ref()),
             load1: sys::load1(),
@@ -492,15 +495,6 @@ fn share_label(backend: Backend) -> &'static str {
     match backend {
         Backend::Postgres => "HTTP/pgb",
         Backend::Sqlite => "HTTP/dsl",
-    }
-}
-
-/// A ratio with two decimals, `-` for NaN.
-fn fmt_share(v: f64) -> String {
-    if v.is_nan() {
-        "-".into()
-    } else {
-        format!("{v:.2}")
     }
 }
 

@@ -604,11 +604,7 @@ pub(super) fn ms(v: f64) -> String {
 }
 
 pub(super) fn ratio(a: f64, b: f64) -> String {
-    if b > 0.0 {
-        format!("{:.2}", a / b)
-    } else {
-        "-".into()
-    }
+    super::load::fmt_share(super::load::share(a, b))
 }
 
 fn print_progress(r: &Row) {
