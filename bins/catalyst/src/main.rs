@@ -11,6 +11,11 @@ use catalyst_store::{Store, StoreConfig};
 use clap::{Parser, Subcommand};
 use config::Config;
 
+/// mimalloc instead of glibc malloc: the server allocates many short-lived strings and rows
+/// on many threads.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "catalyst",

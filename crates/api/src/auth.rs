@@ -7,7 +7,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest, web};
 use catalyst_domain::token::{ApiKeyToken, KeyKind, constant_time_eq};
-use catalyst_store::ApiKey;
+use catalyst_store::{ApiKey, DbConnection};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -61,13 +61,16 @@ pub fn credential(req: &HttpRequest) -> Result<Credential, ApiError> {
         .map_err(|_| ApiError::AuthenticationFailed)
 }
 
-/// Looks a key up by its hash and checks it in constant time.
+/// Looks a key up by its hash and checks it in constant time, in a blocking step of its own.
 pub async fn authenticate_key(state: &AppState, token: ApiKeyToken) -> Result<Merchant, ApiError> {
-    let hash = token.hash();
     let store = state.store.clone();
-    let lookup = hash.clone();
-    let key = web::block(move || store.read(|c| ApiKey::find_active_by_hash(c, &lookup))).await??;
-    match key {
+    web::block(move || verify_key(&mut *store.conn()?, &token)).await?
+}
+
+/// [`authenticate_key`] on a connection the caller already holds.
+pub fn verify_key(conn: &mut DbConnection, token: &ApiKeyToken) -> Result<Merchant, ApiError> {
+    let hash = token.hash();
+    match ApiKey::find_active_by_hash(conn, &hash)? {
         Some(key)
             if constant_time_eq(key.key_hash.as_bytes(), hash.as_bytes())
                 && key.kind == token.kind().as_str() =>
@@ -79,6 +82,36 @@ pub async fn authenticate_key(state: &AppState, token: ApiKeyToken) -> Result<Me
             })
         }
         _ => Err(ApiError::AuthenticationFailed),
+    }
+}
+
+/// A well-formed `rk_`/`sk_` key from the `Authorization` header, not looked up yet: for a
+/// handler that checks it in the same blocking step as its own database work
+/// ([`MerchantKey::verify`]). Missing or malformed credentials fail as for [`Merchant`].
+pub struct MerchantKey(ApiKeyToken);
+
+impl MerchantKey {
+    /// Checks the key on `conn`.
+    pub fn verify(&self, conn: &mut DbConnection) -> Result<Merchant, ApiError> {
+        verify_key(conn, &self.0)
+    }
+
+    /// Checks the key in a blocking step of its own.
+    pub async fn authenticate(self, state: &AppState) -> Result<Merchant, ApiError> {
+        authenticate_key(state, self.0).await
+    }
+}
+
+impl FromRequest for MerchantKey {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(match credential(req) {
+            Ok(Credential::Key(token)) => Ok(MerchantKey(token)),
+            Ok(Credential::Session(_)) => Err(ApiError::PermissionDenied),
+            Err(e) => Err(e),
+        })
     }
 }
 

@@ -11,8 +11,16 @@ use serde_json::Value;
 use crate::error::{ApiError, Conflict};
 use crate::state::AppState;
 
+/// The request header.
+const HEADER: &str = "idempotency-key";
+
 /// Longest accepted key.
 pub const MAX_KEY_LEN: usize = 255;
+
+/// True when the request carries an `Idempotency-Key` header (then [`run`] stores its answer).
+pub fn requested(req: &HttpRequest) -> bool {
+    req.headers().contains_key(HEADER)
+}
 
 /// Runs `handler` at most once per (tenant, key): the same key with the same request replays
 /// the stored response; a different request → 409 `idempotency_key_reused`; a concurrent one →
@@ -29,7 +37,7 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<(StatusCode, Value), ApiError>>,
 {
-    let Some(key) = req.headers().get("idempotency-key") else {
+    let Some(key) = req.headers().get(HEADER) else {
         return handler()
             .await
             .map(|(status, body)| HttpResponse::build(status).json(body));

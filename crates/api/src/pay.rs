@@ -2,10 +2,16 @@
 //!
 //! The path of one payment (ARCHITECTURE.md): validate the IBAN (400 before anything is
 //! written) → claim the session in one transaction (exactly one concurrent caller wins) with the
-//! mandate and a `pending` transaction → call the gateway outside any transaction with our
-//! transaction id as its idempotency key → apply the outcome in one transaction → answer with the
-//! envelope built from what was stored. A crash between claim and outcome leaves a `pending`
-//! transaction that the recovery worker reconciles with the gateway.
+//! mandate and a `pending` transaction → debit → apply the outcome → answer with the envelope
+//! built from what was stored.
+//!
+//! - A gateway over the network (`EMP`) is called after the claim committed, outside any
+//!   transaction, with our transaction id as its idempotency key; its outcome is applied in a
+//!   second transaction. A crash in between leaves a `pending` transaction that the recovery
+//!   worker reconciles with the gateway.
+//! - A gateway that answers in-process (the sandbox, [`catalyst_gateway::InProcessGateway`]) is
+//!   asked inside the claim's transaction, and the outcome is applied before it commits: one
+//!   transaction, no window in which a claimed payment waits for its outcome.
 
 use std::sync::Arc;
 
@@ -13,7 +19,8 @@ use actix_web::{HttpResponse, web};
 use catalyst_domain::secret::Secret;
 use catalyst_domain::validation::{self, ValidationErrors, messages};
 use catalyst_gateway::{
-    DebitKind, DebitRequest, GatewayAdapter, GatewayError, GatewayOutcome, ReconcileRequest,
+    DebitKind, DebitRequest, GatewayAdapter, GatewayError, GatewayOutcome, InProcessGateway,
+    ReconcileRequest,
 };
 use catalyst_store::payments::{
     self, ClaimError, Claimed, HOLDER_CONTEXT, IBAN_CONTEXT, PaymentDraft, Settlement,
@@ -257,37 +264,62 @@ pub async fn settle(
     t: &Transaction,
     answer: Result<GatewayOutcome, GatewayError>,
 ) -> Settlement {
-    let outcome = match answer {
-        Ok(o) => o,
+    match answer {
+        Ok(outcome) => settlement_of(outcome),
         Err(error) => {
-            tracing::warn!(transaction = %t.merchant_transaction_id, %error, "gateway fault; reconciling");
-            let req = ReconcileRequest {
-                transaction_id: t.merchant_transaction_id.clone(),
-                reference: t.gateway_reference.clone(),
-            };
-            match adapter.reconcile(&req).await {
-                Ok(Some(o)) => o,
-                Ok(None) => {
-                    return Settlement::Declined {
-                        reference: None,
-                        code: catalyst_sepa::DeclineCode::GatewayUnavailable
-                            .as_str()
-                            .to_owned(),
-                        message: "The payment gateway could not be reached; nothing was debited."
-                            .into(),
-                        gateway_code: gateway_code_of(&error),
-                        gateway_message: Some(error.to_string()),
-                        counts_as_attempt: false,
-                    };
-                }
-                Err(e) => {
-                    tracing::warn!(transaction = %t.merchant_transaction_id, error = %e, "reconcile failed; left pending");
-                    return Settlement::Pending { reference: None };
-                }
-            }
+            let found = adapter.reconcile(&reconcile_request(t, &error)).await;
+            after_fault(t, &error, found)
         }
-    };
-    settlement_of(outcome)
+    }
+}
+
+/// [`settle`] for a gateway that answers in-process.
+fn settle_now(
+    gateway: &dyn InProcessGateway,
+    t: &Transaction,
+    answer: Result<GatewayOutcome, GatewayError>,
+) -> Settlement {
+    match answer {
+        Ok(outcome) => settlement_of(outcome),
+        Err(error) => {
+            let found = gateway.reconcile_now(&reconcile_request(t, &error));
+            after_fault(t, &error, found)
+        }
+    }
+}
+
+/// The reconcile request after an integration fault on `t`'s debit.
+fn reconcile_request(t: &Transaction, error: &GatewayError) -> ReconcileRequest {
+    tracing::warn!(transaction = %t.merchant_transaction_id, %error, "gateway fault; reconciling");
+    ReconcileRequest {
+        transaction_id: t.merchant_transaction_id.clone(),
+        reference: t.gateway_reference.clone(),
+    }
+}
+
+/// What reconciling after a fault found.
+fn after_fault(
+    t: &Transaction,
+    error: &GatewayError,
+    found: Result<Option<GatewayOutcome>, GatewayError>,
+) -> Settlement {
+    match found {
+        Ok(Some(outcome)) => settlement_of(outcome),
+        Ok(None) => Settlement::Declined {
+            reference: None,
+            code: catalyst_sepa::DeclineCode::GatewayUnavailable
+                .as_str()
+                .to_owned(),
+            message: "The payment gateway could not be reached; nothing was debited.".into(),
+            gateway_code: gateway_code_of(error),
+            gateway_message: Some(error.to_string()),
+            counts_as_attempt: false,
+        },
+        Err(e) => {
+            tracing::warn!(transaction = %t.merchant_transaction_id, error = %e, "reconcile failed; left pending");
+            Settlement::Pending { reference: None }
+        }
+    }
 }
 
 fn gateway_code_of(error: &GatewayError) -> Option<String> {
@@ -338,13 +370,15 @@ fn decline_message(code: catalyst_sepa::DeclineCode) -> String {
     .to_owned()
 }
 
-fn claim_error(e: ClaimError) -> ApiError {
-    match e {
-        ClaimError::NotFound => ApiError::NotFound,
-        ClaimError::Expired => ApiError::SessionExpired,
-        ClaimError::NotPayable => ApiError::Conflict(Conflict::SessionNotPayable),
-        ClaimError::TenantReferenceInUse => ApiError::Conflict(Conflict::TenantReferenceId),
-        ClaimError::Store(e) => e.into(),
+impl From<ClaimError> for ApiError {
+    fn from(e: ClaimError) -> ApiError {
+        match e {
+            ClaimError::NotFound => ApiError::NotFound,
+            ClaimError::Expired => ApiError::SessionExpired,
+            ClaimError::NotPayable => ApiError::Conflict(Conflict::SessionNotPayable),
+            ClaimError::TenantReferenceInUse => ApiError::Conflict(Conflict::TenantReferenceId),
+            ClaimError::Store(e) => e.into(),
+        }
     }
 }
 
@@ -366,14 +400,35 @@ pub async fn pay(
     }
     let body = Arc::new(parse_pay_body(&body.value)?);
 
-    let (store, b, tk) = (state.store.clone(), body.clone(), token.clone());
-    let claimed = web::block(move || {
-        let mut conn = store.conn()?;
-        payments::claim_for_payment(&mut conn, &tk, now(), |s, o, l| draft(&store, &b, s, o, l))
-            .map_err(claim_error)
+    // The claim; with an in-process gateway also the debit, its outcome and the answer, in the
+    // same transaction.
+    let (st, b, tk) = (state.clone(), body.clone(), token.clone());
+    let claimed = web::block(move || -> Result<Claim, ApiError> {
+        let mut conn = st.store.conn()?;
+        let (claimed, settled) = payments::claim_and_settle(
+            &mut conn,
+            &tk,
+            now(),
+            |s, o, l| draft(&st.store, &b, s, o, l),
+            |claimed| debit_in_process(&st, claimed, &b),
+        )?;
+        if settled.is_none() && claimed.transaction.is_some() {
+            return Ok(Claim::AwaitsGateway(Box::new(claimed)));
+        }
+        let parts = envelope::Parts::paid(&mut conn, claimed, settled)?;
+        envelope::render(&st.store, parts, Call::Pay, st.config.livemode).map(Claim::Answered)
     })
     .await??;
+    let claimed = match claimed {
+        Claim::Answered(envelope) => {
+            state.events_written();
+            return Ok(HttpResponse::Ok().json(envelope));
+        }
+        Claim::AwaitsGateway(claimed) => *claimed,
+    };
 
+    // A gateway over the network: called after the claim committed, with our transaction id
+    // as its idempotency key.
     let settlement = match &claimed.transaction {
         Some(t) => {
             let adapter = adapter_for(&state, &claimed.gateway)?;
@@ -400,6 +455,39 @@ pub async fn pay(
     .await??;
     state.events_written();
     Ok(HttpResponse::Ok().json(envelope))
+}
+
+/// How the claim step of `/pay/` ended.
+enum Claim {
+    /// Settled in the claim's transaction (in-process gateway, or nothing to debit): the answer.
+    Answered(Value),
+    /// Claimed; the debit goes to a gateway over the network.
+    AwaitsGateway(Box<Claimed>),
+}
+
+/// The outcome of the claimed debit if the session's gateway answers in-process; `None` for a
+/// gateway over the network.
+fn debit_in_process(
+    state: &AppState,
+    claimed: &Claimed,
+    body: &PayBody,
+) -> Result<Option<Settlement>, ApiError> {
+    let Some(t) = &claimed.transaction else {
+        return Ok(None);
+    };
+    let adapter = adapter_for(state, &claimed.gateway)?;
+    let Some(gateway) = adapter.in_process() else {
+        return Ok(None);
+    };
+    let request = debit_request(
+        state,
+        &claimed.session,
+        &claimed.lead,
+        &claimed.mandate,
+        t,
+        body,
+    )?;
+    Ok(Some(settle_now(gateway, t, gateway.debit_now(&request))))
 }
 
 /// Applies the gateway's answer from the claim's rows. If the transaction was settled meanwhile

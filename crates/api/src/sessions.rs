@@ -11,7 +11,7 @@ use catalyst_store::{
 };
 use serde_json::{Value, json};
 
-use crate::auth::Merchant;
+use crate::auth::{Merchant, MerchantKey};
 use crate::body::JsonBody;
 use crate::error::{ApiError, Conflict};
 use crate::state::AppState;
@@ -25,31 +25,58 @@ use crate::{idempotency, views};
         (status = 409, description = "duplicate_lead / idempotency conflicts"), (status = 413), (status = 415)))]
 pub async fn create(
     state: web::Data<AppState>,
-    merchant: Merchant,
+    key: MerchantKey,
     req: HttpRequest,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let state = state.get_ref().clone();
     let peer_ip = req.peer_addr().map(|a| a.ip().to_string());
-    idempotency::run(&state, &merchant.tenant_id, &req, &body.raw, || async {
-        let request = CreateSessionRequest::from_json(&body.value)?;
-        let store = state.store.clone();
-        let public_url = state.config.public_url.clone();
-        let tenant = merchant.tenant_id.clone();
-        let created = web::block(move || {
-            let mut conn = store.conn()?;
-            create_in_store(&mut conn, &tenant, &request, peer_ip)
-        })
-        .await??;
-        state.events_written();
-        let token = created.session.token;
-        Ok((
-            StatusCode::CREATED,
-            json!({"session_token": token, "status": SessionStatus::Pending.as_str(),
-                   "payment_url": format!("{public_url}/s/{token}")}),
-        ))
+    // A body error is answered only once the key is known to be good.
+    let request = CreateSessionRequest::from_json(&body.value).map_err(ApiError::from);
+    if !idempotency::requested(&req) {
+        let (status, answer) = create_once(&state, Caller::Key(key), request, peer_ip).await?;
+        return Ok(HttpResponse::build(status).json(answer));
+    }
+    let tenant = key.authenticate(&state).await?.tenant_id;
+    idempotency::run(&state, &tenant, &req, &body.raw, || {
+        create_once(&state, Caller::Tenant(tenant.clone()), request, peer_ip)
     })
     .await
+}
+
+/// Whose session is created.
+enum Caller {
+    /// A key to check in the create's own blocking step (no idempotency key: one step).
+    Key(MerchantKey),
+    /// The tenant of a key already checked.
+    Tenant(String),
+}
+
+/// One create: lead + session + order in one transaction, then `201` with the token.
+async fn create_once(
+    state: &AppState,
+    caller: Caller,
+    request: Result<CreateSessionRequest, ApiError>,
+    peer_ip: Option<String>,
+) -> Result<(StatusCode, Value), ApiError> {
+    let store = state.store.clone();
+    let created = web::block(move || {
+        let mut conn = store.conn()?;
+        let tenant = match caller {
+            Caller::Key(key) => key.verify(&mut conn)?.tenant_id,
+            Caller::Tenant(tenant) => tenant,
+        };
+        create_in_store(&mut conn, &tenant, &request?, peer_ip)
+    })
+    .await??;
+    state.events_written();
+    let token = created.session.token;
+    let public_url = &state.config.public_url;
+    Ok((
+        StatusCode::CREATED,
+        json!({"session_token": token, "status": SessionStatus::Pending.as_str(),
+               "payment_url": format!("{public_url}/s/{token}")}),
+    ))
 }
 
 /// Resolves campaign, gateway and optional references of the tenant, applies the pricing

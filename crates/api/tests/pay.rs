@@ -428,6 +428,19 @@ api_test! {
         fake.complete_verification(env["transaction"]["gateway_reference"].as_str().unwrap()).unwrap();
         let (_, _, done) = send(&app, post(&format!("{SESSIONS}{token}/verify/"), json!({}))).await;
         assert_eq!((done["status"].as_str(), done["transaction"]["status"].as_str()), (Some("completed"), Some("approved")), "{done}");
+
+        // Concurrent payers over the network gateway (claim, commit, then the HTTP call):
+        // one debit reaches Genesis, and the winner's answer is what was stored.
+        let token = new_session(&app, &tenant.restricted_key, direct("emp-race@example.com")).await;
+        let path = format!("{SESSIONS}{token}/pay/");
+        let calls = (0..10).map(|_| send(&app, post(&path, pay_body("DE89370400440532013000"))));
+        let results = futures_util::future::join_all(calls).await;
+        let winners: Vec<&Value> = results.iter().filter(|(s, _, _)| *s == StatusCode::OK).map(|r| &r.2).collect();
+        let conflicts = results.iter().filter(|(s, _, b)| *s == StatusCode::CONFLICT && b["code"] == "session_not_payable").count();
+        assert_eq!((winners.len(), conflicts), (1, 9), "{:?}", results.iter().map(|r| r.0).collect::<Vec<_>>());
+        assert_eq!(winners[0]["status"], "completed", "{}", winners[0]);
+        assert_answer_is_what_was_stored(&ctx, &token, winners[0]);
+        assert_eq!(fake.transactions().len(), 4, "exactly one more debit at the gateway");
         fake.stop().await;
     }
 }

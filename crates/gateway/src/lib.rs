@@ -355,6 +355,26 @@ pub trait GatewayAdapter: Send + Sync {
 
     /// The answer the gateway expects for a processed notification.
     fn notification_echo(&self, n: &Notification) -> Echo;
+
+    /// This adapter's synchronous face, if its gateway runs inside this process (the sandbox).
+    /// `None`, the default, for gateways reached over the network.
+    fn in_process(&self) -> Option<&dyn InProcessGateway> {
+        None
+    }
+}
+
+/// A gateway that runs inside this process and touches nothing outside it, so its answers are
+/// known at once. The API then claims a payment, debits and records the outcome in one database
+/// transaction: there is no window in which a claimed payment waits for its outcome. If that
+/// transaction rolls back, the debit stays only in the gateway's memory, under a transaction id
+/// that is never used again.
+pub trait InProcessGateway: Send + Sync {
+    /// [`GatewayAdapter::debit`], answered without waiting.
+    fn debit_now(&self, req: &DebitRequest) -> Result<GatewayOutcome, GatewayError>;
+
+    /// [`GatewayAdapter::reconcile`], answered without waiting.
+    fn reconcile_now(&self, req: &ReconcileRequest)
+    -> Result<Option<GatewayOutcome>, GatewayError>;
 }
 
 /// A gateway row as the adapters need it (credentials already decrypted).

@@ -13,8 +13,8 @@ use catalyst_sepa::{DeclineCode, ReasonCode, decline_code_for_reason};
 
 use crate::util::{normalize_iban, random_hex32};
 use crate::{
-    DebitKind, DebitRequest, Echo, GatewayAdapter, GatewayError, GatewayOutcome, Notification,
-    ReconcileRequest, RefundRequest,
+    DebitKind, DebitRequest, Echo, GatewayAdapter, GatewayError, GatewayOutcome, InProcessGateway,
+    Notification, ReconcileRequest, RefundRequest,
 };
 
 /// The adapter name.
@@ -334,28 +334,7 @@ impl GatewayAdapter for SandboxAdapter {
     }
 
     async fn debit(&self, req: &DebitRequest) -> Result<GatewayOutcome, GatewayError> {
-        let mut inner = self.state.lock();
-        if let Some(entry) = inner.by_transaction.get(&req.transaction_id) {
-            return Ok(entry.outcome.clone());
-        }
-        let (outcome, on_verify) = self.decide(req, &inner)?;
-        let reference = outcome
-            .reference()
-            .expect("sandbox outcomes carry a reference")
-            .to_owned();
-        tracing::debug!(transaction_id = %req.transaction_id, %reference, ?outcome, "sandbox debit");
-        inner.insert(
-            &req.transaction_id,
-            Entry {
-                reference,
-                outcome: outcome.clone(),
-                on_verify,
-                amount_minor: req.amount.minor(),
-                refunded_minor: 0,
-                is_refund: false,
-            },
-        );
-        Ok(outcome)
+        self.debit_now(req)
     }
 
     async fn verify(&self, req: &ReconcileRequest) -> Result<GatewayOutcome, GatewayError> {
@@ -376,7 +355,7 @@ impl GatewayAdapter for SandboxAdapter {
         &self,
         req: &ReconcileRequest,
     ) -> Result<Option<GatewayOutcome>, GatewayError> {
-        Ok(self.state.lock().find_mut(req).map(|e| e.outcome.clone()))
+        self.reconcile_now(req)
     }
 
     async fn refund(&self, req: &RefundRequest) -> Result<GatewayOutcome, GatewayError> {
@@ -440,6 +419,44 @@ impl GatewayAdapter for SandboxAdapter {
             content_type: "text/plain; charset=utf-8",
             body: "OK".to_owned(),
         }
+    }
+
+    fn in_process(&self) -> Option<&dyn InProcessGateway> {
+        Some(self)
+    }
+}
+
+impl InProcessGateway for SandboxAdapter {
+    fn debit_now(&self, req: &DebitRequest) -> Result<GatewayOutcome, GatewayError> {
+        let mut inner = self.state.lock();
+        if let Some(entry) = inner.by_transaction.get(&req.transaction_id) {
+            return Ok(entry.outcome.clone());
+        }
+        let (outcome, on_verify) = self.decide(req, &inner)?;
+        let reference = outcome
+            .reference()
+            .expect("sandbox outcomes carry a reference")
+            .to_owned();
+        tracing::debug!(transaction_id = %req.transaction_id, %reference, ?outcome, "sandbox debit");
+        inner.insert(
+            &req.transaction_id,
+            Entry {
+                reference,
+                outcome: outcome.clone(),
+                on_verify,
+                amount_minor: req.amount.minor(),
+                refunded_minor: 0,
+                is_refund: false,
+            },
+        );
+        Ok(outcome)
+    }
+
+    fn reconcile_now(
+        &self,
+        req: &ReconcileRequest,
+    ) -> Result<Option<GatewayOutcome>, GatewayError> {
+        Ok(self.state.lock().find_mut(req).map(|e| e.outcome.clone()))
     }
 }
 

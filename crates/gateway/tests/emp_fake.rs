@@ -86,6 +86,10 @@ async fn every_sandbox_iban_through_emp_gives_its_documented_outcome() {
     let fake = start_fake().await;
     let emp = emp(&fake);
     assert_eq!(emp.name(), "EMP");
+    assert!(
+        emp.in_process().is_none(),
+        "Genesis is reached over the network"
+    );
     let declines = [
         (
             "DE91100000000123456789",

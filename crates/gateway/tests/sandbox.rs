@@ -434,3 +434,32 @@ async fn sandbox_has_no_notifications() {
     assert!(sandbox.parse_notification(None, b"unique_id=x").is_err());
     assert_eq!(sandbox.notification_echo(&Default::default()).status, 200);
 }
+
+#[tokio::test]
+async fn the_sandbox_answers_in_process_with_the_same_state() {
+    let state = SandboxState::new();
+    let sandbox = adapter(&state, false);
+    let now = sandbox.in_process().expect("the sandbox runs in-process");
+    let approved = now
+        .debit_now(&debit("TXN-NOW-1", "DE89370400440532013000"))
+        .unwrap();
+    assert!(approved.is_approved());
+    // The async face sees the same debit (idempotent by transaction id) and reconciles it.
+    assert_eq!(
+        sandbox
+            .debit(&debit("TXN-NOW-1", "DE91100000000123456789"))
+            .await
+            .unwrap(),
+        approved
+    );
+    assert_eq!(
+        now.reconcile_now(&by_txn("TXN-NOW-1")).unwrap(),
+        Some(approved)
+    );
+    assert_eq!(
+        now.debit_now(&debit("TXN-NOW-2", "DE76100000000000000503")),
+        Err(GatewayError::Timeout)
+    );
+    assert_eq!(now.reconcile_now(&by_txn("TXN-NOW-2")).unwrap(), None);
+    assert_eq!(state.len(), 1);
+}

@@ -262,109 +262,146 @@ pub fn claim_for_payment(
     now: NaiveDateTime,
     draft: impl FnOnce(&PaymentSession, &Order, &Lead) -> Result<PaymentDraft, StoreError>,
 ) -> Result<Claimed, ClaimError> {
-    tx::write(conn, |conn| {
-        let (session, order, lead, gateway) = claim_rows(conn, token)?;
-        let status = session.status()?;
-        if status == SessionStatus::Pending && session.expires_at <= now {
-            return Err(ClaimError::Expired);
-        }
-        match status {
-            SessionStatus::Pending => {}
-            SessionStatus::Expired => return Err(ClaimError::Expired),
-            _ => return Err(ClaimError::NotPayable),
-        }
-        let PaymentDraft {
-            mut mandate,
-            mut transaction,
-            customer,
-        } = draft(&session, &order, &lead)?;
-        // One mandate per order: a retry after a decline replaces the unused one.
-        let existing = Mandate::by_reference(conn, &session.tenant_id, &mandate.reference)?;
-        if let Some(found) = &existing {
-            mandate.id.clone_from(&found.id);
-        }
-        if let Some(t) = transaction.as_mut() {
-            t.mandate_id.clone_from(&mandate.id);
-        }
+    tx::write(conn, |conn| claim(conn, token, now, draft))
+}
 
-        let claimed = prepared::update(
-            payment_sessions::table,
-            payment_sessions::id
-                .eq(&session.id)
-                .and(payment_sessions::status.eq(SessionStatus::Pending.as_str()))
-                .and(payment_sessions::version.eq(session.version)),
-            (
-                payment_sessions::status.eq(SessionStatus::PaymentInProgress.as_str()),
-                payment_sessions::version.eq(session.version + 1),
-                payment_sessions::updated_at.eq(now),
-            ),
-        )
-        .execute(conn)
-        .map_err(StoreError::from)?;
-        if claimed != 1 {
-            return Err(ClaimError::NotPayable);
-        }
-        if let Some(c) = &customer {
-            c.insert(conn)?;
-        }
-        if existing.is_some() {
-            mandate.save(conn)?
-        } else {
-            mandate.insert(conn)?
-        }
-        if let Some(t) = &transaction {
-            insert_transaction(conn, t)?;
-        }
-        let order_status = order
-            .status()?
-            .transition_to(OrderStatus::Pending)
-            .unwrap_or(order.status()?);
-        let mut order = order;
-        order.status = order_status.as_str().to_owned();
-        order.updated_at = now;
-        order.save(conn)?;
-        let subject_session = session.clone();
-        let mut session = session;
-        session.status = SessionStatus::PaymentInProgress.as_str().to_owned();
-        session.version += 1;
-        session.updated_at = now;
-        if let Some(c) = &customer {
-            session.customer_id = Some(c.id.clone());
-            session.save(conn)?;
-        }
-        let subject = crate::events::Subject {
-            session: &subject_session,
-            order: &order,
-            lead: &lead,
+/// [`claim_for_payment`] and, in the same transaction, the outcome `settle_now` decides for the
+/// claimed debit (a gateway that answers in-process), applied as [`settle_claimed`] would. When
+/// `settle_now` answers `None` (a gateway reached over the network), or there is nothing to
+/// debit, only the claim is written and the outcome is `None`: the caller calls the gateway
+/// after the commit and settles with [`settle_claimed`]. `settle_now` is called only with a
+/// claimed transaction; an error from it rolls the claim back.
+pub fn claim_and_settle<E>(
+    conn: &mut DbConnection,
+    token: &str,
+    now: NaiveDateTime,
+    draft: impl FnOnce(&PaymentSession, &Order, &Lead) -> Result<PaymentDraft, StoreError>,
+    settle_now: impl FnOnce(&Claimed) -> Result<Option<Settlement>, E>,
+) -> Result<(Claimed, Option<Settled>), E>
+where
+    E: From<ClaimError> + From<StoreError>,
+{
+    tx::write(conn, |conn| {
+        let claimed = claim(conn, token, now, draft)?;
+        let Some(transaction) = claimed.transaction.clone() else {
+            return Ok((claimed, None));
         };
-        if let Some(t) = &transaction {
-            subject.transaction_created(conn, t, now)?;
-        }
-        if let Some(c) = &customer {
-            subject.customer_created(conn, c, now)?;
-        }
-        let subscription = match transaction {
-            Some(_) => None,
-            None => complete(
-                conn,
-                &mut session,
-                &mut order,
-                &lead,
-                &mut mandate,
-                None,
-                now,
-            )?,
+        let Some(settlement) = settle_now(&claimed)? else {
+            return Ok((claimed, None));
         };
-        Ok(Claimed {
-            session,
-            order,
-            lead,
-            gateway,
-            mandate,
-            transaction,
-            customer,
-            subscription,
-        })
+        let settled = apply_to_claim(conn, &claimed, transaction, &settlement, now)?;
+        Ok((claimed, Some(settled)))
+    })
+}
+
+/// The claim's reads and writes, inside the caller's transaction.
+fn claim(
+    conn: &mut DbConnection,
+    token: &str,
+    now: NaiveDateTime,
+    draft: impl FnOnce(&PaymentSession, &Order, &Lead) -> Result<PaymentDraft, StoreError>,
+) -> Result<Claimed, ClaimError> {
+    let (session, order, lead, gateway) = claim_rows(conn, token)?;
+    let status = session.status()?;
+    if status == SessionStatus::Pending && session.expires_at <= now {
+        return Err(ClaimError::Expired);
+    }
+    match status {
+        SessionStatus::Pending => {}
+        SessionStatus::Expired => return Err(ClaimError::Expired),
+        _ => return Err(ClaimError::NotPayable),
+    }
+    let PaymentDraft {
+        mut mandate,
+        mut transaction,
+        customer,
+    } = draft(&session, &order, &lead)?;
+    // One mandate per order: a retry after a decline replaces the unused one.
+    let existing = Mandate::by_reference(conn, &session.tenant_id, &mandate.reference)?;
+    if let Some(found) = &existing {
+        mandate.id.clone_from(&found.id);
+    }
+    if let Some(t) = transaction.as_mut() {
+        t.mandate_id.clone_from(&mandate.id);
+    }
+
+    let claimed = prepared::update(
+        payment_sessions::table,
+        payment_sessions::id
+            .eq(&session.id)
+            .and(payment_sessions::status.eq(SessionStatus::Pending.as_str()))
+            .and(payment_sessions::version.eq(session.version)),
+        (
+            payment_sessions::status.eq(SessionStatus::PaymentInProgress.as_str()),
+            payment_sessions::version.eq(session.version + 1),
+            payment_sessions::updated_at.eq(now),
+        ),
+    )
+    .execute(conn)
+    .map_err(StoreError::from)?;
+    if claimed != 1 {
+        return Err(ClaimError::NotPayable);
+    }
+    if let Some(c) = &customer {
+        c.insert(conn)?;
+    }
+    if existing.is_some() {
+        mandate.save(conn)?
+    } else {
+        mandate.insert(conn)?
+    }
+    if let Some(t) = &transaction {
+        insert_transaction(conn, t)?;
+    }
+    let order_status = order
+        .status()?
+        .transition_to(OrderStatus::Pending)
+        .unwrap_or(order.status()?);
+    let mut order = order;
+    order.status = order_status.as_str().to_owned();
+    order.updated_at = now;
+    order.save(conn)?;
+    let subject_session = session.clone();
+    let mut session = session;
+    session.status = SessionStatus::PaymentInProgress.as_str().to_owned();
+    session.version += 1;
+    session.updated_at = now;
+    if let Some(c) = &customer {
+        session.customer_id = Some(c.id.clone());
+        session.save(conn)?;
+    }
+    let subject = crate::events::Subject {
+        session: &subject_session,
+        order: &order,
+        lead: &lead,
+    };
+    if let Some(t) = &transaction {
+        subject.transaction_created(conn, t, now)?;
+    }
+    if let Some(c) = &customer {
+        subject.customer_created(conn, c, now)?;
+    }
+    let subscription = match transaction {
+        Some(_) => None,
+        None => complete(
+            conn,
+            &mut session,
+            &mut order,
+            &lead,
+            &mut mandate,
+            None,
+            now,
+        )?,
+    };
+    Ok(Claimed {
+        session,
+        order,
+        lead,
+        gateway,
+        mandate,
+        transaction,
+        customer,
+        subscription,
     })
 }
 
@@ -491,16 +528,27 @@ pub fn settle_claimed(
         .clone()
         .ok_or(StoreError::StateConflict)?;
     tx::write(conn, |conn| {
-        let mut rows = Settled {
-            session: claimed.session.clone(),
-            order: claimed.order.clone(),
-            transaction,
-            mandate: claimed.mandate.clone(),
-            subscription: None,
-        };
-        apply(conn, &mut rows, &claimed.lead, settlement, now)?;
-        Ok(rows)
+        apply_to_claim(conn, claimed, transaction, settlement, now)
     })
+}
+
+/// [`apply`] to the rows the claim returned, with `transaction` as the claim wrote it.
+fn apply_to_claim(
+    conn: &mut DbConnection,
+    claimed: &Claimed,
+    transaction: Transaction,
+    settlement: &Settlement,
+    now: NaiveDateTime,
+) -> StoreResult<Settled> {
+    let mut rows = Settled {
+        session: claimed.session.clone(),
+        order: claimed.order.clone(),
+        transaction,
+        mandate: claimed.mandate.clone(),
+        subscription: None,
+    };
+    apply(conn, &mut rows, &claimed.lead, settlement, now)?;
+    Ok(rows)
 }
 
 /// The writes of a settlement, on rows read in (or carried into) the current transaction. The

@@ -9,7 +9,7 @@
 //!   lookup), insert lead, insert payment session, insert order, commit.
 //! * [`create_and_pay`] (`bench pay`): the server's own sequence of store calls for
 //!   `POST /payment-sessions/` then `POST /payment-sessions/{token}/pay/`, with the same
-//!   transaction boundaries (three write transactions and the reads between them in
+//!   transaction boundaries (two write transactions and the reads between them in
 //!   autocommit), see there.
 //!
 //! The rows are built like the API builds them (UUID v7 ids, a fresh `ps_` token, `ORD-`
@@ -285,13 +285,12 @@ pub fn new_order(session: &PaymentSession, order_number: String, at: NaiveDateTi
 /// 1. autocommit: `ApiKey::find_active_by_hash`, `Campaign::find`, `Gateway::find`;
 /// 2. `sessions::create_session` (REUSE): lead lookup, insert lead, session, order (in a
 ///    savepoint), `order.created` into the outbox — one write transaction;
-/// 3. `payments::claim_for_payment`: session, order, lead and gateway in one query,
-///    `PENDING → PAYMENT_IN_PROGRESS`, insert mandate and pending transaction, order `PENDING`,
-///    `transaction.created` — one write transaction;
-/// 4. `payments::settle_claimed(Approved)` from the claim's rows: transaction approved,
-///    `transaction.status_changed`, session and order `COMPLETED`, mandate `RCUR`,
-///    `payment_session.completed` — one write transaction. The envelope is built from the
-///    rows these two returned (no reads).
+/// 3. `payments::claim_and_settle` with the sandbox's immediate approval: session, order, lead
+///    and gateway in one query, `PENDING → PAYMENT_IN_PROGRESS`, insert mandate and pending
+///    transaction, order `PENDING`, `transaction.created`; then from the claim's rows:
+///    transaction approved, `transaction.status_changed`, session and order `COMPLETED`,
+///    mandate `RCUR`, `payment_session.completed` — one write transaction. The envelope is
+///    built from the rows it returned (no reads).
 ///
 /// Left out: HTTP, JSON, the IBAN validation and the AES-GCM sealing of IBAN and holder (the
 /// mandate gets fixed sealed-looking strings of the same length) and the opening of the holder
@@ -320,17 +319,20 @@ pub fn create_and_pay(conn: &mut DbConnection, target: &Target, email: &str) -> 
         CreateSessionError::DuplicateLead => StoreError::Corrupt("duplicate lead".into()),
     })?;
     let token = created.session.token;
-    // 3. The claim.
-    let claimed =
-        payments::claim_for_payment(conn, &token, now(), |s, o, l| Ok(payment_draft(s, o, l)))
-            .map_err(|e| match e {
-                ClaimError::Store(e) => e,
-                other => StoreError::Corrupt(format!("claim: {other}")),
-            })?;
-    // 4. The sandbox approved: apply it.
+    // 3. The claim, the sandbox's approval and its settlement.
     let reference = format!("sbx_{}", uuid::Uuid::new_v4().simple());
-    let settled =
-        payments::settle_claimed(conn, &claimed, &Settlement::Approved { reference }, now())?;
+    let (_, settled) = payments::claim_and_settle(
+        conn,
+        &token,
+        now(),
+        |s, o, l| Ok(payment_draft(s, o, l)),
+        |_| Ok::<_, ClaimError>(Some(Settlement::Approved { reference })),
+    )
+    .map_err(|e| match e {
+        ClaimError::Store(e) => e,
+        other => StoreError::Corrupt(format!("claim: {other}")),
+    })?;
+    let settled = settled.ok_or_else(|| StoreError::Corrupt("nothing was debited".into()))?;
     if settled.session.status != SessionStatus::Completed.as_str() {
         return Err(StoreError::Corrupt(format!(
             "session {} ended {}, not COMPLETED",

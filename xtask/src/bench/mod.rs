@@ -25,7 +25,7 @@ scenarios:
              operation = POST /payment-sessions/ then POST /payment-sessions/{token}/pay/ ->
              200 \"completed\", chained per connection by wrk (fixtures/bench/pay.lua); next to
              pgbench with the same statements in one transaction (fixtures/bench/pay.pgbench.sql)
-             and in the server's three write transactions (derived from the same file), and the
+             and in the server's two write transactions (derived from the same file), and the
              store's own functions in-process (diesel) on PostgreSQL; in-process diesel on
              SQLite.
   webhooks   webhook delivery: a local receiver on 127.0.0.1 answering 200, `catalyst demo
@@ -41,7 +41,7 @@ options:
   --warmup SECS          unmeasured seconds before each run (default 2, at most 60; sessions,
                          pay); pay: only before the first round of each tool per level
   --rounds N             pay: interleaved rounds per concurrency level (default 3, 1..=20); each
-                         round runs every tool once in turn (HTTP, pgbench 1tx, pgbench 3tx,
+                         round runs every tool once in turn (HTTP, pgbench 1tx, pgbench 2tx,
                          diesel on PostgreSQL; HTTP, diesel on SQLite); the tables show the
                          median over the rounds of each figure (rate, p50, p99 independently)
                          and the median of the per-round ratios (HTTP of a round / the baseline

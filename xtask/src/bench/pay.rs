@@ -2,12 +2,12 @@
 //! per concurrency level: wrk chaining create-session → pay (fixtures/bench/pay.lua), and the
 //! direct baselines. On PostgreSQL: pgbench with every statement of the operation in one
 //! transaction (fixtures/bench/pay.pgbench.sql, the issue's baseline), pgbench with the same
-//! statements in the server's three write transactions (derived from the same file, see
-//! [`three_transactions`]), and the store's own functions in-process
+//! statements in the server's two write transactions (derived from the same file, see
+//! [`server_transactions`]), and the store's own functions in-process
 //! (`direct::create_and_pay`). On SQLite: the in-process one.
 //!
 //! The machine drifts over minutes, so each level runs `--rounds` interleaved rounds of
-//! [HTTP, pgbench 1tx, pgbench 3tx, diesel] (PostgreSQL) or [HTTP, diesel] (SQLite), the
+//! [HTTP, pgbench 1tx, pgbench 2tx, diesel] (PostgreSQL) or [HTTP, diesel] (SQLite), the
 //! warm-up only before the first round, and reports the median over the rounds of each figure
 //! and the median of the paired per-round ratios (a round's HTTP run over the baseline run
 //! right after it).
@@ -67,7 +67,7 @@ struct Round {
     /// pgbench (one transaction per operation) on PostgreSQL, in-process diesel on SQLite.
     direct: Figures,
     /// pgbench with the server's transaction boundaries, on PostgreSQL.
-    pgbench3: Option<Figures>,
+    pgbench2: Option<Figures>,
     /// In-process diesel on PostgreSQL.
     diesel: Option<Figures>,
 }
@@ -87,14 +87,14 @@ struct Row {
     /// pgbench (one transaction per operation) on PostgreSQL, in-process diesel on SQLite.
     direct: Figures,
     /// pgbench with the server's transaction boundaries, on PostgreSQL.
-    pgbench3: Option<Figures>,
+    pgbench2: Option<Figures>,
     /// In-process diesel on PostgreSQL.
     diesel: Option<Figures>,
     /// HTTP / direct of each round, in order.
     round_shares: Vec<f64>,
-    /// Medians of the paired per-round ratios HTTP / direct, pgbench3, diesel.
+    /// Medians of the paired per-round ratios HTTP / direct, pgbench2, diesel.
     share_direct: f64,
-    share_pgbench3: f64,
+    share_pgbench2: f64,
     share_diesel: f64,
     load1: f64,
 }
@@ -117,11 +117,11 @@ impl Row {
             concurrency,
             http: PayHttp::median_of(&rounds.iter().map(|r| &r.http).collect::<Vec<_>>()),
             direct: Figures::median_of(&all(|r| &r.direct)),
-            pgbench3: some(|r| r.pgbench3.as_ref()).map(|v| Figures::median_of(&v)),
+            pgbench2: some(|r| r.pgbench2.as_ref()).map(|v| Figures::median_of(&v)),
             diesel: some(|r| r.diesel.as_ref()).map(|v| Figures::median_of(&v)),
             share_direct: median(round_shares.iter().copied()),
             round_shares,
-            share_pgbench3: paired(|r| r.pgbench3.as_ref()),
+            share_pgbench2: paired(|r| r.pgbench2.as_ref()),
             share_diesel: paired(|r| r.diesel.as_ref()),
             load1: sys::load1(),
         }
@@ -184,10 +184,10 @@ fn run_backend(
     let target = deployment.direct_target()?;
     direct::check(&target)?;
     let url = format!("http://{addr}/api/v1/payment-sessions/");
-    let pgbench_3tx = deployment.work.path().join("pay.pgbench.3tx.sql");
+    let pgbench_2tx = deployment.work.path().join("pay.pgbench.2tx.sql");
     std::fs::write(
-        &pgbench_3tx,
-        three_transactions(
+        &pgbench_2tx,
+        server_transactions(
             &std::fs::read_to_string(pgbench_sql)
                 .with_context(|| format!("reading {}", pgbench_sql.display()))?,
         ),
@@ -209,7 +209,7 @@ fn run_backend(
             url: &url,
             lua,
             pgbench_1tx: pgbench_sql,
-            pgbench_3tx: &pgbench_3tx,
+            pgbench_2tx: &pgbench_2tx,
             pg_vars: &pg_vars,
             concurrency,
         };
@@ -229,9 +229,9 @@ struct Level<'a> {
     target: &'a direct::Target,
     url: &'a str,
     lua: &'a Path,
-    /// pgbench scripts: every statement in one transaction; the server's three transactions.
+    /// pgbench scripts: every statement in one transaction; the server's two transactions.
     pgbench_1tx: &'a Path,
-    pgbench_3tx: &'a Path,
+    pgbench_2tx: &'a Path,
     pg_vars: &'a [(&'a str, String)],
     concurrency: usize,
 }
@@ -256,13 +256,13 @@ impl Level<'_> {
             Backend::Postgres => Round {
                 http,
                 direct: self.pgbench(self.pgbench_1tx, "pgbench_pay", round)?,
-                pgbench3: Some(self.pgbench(self.pgbench_3tx, "pgbench_pay_3tx", round)?),
+                pgbench2: Some(self.pgbench(self.pgbench_2tx, "pgbench_pay_2tx", round)?),
                 diesel: Some(self.diesel(round)?),
             },
             Backend::Sqlite => Round {
                 http,
                 direct: self.diesel(round)?,
-                pgbench3: None,
+                pgbench2: None,
                 diesel: None,
             },
         })
@@ -340,14 +340,14 @@ impl Level<'_> {
 }
 
 /// The server's transaction boundaries from the one-transaction script: drops the lines that
-/// end in `-- 1tx` and un-comments the lines that start with `--3tx `.
-fn three_transactions(script: &str) -> String {
+/// end in `-- 1tx` and un-comments the lines that start with `--2tx `.
+fn server_transactions(script: &str) -> String {
     let mut out = String::with_capacity(script.len());
     for line in script.lines() {
         if line.trim_end().ends_with("-- 1tx") {
             continue;
         }
-        out.push_str(line.strip_prefix("--3tx ").unwrap_or(line));
+        out.push_str(line.strip_prefix("--2tx ").unwrap_or(line));
         out.push('\n');
     }
     out
@@ -516,8 +516,8 @@ fn print_round(backend: Backend, round: usize, rounds: usize, r: &Round) {
         Backend::Postgres => line.push_str(&format!(" | pgbench {:>6.0}", r.direct.rate)),
         Backend::Sqlite => line.push_str(&format!(" | diesel {:>6.0}", r.direct.rate)),
     }
-    if let Some(p) = &r.pgbench3 {
-        line.push_str(&format!(" | pgbench 3tx {:>6.0}", p.rate));
+    if let Some(p) = &r.pgbench2 {
+        line.push_str(&format!(" | pgbench 2tx {:>6.0}", p.rate));
     }
     if let Some(d) = &r.diesel {
         line.push_str(&format!(" | diesel {:>6.0}", d.rate));
@@ -551,9 +551,9 @@ fn print_progress(r: &Row) {
         ms(r.direct.p99_ms),
         r.direct.failed
     );
-    if let Some(p) = &r.pgbench3 {
+    if let Some(p) = &r.pgbench2 {
         line.push_str(&format!(
-            " | pgbench 3tx {:>6.0} op/s p50 {} p99 {} ms",
+            " | pgbench 2tx {:>6.0} op/s p50 {} p99 {} ms",
             p.rate,
             ms(p.p50_ms),
             ms(p.p99_ms)
@@ -588,7 +588,7 @@ fn print_table(rows: &[Row], rounds: usize) {
          200 \"completed\";\n op/s = completed pay answers per second (HTTP requests/s = 2 × \
          op/s); latencies in ms: create and pay per request,\n op = create sent → pay answered; \
          direct = pgbench -M prepared, every statement of the operation\n in ONE transaction, on \
-         PostgreSQL; in-process diesel (the store's functions, the server's three write\n \
+         PostgreSQL; in-process diesel (the store's functions, the server's two write\n \
          transactions) on SQLite; failed = direct operations that gave up with \"database is \
          locked\")\n"
     );
@@ -638,7 +638,7 @@ fn print_table(rows: &[Row], rounds: usize) {
         println!(
             "\nPostgreSQL: the target (HTTP ≥ {:.0}% of pgbench in one transaction, by the median \
              paired ratio HTTP/pgb), and two\nmore baselines with the server's transaction \
-             boundaries (three write transactions, reads in autocommit):\npgbench 3tx (the same \
+             boundaries (two write transactions, reads in autocommit):\npgbench 2tx (the same \
              statements) and in-process diesel (the store's functions, one connection per\n\
              thread); medians over {rounds} interleaved round(s)\n",
             TARGET * 100.0
@@ -648,19 +648,19 @@ fn print_table(rows: &[Row], rounds: usize) {
             "backend",
             "conc",
             "HTTP op/s",
-            "pgb3 /s",
+            "pgb2 /s",
             "p50",
             "p99",
             "diesel op/s",
             "p50",
             "p99",
-            "HTTP/pgb3",
+            "HTTP/pgb2",
             "HTTP/dsl",
             "HTTP/pgb",
             "target"
         );
         for r in pg {
-            let (Some(d), Some(p3)) = (&r.diesel, &r.pgbench3) else {
+            let (Some(d), Some(p3)) = (&r.diesel, &r.pgbench2) else {
                 continue;
             };
             println!(
@@ -675,7 +675,7 @@ fn print_table(rows: &[Row], rounds: usize) {
                 d.rate,
                 ms(d.p50_ms),
                 ms(d.p99_ms),
-                fmt_share(r.share_pgbench3),
+                fmt_share(r.share_pgbench2),
                 fmt_share(r.share_diesel),
                 fmt_share(r.share_direct),
                 verdict(r.share_direct)
@@ -689,21 +689,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn derives_the_three_transaction_script() {
-        let one = "\\set r 1\nBEGIN;  -- 1tx\nSELECT 1;\n--3tx BEGIN;\nINSERT 1;\n--3tx END;\n\
+    fn derives_the_server_transaction_script() {
+        let one = "\\set r 1\nBEGIN;  -- 1tx\nSELECT 1;\n--2tx BEGIN;\nINSERT 1;\n--2tx END;\n\
                    END;  -- 1tx\n";
         assert_eq!(
-            three_transactions(one),
+            server_transactions(one),
             "\\set r 1\nSELECT 1;\nBEGIN;\nINSERT 1;\nEND;\n"
         );
         let file = include_str!("../../../fixtures/bench/pay.pgbench.sql");
-        let three = three_transactions(file);
+        let two = server_transactions(file);
         let count = |s: &str, l: &str| s.lines().filter(|x| x.trim_end() == l).count();
         assert_eq!(
             (count(file, "BEGIN;  -- 1tx"), count(file, "END;  -- 1tx")),
             (1, 1)
         );
-        assert_eq!((count(&three, "BEGIN;"), count(&three, "END;")), (3, 3));
+        assert_eq!((count(&two, "BEGIN;"), count(&two, "END;")), (2, 2));
     }
 
     #[test]
@@ -712,13 +712,13 @@ mod tests {
             rate,
             ..Figures::default()
         };
-        let round = |http, one, three| Round {
+        let round = |http, one, two| Round {
             http: PayHttp {
                 ops: rate(http),
                 ..PayHttp::default()
             },
             direct: rate(one),
-            pgbench3: Some(rate(three)),
+            pgbench2: Some(rate(two)),
             diesel: None,
         };
         let rounds = [
@@ -731,7 +731,7 @@ mod tests {
         assert_eq!(row.round_shares, [0.7, 1.2, 1.125]);
         // The median of the per-round ratios, not 70 / 80.
         assert_eq!(row.share_direct, 1.125);
-        assert_eq!(row.share_pgbench3, 1.0);
+        assert_eq!(row.share_pgbench2, 1.0);
         assert!(row.diesel.is_none() && row.share_diesel.is_nan());
         assert_eq!(verdict(row.share_direct), "met");
         assert_eq!(verdict(0.79), "MISSED");

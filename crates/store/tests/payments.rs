@@ -1,0 +1,161 @@
+//! Claiming a session for payment, with and without an in-process outcome, on SQLite and on
+//! PostgreSQL.
+
+mod common;
+
+use catalyst_domain::DuplicatePolicy;
+use catalyst_store::payments::{self, ClaimError, PaymentDraft, Settlement};
+use catalyst_store::sessions;
+use catalyst_store::*;
+use chrono::Duration;
+use common::*;
+
+/// A new PENDING session (with its order and lead) on a sandbox gateway; its token.
+fn pending_session(store: &Store) -> (String, String) {
+    let t = tenant(store);
+    let g = gateway(store, &t.id, "sandbox");
+    let s = session(&t.id, &g.id, Duration::hours(1));
+    let o = order(&t.id, &order_number());
+    let l = lead(&t.id, &format!("{}@example.com", id()));
+    let mut conn = store.conn().unwrap();
+    let created =
+        sessions::create_session(&mut conn, l, DuplicatePolicy::Reuse, s, o, order_number).unwrap();
+    (created.session.token, t.id)
+}
+
+/// A mandate and a pending one-off transaction for the claimed session.
+fn draft(s: &PaymentSession, o: &Order, l: &Lead) -> Result<PaymentDraft, StoreError> {
+    let at = now();
+    let mandate = Mandate {
+        id: id(),
+        tenant_id: s.tenant_id.clone(),
+        lead_id: l.id.clone(),
+        customer_id: None,
+        reference: format!("MAND-{}", o.order_number),
+        iban_sealed: "sealed".into(),
+        iban_last4: "3000".into(),
+        iban_country: "DE".into(),
+        bic: None,
+        bank_name: None,
+        holder_sealed: "sealed".into(),
+        sequence_type: "FRST".into(),
+        signed_at: at,
+        created_at: at,
+        updated_at: at,
+        iban_masked: "******************3000".into(),
+    };
+    let transaction = Transaction {
+        id: id(),
+        tenant_id: s.tenant_id.clone(),
+        session_id: s.id.clone(),
+        order_id: o.id.clone(),
+        gateway_id: s.gateway_id.clone(),
+        mandate_id: mandate.id.clone(),
+        merchant_transaction_id: format!("TXN-20261121-{}", &id()[..8].to_uppercase()),
+        tenant_reference_id: None,
+        kind: "sdd_sale".into(),
+        status: "pending".into(),
+        sequence_type: "FRST".into(),
+        amount_minor: s.amount_minor,
+        currency: s.currency.clone(),
+        gateway_reference: None,
+        verification_url: None,
+        error_code: None,
+        error_message: None,
+        gateway_code: None,
+        gateway_message: None,
+        counts_as_attempt: true,
+        processed_at: None,
+        created_at: at,
+        updated_at: at,
+    };
+    Ok(PaymentDraft {
+        mandate,
+        transaction: Some(transaction),
+        customer: None,
+    })
+}
+
+/// The stored session, its latest transaction and how many webhook events exist.
+fn stored(store: &Store, token: &str) -> (PaymentSession, Option<Transaction>, i64) {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    store
+        .read(|c| {
+            let s = PaymentSession::find_by_token(c, token)?;
+            let t = s.latest_transaction(c)?;
+            let events = diesel::sql_query("SELECT COUNT(*) AS n FROM webhook_events")
+                .get_result::<N>(&mut *c)?
+                .n;
+            Ok::<_, StoreError>((s, t, events))
+        })
+        .unwrap()
+}
+
+test_both! {
+    fn an_in_process_outcome_commits_with_its_claim(db) {
+        let (token, _) = pending_session(&db.store);
+        let before = stored(&db.store, &token).2;
+        let mut conn = db.store.conn().unwrap();
+        let (claimed, settled) = payments::claim_and_settle(&mut conn, &token, now(), draft, |c| {
+            assert_eq!(c.session.status, "PAYMENT_IN_PROGRESS", "called on the claimed rows");
+            Ok::<_, ClaimError>(Some(Settlement::Approved { reference: "sbx_1".into() }))
+        })
+        .unwrap();
+        drop(conn);
+        let settled = settled.expect("settled in the claim's transaction");
+        assert_eq!((settled.session.status.as_str(), settled.transaction.status.as_str()), ("COMPLETED", "approved"));
+        assert_eq!(claimed.transaction.unwrap().status, "pending", "the claim's own row");
+        let (session, transaction, events) = stored(&db.store, &token);
+        let transaction = transaction.unwrap();
+        assert_eq!((session.status.as_str(), transaction.status.as_str()), ("COMPLETED", "approved"));
+        assert_eq!(transaction.gateway_reference.as_deref(), Some("sbx_1"));
+        // transaction.created, transaction.status_changed, payment_session.completed
+        assert_eq!(events - before, 3);
+    }
+
+    fn a_failing_outcome_rolls_the_claim_back(db) {
+        let (token, _) = pending_session(&db.store);
+        let before = stored(&db.store, &token).2;
+        let mut conn = db.store.conn().unwrap();
+        let result = payments::claim_and_settle(&mut conn, &token, now(), draft, |_| {
+            Err::<Option<Settlement>, _>(ClaimError::Store(StoreError::Corrupt("broken gateway".into())))
+        });
+        drop(conn);
+        assert!(matches!(result, Err(ClaimError::Store(StoreError::Corrupt(_)))));
+        let (session, transaction, events) = stored(&db.store, &token);
+        assert_eq!((session.status.as_str(), session.version), ("PENDING", 0));
+        assert!(transaction.is_none());
+        assert_eq!(events, before, "no event of the rolled-back claim");
+        // The session can still be paid.
+        let mut conn = db.store.conn().unwrap();
+        let (_, settled) = payments::claim_and_settle(&mut conn, &token, now(), draft, |_| {
+            Ok::<_, ClaimError>(Some(Settlement::Approved { reference: "sbx_2".into() }))
+        })
+        .unwrap();
+        assert_eq!(settled.unwrap().session.status, "COMPLETED");
+    }
+
+    fn a_network_gateway_gets_only_the_claim(db) {
+        let (token, _) = pending_session(&db.store);
+        let mut conn = db.store.conn().unwrap();
+        let (claimed, settled) = payments::claim_and_settle(&mut conn, &token, now(), draft, |_| {
+            Ok::<_, ClaimError>(None)
+        })
+        .unwrap();
+        assert!(settled.is_none());
+        let (session, transaction, _) = stored(&db.store, &token);
+        assert_eq!((session.status.as_str(), transaction.unwrap().status.as_str()), ("PAYMENT_IN_PROGRESS", "pending"));
+        // A second payer is turned away; the outcome arrives later from the claim's rows.
+        let again = payments::claim_and_settle(&mut conn, &token, now(), draft, |_| {
+            Ok::<_, ClaimError>(None)
+        });
+        assert!(matches!(again, Err(ClaimError::NotPayable)));
+        let settled = payments::settle_claimed(&mut conn, &claimed, &Settlement::Approved { reference: "emp_1".into() }, now()).unwrap();
+        assert_eq!(settled.session.status, "COMPLETED");
+    }
+}
