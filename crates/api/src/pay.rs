@@ -291,9 +291,33 @@ fn settle_now(
 /// The reconcile request after an integration fault on `t`'s debit.
 fn reconcile_request(t: &Transaction, error: &GatewayError) -> ReconcileRequest {
     tracing::warn!(transaction = %t.merchant_transaction_id, %error, "gateway fault; reconciling");
+    lookup(t)
+}
+
+/// How the gateway finds `t`: by its reference when known, else by our transaction id.
+pub fn lookup(t: &Transaction) -> ReconcileRequest {
     ReconcileRequest {
         transaction_id: t.merchant_transaction_id.clone(),
         reference: t.gateway_reference.clone(),
+    }
+}
+
+/// The outcome when the gateway turns out never to have received the debit: declined
+/// `gateway_unavailable`, and the attempt does not count.
+pub fn never_debited(
+    message: &str,
+    gateway_code: Option<String>,
+    gateway_message: Option<String>,
+) -> Settlement {
+    Settlement::Declined {
+        reference: None,
+        code: catalyst_sepa::DeclineCode::GatewayUnavailable
+            .as_str()
+            .to_owned(),
+        message: message.to_owned(),
+        gateway_code,
+        gateway_message,
+        counts_as_attempt: false,
     }
 }
 
@@ -305,16 +329,11 @@ fn after_fault(
 ) -> Settlement {
     match found {
         Ok(Some(outcome)) => settlement_of(outcome),
-        Ok(None) => Settlement::Declined {
-            reference: None,
-            code: catalyst_sepa::DeclineCode::GatewayUnavailable
-                .as_str()
-                .to_owned(),
-            message: "The payment gateway could not be reached; nothing was debited.".into(),
-            gateway_code: gateway_code_of(error),
-            gateway_message: Some(error.to_string()),
-            counts_as_attempt: false,
-        },
+        Ok(None) => never_debited(
+            "The payment gateway could not be reached; nothing was debited.",
+            gateway_code_of(error),
+            Some(error.to_string()),
+        ),
         Err(e) => {
             tracing::warn!(transaction = %t.merchant_transaction_id, error = %e, "reconcile failed; left pending");
             Settlement::Pending { reference: None }
@@ -555,10 +574,7 @@ pub async fn verify(
         _ => return Err(ApiError::Conflict(Conflict::SessionNotVerifiable)),
     };
     let adapter = adapter_for(&state, &gateway)?;
-    let req = ReconcileRequest {
-        transaction_id: transaction.merchant_transaction_id.clone(),
-        reference: transaction.gateway_reference.clone(),
-    };
+    let req = lookup(&transaction);
     let answer = adapter.verify(&req).await;
     let settlement = match settle(adapter.as_ref(), &transaction, answer).await {
         // Still waiting for the customer's bank: nothing changes.

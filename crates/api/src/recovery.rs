@@ -6,12 +6,11 @@
 use std::time::Duration;
 
 use actix_web::web;
-use catalyst_gateway::ReconcileRequest;
 use catalyst_store::payments::{self, Settlement};
 use catalyst_store::{Gateway, PaymentSession, StoreError, Transaction, now};
 use tokio::sync::watch;
 
-use crate::pay::{adapter_for, settlement_of};
+use crate::pay::{self, adapter_for, settlement_of};
 use crate::state::AppState;
 
 /// How old a `pending` transaction must be before the worker takes it over: older than any
@@ -48,23 +47,13 @@ pub async fn run_once(state: &AppState, grace: chrono::Duration) -> Result<usize
             tracing::error!(gateway = %gateway.id, "recovery: gateway cannot be built");
             continue;
         };
-        let req = ReconcileRequest {
-            transaction_id: t.merchant_transaction_id.clone(),
-            reference: t.gateway_reference.clone(),
-        };
-        let settlement = match adapter.reconcile(&req).await {
+        let settlement = match adapter.reconcile(&pay::lookup(&t)).await {
             Ok(Some(outcome)) => settlement_of(outcome),
-            Ok(None) => Settlement::Declined {
-                reference: None,
-                code: catalyst_sepa::DeclineCode::GatewayUnavailable
-                    .as_str()
-                    .to_owned(),
-                message: "The payment gateway never received the debit; nothing was debited."
-                    .into(),
-                gateway_code: None,
-                gateway_message: None,
-                counts_as_attempt: false,
-            },
+            Ok(None) => pay::never_debited(
+                "The payment gateway never received the debit; nothing was debited.",
+                None,
+                None,
+            ),
             Err(e) => {
                 tracing::warn!(transaction = %t.merchant_transaction_id, error = %e, "recovery: reconcile failed; will retry");
                 continue;
