@@ -424,33 +424,39 @@ pub async fn pay(
     let (st, b, tk) = (state.clone(), body.clone(), token.clone());
     let claimed = web::block(move || -> Result<Claim, ApiError> {
         let mut conn = st.store.conn()?;
+        // Built once, when there is something to debit; kept for a gateway over the network.
+        let mut adapter = None;
         let (claimed, settled) = payments::claim_and_settle(
             &mut conn,
             &tk,
             now(),
             |s, o, l| draft(&st.store, &b, s, o, l),
-            |claimed| debit_in_process(&st, claimed, &b),
+            |claimed| {
+                let built = adapter_for(&st, &claimed.gateway)?;
+                let settlement = debit_in_process(&st, built.as_ref(), claimed, &b)?;
+                adapter = Some(built);
+                Ok::<_, ApiError>(settlement)
+            },
         )?;
-        if settled.is_none() && claimed.transaction.is_some() {
-            return Ok(Claim::AwaitsGateway(Box::new(claimed)));
+        if let (None, Some(adapter)) = (&settled, adapter) {
+            return Ok(Claim::AwaitsGateway(Box::new(claimed), adapter));
         }
         let parts = envelope::Parts::paid(&mut conn, claimed, settled)?;
         envelope::render(&st.store, parts, Call::Pay, st.config.livemode).map(Claim::Answered)
     })
     .await??;
-    let claimed = match claimed {
+    let (claimed, adapter) = match claimed {
         Claim::Answered(envelope) => {
             state.events_written();
             return Ok(HttpResponse::Ok().json(envelope));
         }
-        Claim::AwaitsGateway(claimed) => *claimed,
+        Claim::AwaitsGateway(claimed, adapter) => (*claimed, adapter),
     };
 
     // A gateway over the network: called after the claim committed, with our transaction id
     // as its idempotency key.
     let settlement = match &claimed.transaction {
         Some(t) => {
-            let adapter = adapter_for(&state, &claimed.gateway)?;
             let request = debit_request(
                 &state,
                 &claimed.session,
@@ -480,21 +486,21 @@ pub async fn pay(
 enum Claim {
     /// Settled in the claim's transaction (in-process gateway, or nothing to debit): the answer.
     Answered(Value),
-    /// Claimed; the debit goes to a gateway over the network.
-    AwaitsGateway(Box<Claimed>),
+    /// Claimed; the debit goes to this gateway over the network.
+    AwaitsGateway(Box<Claimed>, Arc<dyn GatewayAdapter>),
 }
 
-/// The outcome of the claimed debit if the session's gateway answers in-process; `None` for a
-/// gateway over the network.
+/// The outcome of the claimed debit if `adapter` answers in-process; `None` for a gateway over
+/// the network.
 fn debit_in_process(
     state: &AppState,
+    adapter: &dyn GatewayAdapter,
     claimed: &Claimed,
     body: &PayBody,
 ) -> Result<Option<Settlement>, ApiError> {
     let Some(t) = &claimed.transaction else {
         return Ok(None);
     };
-    let adapter = adapter_for(state, &claimed.gateway)?;
     let Some(gateway) = adapter.in_process() else {
         return Ok(None);
     };
