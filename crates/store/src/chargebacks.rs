@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use catalyst_domain::{OrderStatus, SubscriptionStatus};
 
+use crate::connection::on_backend;
 use crate::payments::{Subscription, Transaction};
 use crate::schema::{chargebacks, payment_sessions};
 use crate::sessions::{Order, PaymentSession};
@@ -104,10 +105,10 @@ pub fn record_chargeback(
         t.status = "charged_back".into();
         t.updated_at = now;
         t.save(conn)?;
-        let session: PaymentSession = payment_sessions::table
+        let session: PaymentSession = on_backend!(conn, |c| payment_sessions::table
             .find(&t.session_id)
             .select(PaymentSession::as_select())
-            .first(conn)?;
+            .first(c))?;
         let mut order = Order::find_by_session(conn, &session.id)?;
         if order.status()?.can_transition_to(OrderStatus::Chargedback) {
             order.status = OrderStatus::Chargedback.as_str().to_owned();

@@ -4,6 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::connection::on_backend;
 use crate::schema::{campaigns, gateways, hosted_pages, webhook_endpoints, webhook_profiles};
 use crate::{DbConnection, StoreResult};
 
@@ -180,10 +181,10 @@ impl Campaign {
 impl Gateway {
     /// A gateway by id alone (gateway notifications name it in the path, without a tenant).
     pub fn by_id(conn: &mut DbConnection, id: &str) -> StoreResult<Self> {
-        gateways::table
+        on_backend!(conn, |c| gateways::table
             .find(id)
             .select(Self::as_select())
-            .first(conn)
-            .map_err(Into::into)
+            .first(c))
+        .map_err(Into::into)
     }
 }

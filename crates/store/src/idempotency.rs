@@ -3,6 +3,7 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
+use crate::connection::on_backend;
 use crate::schema::idempotency_keys as ik;
 use crate::{DbConnection, StoreError, StoreResult, tx};
 
@@ -31,38 +32,39 @@ pub fn begin(
     now: NaiveDateTime,
 ) -> StoreResult<IdempotencyStart> {
     let outcome = tx::write(conn, |conn| {
-        let row: Option<(String, Option<i32>, Option<String>, NaiveDateTime)> = ik::table
-            .filter(ik::tenant_id.eq(tenant))
-            .filter(ik::idem_key.eq(key))
-            .select((
-                ik::fingerprint,
-                ik::response_status,
-                ik::response_body,
-                ik::created_at,
-            ))
-            .first(conn)
-            .optional()?;
+        let row: Option<(String, Option<i32>, Option<String>, NaiveDateTime)> =
+            on_backend!(conn, |c| ik::table
+                .filter(ik::tenant_id.eq(tenant))
+                .filter(ik::idem_key.eq(key))
+                .select((
+                    ik::fingerprint,
+                    ik::response_status,
+                    ik::response_body,
+                    ik::created_at,
+                ))
+                .first(c)
+                .optional())?;
         match row {
             None => {
-                diesel::insert_into(ik::table)
+                on_backend!(conn, |c| diesel::insert_into(ik::table)
                     .values((
                         ik::tenant_id.eq(tenant),
                         ik::idem_key.eq(key),
                         ik::fingerprint.eq(fingerprint),
                         ik::created_at.eq(now),
                     ))
-                    .execute(conn)?;
+                    .execute(c))?;
                 Ok(IdempotencyStart::Proceed)
             }
             Some((_, _, _, created)) if created + RETENTION <= now => {
-                diesel::update(ik::table.find((tenant, key)))
+                on_backend!(conn, |c| diesel::update(ik::table.find((tenant, key)))
                     .set((
                         ik::fingerprint.eq(fingerprint),
                         ik::response_status.eq(None::<i32>),
                         ik::response_body.eq(None::<String>),
                         ik::created_at.eq(now),
                     ))
-                    .execute(conn)?;
+                    .execute(c))?;
                 Ok(IdempotencyStart::Proceed)
             }
             Some((stored, _, _, _)) if stored != fingerprint => Ok(IdempotencyStart::Reused),
@@ -89,17 +91,18 @@ pub fn complete(
     status: u16,
     body: &str,
 ) -> StoreResult<()> {
-    diesel::update(ik::table.find((tenant, key)))
+    on_backend!(conn, |c| diesel::update(ik::table.find((tenant, key)))
         .set((
             ik::response_status.eq(i32::from(status)),
             ik::response_body.eq(body),
         ))
-        .execute(conn)?;
+        .execute(c))?;
     Ok(())
 }
 
 /// Forgets `key` (the request failed in a way the client may retry).
 pub fn release(conn: &mut DbConnection, tenant: &str, key: &str) -> StoreResult<()> {
-    diesel::delete(ik::table.find((tenant, key))).execute(conn)?;
+    on_backend!(conn, |c| diesel::delete(ik::table.find((tenant, key)))
+        .execute(c))?;
     Ok(())
 }

@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use serde_json::Value;
 
 use crate::config::{WebhookEndpoint, WebhookProfile};
+use crate::connection::on_backend;
 use crate::schema::{
     webhook_attempts, webhook_deliveries, webhook_endpoints, webhook_events, webhook_profiles,
 };
@@ -133,14 +134,14 @@ pub fn emit(conn: &mut DbConnection, event: NewEvent<'_>, now: NaiveDateTime) ->
             .to_string(),
         created_at: now,
     };
-    diesel::insert_into(webhook_events::table)
+    on_backend!(conn, |c| diesel::insert_into(webhook_events::table)
         .values(&row)
-        .execute(conn)?;
+        .execute(c))?;
     let Some(profile_id) = event.profile_id else {
         return Ok(());
     };
     // One query: the active endpoints of the profile, if the profile itself is active.
-    let endpoints: Vec<WebhookEndpoint> = webhook_endpoints::table
+    let endpoints: Vec<WebhookEndpoint> = on_backend!(conn, |c| webhook_endpoints::table
         .inner_join(
             webhook_profiles::table.on(webhook_profiles::id.eq(webhook_endpoints::profile_id)),
         )
@@ -149,7 +150,7 @@ pub fn emit(conn: &mut DbConnection, event: NewEvent<'_>, now: NaiveDateTime) ->
         .filter(webhook_profiles::active.eq(true))
         .order(webhook_endpoints::id.asc())
         .select(WebhookEndpoint::as_select())
-        .load(conn)?;
+        .load(c))?;
     let subscribed: Vec<&WebhookEndpoint> = endpoints
         .iter()
         .filter(|e| subscribes(e, event.event_type))
@@ -223,15 +224,17 @@ pub fn claim_due(
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        diesel::update(webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(&ids)))
-            .set(webhook_deliveries::lease_until.eq(now + lease))
-            .execute(conn)?;
+        on_backend!(conn, |c| diesel::update(
+            webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(&ids))
+        )
+        .set(webhook_deliveries::lease_until.eq(now + lease))
+        .execute(c))?;
         let rows: Vec<(
             WebhookDelivery,
             WebhookEvent,
             WebhookEndpoint,
             WebhookProfile,
-        )> = webhook_deliveries::table
+        )> = on_backend!(conn, |c| webhook_deliveries::table
             .inner_join(webhook_events::table)
             .inner_join(webhook_endpoints::table.inner_join(webhook_profiles::table))
             .filter(webhook_deliveries::id.eq_any(&ids))
@@ -242,7 +245,7 @@ pub fn claim_due(
                 WebhookEndpoint::as_select(),
                 WebhookProfile::as_select(),
             ))
-            .load(conn)?;
+            .load(c))?;
         let out = rows
             .into_iter()
             .map(|(delivery, event, endpoint, profile)| DueDelivery {
@@ -302,12 +305,12 @@ fn record_in_tx(
     now: NaiveDateTime,
 ) -> StoreResult<WebhookDelivery> {
     {
-        let mut d: WebhookDelivery = webhook_deliveries::table
+        let mut d: WebhookDelivery = on_backend!(conn, |c| webhook_deliveries::table
             .find(delivery_id)
             .select(WebhookDelivery::as_select())
-            .first(conn)?;
+            .first(c))?;
         let latency = i32::try_from(attempt.latency_ms).unwrap_or(i32::MAX);
-        diesel::insert_into(webhook_attempts::table)
+        on_backend!(conn, |c| diesel::insert_into(webhook_attempts::table)
             .values(&WebhookAttempt {
                 id: uuid::Uuid::now_v7().to_string(),
                 delivery_id: delivery_id.to_owned(),
@@ -316,7 +319,7 @@ fn record_in_tx(
                 latency_ms: latency,
                 error: attempt.error.clone(),
             })
-            .execute(conn)?;
+            .execute(c))?;
         d.attempts += 1;
         d.last_status_code = attempt.status_code.map(i32::from);
         d.last_error.clone_from(&attempt.error);
@@ -367,19 +370,22 @@ impl WebhookDelivery {
         event_type: Option<&str>,
         page: &crate::pagination::PageRequest,
     ) -> StoreResult<crate::pagination::Page<(Self, String)>> {
-        let mut query = webhook_deliveries::table
-            .inner_join(webhook_events::table)
-            .filter(webhook_deliveries::tenant_id.eq(tenant.to_owned()))
-            .select((WebhookDelivery::as_select(), webhook_events::event_type))
-            .into_boxed();
-        if let Some(s) = status {
-            query = query.filter(webhook_deliveries::status.eq(s.to_owned()));
-        }
-        if let Some(t) = event_type {
-            query = query.filter(webhook_events::event_type.eq(t.to_owned()));
-        }
         Ok(crate::pagination::load_page!(
-            query,
+            // A block, not a variable: `load_page!` builds the query once per backend.
+            {
+                let mut query = webhook_deliveries::table
+                    .inner_join(webhook_events::table)
+                    .filter(webhook_deliveries::tenant_id.eq(tenant.to_owned()))
+                    .select((WebhookDelivery::as_select(), webhook_events::event_type))
+                    .into_boxed();
+                if let Some(s) = status {
+                    query = query.filter(webhook_deliveries::status.eq(s.to_owned()));
+                }
+                if let Some(t) = event_type {
+                    query = query.filter(webhook_events::event_type.eq(t.to_owned()));
+                }
+                query
+            },
             webhook_deliveries::id,
             page,
             conn
@@ -388,11 +394,11 @@ impl WebhookDelivery {
 
     /// The attempts of this delivery, oldest first.
     pub fn attempts(&self, conn: &mut DbConnection) -> StoreResult<Vec<WebhookAttempt>> {
-        Ok(webhook_attempts::table
+        Ok(on_backend!(conn, |c| webhook_attempts::table
             .filter(webhook_attempts::delivery_id.eq(&self.id))
             .order(webhook_attempts::id.asc())
             .select(WebhookAttempt::as_select())
-            .load(conn)?)
+            .load(c))?)
     }
 }
 

@@ -119,28 +119,31 @@ macro_rules! load_page {
         let limit = i64::from(page.size) + 1;
         match &page.cursor {
             None => $crate::pagination::Page::from_descending(
-                $query.order($id.desc()).limit(limit).load($conn)?,
+                $crate::connection::on_backend!($conn, |c| $query
+                    .order($id.desc())
+                    .limit(limit)
+                    .load(c))?,
                 page.size,
                 false,
             ),
             Some($crate::pagination::Cursor::After(c)) => {
                 $crate::pagination::Page::from_descending(
-                    $query
+                    $crate::connection::on_backend!($conn, |conn| $query
                         .filter($id.lt(c.clone()))
                         .order($id.desc())
                         .limit(limit)
-                        .load($conn)?,
+                        .load(conn))?,
                     page.size,
                     true,
                 )
             }
             Some($crate::pagination::Cursor::Before(c)) => {
                 $crate::pagination::Page::from_ascending(
-                    $query
+                    $crate::connection::on_backend!($conn, |conn| $query
                         .filter($id.gt(c.clone()))
                         .order($id.asc())
                         .limit(limit)
-                        .load($conn)?,
+                        .load(conn))?,
                     page.size,
                 )
             }

@@ -9,6 +9,7 @@ use catalyst_domain::money::{Currency, Money};
 use catalyst_domain::{OrderStatus, SessionStatus, SubscriptionStatus};
 
 use crate::config::Gateway;
+use crate::connection::on_backend;
 use crate::schema::{
     customers, gateways, leads, mandates, orders, payment_sessions, subscriptions, transactions,
 };
@@ -150,12 +151,12 @@ impl PaymentSession {
 
     /// The latest transaction of this session, if any.
     pub fn latest_transaction(&self, conn: &mut DbConnection) -> StoreResult<Option<Transaction>> {
-        Ok(transactions::table
+        Ok(on_backend!(conn, |c| transactions::table
             .filter(transactions::session_id.eq(&self.id))
             .order(transactions::id.desc())
             .select(Transaction::as_select())
-            .first(conn)
-            .optional()?)
+            .first(c)
+            .optional())?)
     }
 }
 
@@ -166,12 +167,12 @@ impl Mandate {
         tenant: &str,
         reference: &str,
     ) -> StoreResult<Option<Self>> {
-        Ok(mandates::table
+        Ok(on_backend!(conn, |c| mandates::table
             .filter(mandates::tenant_id.eq(tenant))
             .filter(mandates::reference.eq(reference))
             .select(Self::as_select())
-            .first(conn)
-            .optional()?)
+            .first(c)
+            .optional())?)
     }
 }
 
@@ -182,33 +183,33 @@ impl Transaction {
         before: NaiveDateTime,
         limit: i64,
     ) -> StoreResult<Vec<Self>> {
-        Ok(transactions::table
+        Ok(on_backend!(conn, |c| transactions::table
             .filter(transactions::status.eq("pending"))
             .filter(transactions::created_at.lt(before))
             .order(transactions::created_at.asc())
             .limit(limit)
             .select(Self::as_select())
-            .load(conn)?)
+            .load(c))?)
     }
 
     /// Loads a transaction by id (any tenant; internal use).
     pub fn by_id(conn: &mut DbConnection, id: &str) -> StoreResult<Self> {
-        transactions::table
+        on_backend!(conn, |c| transactions::table
             .find(id)
             .select(Self::as_select())
-            .first(conn)
-            .map_err(Into::into)
+            .first(c))
+        .map_err(Into::into)
     }
 }
 
 impl Subscription {
     /// The subscription a session started, if any.
     pub fn of_session(conn: &mut DbConnection, session_id: &str) -> StoreResult<Option<Self>> {
-        Ok(subscriptions::table
+        Ok(on_backend!(conn, |c| subscriptions::table
             .filter(subscriptions::session_id.eq(session_id))
             .select(Self::as_select())
-            .first(conn)
-            .optional()?)
+            .first(c)
+            .optional())?)
     }
 }
 
@@ -325,7 +326,7 @@ fn claim(
         t.mandate_id.clone_from(&mandate.id);
     }
 
-    let claimed = prepared::update(
+    let claimed = on_backend!(conn, |c| prepared::update(
         payment_sessions::table,
         payment_sessions::id
             .eq(&session.id)
@@ -337,7 +338,7 @@ fn claim(
             payment_sessions::updated_at.eq(now),
         ),
     )
-    .execute(conn)
+    .execute(c))
     .map_err(StoreError::from)?;
     if claimed != 1 {
         return Err(ClaimError::NotPayable);
@@ -410,7 +411,7 @@ fn claim_rows(
     conn: &mut DbConnection,
     token: &str,
 ) -> Result<(PaymentSession, Order, Lead, Gateway), ClaimError> {
-    payment_sessions::table
+    on_backend!(conn, |c| payment_sessions::table
         .inner_join(orders::table.on(orders::session_id.eq(payment_sessions::id)))
         .inner_join(
             leads::table.on(leads::id
@@ -429,11 +430,11 @@ fn claim_rows(
             Lead::as_select(),
             Gateway::as_select(),
         ))
-        .first(conn)
-        .map_err(|e| match StoreError::from(e) {
-            StoreError::NotFound => ClaimError::NotFound,
-            other => other.into(),
-        })
+        .first(c))
+    .map_err(|e| match StoreError::from(e) {
+        StoreError::NotFound => ClaimError::NotFound,
+        other => other.into(),
+    })
 }
 
 /// Inserts the claim's transaction. Only a `tenant_reference_id` can collide (ids and merchant
@@ -491,10 +492,10 @@ pub fn apply_settlement(
 ) -> StoreResult<PaymentSession> {
     tx::write(conn, |conn| {
         let transaction = Transaction::by_id(conn, transaction_id)?;
-        let session = payment_sessions::table
+        let session = on_backend!(conn, |c| payment_sessions::table
             .find(&transaction.session_id)
             .select(PaymentSession::as_select())
-            .first(conn)?;
+            .first(c))?;
         if transaction.status != "pending" {
             return Ok(session);
         }
@@ -655,14 +656,14 @@ impl Transaction {
     /// Writes every column back, provided the stored row is still `pending`; otherwise
     /// `StateConflict` (someone else settled it).
     fn save_while_pending(&self, conn: &mut DbConnection) -> StoreResult<()> {
-        let n = prepared::update(
+        let n = on_backend!(conn, |c| prepared::update(
             transactions::table,
             transactions::id
                 .eq(&self.id)
                 .and(transactions::status.eq("pending")),
             self,
         )
-        .execute(conn)?;
+        .execute(c))?;
         if n == 1 {
             Ok(())
         } else {
@@ -680,7 +681,7 @@ fn move_session(
 ) -> StoreResult<()> {
     from.transition_to(to)
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let n = prepared::update(
+    let n = on_backend!(conn, |c| prepared::update(
         payment_sessions::table,
         payment_sessions::id
             .eq(&session.id)
@@ -693,7 +694,7 @@ fn move_session(
             payment_sessions::updated_at.eq(now),
         ),
     )
-    .execute(conn)?;
+    .execute(c))?;
     if n != 1 {
         return Err(StoreError::StateConflict);
     }
@@ -735,7 +736,7 @@ fn complete(
     move_session(conn, session, from, SessionStatus::Completed, now)?;
     move_order(conn, order, OrderStatus::Completed, now)?;
     if collected.is_some() && mandate.sequence_type == "FRST" {
-        prepared::update(
+        on_backend!(conn, |c| prepared::update(
             mandates::table,
             mandates::id.eq(&mandate.id),
             (
@@ -743,7 +744,7 @@ fn complete(
                 mandates::updated_at.eq(now),
             ),
         )
-        .execute(conn)?;
+        .execute(c))?;
         mandate.sequence_type = "RCUR".into();
         mandate.updated_at = now;
     }
@@ -798,11 +799,11 @@ impl Transaction {
         conn: &mut DbConnection,
         reference: &str,
     ) -> StoreResult<Option<Self>> {
-        Ok(transactions::table
+        Ok(on_backend!(conn, |c| transactions::table
             .filter(transactions::gateway_reference.eq(reference))
             .select(Self::as_select())
-            .first(conn)
-            .optional()?)
+            .first(c)
+            .optional())?)
     }
 }
 
@@ -814,20 +815,20 @@ impl Transaction {
         reference: &str,
         merchant_transaction_id: Option<&str>,
     ) -> StoreResult<Option<Self>> {
-        let by_reference = transactions::table
+        let by_reference = on_backend!(conn, |c| transactions::table
             .filter(transactions::gateway_id.eq(gateway_id))
             .filter(transactions::gateway_reference.eq(reference))
             .select(Self::as_select())
-            .first(conn)
-            .optional()?;
+            .first(c)
+            .optional())?;
         match (by_reference, merchant_transaction_id) {
             (Some(t), _) => Ok(Some(t)),
-            (None, Some(id)) => Ok(transactions::table
+            (None, Some(id)) => Ok(on_backend!(conn, |c| transactions::table
                 .filter(transactions::gateway_id.eq(gateway_id))
                 .filter(transactions::merchant_transaction_id.eq(id))
                 .select(Self::as_select())
-                .first(conn)
-                .optional()?),
+                .first(c)
+                .optional())?),
             (None, None) => Ok(None),
         }
     }
@@ -838,16 +839,18 @@ impl Transaction {
         tenant: Option<&str>,
     ) -> StoreResult<Vec<(Self, Mandate)>> {
         use crate::schema::gateways;
-        let mut query = transactions::table
-            .inner_join(mandates::table)
-            .inner_join(gateways::table.on(gateways::id.eq(transactions::gateway_id)))
-            .filter(transactions::status.eq("approved"))
-            .filter(gateways::adapter.eq("SANDBOX"))
-            .select((Self::as_select(), Mandate::as_select()))
-            .into_boxed();
-        if let Some(t) = tenant {
-            query = query.filter(transactions::tenant_id.eq(t.to_owned()));
-        }
-        Ok(query.order(transactions::id.asc()).load(conn)?)
+        Ok(on_backend!(conn, |c| {
+            let mut query = transactions::table
+                .inner_join(mandates::table)
+                .inner_join(gateways::table.on(gateways::id.eq(transactions::gateway_id)))
+                .filter(transactions::status.eq("approved"))
+                .filter(gateways::adapter.eq("SANDBOX"))
+                .select((Self::as_select(), Mandate::as_select()))
+                .into_boxed();
+            if let Some(t) = tenant {
+                query = query.filter(transactions::tenant_id.eq(t.to_owned()));
+            }
+            query.order(transactions::id.asc()).load(c)
+        })?)
     }
 }

@@ -13,12 +13,12 @@ macro_rules! tenant_scoped {
                 id: &str,
             ) -> $crate::StoreResult<Self> {
                 use diesel::prelude::*;
-                $crate::schema::$table::table
+                $crate::connection::on_backend!(conn, |c| $crate::schema::$table::table
                     .filter($crate::schema::$table::tenant_id.eq(tenant))
                     .filter($crate::schema::$table::id.eq(id))
                     .select(<$row>::as_select())
-                    .first(conn)
-                    .map_err(Into::into)
+                    .first(c))
+                .map_err(Into::into)
             }
 
             /// One page of this tenant's rows, newest first.
@@ -40,21 +40,23 @@ macro_rules! tenant_scoped {
             /// Inserts this row.
             pub fn insert(&self, conn: &mut $crate::DbConnection) -> $crate::StoreResult<()> {
                 use diesel::prelude::*;
-                diesel::insert_into($crate::schema::$table::table)
-                    .values(self)
-                    .execute(conn)?;
+                $crate::connection::on_backend!(conn, |c| diesel::insert_into(
+                    $crate::schema::$table::table
+                )
+                .values(self)
+                .execute(c))?;
                 Ok(())
             }
 
             /// Writes every column of this row back.
             pub fn save(&self, conn: &mut $crate::DbConnection) -> $crate::StoreResult<()> {
                 use diesel::prelude::*;
-                let n = $crate::prepared::update(
+                let n = $crate::connection::on_backend!(conn, |c| $crate::prepared::update(
                     $crate::schema::$table::table,
                     $crate::schema::$table::id.eq(&self.id),
                     self,
                 )
-                .execute(conn)?;
+                .execute(c))?;
                 if n == 1 {
                     Ok(())
                 } else {

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use catalyst_domain::{DuplicatePolicy, OrderStatus, SessionStatus};
 
+use crate::connection::on_backend;
 use crate::schema::{leads, orders, payment_sessions};
 use crate::{DbConnection, StoreError, StoreResult, tx};
 
@@ -102,11 +103,11 @@ impl PaymentSession {
 
     /// Loads a session by its token (any tenant: the token is the credential).
     pub fn find_by_token(conn: &mut DbConnection, token: &str) -> StoreResult<Self> {
-        payment_sessions::table
+        on_backend!(conn, |c| payment_sessions::table
             .filter(payment_sessions::token.eq(token))
             .select(Self::as_select())
-            .first(conn)
-            .map_err(Into::into)
+            .first(c))
+        .map_err(Into::into)
     }
 }
 
@@ -131,11 +132,11 @@ crate::scoped::tenant_scoped!(Order, orders);
 impl Order {
     /// The order of a session.
     pub fn find_by_session(conn: &mut DbConnection, session_id: &str) -> StoreResult<Self> {
-        orders::table
+        on_backend!(conn, |c| orders::table
             .filter(orders::session_id.eq(session_id))
             .select(Self::as_select())
-            .first(conn)
-            .map_err(Into::into)
+            .first(c))
+        .map_err(Into::into)
     }
 }
 
@@ -183,14 +184,14 @@ pub fn create_session(
     tx::write(conn, |conn| {
         let existing = match policy {
             DuplicatePolicy::Allow => None,
-            DuplicatePolicy::Reuse | DuplicatePolicy::Reject => leads::table
+            DuplicatePolicy::Reuse | DuplicatePolicy::Reject => on_backend!(conn, |c| leads::table
                 .filter(leads::tenant_id.eq(&candidate.tenant_id))
                 .filter(leads::email_normalized.eq(&candidate.email_normalized))
                 .order(leads::id.desc())
                 .select(Lead::as_select())
-                .first(conn)
-                .optional()
-                .map_err(StoreError::from)?,
+                .first(c)
+                .optional())
+            .map_err(StoreError::from)?,
         };
         if policy == DuplicatePolicy::Reject && has_paid_order(conn, &candidate)? {
             return Err(CreateSessionError::DuplicateLead);
@@ -229,13 +230,13 @@ pub fn create_session(
 
 fn has_paid_order(conn: &mut DbConnection, candidate: &Lead) -> StoreResult<bool> {
     let paid: Vec<&str> = PAID_ORDER_STATUSES.iter().map(|s| s.as_str()).collect();
-    let count: i64 = orders::table
+    let count: i64 = on_backend!(conn, |c| orders::table
         .inner_join(leads::table)
         .filter(leads::tenant_id.eq(&candidate.tenant_id))
         .filter(leads::email_normalized.eq(&candidate.email_normalized))
         .filter(orders::status.eq_any(paid))
         .count()
-        .get_result(conn)?;
+        .get_result(c))?;
     Ok(count > 0)
 }
 
@@ -273,13 +274,13 @@ pub fn expire_due_sessions(
     limit: i64,
 ) -> StoreResult<usize> {
     tx::write(conn, |conn| {
-        let due: Vec<String> = payment_sessions::table
+        let due: Vec<String> = on_backend!(conn, |c| payment_sessions::table
             .filter(payment_sessions::status.eq(SessionStatus::Pending.as_str()))
             .filter(payment_sessions::expires_at.le(now))
             .order(payment_sessions::expires_at.asc())
             .limit(limit)
             .select(payment_sessions::id)
-            .load(conn)?;
+            .load(c))?;
         if due.is_empty() {
             return Ok(0);
         }
@@ -288,12 +289,12 @@ pub fn expire_due_sessions(
 }
 
 fn expire_in_tx(conn: &mut DbConnection, ids: &[String], now: NaiveDateTime) -> StoreResult<usize> {
-    let ids: Vec<String> = payment_sessions::table
+    let ids: Vec<String> = on_backend!(conn, |c| payment_sessions::table
         .filter(payment_sessions::id.eq_any(ids))
         .filter(payment_sessions::status.eq(SessionStatus::Pending.as_str()))
         .select(payment_sessions::id)
-        .load(conn)?;
-    let n = diesel::update(
+        .load(c))?;
+    let n = on_backend!(conn, |c| diesel::update(
         payment_sessions::table
             .filter(payment_sessions::id.eq_any(&ids))
             .filter(payment_sessions::status.eq(SessionStatus::Pending.as_str())),
@@ -303,12 +304,12 @@ fn expire_in_tx(conn: &mut DbConnection, ids: &[String], now: NaiveDateTime) -> 
         payment_sessions::version.eq(payment_sessions::version + 1),
         payment_sessions::updated_at.eq(now),
     ))
-    .execute(conn)?;
+    .execute(c))?;
     let open = [
         OrderStatus::PendingPaymentSubmission.as_str(),
         OrderStatus::Pending.as_str(),
     ];
-    diesel::update(
+    on_backend!(conn, |c| diesel::update(
         orders::table
             .filter(orders::session_id.eq_any(&ids))
             .filter(orders::status.eq_any(open)),
@@ -317,11 +318,11 @@ fn expire_in_tx(conn: &mut DbConnection, ids: &[String], now: NaiveDateTime) -> 
         orders::status.eq(OrderStatus::Cancelled.as_str()),
         orders::updated_at.eq(now),
     ))
-    .execute(conn)?;
-    let expired: Vec<PaymentSession> = payment_sessions::table
+    .execute(c))?;
+    let expired: Vec<PaymentSession> = on_backend!(conn, |c| payment_sessions::table
         .filter(payment_sessions::id.eq_any(&ids))
         .select(PaymentSession::as_select())
-        .load(conn)?;
+        .load(c))?;
     for session in &expired {
         let (order, lead) = crate::events::load_subject(conn, session)?;
         crate::events::Subject {

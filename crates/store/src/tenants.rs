@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::connection::on_backend;
 use crate::schema::{api_keys, tenants};
 use crate::{DbConnection, StoreResult};
 
@@ -21,29 +22,29 @@ pub struct Tenant {
 impl Tenant {
     /// Inserts this tenant.
     pub fn insert(&self, conn: &mut DbConnection) -> StoreResult<()> {
-        diesel::insert_into(tenants::table)
+        on_backend!(conn, |c| diesel::insert_into(tenants::table)
             .values(self)
-            .execute(conn)?;
+            .execute(c))?;
         Ok(())
     }
 
     /// Loads a tenant by id.
     pub fn find(conn: &mut DbConnection, id: &str) -> StoreResult<Self> {
-        tenants::table
+        on_backend!(conn, |c| tenants::table
             .find(id)
             .select(Self::as_select())
-            .first(conn)
-            .map_err(Into::into)
+            .first(c))
+        .map_err(Into::into)
     }
 
     /// The demo tenant, if `catalyst demo` ran before.
     pub fn find_demo(conn: &mut DbConnection) -> StoreResult<Option<Self>> {
-        Ok(tenants::table
+        Ok(on_backend!(conn, |c| tenants::table
             .filter(tenants::demo.eq(true))
             .order(tenants::id.asc())
             .select(Self::as_select())
-            .first(conn)
-            .optional()?)
+            .first(c)
+            .optional())?)
     }
 }
 
@@ -68,11 +69,11 @@ crate::scoped::tenant_scoped!(ApiKey, api_keys);
 impl ApiKey {
     /// The active key with this hash, if any.
     pub fn find_active_by_hash(conn: &mut DbConnection, hash: &str) -> StoreResult<Option<Self>> {
-        Ok(api_keys::table
+        Ok(on_backend!(conn, |c| api_keys::table
             .filter(api_keys::key_hash.eq(hash))
             .filter(api_keys::active.eq(true))
             .select(Self::as_select())
-            .first(conn)
-            .optional()?)
+            .first(c)
+            .optional())?)
     }
 }
