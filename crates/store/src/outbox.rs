@@ -207,7 +207,11 @@ pub fn claim_due(
 ) -> StoreResult<Vec<DueDelivery>> {
     tx::write(conn, |conn| {
         let due = webhook_deliveries::table
-            .filter(webhook_deliveries::status.eq("pending"))
+            // A literal, not a bound value: only then can the planner use the partial index
+            // `webhook_deliveries_due` (WHERE status = 'pending').
+            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "webhook_deliveries.status = 'pending'",
+            ))
             .filter(webhook_deliveries::next_attempt_at.le(now))
             .filter(
                 webhook_deliveries::lease_until

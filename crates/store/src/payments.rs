@@ -184,7 +184,11 @@ impl Transaction {
         limit: i64,
     ) -> StoreResult<Vec<Self>> {
         Ok(on_backend!(conn, |c| transactions::table
-            .filter(transactions::status.eq("pending"))
+            // A literal, not a bound value: only then can the planner use the partial index
+            // `transactions_pending` (WHERE status = 'pending').
+            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "transactions.status = 'pending'",
+            ))
             .filter(transactions::created_at.lt(before))
             .order(transactions::created_at.asc())
             .limit(limit)
@@ -407,34 +411,41 @@ fn claim(
 }
 
 /// The session with this token, its order, its lead and its gateway, in one query.
+///
+/// Every join is on a key that is unique by itself (the order's `session_id`, the lead's and the
+/// gateway's primary keys), so PostgreSQL has one sensible plan for it however small the tables
+/// were when the statement was prepared. With `tenant_id` in the join too, a plan made on empty
+/// tables looked the lead up through `(tenant_id, email_normalized)` and read every lead of the
+/// tenant, for as long as the connection lived. The tenants are compared here instead.
 fn claim_rows(
     conn: &mut DbConnection,
     token: &str,
 ) -> Result<(PaymentSession, Order, Lead, Gateway), ClaimError> {
-    on_backend!(conn, |c| payment_sessions::table
-        .inner_join(orders::table.on(orders::session_id.eq(payment_sessions::id)))
-        .inner_join(
-            leads::table.on(leads::id
-                .eq(payment_sessions::lead_id)
-                .and(leads::tenant_id.eq(payment_sessions::tenant_id))),
-        )
-        .inner_join(
-            gateways::table.on(gateways::id
-                .eq(payment_sessions::gateway_id)
-                .and(gateways::tenant_id.eq(payment_sessions::tenant_id))),
-        )
-        .filter(payment_sessions::token.eq(token))
-        .select((
-            PaymentSession::as_select(),
-            Order::as_select(),
-            Lead::as_select(),
-            Gateway::as_select(),
+    let (session, order, lead, gateway): (PaymentSession, Order, Lead, Gateway) =
+        on_backend!(conn, |c| payment_sessions::table
+            .inner_join(orders::table.on(orders::session_id.eq(payment_sessions::id)))
+            .inner_join(leads::table.on(leads::id.eq(payment_sessions::lead_id)))
+            .inner_join(gateways::table.on(gateways::id.eq(payment_sessions::gateway_id)))
+            .filter(payment_sessions::token.eq(token))
+            .select((
+                PaymentSession::as_select(),
+                Order::as_select(),
+                Lead::as_select(),
+                Gateway::as_select(),
+            ))
+            .first(c))
+        .map_err(|e| match StoreError::from(e) {
+            StoreError::NotFound => ClaimError::NotFound,
+            other => other.into(),
+        })?;
+    if lead.tenant_id != session.tenant_id || gateway.tenant_id != session.tenant_id {
+        return Err(StoreError::Corrupt(format!(
+            "session {} refers to another tenant's lead or gateway",
+            session.id
         ))
-        .first(c))
-    .map_err(|e| match StoreError::from(e) {
-        StoreError::NotFound => ClaimError::NotFound,
-        other => other.into(),
-    })
+        .into());
+    }
+    Ok((session, order, lead, gateway))
 }
 
 /// Inserts the claim's transaction. Only a `tenant_reference_id` can collide (ids and merchant

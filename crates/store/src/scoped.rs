@@ -6,19 +6,27 @@
 macro_rules! tenant_scoped {
     ($row:ty, $table:ident) => {
         impl $row {
-            /// Loads one row of this tenant.
+            /// Loads one row of this tenant; another tenant's row is not found, like a
+            /// missing one. The statement looks the row up by primary key alone and the
+            /// tenant is compared here: with `tenant_id` in the `WHERE` clause too, a plan
+            /// PostgreSQL made while the table was empty could pick an index that starts with
+            /// `tenant_id` (leads, transactions) and read every row of the tenant.
             pub fn find(
                 conn: &mut $crate::DbConnection,
                 tenant: &str,
                 id: &str,
             ) -> $crate::StoreResult<Self> {
                 use diesel::prelude::*;
-                $crate::connection::on_backend!(conn, |c| $crate::schema::$table::table
-                    .filter($crate::schema::$table::tenant_id.eq(tenant))
-                    .filter($crate::schema::$table::id.eq(id))
-                    .select(<$row>::as_select())
-                    .first(c))
-                .map_err(Into::into)
+                let row: Self =
+                    $crate::connection::on_backend!(conn, |c| $crate::schema::$table::table
+                        .filter($crate::schema::$table::id.eq(id))
+                        .select(<$row>::as_select())
+                        .first(c))?;
+                if row.tenant_id == tenant {
+                    Ok(row)
+                } else {
+                    Err($crate::StoreError::NotFound)
+                }
             }
 
             /// One page of this tenant's rows, newest first.

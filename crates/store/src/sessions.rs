@@ -275,7 +275,11 @@ pub fn expire_due_sessions(
 ) -> StoreResult<usize> {
     tx::write(conn, |conn| {
         let due: Vec<String> = on_backend!(conn, |c| payment_sessions::table
-            .filter(payment_sessions::status.eq(SessionStatus::Pending.as_str()))
+            // A literal, not a bound value: only then can the planner use the partial index
+            // `payment_sessions_due` (WHERE status = 'PENDING').
+            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "payment_sessions.status = 'PENDING'",
+            ))
             .filter(payment_sessions::expires_at.le(now))
             .order(payment_sessions::expires_at.asc())
             .limit(limit)

@@ -51,7 +51,7 @@ fn draft(s: &PaymentSession, o: &Order, l: &Lead) -> Result<PaymentDraft, StoreE
         order_id: o.id.clone(),
         gateway_id: s.gateway_id.clone(),
         mandate_id: mandate.id.clone(),
-        merchant_transaction_id: format!("TXN-20261121-{}", &id()[..8].to_uppercase()),
+        merchant_transaction_id: format!("TXN-20261121-{}", &id()[28..].to_uppercase()),
         tenant_reference_id: None,
         kind: "sdd_sale".into(),
         status: "pending".into(),
@@ -157,5 +157,145 @@ test_both! {
         assert!(matches!(again, Err(ClaimError::NotPayable)));
         let settled = payments::settle_claimed(&mut conn, &claimed, &Settlement::Approved { reference: "emp_1".into() }, now()).unwrap();
         assert_eq!(settled.session.status, "COMPLETED");
+    }
+}
+
+/// The SQL texts a connection runs, as diesel's instrumentation reports them (binds cut off).
+fn record_statements(conn: &mut DbConnection) -> std::sync::Arc<std::sync::Mutex<Vec<String>>> {
+    use diesel::Connection;
+    use diesel::connection::InstrumentationEvent;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+        if let InstrumentationEvent::StartQuery { query, .. } = event {
+            let text = query.to_string();
+            let sql = text.split(" -- binds:").next().unwrap_or_default().to_owned();
+            sink.lock().unwrap().push(sql);
+        }
+    });
+    seen
+}
+
+/// Whether a plan's filter compares an `id` column (`id = $1`, `s.lead_id = l.id`): the row is
+/// then found by reading others, not by its key.
+fn filters_on_an_id(filter: &str) -> bool {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '"';
+    filter.match_indices(" = ").any(|(at, _)| {
+        let left: String = filter[..at].chars().rev().take_while(|&c| ident(c)).collect();
+        let left: String = left.chars().rev().collect();
+        let right: String = filter[at + 3..].chars().take_while(|&c| ident(c)).collect();
+        [left, right]
+            .iter()
+            .any(|side| side.rsplit('.').next().map(|c| c.trim_matches('"')) == Some("id"))
+    })
+}
+
+#[test]
+fn an_id_filter_is_recognised() {
+    assert!(filters_on_an_id("Filter: (id = $2)"));
+    assert!(filters_on_an_id("Join Filter: (payment_sessions.lead_id = leads.id)"));
+    assert!(filters_on_an_id("Filter: (payment_sessions.lead_id = id)"));
+    assert!(!filters_on_an_id("Filter: ((status = $5) AND (version = $6))"));
+    assert!(!filters_on_an_id("Filter: (payment_sessions.lead_id = $1)"));
+}
+
+test_both! {
+    fn statements_prepared_on_empty_tables_find_rows_by_key(db) {
+        // PostgreSQL keeps a prepared statement's generic plan for the connection's life, and a
+        // plan made while the tables were empty must not turn into a scan as they grow: every
+        // lookup by id has to go through an index on it. SQLite plans from the schema; there a
+        // full scan of any table is the failure.
+        use diesel::prelude::*;
+        #[derive(QueryableByName)]
+        struct Prepared {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            name: String,
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            statement: String,
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            params: i32,
+        }
+        #[derive(QueryableByName)]
+        struct PgLine {
+            #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+            line: String,
+        }
+        #[derive(QueryableByName)]
+        struct LiteLine {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            detail: String,
+        }
+
+        let t = tenant(&db.store);
+        let g = gateway(&db.store, &t.id, "sandbox");
+        let mut slot = db.store.conn().unwrap();
+        let conn: &mut DbConnection = &mut slot;
+        let postgres = matches!(conn, DbConnection::Postgres(_));
+        if postgres {
+            diesel::sql_query("SET plan_cache_mode = force_generic_plan").execute(conn).unwrap();
+        }
+        let seen = record_statements(conn);
+        let declined = Settlement::Declined {
+            reference: Some("sbx_d".into()),
+            code: "insufficient_funds".into(),
+            message: "Insufficient funds".into(),
+            gateway_code: None,
+            gateway_message: None,
+            counts_as_attempt: true,
+        };
+        for outcome in [Settlement::Approved { reference: "sbx_a".into() }, declined] {
+            let created = sessions::create_session(
+                conn,
+                lead(&t.id, &format!("{}@example.com", id())),
+                DuplicatePolicy::Reuse,
+                session(&t.id, &g.id, Duration::hours(1)),
+                order(&t.id, &order_number()),
+                order_number,
+            )
+            .unwrap();
+            Gateway::find(conn, &t.id, &g.id).unwrap();
+            Lead::find(conn, &t.id, &created.lead.id).unwrap();
+            let (claimed, _) = payments::claim_and_settle(conn, &created.session.token, now(), draft, |_| {
+                Ok::<_, ClaimError>(Some(outcome.clone()))
+            })
+            .unwrap();
+            let t_id = claimed.transaction.unwrap().id;
+            Transaction::find(conn, &t.id, &t_id).unwrap();
+        }
+        Transaction::stale_pending(conn, now(), 10).unwrap();
+        sessions::expire_due_sessions(conn, now(), 10).unwrap();
+        catalyst_store::outbox::claim_due(conn, now(), Duration::seconds(30), 10).unwrap();
+
+        let mut checked = 0;
+        if postgres {
+            let prepared: Vec<Prepared> = diesel::sql_query(
+                "SELECT name, statement, COALESCE(cardinality(parameter_types), 0) AS params \
+                 FROM pg_prepared_statements",
+            )
+            .load(conn)
+            .unwrap();
+            for p in prepared {
+                let nulls = vec!["NULL"; p.params as usize].join(", ");
+                let plan: Vec<PgLine> = diesel::sql_query(format!("EXPLAIN EXECUTE {}({nulls})", p.name))
+                    .load(conn)
+                    .unwrap();
+                let plan: Vec<String> = plan.into_iter().map(|l| l.line).collect();
+                let bad = plan.iter().any(|l| l.contains("Seq Scan") || (l.contains("Filter:") && filters_on_an_id(l)));
+                assert!(!bad, "{}\n{}", p.statement, plan.join("\n"));
+                checked += 1;
+            }
+        } else {
+            let statements = seen.lock().unwrap().clone();
+            for sql in statements.iter().filter(|s| s.starts_with("SELECT") || s.starts_with("UPDATE")) {
+                let plan: Vec<LiteLine> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+                    .load(conn)
+                    .unwrap();
+                let bad = plan.iter().any(|l| l.detail.starts_with("SCAN ") && l.detail != "SCAN CONSTANT ROW");
+                let lines: Vec<&str> = plan.iter().map(|l| l.detail.as_str()).collect();
+                assert!(!bad, "{sql}\n{}", lines.join("\n"));
+                checked += 1;
+            }
+        }
+        assert!(checked >= 15, "only {checked} statements checked");
     }
 }
