@@ -169,7 +169,11 @@ fn record_statements(conn: &mut DbConnection) -> std::sync::Arc<std::sync::Mutex
     conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
         if let InstrumentationEvent::StartQuery { query, .. } = event {
             let text = query.to_string();
-            let sql = text.split(" -- binds:").next().unwrap_or_default().to_owned();
+            let sql = text
+                .split(" -- binds:")
+                .next()
+                .unwrap_or_default()
+                .to_owned();
             sink.lock().unwrap().push(sql);
         }
     });
@@ -181,7 +185,11 @@ fn record_statements(conn: &mut DbConnection) -> std::sync::Arc<std::sync::Mutex
 fn filters_on_an_id(filter: &str) -> bool {
     let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '"';
     filter.match_indices(" = ").any(|(at, _)| {
-        let left: String = filter[..at].chars().rev().take_while(|&c| ident(c)).collect();
+        let left: String = filter[..at]
+            .chars()
+            .rev()
+            .take_while(|&c| ident(c))
+            .collect();
         let left: String = left.chars().rev().collect();
         let right: String = filter[at + 3..].chars().take_while(|&c| ident(c)).collect();
         [left, right]
@@ -193,9 +201,13 @@ fn filters_on_an_id(filter: &str) -> bool {
 #[test]
 fn an_id_filter_is_recognised() {
     assert!(filters_on_an_id("Filter: (id = $2)"));
-    assert!(filters_on_an_id("Join Filter: (payment_sessions.lead_id = leads.id)"));
+    assert!(filters_on_an_id(
+        "Join Filter: (payment_sessions.lead_id = leads.id)"
+    ));
     assert!(filters_on_an_id("Filter: (payment_sessions.lead_id = id)"));
-    assert!(!filters_on_an_id("Filter: ((status = $5) AND (version = $6))"));
+    assert!(!filters_on_an_id(
+        "Filter: ((status = $5) AND (version = $6))"
+    ));
     assert!(!filters_on_an_id("Filter: (payment_sessions.lead_id = $1)"));
 }
 
