@@ -81,16 +81,6 @@ fn parse_pay_body(value: &Value) -> Result<PayBody, ApiError> {
     })
 }
 
-/// `TXN-YYYYMMDD-` + 8 upper-case hex digits.
-fn merchant_transaction_id(at: chrono::NaiveDateTime) -> String {
-    let b = *uuid::Uuid::new_v4().as_bytes();
-    format!(
-        "TXN-{}-{:08X}",
-        at.format("%Y%m%d"),
-        u32::from_be_bytes([b[0], b[1], b[2], b[3]])
-    )
-}
-
 /// Builds the rows the claim writes: the mandate, the pending transaction (unless nothing is
 /// debited) and the customer (customer modes).
 fn draft(
@@ -149,7 +139,7 @@ fn draft(
         order_id: order.id.clone(),
         gateway_id: session.gateway_id.clone(),
         mandate_id: mandate.id.clone(),
-        merchant_transaction_id: merchant_transaction_id(at),
+        merchant_transaction_id: catalyst_domain::ids::new_merchant_transaction_id(at.date()),
         tenant_reference_id: body.tenant_reference_id.clone(),
         kind: "sdd_sale".into(),
         status: "pending".into(),

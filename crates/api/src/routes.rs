@@ -21,11 +21,13 @@ macro_rules! route_table {
     };
 }
 
+// actix tries the resources in this order, and each pattern with a `{segment}` is a regex
+// match: the two busiest routes come first.
 route_table! {
     "/payment-sessions/" => { post: sessions::create },
+    "/payment-sessions/{token}/pay/" => { post: pay::pay },
     "/payment-sessions/{token}/" => { get: sessions::retrieve },
     "/payment-sessions/{token}/cancel/" => { post: sessions::cancel },
-    "/payment-sessions/{token}/pay/" => { post: pay::pay },
     "/payment-sessions/{token}/verify/" => { post: pay::verify },
     "/iban-validate/" => { post: iban::validate },
     "/reconciliation/transactions/" => { get: reconciliation::transactions },

@@ -355,7 +355,7 @@ fn claim(
     } else {
         mandate.insert(conn)?
     }
-    if let Some(t) = &transaction {
+    if let Some(t) = transaction.as_mut() {
         insert_transaction(conn, t)?;
     }
     let order_status = order
@@ -448,17 +448,39 @@ fn claim_rows(
     Ok((session, order, lead, gateway))
 }
 
-/// Inserts the claim's transaction. Only a `tenant_reference_id` can collide (ids and merchant
-/// transaction ids are random), so only then does the insert run in a savepoint, to report the
-/// collision instead of aborting the whole transaction.
-fn insert_transaction(conn: &mut DbConnection, t: &Transaction) -> Result<(), ClaimError> {
-    if t.tenant_reference_id.is_none() {
-        return Ok(t.insert(conn)?);
+/// Inserts the claim's transaction. Its merchant transaction id has only 32 random bits per day
+/// (the API's format), so a busy tenant's day can draw one twice: the insert then writes nothing
+/// (`ON CONFLICT (merchant_transaction_id) DO NOTHING`) and is tried again with a new id. A
+/// `tenant_reference_id` is the merchant's own and its collision is reported; only when one is
+/// given does the insert run in a savepoint, so that the collision does not abort the whole
+/// transaction.
+fn insert_transaction(conn: &mut DbConnection, t: &mut Transaction) -> Result<(), ClaimError> {
+    for _ in 0..5 {
+        let inserted = if t.tenant_reference_id.is_none() {
+            insert_unless_id_taken(conn, t)?
+        } else {
+            match tx::savepoint(conn, |c| insert_unless_id_taken(c, t)) {
+                Err(StoreError::Conflict(_)) => return Err(ClaimError::TenantReferenceInUse),
+                other => other?,
+            }
+        };
+        if inserted {
+            return Ok(());
+        }
+        t.merchant_transaction_id =
+            catalyst_domain::ids::new_merchant_transaction_id(t.created_at.date());
     }
-    match tx::savepoint(conn, |c| t.insert(c)) {
-        Err(StoreError::Conflict(_)) => Err(ClaimError::TenantReferenceInUse),
-        other => Ok(other?),
-    }
+    Err(StoreError::Conflict("merchant_transaction_id").into())
+}
+
+/// Inserts `t`; false when its merchant transaction id is already taken.
+fn insert_unless_id_taken(conn: &mut DbConnection, t: &Transaction) -> StoreResult<bool> {
+    let inserted = on_backend!(conn, |c| diesel::insert_into(transactions::table)
+        .values(t)
+        .on_conflict(transactions::merchant_transaction_id)
+        .do_nothing()
+        .execute(c))?;
+    Ok(inserted == 1)
 }
 
 /// What the gateway said about a transaction, as the store applies it.

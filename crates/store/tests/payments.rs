@@ -311,3 +311,33 @@ test_both! {
         assert!(checked >= 15, "only {checked} statements checked");
     }
 }
+
+test_both! {
+    fn a_merchant_transaction_id_drawn_twice_is_drawn_again(db) {
+        // 32 random bits per day: a busy day repeats one. The second claim must still succeed,
+        // under a new id, and answer with the id it stored.
+        let taken = "TXN-20261121-0000BEEF";
+        let with_taken_id = |s: &PaymentSession, o: &Order, l: &Lead| {
+            let mut d = draft(s, o, l)?;
+            d.transaction.as_mut().unwrap().merchant_transaction_id = taken.into();
+            Ok(d)
+        };
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            let (token, _) = pending_session(&db.store);
+            let mut conn = db.store.conn().unwrap();
+            let (claimed, _) = payments::claim_and_settle(&mut conn, &token, now(), with_taken_id, |_| {
+                Ok::<_, ClaimError>(None)
+            })
+            .unwrap();
+            drop(conn);
+            let stored = stored(&db.store, &token).1.unwrap();
+            let claimed = claimed.transaction.unwrap();
+            assert_eq!(claimed.merchant_transaction_id, stored.merchant_transaction_id);
+            ids.push(stored.merchant_transaction_id);
+        }
+        assert_eq!(ids[0], taken);
+        assert_ne!(ids[1], taken);
+        assert!(ids[1].starts_with("TXN-") && ids[1].len() == taken.len(), "{}", ids[1]);
+    }
+}

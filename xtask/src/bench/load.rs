@@ -65,8 +65,8 @@ pub fn fmt_share(v: f64) -> String {
     }
 }
 
-/// The median of the paired ratios `a_i / b_i` (each run against the baseline run measured
-/// right after it), leaving out pairs whose `b_i` is not positive; NaN when none is left.
+/// The median of the paired ratios `a_i / b_i` (each run against the baseline run of the same
+/// round), leaving out pairs whose `b_i` is not positive; NaN when none is left.
 pub fn paired_ratio(pairs: impl IntoIterator<Item = (f64, f64)>) -> f64 {
     median(pairs.into_iter().map(|(a, b)| share(a, b)))
 }

@@ -42,10 +42,11 @@ options:
                          pay); pay: only before the first round of each tool per level
   --rounds N             pay: interleaved rounds per concurrency level (default 3, 1..=20); each
                          round runs every tool once in turn (HTTP, pgbench 1tx, pgbench 2tx,
-                         diesel on PostgreSQL; HTTP, diesel on SQLite); the tables show the
-                         median over the rounds of each figure (rate, p50, p99 independently)
-                         and the median of the per-round ratios (HTTP of a round / the baseline
-                         run right after it). sessions and webhooks ignore --rounds
+                         diesel on PostgreSQL; HTTP, diesel on SQLite), each round starting one
+                         tool further along, with a CHECKPOINT before every PostgreSQL run; the
+                         tables show the median over the rounds of each figure (rate, p50, p99
+                         independently) and the median of the per-round ratios (HTTP of a round
+                         / the same round's baseline). sessions and webhooks ignore --rounds
   --concurrency LIST     connections / clients / threads (default 1,4,16,64 for sessions,
                          1,4,16 for pay; webhooks: client threads, default 4)
   --sessions N           webhooks: create+pay operations per phase (default 500, at most 100000)

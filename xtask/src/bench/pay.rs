@@ -7,10 +7,11 @@
 //! (`direct::create_and_pay`). On SQLite: the in-process one.
 //!
 //! The machine drifts over minutes, so each level runs `--rounds` interleaved rounds of
-//! [HTTP, pgbench 1tx, pgbench 2tx, diesel] (PostgreSQL) or [HTTP, diesel] (SQLite), the
-//! warm-up only before the first round, and reports the median over the rounds of each figure
-//! and the median of the paired per-round ratios (a round's HTTP run over the baseline run
-//! right after it).
+//! [HTTP, pgbench 1tx, pgbench 2tx, diesel] (PostgreSQL) or [HTTP, diesel] (SQLite), each round
+//! starting one tool further along that cycle, with a `CHECKPOINT` before every run on
+//! PostgreSQL and the warm-up only before the first round; it reports the median over the
+//! rounds of each figure and the median of the paired per-round ratios (a round's HTTP run over
+//! the same round's baseline run).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -59,6 +60,15 @@ impl PayHttp {
             requests: runs.iter().map(|r| r.requests).sum(),
         }
     }
+}
+
+/// The tools of a round.
+#[derive(Clone, Copy)]
+enum Tool {
+    Http,
+    Pgbench1,
+    Pgbench2,
+    Diesel,
 }
 
 /// One round at one concurrency level: every tool once, one after another.
@@ -249,23 +259,60 @@ impl Level<'_> {
         Ok(Row::new(self.backend, self.concurrency, &rounds))
     }
 
-    /// Round `round` (from 1): HTTP, then the direct baselines right after it.
+    /// Round `round` (from 1): every tool once. Each round starts one place further along the
+    /// cycle [HTTP, pgbench 1tx, pgbench 2tx, diesel] (PostgreSQL) or [HTTP, diesel] (SQLite),
+    /// so that no tool always runs first, last, or right after the same other one while the
+    /// tables grow.
     fn round(&self, round: usize) -> Result<Round> {
-        let http = self.http(round)?;
+        let tools: &[Tool] = match self.backend {
+            Backend::Postgres => &[Tool::Http, Tool::Pgbench1, Tool::Pgbench2, Tool::Diesel],
+            Backend::Sqlite => &[Tool::Http, Tool::Diesel],
+        };
+        let (mut http, mut pgbench1, mut pgbench2, mut diesel) = (None, None, None, None);
+        for k in 0..tools.len() {
+            self.checkpoint()?;
+            match tools[(k + round - 1) % tools.len()] {
+                Tool::Http => http = Some(self.http(round)?),
+                Tool::Pgbench1 => {
+                    pgbench1 = Some(self.pgbench(self.pgbench_1tx, "pgbench_pay", round)?)
+                }
+                Tool::Pgbench2 => {
+                    pgbench2 = Some(self.pgbench(self.pgbench_2tx, "pgbench_pay_2tx", round)?)
+                }
+                Tool::Diesel => diesel = Some(self.diesel(round)?),
+            }
+        }
+        let http = http.context("the round ran no HTTP run")?;
         Ok(match self.backend {
             Backend::Postgres => Round {
                 http,
-                direct: self.pgbench(self.pgbench_1tx, "pgbench_pay", round)?,
-                pgbench2: Some(self.pgbench(self.pgbench_2tx, "pgbench_pay_2tx", round)?),
-                diesel: Some(self.diesel(round)?),
+                direct: pgbench1.context("the round ran no pgbench run")?,
+                pgbench2,
+                diesel,
             },
             Backend::Sqlite => Round {
                 http,
-                direct: self.diesel(round)?,
+                direct: diesel.context("the round ran no diesel run")?,
                 pgbench2: None,
                 diesel: None,
             },
         })
+    }
+
+    /// PostgreSQL: `CHECKPOINT` before every run, so that each starts with no dirty buffers to
+    /// write and the same full-page-write burst, instead of whichever run the periodic
+    /// checkpoint happens to fall into (under this load one starts every minute or so).
+    fn checkpoint(&self) -> Result<()> {
+        if self.backend != Backend::Postgres {
+            return Ok(());
+        }
+        use diesel::connection::SimpleConnection;
+        let mut conn = self
+            .target
+            .url
+            .connect()
+            .context("connecting for CHECKPOINT")?;
+        conn.batch_execute("CHECKPOINT").context("CHECKPOINT")
     }
 
     /// Unmeasured seconds before a tool's run: `--warmup` in the first round, none after.
@@ -583,7 +630,7 @@ fn print_table(rows: &[Row], rounds: usize) {
         "\ncreate-session + pay (sandbox) — HTTP (wrk, release binary) vs the same SQL done \
          directly\n(figures are medians over {rounds} interleaved round(s) per level, each figure \
          on its own (rate, p50, p99);\n failed is summed over the rounds; HTTP/x = median of the \
-         per-round ratios, each round's HTTP run over\n the baseline run right after it;\n one \
+         per-round ratios, each round's HTTP run over\n the same round's baseline run;\n one \
          operation = POST /payment-sessions/ → 201, then POST /payment-sessions/{{token}}/pay/ → \
          200 \"completed\";\n op/s = completed pay answers per second (HTTP requests/s = 2 × \
          op/s); latencies in ms: create and pay per request,\n op = create sent → pay answered; \
