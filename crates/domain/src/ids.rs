@@ -105,6 +105,29 @@ typed_id! {
     CustomerId,
 }
 
+/// A new merchant transaction id, `TXN-YYYYMMDD-` + 8 upper-case hex digits from the OS
+/// CSPRNG (API.md §3.5): the id the gateway knows the debit by.
+///
+/// The format leaves only 32 random bits per day, so a tenant with tens of thousands of debits
+/// a day will see the same id drawn twice: whoever stores it must retry with a new one when the
+/// unique index refuses it (`catalyst_store` does).
+///
+/// ```
+/// let id = catalyst_domain::ids::new_merchant_transaction_id(
+///     chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+/// );
+/// assert!(id.starts_with("TXN-20261121-"));
+/// assert_eq!(id.len(), "TXN-20261121-".len() + 8);
+/// ```
+pub fn new_merchant_transaction_id(day: chrono::NaiveDate) -> String {
+    let b = *Uuid::new_v4().as_bytes();
+    format!(
+        "TXN-{}-{:08X}",
+        day.format("%Y%m%d"),
+        u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,27 +190,4 @@ mod tests {
         let second = LeadId::from_uuid(Uuid::from_u128(2));
         assert!(first < second);
     }
-}
-
-/// A new merchant transaction id, `TXN-YYYYMMDD-` + 8 upper-case hex digits from the OS
-/// CSPRNG (API.md §3.5): the id the gateway knows the debit by.
-///
-/// The format leaves only 32 random bits per day, so a tenant with tens of thousands of debits
-/// a day will see the same id drawn twice: whoever stores it must retry with a new one when the
-/// unique index refuses it (`catalyst_store` does).
-///
-/// ```
-/// let id = catalyst_domain::ids::new_merchant_transaction_id(
-///     chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
-/// );
-/// assert!(id.starts_with("TXN-20261121-"));
-/// assert_eq!(id.len(), "TXN-20261121-".len() + 8);
-/// ```
-pub fn new_merchant_transaction_id(day: chrono::NaiveDate) -> String {
-    let b = *Uuid::new_v4().as_bytes();
-    format!(
-        "TXN-{}-{:08X}",
-        day.format("%Y%m%d"),
-        u32::from_be_bytes([b[0], b[1], b[2], b[3]])
-    )
 }
