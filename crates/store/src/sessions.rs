@@ -240,16 +240,25 @@ fn has_paid_order(conn: &mut DbConnection, candidate: &Lead) -> StoreResult<bool
     Ok(count > 0)
 }
 
+/// Inserts the order; an order number that is taken (8 random hex digits) makes the insert
+/// write nothing (`ON CONFLICT (order_number) DO NOTHING`), and it is tried again with a new
+/// number. No savepoint is needed: nothing failed.
 fn insert_order_with_fresh_number(
     conn: &mut DbConnection,
     order: &mut Order,
     new_order_number: &mut impl FnMut() -> String,
 ) -> StoreResult<()> {
     for _ in 0..5 {
-        match tx::savepoint(conn, |c| order.insert(c)) {
-            Err(StoreError::Conflict(_)) => order.order_number = new_order_number(),
-            other => return other,
+        let row: &Order = order;
+        let inserted = on_backend!(conn, |c| diesel::insert_into(orders::table)
+            .values(row)
+            .on_conflict(orders::order_number)
+            .do_nothing()
+            .execute(c))?;
+        if inserted == 1 {
+            return Ok(());
         }
+        order.order_number = new_order_number();
     }
     Err(StoreError::Conflict("order_number"))
 }

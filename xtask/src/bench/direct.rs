@@ -283,8 +283,8 @@ pub fn new_order(session: &PaymentSession, order_number: String, at: NaiveDateTi
 /// immediate approval in place of the gateway call:
 ///
 /// 1. autocommit: `ApiKey::find_active_by_hash`, `Campaign::find`, `Gateway::find`;
-/// 2. `sessions::create_session` (REUSE): lead lookup, insert lead, session, order (in a
-///    savepoint), `order.created` into the outbox — one write transaction;
+/// 2. `sessions::create_session` (REUSE): lead lookup, insert lead, session, order (retried
+///    on a taken number), `order.created` into the outbox — one write transaction;
 /// 3. `payments::claim_and_settle` with the sandbox's immediate approval: session, order, lead
 ///    and gateway in one query, `PENDING → PAYMENT_IN_PROGRESS`, insert mandate and pending
 ///    transaction, order `PENDING`, `transaction.created`; then from the claim's rows:
@@ -409,8 +409,8 @@ const SEALED_IBAN: &str = "gjW0gCVMvfsJdltyazacQE3gees6dN5qds1DcUtABQsKjzh/DKioN
 const SEALED_HOLDER: &str = "3V4Dt6x0794uPILAoLvo6lQ6W6OmoyU8e4IXmRx1CF0TfJ71q3RSKA==";
 
 /// `ORD-` + 16 upper-case hex digits from a v4 UUID. The API uses 8 digits and retries on a
-/// collision inside a savepoint; with ~10^5 orders per benchmark database 8 digits collide a few
-/// times, so the baseline uses 16 and needs no retry.
+/// collision; with ~10^5 orders per benchmark database 8 digits collide a few times, so the
+/// baseline uses 16 and needs no retry.
 pub fn order_number() -> String {
     let b = uuid::Uuid::new_v4().into_bytes();
     format!(
