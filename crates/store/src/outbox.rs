@@ -207,9 +207,7 @@ pub fn claim_due(
 ) -> StoreResult<Vec<DueDelivery>> {
     tx::write(conn, |conn| {
         let due = webhook_deliveries::table
-            // A literal, not a bound value: only then can the planner use the partial index
-            // `webhook_deliveries_due` (WHERE status = 'pending').
-            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            .filter(crate::prepared::queue_condition(
                 "webhook_deliveries.status = 'pending'",
             ))
             .filter(webhook_deliveries::next_attempt_at.le(now))

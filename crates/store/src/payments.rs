@@ -184,9 +184,7 @@ impl Transaction {
         limit: i64,
     ) -> StoreResult<Vec<Self>> {
         Ok(on_backend!(conn, |c| transactions::table
-            // A literal, not a bound value: only then can the planner use the partial index
-            // `transactions_pending` (WHERE status = 'pending').
-            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            .filter(crate::prepared::queue_condition(
                 "transactions.status = 'pending'",
             ))
             .filter(transactions::created_at.lt(before))

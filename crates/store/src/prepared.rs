@@ -1,4 +1,5 @@
-//! UPDATEs that run as cached prepared statements.
+//! Statement pieces shaped for prepared statements: UPDATEs that run as cached prepared
+//! statements, and work-queue conditions that keep their partial index usable.
 //!
 //! Diesel never caches an `UPDATE` (a changeset that skips `None` fields could produce
 //! unboundedly many statement texts), so PostgreSQL parses and plans every one of them. Ours set
@@ -58,3 +59,12 @@ where
 }
 
 impl<F, V, W, Conn> RunQueryDsl<Conn> for CachedUpdate<F, V, W> {}
+
+/// A work-queue condition such as `"transactions.status = 'pending'"`, written into the SQL text
+/// instead of bound: PostgreSQL and SQLite use a partial index (`… WHERE status = 'pending'`,
+/// migration `000004`) only for a query that names the status as a literal.
+pub(crate) fn queue_condition(
+    predicate: &'static str,
+) -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql(predicate)
+}

@@ -284,9 +284,7 @@ pub fn expire_due_sessions(
 ) -> StoreResult<usize> {
     tx::write(conn, |conn| {
         let due: Vec<String> = on_backend!(conn, |c| payment_sessions::table
-            // A literal, not a bound value: only then can the planner use the partial index
-            // `payment_sessions_due` (WHERE status = 'PENDING').
-            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            .filter(crate::prepared::queue_condition(
                 "payment_sessions.status = 'PENDING'",
             ))
             .filter(payment_sessions::expires_at.le(now))
