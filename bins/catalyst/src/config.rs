@@ -13,6 +13,10 @@ pub struct Config {
     pub public_url: String,
     pub livemode: bool,
     pub pool_size: u32,
+    /// HTTP worker threads (`CATALYST_WORKERS`, default: the pool size). A request's database
+    /// step runs on its worker when a pooled connection is idle (`catalyst_api::db`), so as
+    /// many workers as connections keep them all busy.
+    pub workers: usize,
     pub data_key: DataKey,
     /// Where the data key came from (for the start-up message).
     pub data_key_source: String,
@@ -96,7 +100,8 @@ fn load_file() -> anyhow::Result<()> {
 
 impl Config {
     /// Reads `DATABASE_URL`, `CATALYST_BIND`, `CATALYST_PUBLIC_URL`, `CATALYST_DATA_KEY`
-    /// (or `CATALYST_DATA_KEY_FILE`), `CATALYST_LIVEMODE`, `CATALYST_POOL_SIZE`, `CATALYST_LOG_FORMAT`.
+    /// (or `CATALYST_DATA_KEY_FILE`), `CATALYST_LIVEMODE`, `CATALYST_POOL_SIZE`, `CATALYST_WORKERS`,
+    /// `CATALYST_LOG_FORMAT`.
     pub fn from_env() -> anyhow::Result<Self> {
         load_file()?;
         let database_url = DatabaseUrl::parse(
@@ -115,6 +120,7 @@ impl Config {
             None if database_url.backend() == Backend::Sqlite => 8,
             None => 16,
         };
+        let workers = workers(var("CATALYST_WORKERS").as_deref(), pool_size)?;
         let (data_key, data_key_source) = match var("CATALYST_DATA_KEY") {
             Some(b64) => (
                 DataKey::from_base64(&b64).context("CATALYST_DATA_KEY must be 32 bytes, base64")?,
@@ -134,6 +140,7 @@ impl Config {
             public_url,
             livemode,
             pool_size,
+            workers,
             data_key,
             data_key_source,
             json_logs,
@@ -177,6 +184,18 @@ fn load_or_create_key(path: &Path) -> anyhow::Result<DataKey> {
     }
 }
 
+/// `CATALYST_WORKERS`: a whole number above 0, by default the pool size.
+fn workers(value: Option<&str>, pool_size: u32) -> anyhow::Result<usize> {
+    match value {
+        Some(n) => n
+            .parse()
+            .ok()
+            .filter(|&n: &usize| n > 0)
+            .context("CATALYST_WORKERS must be a whole number above 0"),
+        None => Ok(pool_size.max(1) as usize),
+    }
+}
+
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
@@ -188,7 +207,16 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_file;
+    use super::{parse_file, workers};
+
+    #[test]
+    fn workers_default_to_the_pool_size() {
+        assert_eq!(workers(None, 16).unwrap(), 16);
+        assert_eq!(workers(None, 0).unwrap(), 1);
+        assert_eq!(workers(Some("3"), 16).unwrap(), 3);
+        assert!(workers(Some("0"), 16).is_err());
+        assert!(workers(Some("many"), 16).is_err());
+    }
 
     #[test]
     fn the_file_takes_the_environment_keys_in_either_case() {

@@ -253,6 +253,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let server = HttpServer::new(move || {
         App::new().configure(|cfg| catalyst_api::configure(cfg, state.clone()))
     })
+    .workers(config.workers)
     .bind(&config.bind)
     .with_context(|| format!("binding {}", config.bind))?
     .shutdown_timeout(15)

@@ -5,10 +5,11 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpRequest};
 use catalyst_domain::token::{ApiKeyToken, KeyKind, constant_time_eq};
 use catalyst_store::{ApiKey, DbConnection};
 
+use crate::db;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -63,8 +64,7 @@ pub fn credential(req: &HttpRequest) -> Result<Credential, ApiError> {
 
 /// Looks a key up by its hash and checks it in constant time, in a blocking step of its own.
 pub async fn authenticate_key(state: &AppState, token: ApiKeyToken) -> Result<Merchant, ApiError> {
-    let store = state.store.clone();
-    web::block(move || verify_key(&mut *store.conn()?, &token)).await?
+    db::read(&state.store, move |conn| verify_key(conn, &token)).await
 }
 
 /// [`authenticate_key`] on a connection the caller already holds.

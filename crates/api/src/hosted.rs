@@ -9,6 +9,7 @@ use actix_web::{HttpResponse, web};
 use catalyst_domain::session::Locale;
 use serde_json::Value;
 
+use crate::db;
 use crate::error::ApiError;
 use crate::sessions::load_current;
 use crate::state::AppState;
@@ -224,14 +225,12 @@ pub async fn page(
     state: web::Data<AppState>,
     token: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
     let token = token.into_inner();
-    let session = web::block(move || {
-        let mut conn = store.conn()?;
-        let session = load_current(&mut conn, &token)?;
-        views::session_body(&mut conn, &session)
+    let session = db::read(&state.store, move |conn| {
+        let session = load_current(conn, &token)?;
+        views::session_body(conn, &session)
     })
-    .await?;
+    .await;
     let html = match session {
         Ok(s) => render(&s),
         Err(ApiError::NotFound) => {
@@ -267,10 +266,10 @@ pub async fn sandbox_verification(
     state: web::Data<AppState>,
     reference: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
     let reference = reference.into_inner();
-    let found = web::block(move || {
-        store.read(|c| -> Result<Option<(String, String, String)>, ApiError> {
+    let found = db::read(
+        &state.store,
+        move |c| -> Result<Option<(String, String, String)>, ApiError> {
             let Some(t) = catalyst_store::Transaction::find_by_reference(c, &reference)? else {
                 return Ok(None);
             };
@@ -285,9 +284,9 @@ pub async fn sandbox_verification(
                 views::money(t.amount_minor, &t.currency)? + " " + &t.currency,
                 creditor,
             )))
-        })
-    })
-    .await??;
+        },
+    )
+    .await?;
     let Some((token, amount, creditor)) = found else {
         return Err(ApiError::NotFound);
     };

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::auth::{Credential, authenticate_key, credential};
 use crate::body::{JsonBody, object};
+use crate::db;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -50,11 +51,11 @@ async fn caller_bucket(state: &AppState, req: &HttpRequest) -> Result<String, Ap
             authenticate_key(state, token).await?.key_id
         )),
         Credential::Session(token) => {
-            let store = state.store.clone();
             let lookup = token.clone();
-            let session =
-                web::block(move || store.read(|c| PaymentSession::find_by_token(c, &lookup)))
-                    .await?;
+            let session = db::read(&state.store, move |c| {
+                Ok::<_, catalyst_store::StoreError>(PaymentSession::find_by_token(c, &lookup))
+            })
+            .await?;
             match session {
                 Ok(s) if !s.status()?.is_terminal() && s.expires_at > catalyst_store::now() => {
                     Ok(format!("session:{}", s.id))

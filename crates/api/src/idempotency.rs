@@ -3,11 +3,12 @@
 use std::future::Future;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use catalyst_domain::token::sha256_hex;
 use catalyst_store::idempotency::{self, IdempotencyStart};
 use serde_json::Value;
 
+use crate::db;
 use crate::error::{ApiError, Conflict};
 use crate::state::AppState;
 
@@ -53,11 +54,11 @@ where
     fingerprint_input.extend_from_slice(raw_body);
     let fingerprint = sha256_hex(&fingerprint_input);
 
-    let (store, tenant, k) = (state.store.clone(), tenant_id.to_owned(), key.clone());
-    let start = web::block(move || {
-        store.read(|c| idempotency::begin(c, &tenant, &k, &fingerprint, catalyst_store::now()))
+    let (tenant, k) = (tenant_id.to_owned(), key.clone());
+    let start = db::read(&state.store, move |c| {
+        idempotency::begin(c, &tenant, &k, &fingerprint, catalyst_store::now())
     })
-    .await??;
+    .await?;
     match start {
         IdempotencyStart::Replay { status, body } => {
             let status =
@@ -77,18 +78,16 @@ where
         Ok((status, body)) => (*status, body.clone()),
         Err(e) => (e.status_code(), e.body()),
     };
-    let (store, tenant) = (state.store.clone(), tenant_id.to_owned());
+    let tenant = tenant_id.to_owned();
     let keep = !status.is_server_error() && status != StatusCode::TOO_MANY_REQUESTS;
     let text = body.to_string();
-    web::block(move || {
-        store.read(|c| {
-            if keep {
-                idempotency::complete(c, &tenant, &key, status.as_u16(), &text)
-            } else {
-                idempotency::release(c, &tenant, &key)
-            }
-        })
+    db::read(&state.store, move |c| {
+        if keep {
+            idempotency::complete(c, &tenant, &key, status.as_u16(), &text)
+        } else {
+            idempotency::release(c, &tenant, &key)
+        }
     })
-    .await??;
+    .await?;
     outcome.map(|(status, body)| HttpResponse::build(status).json(body))
 }

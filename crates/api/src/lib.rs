@@ -13,6 +13,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod db;
 pub mod dispatcher;
 pub mod envelope;
 pub mod error;

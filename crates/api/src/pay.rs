@@ -32,6 +32,7 @@ use catalyst_store::{
 use serde_json::Value;
 
 use crate::body::{JsonBody, OptionalJsonBody, object};
+use crate::db;
 use crate::envelope::{self, Call};
 use crate::error::{ApiError, Conflict};
 use crate::state::AppState;
@@ -412,12 +413,11 @@ pub async fn pay(
     // The claim; with an in-process gateway also the debit, its outcome and the answer, in the
     // same transaction.
     let (st, b, tk) = (state.clone(), body.clone(), token.clone());
-    let claimed = web::block(move || -> Result<Claim, ApiError> {
-        let mut conn = st.store.conn()?;
+    let claimed = db::read(&state.store, move |conn| -> Result<Claim, ApiError> {
         // Built once, when there is something to debit; kept for a gateway over the network.
         let mut adapter = None;
         let (claimed, settled) = payments::claim_and_settle(
-            &mut conn,
+            conn,
             &tk,
             now(),
             |s, o, l| draft(&st.store, &b, s, o, l),
@@ -431,10 +431,10 @@ pub async fn pay(
         if let (None, Some(adapter)) = (&settled, adapter) {
             return Ok(Claim::AwaitsGateway(Box::new(claimed), adapter));
         }
-        let parts = envelope::Parts::paid(&mut conn, claimed, settled)?;
+        let parts = envelope::Parts::paid(conn, claimed, settled)?;
         envelope::render(&st.store, parts, Call::Pay, st.config.livemode).map(Claim::Answered)
     })
-    .await??;
+    .await?;
     let (claimed, adapter) = match claimed {
         Claim::Answered(envelope) => {
             state.events_written();
@@ -462,12 +462,11 @@ pub async fn pay(
     };
     // The outcome and the answer on one connection, from the rows the claim returned.
     let (store, livemode) = (state.store.clone(), state.config.livemode);
-    let envelope = web::block(move || {
-        let mut conn = store.conn()?;
-        let parts = settle_claim(&mut conn, claimed, settlement)?;
+    let envelope = db::read(&state.store, move |conn| {
+        let parts = settle_claim(conn, claimed, settlement)?;
         envelope::render(&store, parts, Call::Pay, livemode)
     })
-    .await??;
+    .await?;
     state.events_written();
     Ok(HttpResponse::Ok().json(envelope))
 }
@@ -555,16 +554,14 @@ pub async fn verify(
     });
     errors.into_result(())?;
 
-    let (store, tk) = (state.store.clone(), token.clone());
-    let (session, transaction, gateway) = web::block(move || {
-        store.read(|c| {
-            let session = PaymentSession::find_by_token(c, &tk)?;
-            let t = session.latest_transaction(c)?;
-            let g = Gateway::find(c, &session.tenant_id, &session.gateway_id)?;
-            Ok::<_, StoreError>((session, t, g))
-        })
+    let tk = token.clone();
+    let (session, transaction, gateway) = db::read(&state.store, move |c| {
+        let session = PaymentSession::find_by_token(c, &tk)?;
+        let t = session.latest_transaction(c)?;
+        let g = Gateway::find(c, &session.tenant_id, &session.gateway_id)?;
+        Ok::<_, StoreError>((session, t, g))
     })
-    .await??;
+    .await?;
     let transaction = match (session.status.as_str(), transaction) {
         ("AWAITING_VERIFICATION", Some(t)) if t.status == "pending" => t,
         _ => return Err(ApiError::Conflict(Conflict::SessionNotVerifiable)),
@@ -582,12 +579,11 @@ pub async fn verify(
         transaction.id.clone(),
         state.config.livemode,
     );
-    let envelope = web::block(move || {
-        let mut conn = store.conn()?;
-        let session = payments::apply_settlement(&mut conn, &id, &settlement, now())?;
-        envelope::build(&mut conn, &store, session, Call::Verify, livemode)
+    let envelope = db::read(&state.store, move |conn| {
+        let session = payments::apply_settlement(conn, &id, &settlement, now())?;
+        envelope::build(conn, &store, session, Call::Verify, livemode)
     })
-    .await??;
+    .await?;
     state.events_written();
     Ok(HttpResponse::Ok().json(envelope))
 }

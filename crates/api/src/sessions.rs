@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use crate::auth::{Merchant, MerchantKey};
 use crate::body::JsonBody;
+use crate::db;
 use crate::error::{ApiError, Conflict};
 use crate::state::AppState;
 use crate::{idempotency, views};
@@ -59,16 +60,14 @@ async fn create_once(
     request: Result<CreateSessionRequest, ApiError>,
     peer_ip: Option<String>,
 ) -> Result<(StatusCode, Value), ApiError> {
-    let store = state.store.clone();
-    let created = web::block(move || {
-        let mut conn = store.conn()?;
+    let created = db::read(&state.store, move |conn| {
         let tenant = match caller {
-            Caller::Key(key) => key.verify(&mut conn)?.tenant_id,
+            Caller::Key(key) => key.verify(conn)?.tenant_id,
             Caller::Tenant(tenant) => tenant,
         };
-        create_in_store(&mut conn, &tenant, &request?, peer_ip)
+        create_in_store(conn, &tenant, &request?, peer_ip)
     })
-    .await??;
+    .await?;
     state.events_written();
     let token = created.session.token;
     let public_url = &state.config.public_url;
@@ -327,14 +326,12 @@ pub async fn retrieve(
         .browser_read
         .check(&ip)
         .map_err(|retry_after_secs| ApiError::Throttled { retry_after_secs })?;
-    let store = state.store.clone();
     let token = token.into_inner();
-    let body = web::block(move || {
-        let mut conn = store.conn()?;
-        let session = load_current(&mut conn, &token)?;
-        views::session_body(&mut conn, &session)
+    let body = db::read(&state.store, move |conn| {
+        let session = load_current(conn, &token)?;
+        views::session_body(conn, &session)
     })
-    .await??;
+    .await?;
     state.events_written();
     Ok(HttpResponse::Ok().json(body))
 }
@@ -349,23 +346,21 @@ pub async fn cancel(
     merchant: Merchant,
     token: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
     let token = token.into_inner();
-    let body = web::block(move || {
-        let mut conn = store.conn()?;
-        let session = load_current(&mut conn, &token)?;
+    let body = db::read(&state.store, move |conn| {
+        let session = load_current(conn, &token)?;
         if session.tenant_id != merchant.tenant_id {
             return Err(ApiError::NotFound);
         }
         if session.status()? != SessionStatus::Pending
-            || !sessions::expire_session(&mut conn, &session.id, now())?
+            || !sessions::expire_session(conn, &session.id, now())?
         {
             return Err(ApiError::Conflict(Conflict::SessionNotCancellable));
         }
-        let session = PaymentSession::find_by_token(&mut conn, &token)?;
-        views::session_body(&mut conn, &session)
+        let session = PaymentSession::find_by_token(conn, &token)?;
+        views::session_body(conn, &session)
     })
-    .await??;
+    .await?;
     state.events_written();
     Ok(HttpResponse::Ok().json(body))
 }

@@ -17,6 +17,7 @@ use catalyst_store::{Gateway, StoreError, Transaction, now};
 use serde_json::json;
 
 use crate::auth::Operator;
+use crate::db;
 use crate::error::ApiError;
 use crate::pay::{adapter_for, settlement_of};
 use crate::state::AppState;
@@ -36,9 +37,8 @@ pub async fn notification(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let state = state.get_ref().clone();
-    let store = state.store.clone();
     let id = gateway_id.into_inner();
-    let gateway = web::block(move || store.read(|c| Gateway::by_id(c, &id))).await??;
+    let gateway = db::read(&state.store, move |c| Gateway::by_id(c, &id)).await?;
     let adapter = adapter_for(&state, &gateway)?;
     let content_type = req
         .headers()
@@ -72,16 +72,15 @@ async fn apply_notification(
     adapter: &dyn GatewayAdapter,
     n: &Notification,
 ) -> Result<(), ApiError> {
-    let (store, gid, reference, txn) = (
-        state.store.clone(),
+    let (gid, reference, txn) = (
         gateway.id.clone(),
         n.reference.clone(),
         n.transaction_id.clone(),
     );
-    let found = web::block(move || {
-        store.read(|c| Transaction::find_for_gateway(c, &gid, &reference, txn.as_deref()))
+    let found = db::read(&state.store, move |c| {
+        Transaction::find_for_gateway(c, &gid, &reference, txn.as_deref())
     })
-    .await??;
+    .await?;
     let Some(t) = found else {
         tracing::warn!(gateway = %gateway.id, "notification for an unknown transaction; echoed");
         return Ok(());
@@ -96,7 +95,6 @@ async fn apply_notification(
         Err(e) => return Err(ApiError::ServiceUnavailable(format!("reconcile: {e}"))),
     };
     let chargeback_like = n.status == "chargebacked" || n.event.as_deref() == Some("chargeback");
-    let store = state.store.clone();
     match (t.status.as_str(), outcome) {
         (
             "pending",
@@ -104,10 +102,10 @@ async fn apply_notification(
         ) => {}
         ("pending", o) => {
             let settlement = settlement_of(o);
-            web::block(move || {
-                store.read(|c| payments::apply_settlement(c, &t.id, &settlement, now()))
+            db::read(&state.store, move |c| {
+                payments::apply_settlement(c, &t.id, &settlement, now())
             })
-            .await??;
+            .await?;
         }
         (
             "approved",
@@ -125,15 +123,15 @@ async fn apply_notification(
             };
             let reason_code = gateway_code.or_else(|| n.reason_code.clone());
             let description = gateway_message.or_else(|| n.reason_description.clone());
-            web::block(move || {
+            db::read(&state.store, move |c| {
                 let reason = Reason {
                     code: reason_code.as_deref(),
                     description: description.as_deref(),
                     error_code: code.as_str(),
                 };
-                store.read(|c| chargebacks::record_chargeback(c, &t.id, kind, &reason, now()))
+                chargebacks::record_chargeback(c, &t.id, kind, &reason, now())
             })
-            .await??;
+            .await?;
         }
         _ => {}
     }
@@ -193,6 +191,7 @@ pub async fn settle(
         return Err(ApiError::NotFound);
     }
     let store = state.store.clone();
+    // Every due transaction of the tenant at once: bulk work, kept on the blocking pool.
     let reversed = web::block(move || settle_sandbox(&store, Some(&m.tenant_id))).await??;
     state.events_written();
     let items = reversed

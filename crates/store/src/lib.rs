@@ -155,6 +155,12 @@ impl Store {
         Ok(PooledConnection(self.pool.get()?))
     }
 
+    /// Borrows a pooled connection if one is idle, without waiting or opening one (the pool
+    /// opens one in the background when it has room).
+    pub fn try_conn(&self) -> Option<PooledConnection> {
+        self.pool.try_get().map(PooledConnection)
+    }
+
     /// Runs `f` on a pooled connection, outside any explicit transaction.
     pub fn read<T, E: From<StoreError>>(
         &self,

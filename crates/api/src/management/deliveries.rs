@@ -6,6 +6,7 @@ use catalyst_store::{DbConnection, now};
 use serde_json::{Value, json};
 
 use crate::auth::Operator;
+use crate::db;
 use crate::error::ApiError;
 use crate::paging;
 use crate::state::AppState;
@@ -66,11 +67,9 @@ pub async fn list(
             _ => {}
         }
     }
-    let store = state.store.clone();
-    let items = web::block(move || {
-        let mut conn = store.conn()?;
+    let items = db::read(&state.store, move |conn| {
         let rows = WebhookDelivery::page_filtered(
-            &mut conn,
+            conn,
             &m.tenant_id,
             status.as_deref(),
             event.as_deref(),
@@ -80,7 +79,7 @@ pub async fn list(
         let items = rows
             .items
             .iter()
-            .map(|(d, t)| render(&mut conn, d, t))
+            .map(|(d, t)| render(conn, d, t))
             .collect::<Result<Vec<_>, ApiError>>()?;
         Ok::<_, ApiError>(catalyst_store::Page {
             items,
@@ -88,7 +87,7 @@ pub async fn list(
             previous,
         })
     })
-    .await??;
+    .await?;
     Ok(HttpResponse::Ok().json(paging::list_body(&req, &state.config.public_url, items)))
 }
 
@@ -100,14 +99,12 @@ pub async fn retrieve(
     Operator(m): Operator,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
-    let body = web::block(move || {
-        let mut conn = store.conn()?;
-        let d = WebhookDelivery::find(&mut conn, &m.tenant_id, &id)?;
-        let t = event_type_of(&mut conn, &d)?;
-        render(&mut conn, &d, &t)
+    let body = db::read(&state.store, move |conn| {
+        let d = WebhookDelivery::find(conn, &m.tenant_id, &id)?;
+        let t = event_type_of(conn, &d)?;
+        render(conn, &d, &t)
     })
-    .await??;
+    .await?;
     Ok(HttpResponse::Ok().json(body))
 }
 
@@ -119,13 +116,11 @@ pub async fn redeliver(
     Operator(m): Operator,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
-    let body = web::block(move || {
-        let mut conn = store.conn()?;
-        let d = outbox::redeliver(&mut conn, &m.tenant_id, &id, now())?;
-        let t = event_type_of(&mut conn, &d)?;
-        render(&mut conn, &d, &t)
+    let body = db::read(&state.store, move |conn| {
+        let d = outbox::redeliver(conn, &m.tenant_id, &id, now())?;
+        let t = event_type_of(conn, &d)?;
+        render(conn, &d, &t)
     })
-    .await??;
+    .await?;
     Ok(HttpResponse::Ok().json(body))
 }

@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 use super::fields::{Fields, boolean, text};
 use crate::auth::Operator;
 use crate::body::{JsonBody, object};
+use crate::db;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::views::timestamp;
@@ -186,7 +187,7 @@ pub async fn create(
         let store = state.store.clone();
         let tenant = m.tenant_id.clone();
         let value = body.value.clone();
-        let row = web::block(move || -> Result<Gateway, ApiError> {
+        let row = db::write(&state.store, move |c| -> Result<Gateway, ApiError> {
             let at = now();
             let mut g = Gateway {
                 id: catalyst_domain::GatewayId::new().to_string(),
@@ -205,10 +206,10 @@ pub async fn create(
                 updated_at: at,
             };
             apply(&store, &mut g, &value, true)?;
-            store.write(|c| g.insert(c))?;
+            g.insert(c)?;
             Ok(g)
         })
-        .await??;
+        .await?;
         Ok((StatusCode::CREATED, render(&row)))
     })
     .await
@@ -224,8 +225,7 @@ pub async fn list(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let page = paging::page_request(&req)?;
-    let store = state.store.clone();
-    let rows = web::block(move || store.read(|c| Gateway::page(c, &m.tenant_id, &page))).await??;
+    let rows = db::read(&state.store, move |c| Gateway::page(c, &m.tenant_id, &page)).await?;
     Ok(HttpResponse::Ok().json(paging::list_body(
         &req,
         &state.config.public_url,
@@ -241,8 +241,7 @@ pub async fn retrieve(
     Operator(m): Operator,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
-    let row = web::block(move || store.read(|c| Gateway::find(c, &m.tenant_id, &id))).await??;
+    let row = db::read(&state.store, move |c| Gateway::find(c, &m.tenant_id, &id)).await?;
     Ok(HttpResponse::Ok().json(render(&row)))
 }
 
@@ -256,16 +255,14 @@ pub async fn update(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let store = state.store.clone();
-    let row = web::block(move || {
-        store.write(|c| -> Result<Gateway, ApiError> {
-            let mut g = Gateway::find(c, &m.tenant_id, &id)?;
-            apply(&store, &mut g, &body.value, false)?;
-            g.updated_at = now();
-            g.save(c)?;
-            Ok(g)
-        })
+    let row = db::write(&state.store, move |c| -> Result<Gateway, ApiError> {
+        let mut g = Gateway::find(c, &m.tenant_id, &id)?;
+        apply(&store, &mut g, &body.value, false)?;
+        g.updated_at = now();
+        g.save(c)?;
+        Ok(g)
     })
-    .await??;
+    .await?;
     Ok(HttpResponse::Ok().json(render(&row)))
 }
 
@@ -277,16 +274,13 @@ pub async fn deactivate(
     Operator(m): Operator,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
-    let row = web::block(move || {
-        store.write(|c| -> Result<Gateway, ApiError> {
-            let mut g = Gateway::find(c, &m.tenant_id, &id)?;
-            g.active = false;
-            g.updated_at = now();
-            g.save(c)?;
-            Ok(g)
-        })
+    let row = db::write(&state.store, move |c| -> Result<Gateway, ApiError> {
+        let mut g = Gateway::find(c, &m.tenant_id, &id)?;
+        g.active = false;
+        g.updated_at = now();
+        g.save(c)?;
+        Ok(g)
     })
-    .await??;
+    .await?;
     Ok(HttpResponse::Ok().json(render(&row)))
 }

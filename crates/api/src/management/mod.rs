@@ -16,10 +16,11 @@ pub mod webhook_profiles;
 use std::future::Future;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse};
 use catalyst_store::{DbConnection, Page, StoreError, StoreResult};
 use serde_json::Value;
 
+use crate::db;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::{idempotency, paging};
@@ -27,24 +28,22 @@ use crate::{idempotency, paging};
 /// Sealing context of secrets kept in stored idempotent responses.
 const REPLAY_CONTEXT: &str = "idempotency.secret";
 
-/// Runs `f` on the blocking pool, inside one write transaction.
+/// [`db::write`]: `f` inside one write transaction.
 pub(crate) async fn write<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
 {
-    let store = state.store.clone();
-    web::block(move || store.write(f)).await?
+    db::write(&state.store, f).await
 }
 
-/// Runs `f` on the blocking pool, on a pooled connection.
+/// [`db::read`]: `f` on a pooled connection.
 pub(crate) async fn read<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
 {
-    let store = state.store.clone();
-    web::block(move || store.read(f)).await?
+    db::read(&state.store, f).await
 }
 
 /// `Ok(None)` when the row does not exist for this tenant; other store errors pass through.
