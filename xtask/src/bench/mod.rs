@@ -40,7 +40,7 @@ options:
                          300; sessions, pay)
   --warmup SECS          unmeasured seconds before each run (default 2, at most 60; sessions,
                          pay); pay: only before the first round of each tool per level
-  --rounds N             pay: interleaved rounds per concurrency level (default 3, 1..=20); each
+  --rounds N             pay: interleaved rounds per concurrency level (default 5, 1..=20); each
                          round runs every tool once in turn (HTTP, pgbench 1tx, pgbench 2tx,
                          diesel on PostgreSQL; HTTP, diesel on SQLite), each round starting one
                          tool further along, with a CHECKPOINT before every PostgreSQL run; the
@@ -162,7 +162,7 @@ impl Options {
                 Scenario::Sessions | Scenario::Webhooks => 10,
             },
             warmup: 2,
-            rounds: 3,
+            rounds: 5,
             concurrency: match scenario {
                 Scenario::Sessions => vec![1, 4, 16, 64],
                 Scenario::Pay => vec![1, 4, 16],
@@ -316,7 +316,7 @@ mod tests {
     #[test]
     fn per_scenario_defaults_and_rounds() {
         let pay = parse(&[], Scenario::Pay).unwrap();
-        assert_eq!((pay.duration, pay.rounds), (6, 3));
+        assert_eq!((pay.duration, pay.rounds), (6, 5));
         assert_eq!(parse(&[], Scenario::Sessions).unwrap().duration, 10);
         let o = parse(&["--rounds", "5", "--duration=2"], Scenario::Pay).unwrap();
         assert_eq!((o.duration, o.rounds), (2, 5));
