@@ -101,15 +101,16 @@ fn killed_mid_payment_then_recovered(db: TestDb) {
     let mut restarted = command(&url, &key, &bind);
     restarted.env("CATALYST_RECOVERY_GRACE_SECS", "1");
     let _second = start(restarted, &bind);
+    // Polled ten times a second: beyond the `browser_read` burst, some answers are 429s.
     let status = until("the session to complete", || {
-        let s: Value = http
+        let response = http
             .get(format!("{base}/api/v1/payment-sessions/{token}/"))
             .send()
-            .ok()?
-            .json()
-            .ok()?;
-        (s["status"] != "PAYMENT_IN_PROGRESS")
-            .then(|| s["status"].as_str().unwrap_or_default().to_owned())
+            .ok()
+            .filter(|r| r.status().is_success())?;
+        let s: Value = response.json().ok()?;
+        let status = s["status"].as_str()?;
+        (status != "PAYMENT_IN_PROGRESS").then(|| status.to_owned())
     });
     assert_eq!(status, "COMPLETED");
 
