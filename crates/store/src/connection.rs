@@ -102,6 +102,11 @@ impl DatabaseUrl {
                 .map(DbConnection::Postgres)
                 .map_err(diesel::r2d2::Error::ConnectionError),
             Backend::Sqlite => {
+                create_private_file(&self.target).map_err(|e| {
+                    diesel::r2d2::Error::ConnectionError(diesel::ConnectionError::BadConnection(
+                        format!("creating {}: {e}", self.target),
+                    ))
+                })?;
                 let mut conn = SqliteConnection::establish(&self.target)
                     .map_err(diesel::r2d2::Error::ConnectionError)?;
                 // busy_timeout first: the WAL switch itself may need to wait for a lock.
@@ -113,6 +118,26 @@ impl DatabaseUrl {
                 Ok(DbConnection::Sqlite(conn))
             }
         }
+    }
+}
+
+/// Creates the SQLite database file readable by its owner only (0600) when it does not exist
+/// yet. SQLite gives the `-wal` and `-shm` files it creates later the database file's
+/// permissions, so the IBANs' ciphertext, key hashes and payer data stay private to the
+/// server's user whatever the umask. An existing file is left as it is; in-memory databases and
+/// `file:` URIs are SQLite's business.
+fn create_private_file(target: &str) -> std::io::Result<()> {
+    if target.is_empty() || target == ":memory:" || target.starts_with("file:") {
+        return Ok(());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(target) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
@@ -263,6 +288,23 @@ mod tests {
         );
         let bare = DatabaseUrl::parse("/var/lib/catalyst.db").unwrap();
         assert_eq!(bare.backend(), Backend::Sqlite);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_sqlite_database_and_its_wal_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalyst.db");
+        let url = DatabaseUrl::parse(&format!("sqlite://{}", path.display())).unwrap();
+        let mut conn = url.connect().unwrap();
+        conn.batch_execute("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);")
+            .unwrap();
+        for suffix in ["", "-wal", "-shm"] {
+            let file = format!("{}{suffix}", path.display());
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{file} has mode {mode:o}");
+        }
     }
 
     #[test]
