@@ -20,6 +20,9 @@ pub struct Config {
     pub data_key: DataKey,
     /// Where the data key came from (for the start-up message).
     pub data_key_source: String,
+    /// Where the first start writes the demo tenant's ids and keys (mode 0600): next to the
+    /// data key file, `catalyst-demo.json`.
+    pub demo_credentials_file: PathBuf,
     pub json_logs: bool,
     /// Upper bound of one gateway call (`CATALYST_GATEWAY_TIMEOUT_SECS`, default 30).
     pub gateway_timeout: std::time::Duration,
@@ -121,17 +124,19 @@ impl Config {
             None => 16,
         };
         let workers = workers(var("CATALYST_WORKERS").as_deref(), pool_size)?;
+        let key_path = var("CATALYST_DATA_KEY_FILE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| default_key_path(&database_url));
+        let demo_credentials_file = key_path.with_file_name("catalyst-demo.json");
         let (data_key, data_key_source) = match var("CATALYST_DATA_KEY") {
             Some(b64) => (
                 DataKey::from_base64(&b64).context("CATALYST_DATA_KEY must be 32 bytes, base64")?,
                 "CATALYST_DATA_KEY".into(),
             ),
-            None => {
-                let path = var("CATALYST_DATA_KEY_FILE")
-                    .map(PathBuf::from)
-                    .unwrap_or_else(|| default_key_path(&database_url));
-                (load_or_create_key(&path)?, path.display().to_string())
-            }
+            None => (
+                load_or_create_key(&key_path)?,
+                key_path.display().to_string(),
+            ),
         };
         let json_logs = matches!(var("CATALYST_LOG_FORMAT").as_deref(), Some("json"));
         Ok(Self {
@@ -143,6 +148,7 @@ impl Config {
             workers,
             data_key,
             data_key_source,
+            demo_credentials_file,
             json_logs,
             gateway_timeout: seconds("CATALYST_GATEWAY_TIMEOUT_SECS", 30)?,
             recovery_grace: seconds("CATALYST_RECOVERY_GRACE_SECS", 90)?,
@@ -196,7 +202,9 @@ fn workers(value: Option<&str>, pool_size: u32) -> anyhow::Result<usize> {
     }
 }
 
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+/// Writes `text` to a new file at `path` that only its owner can read (0600); an existing file
+/// is an error.
+pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

@@ -206,17 +206,40 @@ fn print_demo(setup: &provision::DemoSetup, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Hands the first start's demo keys to the operator without putting them in the log: they go
+/// to a file only its owner can read, whose path is logged, and to the terminal when stdout is
+/// one (a newcomer's `cargo run`). A service manager's captured output never holds them.
+fn announce_first_start(
+    setup: &provision::DemoSetup,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(e).with_context(|| format!("replacing {}", path.display()));
+        }
+        _ => {}
+    }
+    config::write_private(path, &serde_json::to_string_pretty(setup)?)
+        .with_context(|| format!("writing {}", path.display()))?;
+    tracing::info!(file = %path.display(), "first start: created the demo tenant; its ids and keys are in this file (mode 0600); `catalyst demo` issues fresh keys and revokes these");
+    if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        println!(
+            "\nFirst start: created the demo tenant ({}):\n",
+            path.display()
+        );
+        print_demo(setup, false)?;
+        println!();
+    }
+    Ok(())
+}
+
 #[actix_web::main]
 async fn serve(config: Config) -> anyhow::Result<()> {
     let store = open_store(&config, true)?;
     tracing::info!(database = %config.database_url, data_key = %config.data_key_source, livemode = config.livemode, "store ready");
     if !config.livemode && provision::is_empty(&store)? {
         let setup = provision::demo(&store, &config.public_url, None)?;
-        eprintln!(
-            "\nFirst start: created the demo tenant (run `catalyst demo` again for fresh keys):\n"
-        );
-        print_demo(&setup, false)?;
-        eprintln!();
+        announce_first_start(&setup, &config.demo_credentials_file)?;
     }
     let mut api_config = ApiConfig::new(config.public_url.clone());
     api_config.livemode = config.livemode;

@@ -107,13 +107,17 @@ fn newcomer_path(db: TestDb) {
         .unwrap();
     assert_eq!(page.status().as_u16(), 200);
     assert!(page.text().unwrap().contains("29.99"));
-    // The first key, issued by the earlier demo run, still works.
-    let res = http
-        .get(format!("http://{bind}/api/v1/gateways/"))
-        .bearer_auth(first["secret_key"].as_str().unwrap())
-        .send()
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 200);
+    // Each demo run revokes the keys the previous run issued.
+    let gateways = |key: &Value| {
+        http.get(format!("http://{bind}/api/v1/gateways/"))
+            .bearer_auth(key.as_str().unwrap())
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(gateways(&first["secret_key"]), 401);
+    assert_eq!(gateways(&second["secret_key"]), 200);
 
     // Graceful shutdown on SIGTERM.
     let pid = server.0.id().to_string();
@@ -196,19 +200,28 @@ fn a_fresh_data_directory_gets_a_database_a_key_and_the_demo_tenant() {
     let (mut log, mut out) = (String::new(), String::new());
     std::io::Read::read_to_string(server.0.stderr.as_mut().unwrap(), &mut log).unwrap();
     std::io::Read::read_to_string(server.0.stdout.as_mut().unwrap(), &mut out).unwrap();
+    // Not a terminal: the keys go to a private file, whose path is logged, and nowhere else.
+    let file = dir.path().join("catalyst-demo.json");
     assert!(
-        log.contains("First start: created the demo tenant"),
+        log.contains("first start: created the demo tenant"),
         "{log}"
     );
-    let key_line = out
-        .lines()
-        .find(|l| l.starts_with("restricted_key"))
-        .unwrap_or_else(|| panic!("{out}"));
-    assert!(
-        key_line
-            .split_whitespace()
-            .nth(1)
-            .is_some_and(|k| k.starts_with("rk_")),
-        "{out}"
-    );
+    assert!(log.contains("catalyst-demo.json"), "{log}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the demo keys file must be private");
+    }
+    let demo: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    for key in ["secret_key", "restricted_key", "webhook_secret"] {
+        let value = demo[key].as_str().unwrap();
+        assert!(value.len() > 8, "{key} in {demo}");
+        assert!(!log.contains(value), "{key} must not be logged");
+        assert!(
+            !out.contains(value),
+            "{key} must not be printed when stdout is no terminal"
+        );
+    }
+    assert!(demo["restricted_key"].as_str().unwrap().starts_with("rk_"));
 }

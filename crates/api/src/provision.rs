@@ -58,9 +58,14 @@ pub fn issue_key(
     Ok((key, token))
 }
 
-fn keys(conn: &mut DbConnection, tenant: &str) -> StoreResult<(String, String)> {
-    let (_, secret) = issue_key(conn, tenant, KeyKind::Secret, Some("operator".into()))?;
-    let (_, restricted) = issue_key(conn, tenant, KeyKind::Restricted, Some("operator".into()))?;
+/// The name of the keys `catalyst tenant create` issues.
+const OPERATOR_KEY_NAME: &str = "operator";
+/// The name of the keys `catalyst demo` issues; each run revokes the previous run's.
+const DEMO_KEY_NAME: &str = "demo";
+
+fn keys(conn: &mut DbConnection, tenant: &str, name: &str) -> StoreResult<(String, String)> {
+    let (_, secret) = issue_key(conn, tenant, KeyKind::Secret, Some(name.into()))?;
+    let (_, restricted) = issue_key(conn, tenant, KeyKind::Restricted, Some(name.into()))?;
     Ok((secret.expose().to_owned(), restricted.expose().to_owned()))
 }
 
@@ -69,7 +74,7 @@ pub fn create_tenant(store: &Store, name: &str) -> StoreResult<TenantCredentials
     store.write(|c| {
         let tenant = new_tenant(name, false);
         tenant.insert(c)?;
-        let (secret_key, restricted_key) = keys(c, &tenant.id)?;
+        let (secret_key, restricted_key) = keys(c, &tenant.id, OPERATOR_KEY_NAME)?;
         Ok(TenantCredentials {
             tenant_id: tenant.id,
             secret_key,
@@ -99,8 +104,9 @@ fn all<T>(
     .items)
 }
 
-/// Creates (or finds again) the demo tenant and its objects; always issues fresh keys.
-/// Running it twice gives the same ids.
+/// Creates (or finds again) the demo tenant and its objects; always issues fresh keys and
+/// revokes the keys an earlier run issued (keys created through the API are kept). Running it
+/// twice gives the same ids.
 pub fn demo(store: &Store, base_url: &str, webhook_url: Option<&str>) -> StoreResult<DemoSetup> {
     store.write(|c| {
         let tenant = match Tenant::find_demo(c)? {
@@ -261,7 +267,10 @@ pub fn demo(store: &Store, base_url: &str, webhook_url: Option<&str>) -> StoreRe
             };
         let campaign_id = campaign("Demo one-off", "29.99", None)?;
         let recurring_campaign_id = campaign("Demo monthly", "9.99", Some("MONTHLY"))?;
-        let (secret_key, restricted_key) = keys(c, &tid)?;
+        // Before this rule the demo's keys were named like an operator's; on the demo tenant
+        // only `demo` ever issued those.
+        ApiKey::revoke_named(c, &tid, &[DEMO_KEY_NAME, OPERATOR_KEY_NAME], at)?;
+        let (secret_key, restricted_key) = keys(c, &tid, DEMO_KEY_NAME)?;
         Ok(DemoSetup {
             tenant_id: tid,
             secret_key,

@@ -76,4 +76,21 @@ impl ApiKey {
             .first(c)
             .optional())?)
     }
+
+    /// Revokes every active key of `tenant` whose name is one of `names`; returns how many.
+    pub fn revoke_named(
+        conn: &mut DbConnection,
+        tenant: &str,
+        names: &[&str],
+        at: NaiveDateTime,
+    ) -> StoreResult<usize> {
+        Ok(on_backend!(conn, |c| diesel::update(
+            api_keys::table
+                .filter(api_keys::tenant_id.eq(tenant))
+                .filter(api_keys::name.eq_any(names))
+                .filter(api_keys::active.eq(true))
+        )
+        .set((api_keys::active.eq(false), api_keys::updated_at.eq(at)))
+        .execute(c))?)
+    }
 }
