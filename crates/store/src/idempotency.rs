@@ -23,7 +23,15 @@ pub enum IdempotencyStart {
     Reused,
 }
 
+/// How long a key stays `in use` by a request that never stored its answer. A request whose
+/// process died mid-flight would otherwise block its key for [`RETENTION`]; every request that
+/// takes a key is over long before this (creating POSTs make no gateway call).
+pub const IN_USE_LEASE: Duration = Duration::seconds(60);
+
 /// Claims `key` for a request whose method, path and body hash to `fingerprint`.
+///
+/// A record past [`RETENTION`], or still without an answer past [`IN_USE_LEASE`], is taken over
+/// as if it were absent; of several requests taking one over at once, exactly one proceeds.
 pub fn begin(
     conn: &mut DbConnection,
     tenant: &str,
@@ -56,16 +64,29 @@ pub fn begin(
                     .execute(c))?;
                 Ok(IdempotencyStart::Proceed)
             }
-            Some((_, _, _, created)) if created + RETENTION <= now => {
-                on_backend!(conn, |c| diesel::update(ik::table.find((tenant, key)))
-                    .set((
-                        ik::fingerprint.eq(fingerprint),
-                        ik::response_status.eq(None::<i32>),
-                        ik::response_body.eq(None::<String>),
-                        ik::created_at.eq(now),
-                    ))
-                    .execute(c))?;
-                Ok(IdempotencyStart::Proceed)
+            Some((_, status, _, created))
+                if created + RETENTION <= now
+                    || (status.is_none() && created + IN_USE_LEASE <= now) =>
+            {
+                // Conditional on the stamp read above: a concurrent taker that got there first
+                // changed it, and this request then finds the key in use.
+                let taken = on_backend!(conn, |c| diesel::update(
+                    ik::table
+                        .find((tenant, key))
+                        .filter(ik::created_at.eq(created))
+                )
+                .set((
+                    ik::fingerprint.eq(fingerprint),
+                    ik::response_status.eq(None::<i32>),
+                    ik::response_body.eq(None::<String>),
+                    ik::created_at.eq(now),
+                ))
+                .execute(c))?;
+                Ok(if taken == 1 {
+                    IdempotencyStart::Proceed
+                } else {
+                    IdempotencyStart::InUse
+                })
             }
             Some((stored, _, _, _)) if stored != fingerprint => Ok(IdempotencyStart::Reused),
             Some((_, Some(status), Some(body), _)) => Ok(IdempotencyStart::Replay {

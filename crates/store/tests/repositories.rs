@@ -192,6 +192,36 @@ test_both! {
         assert!(outcomes.iter().all(|o| matches!(o, IdempotencyStart::Proceed | IdempotencyStart::InUse)));
     }
 
+    fn a_key_whose_request_died_is_free_again_after_the_lease(db) {
+        let t = tenant(&db.store);
+        let t0 = now();
+        let begin = |fp: &str, at| db.store.read(|c| idempotency::begin(c, &t.id, "died", fp, at)).unwrap();
+        assert_eq!(begin("fp-a", t0), IdempotencyStart::Proceed);
+        let just_before = t0 + idempotency::IN_USE_LEASE - Duration::seconds(1);
+        assert_eq!(begin("fp-a", just_before), IdempotencyStart::InUse);
+        let after = t0 + idempotency::IN_USE_LEASE;
+        assert_eq!(begin("fp-a", after), IdempotencyStart::Proceed, "the retry takes the key over");
+        assert_eq!(begin("fp-a", after), IdempotencyStart::InUse, "and holds it for its own lease");
+        db.store.read(|c| idempotency::complete(c, &t.id, "died", 201, "{}")).unwrap();
+        // A stored answer is replayed for the whole retention, lease or not.
+        let later = after + idempotency::IN_USE_LEASE * 10;
+        assert_eq!(begin("fp-a", later), IdempotencyStart::Replay { status: 201, body: "{}".into() });
+    }
+
+    fn concurrent_retries_of_an_abandoned_key_let_exactly_one_through(db) {
+        let t = tenant(&db.store);
+        let t0 = now();
+        assert_eq!(db.store.read(|c| idempotency::begin(c, &t.id, "race", "fp", t0)).unwrap(), IdempotencyStart::Proceed);
+        let at = t0 + idempotency::IN_USE_LEASE;
+        let outcomes: Vec<IdempotencyStart> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| db.store.read(|c| idempotency::begin(c, &t.id, "race", "fp", at)).unwrap()))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(outcomes.iter().filter(|o| **o == IdempotencyStart::Proceed).count(), 1, "{outcomes:?}");
+    }
+
     fn timestamps_round_trip_to_the_microsecond(db) {
         let t = tenant(&db.store);
         let stored = db.store.read(|c| Tenant::find(c, &t.id)).unwrap();
