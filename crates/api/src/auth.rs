@@ -7,7 +7,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest};
 use catalyst_domain::token::{ApiKeyToken, KeyKind, constant_time_eq};
-use catalyst_store::{ApiKey, DbConnection};
+use catalyst_store::{ApiKey, DbConnection, PaymentSession, StoreError};
 
 use crate::db;
 use crate::error::ApiError;
@@ -62,6 +62,32 @@ pub fn credential(req: &HttpRequest) -> Result<Credential, ApiError> {
         .map_err(|_| ApiError::AuthenticationFailed)
 }
 
+/// The live session (neither terminal nor expired) whose `ps_` token this is; any other
+/// token → 401 `authentication_failed`.
+pub async fn authenticate_session(
+    state: &AppState,
+    token: String,
+) -> Result<PaymentSession, ApiError> {
+    let session = db::read(&state.store, move |c| {
+        Ok::<_, StoreError>(PaymentSession::find_by_token(c, &token))
+    })
+    .await?;
+    match session {
+        Ok(s) if !s.status()?.is_terminal() && s.expires_at > catalyst_store::now() => Ok(s),
+        Ok(_) | Err(StoreError::NotFound) => Err(ApiError::AuthenticationFailed),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The answer to a `ps_` token where only a key is accepted: authenticate first, then
+/// authorise — a live session's token is 403 `permission_denied`, any other 401.
+async fn session_refused(state: &AppState, token: String) -> ApiError {
+    match authenticate_session(state, token).await {
+        Ok(_) => ApiError::PermissionDenied,
+        Err(e) => e,
+    }
+}
+
 /// Looks a key up by its hash and checks it in constant time, in a blocking step of its own.
 pub async fn authenticate_key(state: &AppState, token: ApiKeyToken) -> Result<Merchant, ApiError> {
     db::read(&state.store, move |conn| verify_key(conn, &token)).await
@@ -104,13 +130,17 @@ impl MerchantKey {
 
 impl FromRequest for MerchantKey {
     type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, ApiError>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(match credential(req) {
-            Ok(Credential::Key(token)) => Ok(MerchantKey(token)),
-            Ok(Credential::Session(_)) => Err(ApiError::PermissionDenied),
-            Err(e) => Err(e),
+        let req = req.clone();
+        Box::pin(async move {
+            match credential(&req)? {
+                Credential::Key(token) => Ok(MerchantKey(token)),
+                Credential::Session(token) => {
+                    Err(session_refused(&AppState::of(&req), token).await)
+                }
+            }
         })
     }
 }
@@ -118,7 +148,7 @@ impl FromRequest for MerchantKey {
 async fn merchant(req: HttpRequest) -> Result<Merchant, ApiError> {
     let state = AppState::of(&req);
     match credential(&req)? {
-        Credential::Session(_) => Err(ApiError::PermissionDenied),
+        Credential::Session(token) => Err(session_refused(&state, token).await),
         Credential::Key(token) => authenticate_key(&state, token).await,
     }
 }

@@ -1,5 +1,5 @@
 //! Request bodies: JSON only, at most 64 KiB, parsed into a `serde_json::Value` so every field
-//! error can be reported by name.
+//! error can be reported by name; strings holding control characters are refused here.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -22,6 +22,10 @@ pub struct JsonBody {
     /// The bytes as received (for idempotency fingerprints).
     pub raw: web::Bytes,
 }
+
+/// A request body of any type, as received (gateway notifications): at most 64 KiB, else the
+/// documented 413 JSON error.
+pub struct RawBody(pub web::Bytes);
 
 /// A JSON request body that may be empty (`value` is then an empty object).
 pub struct OptionalJsonBody(pub JsonBody);
@@ -58,8 +62,11 @@ async fn read(req: HttpRequest, mut payload: Payload) -> Result<web::Bytes, ApiE
         })
 }
 
+/// The document, its strings free of control characters ([`crate::controls::check_body`]).
 fn parse(raw: &[u8]) -> Result<Value, ApiError> {
-    serde_json::from_slice(raw).map_err(|e| ApiError::MalformedJson(e.to_string()))
+    let value = serde_json::from_slice(raw).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    crate::controls::check_body(&value)?;
+    Ok(value)
 }
 
 impl FromRequest for JsonBody {
@@ -82,6 +89,17 @@ impl FromRequest for JsonBody {
                 raw,
             })
         })
+    }
+}
+
+impl FromRequest for RawBody {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let payload = payload.take();
+        Box::pin(async move { read(req, payload).await.map(RawBody) })
     }
 }
 

@@ -2,12 +2,10 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use catalyst_domain::validation::{self, ValidationErrors};
-use catalyst_store::PaymentSession;
 use serde_json::{Value, json};
 
-use crate::auth::{Credential, authenticate_key, credential};
+use crate::auth::{Credential, authenticate_key, authenticate_session, credential};
 use crate::body::{JsonBody, object};
-use crate::db;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -51,20 +49,8 @@ async fn caller_bucket(state: &AppState, req: &HttpRequest) -> Result<String, Ap
             authenticate_key(state, token).await?.key_id
         )),
         Credential::Session(token) => {
-            let lookup = token.clone();
-            let session = db::read(&state.store, move |c| {
-                Ok::<_, catalyst_store::StoreError>(PaymentSession::find_by_token(c, &lookup))
-            })
-            .await?;
-            match session {
-                Ok(s) if !s.status()?.is_terminal() && s.expires_at > catalyst_store::now() => {
-                    Ok(format!("session:{}", s.id))
-                }
-                Ok(_) | Err(catalyst_store::StoreError::NotFound) => {
-                    Err(ApiError::AuthenticationFailed)
-                }
-                Err(e) => Err(e.into()),
-            }
+            let session = authenticate_session(state, token).await?;
+            Ok(format!("session:{}", session.id))
         }
     }
 }

@@ -13,6 +13,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod controls;
 pub mod db;
 pub mod dispatcher;
 pub mod envelope;
@@ -48,13 +49,19 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
         .app_data(web::PayloadConfig::new(body::MAX_BODY_BYTES))
         .service(
             web::scope("")
+                .wrap(from_fn(controls::query_guard))
                 .wrap(NormalizePath::new(TrailingSlash::Always))
                 .wrap(from_fn(middleware::request_context))
                 .service(api_v1())
                 .service(web::resource("/s/assets/pay.js/").route(web::get().to(hosted::script)))
-                .service(web::resource("/s/{token}/").route(web::get().to(hosted::page)))
+                .service(
+                    web::resource("/s/{token}/")
+                        .wrap(from_fn(controls::path_guard))
+                        .route(web::get().to(hosted::page)),
+                )
                 .service(
                     web::resource("/sandbox/verify/{reference}/")
+                        .wrap(from_fn(controls::path_guard))
                         .route(web::get().to(hosted::sandbox_verification)),
                 )
                 .default_service(web::to(not_found)),
@@ -67,9 +74,22 @@ fn api_v1() -> actix_web::Scope {
         .default_service(web::to(not_found))
 }
 
-/// A resource whose unsupported methods answer 405 with the JSON error body.
-pub(crate) fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(method_not_allowed))
+/// A resource whose unsupported methods answer 405 with the JSON error body, and whose path
+/// parameters pass [`controls::path_guard`].
+pub(crate) fn resource(
+    path: &str,
+) -> actix_web::Resource<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<actix_web::body::BoxBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    web::resource(path)
+        .default_service(web::to(method_not_allowed))
+        .wrap(from_fn(controls::path_guard))
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {

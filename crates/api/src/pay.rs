@@ -165,11 +165,11 @@ fn draft(
     })
 }
 
-/// The adapter of a stored gateway, with its credentials opened.
-pub fn adapter_for(
+/// The adapter settings of a stored gateway, with its credentials opened.
+pub fn gateway_settings(
     state: &AppState,
     gateway: &Gateway,
-) -> Result<Arc<dyn GatewayAdapter>, ApiError> {
+) -> Result<catalyst_gateway::GatewaySettings, ApiError> {
     let credentials = match &gateway.credentials_sealed {
         Some(sealed) => Some(Secret::new(
             String::from_utf8(
@@ -182,15 +182,37 @@ pub fn adapter_for(
         )),
         None => None,
     };
-    let settings = catalyst_gateway::GatewaySettings {
+    Ok(catalyst_gateway::GatewaySettings {
         adapter: gateway.adapter.clone(),
         test_mode: gateway.test_mode,
         requires_verification: gateway.requires_verification,
         credentials,
         descriptor: gateway.descriptor.clone(),
-    };
-    catalyst_gateway::build_adapter(&settings, &state.gateways)
-        .map_err(|e| ApiError::Internal(format!("gateway {}: {e}", gateway.id)))
+    })
+}
+
+/// The adapter of a stored gateway, or the adapter's refusal of the stored settings (a row
+/// saved before create/patch checked them): a gateway fault, not an internal error.
+pub fn try_adapter_for(
+    state: &AppState,
+    gateway: &Gateway,
+) -> Result<Result<Arc<dyn GatewayAdapter>, GatewayError>, ApiError> {
+    let settings = gateway_settings(state, gateway)?;
+    let built = catalyst_gateway::build_adapter(&settings, &state.gateways);
+    if let Err(error) = &built {
+        tracing::error!(gateway = %gateway.id, %error, "the adapter refuses the gateway's settings");
+    }
+    Ok(built)
+}
+
+/// [`try_adapter_for`], a refusal answered 503 `service_unavailable` (the caller may retry once
+/// an operator has fixed the gateway).
+pub fn adapter_for(
+    state: &AppState,
+    gateway: &Gateway,
+) -> Result<Arc<dyn GatewayAdapter>, ApiError> {
+    try_adapter_for(state, gateway)?
+        .map_err(|e| ApiError::ServiceUnavailable(format!("gateway {}: {e}", gateway.id)))
 }
 
 /// The debit request for a claimed payment.
@@ -421,11 +443,18 @@ pub async fn pay(
             &tk,
             now(),
             |s, o, l| draft(&st.store, &b, s, o, l),
-            |claimed| {
-                let built = adapter_for(&st, &claimed.gateway)?;
-                let settlement = debit_in_process(&st, built.as_ref(), claimed, &b)?;
-                adapter = Some(built);
-                Ok::<_, ApiError>(settlement)
+            |claimed| match try_adapter_for(&st, &claimed.gateway)? {
+                Ok(built) => {
+                    let settlement = debit_in_process(&st, built.as_ref(), claimed, &b)?;
+                    adapter = Some(built);
+                    Ok::<_, ApiError>(settlement)
+                }
+                // The gateway cannot be called: nothing is debited, the attempt does not count.
+                Err(_) => Ok(Some(never_debited(
+                    "The payment gateway is unavailable; nothing was debited.",
+                    None,
+                    None,
+                ))),
             },
         )?;
         if let (None, Some(adapter)) = (&settled, adapter) {

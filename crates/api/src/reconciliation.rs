@@ -363,7 +363,7 @@ where
         Format::Json => res.json(render::json(&table, &links)),
         Format::Csv => res
             .content_type("text/csv; charset=utf-8")
-            .body(render::csv(&table)),
+            .body(render::csv(&table)?),
         Format::Xml => res
             .content_type("application/xml; charset=utf-8")
             .body(render::xml(endpoint.root, endpoint.element, &table, &links)),

@@ -17,6 +17,7 @@ use catalyst_store::{Gateway, StoreError, Transaction, now};
 use serde_json::json;
 
 use crate::auth::Operator;
+use crate::body::RawBody;
 use crate::db;
 use crate::error::ApiError;
 use crate::pay::{adapter_for, settlement_of};
@@ -34,7 +35,7 @@ pub async fn notification(
     state: web::Data<AppState>,
     gateway_id: web::Path<String>,
     req: HttpRequest,
-    body: web::Bytes,
+    RawBody(body): RawBody,
 ) -> Result<HttpResponse, ApiError> {
     let state = state.get_ref().clone();
     let id = gateway_id.into_inner();

@@ -1042,11 +1042,20 @@ api_test! {
         let app = ctx.app().await;
         let key = demo.restricted_key.clone();
         let tricky = "a,b \"quoted\"\nline two <&> \r end";
-        let first = pay(&app, &demo, &demo.recurring_campaign_id, APPROVED, Some(tricky)).await;
+        let first = pay(&app, &demo, &demo.recurring_campaign_id, APPROVED, Some("tricky")).await;
         pay(&app, &demo, &demo.campaign_id, DECLINED, None).await;
         pay(&app, &demo, &demo.recurring_campaign_id, LATER_CHARGEBACK, None).await;
         pay(&app, &demo, &demo.recurring_campaign_id, LATER_RETURN, None).await;
         let store = &ctx.db.store;
+        // The API refuses control characters now; a row stored before still renders.
+        {
+            use catalyst_store::schema::transactions as txns;
+            let id = first["transaction"]["id"].as_str().unwrap();
+            diesel::update(txns::table.filter(txns::id.eq(id)))
+                .set(txns::tenant_reference_id.eq(tricky))
+                .execute(&mut *store.conn().unwrap())
+                .unwrap();
+        }
         let t = transaction(store, first["transaction"]["id"].as_str().unwrap());
         NewChargeback::of(&t, "chargeback", "MD06", today()).insert(store);
         let window = around_today();

@@ -172,6 +172,28 @@ fn apply(store: &Store, g: &mut Gateway, body: &Value, creating: bool) -> Result
     f.finish()
 }
 
+/// Holds the would-be row to its adapter's own rules (EMP: an `https` endpoint outside test
+/// mode, a base URL without a query string), so a gateway that saves can be used at pay time.
+/// The 400 names what the request changed: the credentials' endpoint, else `test_mode`.
+fn check_adapter(state: &AppState, g: &Gateway, body: &Value) -> Result<(), ApiError> {
+    let settings = crate::pay::gateway_settings(state, g)?;
+    let Err(refusal) = catalyst_gateway::build_adapter(&settings, &state.gateways) else {
+        return Ok(());
+    };
+    let field = if body.get("credentials").is_some() {
+        "credentials.endpoint"
+    } else if body.get("test_mode").is_some() {
+        "test_mode"
+    } else {
+        "credentials"
+    };
+    let message = match refusal {
+        catalyst_gateway::GatewayError::Config(why) => format!("{why}."),
+        other => other.to_string(),
+    };
+    Err(ApiError::field(field, message))
+}
+
 /// `POST /gateways/`.
 #[utoipa::path(post, path = "/api/v1/gateways/", tag = "management", request_body = Object,
     security(("bearer" = [])), responses((status = 201), (status = 400), (status = 401), (status = 403)))]
@@ -184,6 +206,7 @@ pub async fn create(
     let state = state.get_ref().clone();
     idempotency::run(&state, &m.tenant_id, &req, &body.raw, || async {
         object(&body.value)?;
+        let st = state.clone();
         let store = state.store.clone();
         let tenant = m.tenant_id.clone();
         let value = body.value.clone();
@@ -206,6 +229,7 @@ pub async fn create(
                 updated_at: at,
             };
             apply(&store, &mut g, &value, true)?;
+            check_adapter(&st, &g, &value)?;
             g.insert(c)?;
             Ok(g)
         })
@@ -254,10 +278,12 @@ pub async fn update(
     id: web::Path<String>,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
+    let st = state.get_ref().clone();
     let store = state.store.clone();
     let row = db::write(&state.store, move |c| -> Result<Gateway, ApiError> {
         let mut g = Gateway::find(c, &m.tenant_id, &id)?;
         apply(&store, &mut g, &body.value, false)?;
+        check_adapter(&st, &g, &body.value)?;
         g.updated_at = now();
         g.save(c)?;
         Ok(g)

@@ -2,14 +2,18 @@
 //! carry exactly the same data:
 //!
 //! - JSON: `{"next": url|null, "previous": url|null, "results": [{field: value, …}, …]}`.
-//! - CSV (RFC 4180): a header row with the field names, then one row per record; CRLF line
-//!   ends; a field containing `,` `"` CR or LF is quoted and its quotes doubled; null is an
-//!   empty field.
+//! - CSV (RFC 4180, written by the `csv` crate): a header row with the field names, then one
+//!   row per record; CRLF line ends; a field containing `,` `"` CR or LF is quoted and its
+//!   quotes doubled; null is an empty field. Against formula injection (OWASP), a text value
+//!   starting with `=` `+` `-` `@`, tab or CR is written with a leading `'`; number columns
+//!   ([`NUMBER_COLUMNS`], e.g. `-12.50`) are written as they are, so spreadsheets read numbers.
 //! - XML: `<transactions next="…" previous="…">` (an absent link has no attribute) holding one
 //!   `<transaction>` per record with one child element per field, in column order; null is an
 //!   empty element with `xsi:nil="true"`. Characters XML 1.0 cannot carry (control characters
 //!   other than tab, LF, CR) are replaced by U+FFFD; CR is written `&#13;` so it survives
 //!   parsing.
+
+use std::borrow::Cow;
 
 use serde_json::{Map, Value, json};
 
@@ -76,33 +80,38 @@ pub(super) fn json(table: &Table, links: &Links) -> Value {
     json!({"next": links.next, "previous": links.previous, "results": results})
 }
 
+/// Columns holding decimal numbers, never text a payer or merchant chose.
+pub(super) const NUMBER_COLUMNS: &[&str] = &["amount"];
+
+/// First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
 /// The CSV document.
-pub(super) fn csv(table: &Table) -> String {
-    let mut out = String::new();
-    let header: Vec<Option<&str>> = table.columns.iter().map(|c| Some(*c)).collect();
-    csv_line(&mut out, &header);
+pub(super) fn csv(table: &Table) -> Result<String, ApiError> {
+    let failed = |e: &dyn std::fmt::Display| ApiError::Internal(format!("CSV: {e}"));
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    writer.write_record(table.columns).map_err(|e| failed(&e))?;
     for row in &table.rows {
-        let fields: Vec<Option<&str>> = row.iter().map(Option::as_deref).collect();
-        csv_line(&mut out, &fields);
+        let cells = table
+            .columns
+            .iter()
+            .zip(row)
+            .map(|(column, value)| csv_cell(column, value.as_deref().unwrap_or_default()));
+        writer.write_record(cells).map_err(|e| failed(&e))?;
     }
-    out
+    let bytes = writer.into_inner().map_err(|e| failed(&e))?;
+    String::from_utf8(bytes).map_err(|e| failed(&e))
 }
 
-fn csv_line(out: &mut String, fields: &[Option<&str>]) {
-    for (i, field) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        let field = field.unwrap_or_default();
-        if field.contains([',', '"', '\r', '\n']) {
-            out.push('"');
-            out.push_str(&field.replace('"', "\"\""));
-            out.push('"');
-        } else {
-            out.push_str(field);
-        }
+/// A cell as written: text that a spreadsheet would run as a formula gets a leading `'`.
+fn csv_cell<'a>(column: &str, value: &'a str) -> Cow<'a, [u8]> {
+    if !NUMBER_COLUMNS.contains(&column) && value.starts_with(FORMULA_STARTS) {
+        Cow::Owned(format!("'{value}").into_bytes())
+    } else {
+        Cow::Borrowed(value.as_bytes())
     }
-    out.push_str("\r\n");
 }
 
 const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
@@ -183,7 +192,38 @@ mod tests {
 
     #[test]
     fn csv_quotes_as_rfc_4180_says() {
-        assert_eq!(csv(&table()), "id,note\r\n1,\"a,\"\"b\"\"\r\nc\"\r\n2,\r\n");
+        assert_eq!(
+            csv(&table()).unwrap(),
+            "id,note\r\n1,\"a,\"\"b\"\"\r\nc\"\r\n2,\r\n"
+        );
+    }
+
+    #[test]
+    fn csv_neutralises_formulas_in_text_but_keeps_numbers() {
+        let mut t = Table::new(&["tenant_reference_id", "amount"]);
+        for start in ["=", "+", "-", "@", "\t", "\r"] {
+            let text = format!("{start}HYPERLINK(\"http://x\")");
+            t.push(vec![
+                ("tenant_reference_id", Some(text)),
+                ("amount", Some("-12.50".into())),
+            ])
+            .unwrap();
+        }
+        t.push(vec![
+            ("tenant_reference_id", Some("ref=1".into())),
+            ("amount", Some("12.50".into())),
+        ])
+        .unwrap();
+        let doc = csv(&t).unwrap();
+        let mut reader = csv::ReaderBuilder::new().from_reader(doc.as_bytes());
+        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), 7, "{doc}");
+        for row in &rows[..6] {
+            assert!(row[0].starts_with("'"), "{doc}");
+            assert_eq!(&row[1], "-12.50", "numbers stay numbers: {doc}");
+        }
+        assert_eq!(&rows[0][0], "'=HYPERLINK(\"http://x\")");
+        assert_eq!((&rows[6][0], &rows[6][1]), ("ref=1", "12.50"));
     }
 
     #[test]
