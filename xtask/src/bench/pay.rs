@@ -32,7 +32,8 @@ use super::{Backend, Options};
 const TARGET: f64 = 0.80;
 
 /// The body of every pay request.
-pub(crate) const PAY_BODY: &str = r#"{"iban": "DE89370400440532013000", "iban_holder_name": "Ada Lovelace"}"#;
+pub(crate) const PAY_BODY: &str =
+    r#"{"iban": "DE89370400440532013000", "iban_holder_name": "Ada Lovelace"}"#;
 
 /// What the Lua `done` hook reported for one wrk run.
 #[derive(Debug, Default)]

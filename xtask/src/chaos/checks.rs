@@ -46,6 +46,19 @@ const FORBIDDEN: &[(&str, &str)] = &[
          'declined')",
     ),
     (
+        "COMPLETED sessions without a payment_session.completed event",
+        "SELECT count(*) AS n FROM payment_sessions s WHERE s.status = 'COMPLETED' AND NOT \
+         EXISTS (SELECT 1 FROM webhook_events e WHERE e.event_type = \
+         'payment_session.completed' AND e.payload::jsonb #>> '{default,session_token}' = \
+         s.token)",
+    ),
+    (
+        "transactions settled twice (more than one transaction.status_changed event)",
+        "SELECT count(*) AS n FROM (SELECT 1 FROM webhook_events WHERE event_type = \
+         'transaction.status_changed' GROUP BY payload::jsonb #>> '{default,transaction_id}' \
+         HAVING count(*) > 1) twice",
+    ),
+    (
         "webhook events without a delivered row for an endpoint of their profile",
         "SELECT count(*) AS n FROM webhook_events e JOIN webhook_endpoints p ON p.profile_id = \
          e.profile_id AND p.active WHERE (p.events IS NULL OR p.events LIKE '%\"' || \
@@ -162,7 +175,10 @@ pub fn verify(url: &str, arrivals: &Arrivals, report: &mut Report) -> Result<()>
         &mut conn,
         "SELECT count(*) AS n FROM payment_sessions WHERE status = 'COMPLETED'",
     )?;
-    report.figure("sessions in the database (COMPLETED)", format!("{sessions} ({completed})"));
+    report.figure(
+        "sessions in the database (COMPLETED)",
+        format!("{sessions} ({completed})"),
+    );
     // Per event: the attempts recorded for its deliveries.
     let attempts: HashMap<String, i64> = diesel::sql_query(
         "SELECT d.event_id AS id, count(a.id) AS n FROM webhook_deliveries d LEFT JOIN \
@@ -188,7 +204,10 @@ pub fn verify(url: &str, arrivals: &Arrivals, report: &mut Report) -> Result<()>
         "events delivered (distinct at the receiver)",
         arrivals.by_event.len(),
     );
-    report.figure("arrivals / duplicates", format!("{} / {}", arrivals.total, arrivals.duplicates()));
+    report.figure(
+        "arrivals / duplicates",
+        format!("{} / {}", arrivals.total, arrivals.duplicates()),
+    );
     report.figure("attempts recorded in webhook_attempts", recorded);
     if !lost.is_empty() {
         report.violation(format!(

@@ -86,7 +86,10 @@ pub fn run(options: &Options, binary: &Path) -> Result<Report> {
     report.figure("kills done", kills);
     report.figure(
         "produce phase",
-        format!("{:.1} s, {completed} operations completed", produce_time.as_secs_f64()),
+        format!(
+            "{:.1} s, {completed} operations completed",
+            produce_time.as_secs_f64()
+        ),
     );
     restarts.sort_unstable();
     if let (Some(median), Some(max)) = (restarts.get(restarts.len() / 2), restarts.last()) {
@@ -110,7 +113,10 @@ pub fn run(options: &Options, binary: &Path) -> Result<Report> {
         ));
     }
     match settled {
-        Some(d) => report.figure("all delivered after the last kill in", format!("{} ms", d.as_millis())),
+        Some(d) => report.figure(
+            "all delivered after the last kill in",
+            format!("{} ms", d.as_millis()),
+        ),
         None => report.violation("not settled within 120 s after the last kill"),
     }
     checks::verify(&deployment.database_url, &arrivals, &mut report)?;

@@ -171,7 +171,11 @@ pub fn run(args: &[String]) -> Result<()> {
             Scenario::TwoInstances => two_instances::run(&options, &binary),
         }
         .with_context(|| format!("chaos {}", scenario.name()))?;
-        println!("\n{} — took {:.0} s", scenario.name(), started.elapsed().as_secs_f64());
+        println!(
+            "\n{} — took {:.0} s",
+            scenario.name(),
+            started.elapsed().as_secs_f64()
+        );
         for (name, value) in &report.figures {
             println!("  {name:<44} {value}");
         }

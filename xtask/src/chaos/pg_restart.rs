@@ -82,14 +82,23 @@ pub fn run(options: &Options, binary: &Path) -> Result<Report> {
         Duration::from_secs(60),
     )?;
     figures(&records, outage_start, outage_end, &mut report);
-    report.figure("pg_ctlcluster restart took", format!("{} ms", command_took.as_millis()));
-    report.figure("outage window (restart → pg_isready)", format!("{} ms", window.as_millis()));
+    report.figure(
+        "pg_ctlcluster restart took",
+        format!("{} ms", command_took.as_millis()),
+    );
+    report.figure(
+        "outage window (restart → pg_isready)",
+        format!("{} ms", window.as_millis()),
+    );
     report.figure(
         "operations completed before / after restart",
         format!("{before} / {}", after - before),
     );
     match settled {
-        Some(d) => report.figure("settled after the load (recovery, outbox)", format!("{} ms", d.as_millis())),
+        Some(d) => report.figure(
+            "settled after the load (recovery, outbox)",
+            format!("{} ms", d.as_millis()),
+        ),
         None => report.violation("not settled within 60 s after the load"),
     }
     checks::verify(&deployment.database_url, &arrivals, &mut report)?;
@@ -119,6 +128,17 @@ fn figures(records: &[Record], start: Instant, end: Instant, report: &mut Report
             Some((_, n)) => *n += 1,
             None => codes.push((code, 1)),
         }
+    }
+    if let Some(r) = inside.iter().find(|r| r.server_error()) {
+        report.figure(
+            "first 5xx in the window",
+            format!(
+                "{:?} {}: {}",
+                r.kind,
+                r.status.unwrap_or_default(),
+                r.detail.trim().chars().take(160).collect::<String>()
+            ),
+        );
     }
     if !codes.is_empty() {
         report.figure(
@@ -156,10 +176,18 @@ fn figures(records: &[Record], start: Instant, end: Instant, report: &mut Report
         None => report.violation("no request sent after the window succeeded"),
     }
     if let Some(d) = first_any_ok {
-        report.figure("first 2xx answered after the window", format!("{} ms after it", d.as_millis()));
+        report.figure(
+            "first 2xx answered after the window",
+            format!("{} ms after it", d.as_millis()),
+        );
     }
     let late: Vec<&&Record> = outside.iter().filter(|r| r.server_error()).collect();
-    if let Some(last) = records.iter().filter(|r| r.server_error()).map(|r| r.done).max() {
+    if let Some(last) = records
+        .iter()
+        .filter(|r| r.server_error())
+        .map(|r| r.done)
+        .max()
+    {
         report.figure(
             "last 5xx answered",
             format!("{} ms after the window", signed_ms(last, end)),
@@ -182,7 +210,9 @@ fn figures(records: &[Record], start: Instant, end: Instant, report: &mut Report
         .filter(|r| r.kind == Kind::Pay && r.status.is_none())
         .count();
     if lost_pays > 0 {
-        report.violation(format!("{lost_pays} pay requests outside the window got no answer"));
+        report.violation(format!(
+            "{lost_pays} pay requests outside the window got no answer"
+        ));
     }
 }
 

@@ -68,7 +68,9 @@ impl Traffic {
             .map(|i| {
                 let (shared, demo, run) = (shared.clone(), demo.clone(), run.clone());
                 let addr = addrs[i % addrs.len()];
-                std::thread::spawn(move || client(addr, &demo, &format!("chaos-{run}-{i}"), &shared, deadline))
+                std::thread::spawn(move || {
+                    client(addr, &demo, &format!("chaos-{run}-{i}"), &shared, deadline)
+                })
             })
             .collect();
         Self { shared, threads }
@@ -85,15 +87,20 @@ impl Traffic {
         for t in self.threads {
             let _ = t.join();
         }
-        std::mem::take(&mut *self.shared.records.lock().unwrap_or_else(|e| e.into_inner()))
+        std::mem::take(
+            &mut *self
+                .shared
+                .records
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        )
     }
 }
 
 fn client(addr: SocketAddr, demo: &Demo, label: &str, shared: &Shared, deadline: Instant) {
     let auth = format!("Bearer {}", demo.restricted_key);
     let mut n = 0u64;
-    while !shared.stop.load(Ordering::SeqCst) && !sys::interrupted() && Instant::now() < deadline
-    {
+    while !shared.stop.load(Ordering::SeqCst) && !sys::interrupted() && Instant::now() < deadline {
         n += 1;
         let body = create_request(demo, &format!("{label}-{n}@example.com"));
         let created = request(
