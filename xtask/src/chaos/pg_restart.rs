@@ -74,6 +74,10 @@ pub fn run(options: &Options, binary: &Path) -> Result<Report> {
     sys::sleep(Duration::from_secs(options.after))?;
     let after = traffic.completed();
     let records = traffic.stop();
+    let backlog = checks::count(
+        &mut checks::connect(&deployment.database_url)?,
+        "SELECT count(*) AS n FROM webhook_deliveries WHERE status <> 'delivered'",
+    )?;
     let mut arrivals = Arrivals::default();
     let settled = checks::settle(
         &deployment.database_url,
@@ -93,6 +97,10 @@ pub fn run(options: &Options, binary: &Path) -> Result<Report> {
     report.figure(
         "operations completed before / after restart",
         format!("{before} / {}", after - before),
+    );
+    report.figure(
+        "deliveries not yet delivered when the load stopped",
+        backlog,
     );
     match settled {
         Some(d) => report.figure(
@@ -129,16 +137,26 @@ fn figures(records: &[Record], start: Instant, end: Instant, report: &mut Report
             None => codes.push((code, 1)),
         }
     }
-    if let Some(r) = inside.iter().find(|r| r.server_error()) {
-        report.figure(
+    let client_error = |r: &&&Record| r.status.is_some_and(|s| (400..500).contains(&s));
+    for (what, first) in [
+        (
             "first 5xx in the window",
-            format!(
-                "{:?} {}: {}",
-                r.kind,
-                r.status.unwrap_or_default(),
-                r.detail.trim().chars().take(160).collect::<String>()
-            ),
-        );
+            inside.iter().find(|r| r.server_error()),
+        ),
+        ("first 4xx in the window", inside.iter().find(client_error)),
+        ("first 4xx outside it", outside.iter().find(client_error)),
+    ] {
+        if let Some(r) = first {
+            report.figure(
+                what,
+                format!(
+                    "{:?} {}: {}",
+                    r.kind,
+                    r.status.unwrap_or_default(),
+                    r.detail.trim().chars().take(200).collect::<String>()
+                ),
+            );
+        }
     }
     if !codes.is_empty() {
         report.figure(
