@@ -199,6 +199,13 @@ fn figures(records: &[Record], start: Instant, end: Instant, report: &mut Report
             format!("{} ms after it", d.as_millis()),
         );
     }
+    if c4_in + c4_out > 0 {
+        // The load sends only valid requests: a 4xx blames the client for the outage.
+        report.violation(format!(
+            "{} 4xx answers to valid requests ({c4_in} in the window; see \"first 4xx\")",
+            c4_in + c4_out
+        ));
+    }
     let late: Vec<&&Record> = outside.iter().filter(|r| r.server_error()).collect();
     if let Some(last) = records
         .iter()

@@ -178,6 +178,17 @@ pub fn run(options: &Options, binary: &Path) -> Result<Report> {
         "requests: 2xx / 4xx / 5xx / no answer",
         format!("{ok} / {c4} / {c5} / {none}"),
     );
+    if let Some(r) = records
+        .iter()
+        .find(|r| r.status.is_some_and(|s| s < 500) && !r.ok())
+    {
+        report.violation(format!(
+            "{c4} 4xx answers to valid requests (first: {:?} {}: {})",
+            r.kind,
+            r.status.unwrap_or_default(),
+            r.detail.trim().chars().take(200).collect::<String>()
+        ));
+    }
     if c5 + none > 0 {
         report.violation(format!(
             "{c5} 5xx and {none} unanswered requests with both servers up"
