@@ -82,9 +82,9 @@ impl Traffic {
     }
 
     /// Stops the threads and returns every request they made, in no particular order.
-    pub fn stop(self) -> Vec<Record> {
+    pub fn stop(mut self) -> Vec<Record> {
         self.shared.stop.store(true, Ordering::SeqCst);
-        for t in self.threads {
+        for t in std::mem::take(&mut self.threads) {
             let _ = t.join();
         }
         std::mem::take(
@@ -94,6 +94,13 @@ impl Traffic {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner()),
         )
+    }
+}
+
+impl Drop for Traffic {
+    /// A scenario that fails early still stops its clients.
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
     }
 }
 
