@@ -4,9 +4,12 @@
 //!   release binary, next to the same database work done directly (pgbench / in-process diesel).
 //! * `bench pay` — end-to-end create-session + pay (sandbox adapter), the same way.
 //! * `bench webhooks` — webhook delivery throughput and commit → delivery latency.
+//! * `chaos` — faults the service must survive (PostgreSQL restart, SIGKILL loop, two
+//!   instances), checked against the database afterwards.
 //! * `registry` — regenerates the SEPA bank registry CSV.
 
 mod bench;
+mod chaos;
 mod registry;
 
 use anyhow::{Result, bail};
@@ -25,6 +28,10 @@ commands:
   bench webhooks [--sessions 500] [--concurrency 4] [--no-drain] [--backends …] …
                  webhook delivery to a local receiver: delivered events/s and the time from
                  the commit of payment_session.completed to its arrival (p50/p99)
+  chaos <pg-restart|kill-loop|two-instances|all> [--debug] [--no-build] …
+                 faults survived: PostgreSQL restarted under create + pay, the server
+                 SIGKILLed every 2 s during 10,000 webhook events, two servers on one
+                 database; invariants checked in the database; `cargo xtask chaos help`
   registry [--version X.Y.Z] [--wheel PATH] [--output PATH]
                  regenerate crates/sepa/data/bank-registry.csv from the schwifty wheel
   help           this text";
@@ -44,6 +51,7 @@ fn dispatch(args: &[String]) -> Result<()> {
     };
     match command.as_str() {
         "bench" => bench::run(rest),
+        "chaos" => chaos::run(rest),
         "registry" => registry::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");

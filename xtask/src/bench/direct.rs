@@ -342,6 +342,47 @@ pub fn create_and_pay(conn: &mut DbConnection, target: &Target, email: &str) -> 
     Ok(())
 }
 
+/// A stuck debit, as a server leaves it that died between the gateway call and the outcome:
+/// the session of [`create_and_pay`], claimed (`PAYMENT_IN_PROGRESS`, a `pending` transaction,
+/// `transaction.created`) and never settled. Returns the transaction's merchant transaction id.
+pub fn create_and_claim(
+    conn: &mut DbConnection,
+    target: &Target,
+    email: &str,
+) -> StoreResult<String> {
+    let key = ApiKey::find_active_by_hash(conn, &target.key_hash)?.ok_or(StoreError::NotFound)?;
+    let tenant = key.tenant_id;
+    let campaign = Campaign::find(conn, &tenant, &target.campaign_id)?;
+    let gateway = Gateway::find(conn, &tenant, &campaign.gateway_id)?;
+    let at = now();
+    let lead = new_lead(&tenant, email, at);
+    let session = new_session(&campaign, &gateway, "", at);
+    let order = new_order(&session, order_number(), at);
+    let created = sessions::create_session(
+        conn,
+        lead,
+        DuplicatePolicy::Reuse,
+        session,
+        order,
+        order_number,
+    )
+    .map_err(|e| match e {
+        CreateSessionError::Store(e) => e,
+        CreateSessionError::DuplicateLead => StoreError::Corrupt("duplicate lead".into()),
+    })?;
+    let claimed = payments::claim_for_payment(conn, &created.session.token, now(), |s, o, l| {
+        Ok(payment_draft(s, o, l))
+    })
+    .map_err(|e| match e {
+        ClaimError::Store(e) => e,
+        other => StoreError::Corrupt(format!("claim: {other}")),
+    })?;
+    claimed
+        .transaction
+        .map(|t| t.merchant_transaction_id)
+        .ok_or_else(|| StoreError::Corrupt("nothing to debit".into()))
+}
+
 /// The mandate and pending transaction `pay.rs` drafts for a one-off payment with
 /// DE89370400440532013000 (Commerzbank); the sealed values are fixed strings of the length
 /// the real AES-GCM sealing produces.

@@ -1,11 +1,11 @@
 //! `cargo xtask bench …`: load benchmarks against the release binary.
 
-mod direct;
+pub(crate) mod direct;
 mod load;
-mod pay;
-mod sessions;
-mod sys;
-mod webhooks;
+pub(crate) mod pay;
+pub(crate) mod sessions;
+pub(crate) mod sys;
+pub(crate) mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -133,6 +133,9 @@ pub struct Options {
     pub drain: bool,
     pub backends: Vec<Backend>,
     pub rust_log: Option<String>,
+    /// Further environment of the `catalyst` processes (`cargo xtask chaos` shortens the
+    /// server's timers with it); empty for the benchmarks.
+    pub server_env: Vec<(String, String)>,
     pub no_build: bool,
     pub keep: bool,
     help: bool,
@@ -154,6 +157,22 @@ impl Backend {
 }
 
 impl Options {
+    /// What a [`sessions::Deployment`] needs outside the benchmarks: PostgreSQL only, the given
+    /// server environment, the log filter and whether to keep the work directory and database.
+    pub(crate) fn deployment(
+        keep: bool,
+        rust_log: Option<String>,
+        server_env: Vec<(String, String)>,
+    ) -> Self {
+        Options {
+            backends: vec![Backend::Postgres],
+            rust_log,
+            server_env,
+            keep,
+            ..Options::parse(&[], Scenario::Webhooks).expect("no arguments parse")
+        }
+    }
+
     fn parse(args: &[String], scenario: Scenario) -> Result<Self> {
         let mut o = Options {
             // pay runs each tool --rounds times per level: shorter runs.
@@ -172,6 +191,7 @@ impl Options {
             drain: true,
             backends: vec![Backend::Sqlite, Backend::Postgres],
             rust_log: None,
+            server_env: Vec::new(),
             no_build: false,
             keep: false,
             help: false,
@@ -247,21 +267,21 @@ fn seconds(s: &str, min: u64, max: u64, flag: &str) -> Result<u64> {
     }
 }
 
-fn workspace_root() -> Result<PathBuf> {
+pub(crate) fn workspace_root() -> Result<PathBuf> {
     Ok(Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .context("xtask lives inside the workspace")?
         .to_path_buf())
 }
 
-fn target_dir(root: &Path) -> PathBuf {
+pub(crate) fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .map(|p| if p.is_relative() { root.join(p) } else { p })
         .unwrap_or_else(|| root.join("target"))
 }
 
-fn exe(name: &str) -> String {
+pub(crate) fn exe(name: &str) -> String {
     format!("{name}{}", std::env::consts::EXE_SUFFIX)
 }
 

@@ -32,7 +32,8 @@ use super::{Backend, Options};
 const TARGET: f64 = 0.80;
 
 /// The body of every pay request.
-const PAY_BODY: &str = r#"{"iban": "DE89370400440532013000", "iban_holder_name": "Ada Lovelace"}"#;
+pub(crate) const PAY_BODY: &str =
+    r#"{"iban": "DE89370400440532013000", "iban_holder_name": "Ada Lovelace"}"#;
 
 /// What the Lua `done` hook reported for one wrk run.
 #[derive(Debug, Default)]
@@ -402,7 +403,7 @@ fn server_transactions(script: &str) -> String {
 
 /// One create + pay over plain HTTP/1.1 (`Connection: close`): the token, or an error with the
 /// answer that was not as expected.
-pub(super) fn create_and_pay(addr: SocketAddr, demo: &Demo, label: &str) -> Result<String> {
+pub(crate) fn create_and_pay(addr: SocketAddr, demo: &Demo, label: &str) -> Result<String> {
     let auth = format!("Bearer {}", demo.restricted_key);
     let created = sys::http(
         addr,

@@ -82,7 +82,8 @@ struct Fixtures<'a> {
 }
 
 /// What `catalyst demo --json` printed.
-pub(super) struct Demo {
+#[derive(Clone)]
+pub(crate) struct Demo {
     pub tenant_id: String,
     pub restricted_key: String,
     pub gateway_id: String,
@@ -94,7 +95,7 @@ pub(super) struct Demo {
 /// `catalyst serve` on a fresh database (SQLite file in the work directory, or a new
 /// PostgreSQL database) with the demo tenant, answering and smoke-tested. The fields drop in
 /// declaration order: server, then benchmark database, then work directory.
-pub(super) struct Deployment {
+pub(crate) struct Deployment {
     pub server: ChildGuard,
     pg_database: Option<PgDatabase>,
     pub work: WorkDir,
@@ -108,7 +109,7 @@ pub(super) struct Deployment {
 impl Deployment {
     /// Creates the database, runs `catalyst demo --json [--webhook-url URL]`, starts the server,
     /// waits until it answers and sends one `POST /payment-sessions/` (201 or an error).
-    pub(super) fn start(
+    pub(crate) fn start(
         options: &Options,
         backend: Backend,
         binary: &Path,
@@ -133,6 +134,7 @@ impl Deployment {
             key_file: work.path().join("data.key"),
             work: work.path().to_path_buf(),
             rust_log: options.rust_log.clone(),
+            extra: options.server_env.clone(),
         };
         let demo = demo(binary, &env, webhook_url)?;
         let port = sys::free_port()?;
@@ -163,14 +165,14 @@ impl Deployment {
     }
 
     /// Starts the server again (after `server.stop()`), appending to the same log.
-    pub(super) fn restart(&mut self, binary: &Path) -> Result<()> {
+    pub(crate) fn restart(&mut self, binary: &Path) -> Result<()> {
         self.server.stop();
         self.server = start_server(binary, &self.env, self.addr, &self.log)?;
         wait_ready(&mut self.server, self.addr, &self.log)
     }
 
     /// What the in-process baselines need: URL, key hash, campaign.
-    pub(super) fn direct_target(&self) -> Result<direct::Target> {
+    pub(crate) fn direct_target(&self) -> Result<direct::Target> {
         Ok(direct::Target {
             url: DatabaseUrl::parse(&self.database_url)?,
             key_hash: ApiKeyToken::parse(&self.demo.restricted_key)
@@ -181,7 +183,7 @@ impl Deployment {
     }
 
     /// Stops the server, then drops the benchmark database and the work directory.
-    pub(super) fn finish(mut self) {
+    pub(crate) fn finish(mut self) {
         self.server.stop();
         drop(self.pg_database.take());
     }
@@ -290,11 +292,13 @@ fn run_backend(
 }
 
 /// Environment of the `catalyst` processes.
-pub(super) struct ServerEnv {
+pub(crate) struct ServerEnv {
     database_url: String,
     key_file: PathBuf,
     work: PathBuf,
     rust_log: Option<String>,
+    /// Further variables (`Options::server_env`).
+    extra: Vec<(String, String)>,
 }
 
 impl ServerEnv {
@@ -311,6 +315,7 @@ impl ServerEnv {
             Some(filter) => cmd.env("RUST_LOG", filter),
             None => cmd.env_remove("RUST_LOG"),
         };
+        cmd.envs(self.extra.iter().map(|(k, v)| (k, v)));
         cmd
     }
 }
@@ -340,7 +345,7 @@ fn demo(binary: &Path, env: &ServerEnv, webhook_url: Option<&str>) -> Result<Dem
     })
 }
 
-fn start_server(
+pub(crate) fn start_server(
     binary: &Path,
     env: &ServerEnv,
     addr: SocketAddr,
@@ -362,7 +367,7 @@ fn start_server(
 }
 
 /// Polls until the server answers HTTP (any status), at most 60 s.
-fn wait_ready(server: &mut ChildGuard, addr: SocketAddr, log: &Path) -> Result<()> {
+pub(crate) fn wait_ready(server: &mut ChildGuard, addr: SocketAddr, log: &Path) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         sys::check_interrupt()?;
@@ -385,7 +390,7 @@ fn wait_ready(server: &mut ChildGuard, addr: SocketAddr, log: &Path) -> Result<(
     }
 }
 
-pub(super) fn create_request(demo: &Demo, email: &str) -> String {
+pub(crate) fn create_request(demo: &Demo, email: &str) -> String {
     serde_json::json!({"campaign_id": demo.campaign_id,
         "lead": {"first_name": "Ada", "last_name": "Lovelace", "email": email, "country": "DE"}})
     .to_string()

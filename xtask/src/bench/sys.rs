@@ -132,6 +132,14 @@ impl ChildGuard {
             .and_then(|c| c.try_wait().ok().flatten())
     }
 
+    /// SIGKILLs the process (no chance to clean up) and waits for it.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// Stops the process and waits for it.
     pub fn stop(&mut self) {
         let Some(mut child) = self.child.take() else {

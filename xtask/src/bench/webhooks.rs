@@ -571,18 +571,18 @@ fn print_table(rows: &[Row], options: &Options) {
 }
 
 /// One request as the receiver saw it.
-struct Arrival {
+pub(crate) struct Arrival {
     /// Wall clock when the whole request had been read (compared with `created_at`).
-    at: SystemTime,
+    pub at: SystemTime,
     /// The same moment on the monotonic clock (for rates).
-    mono: Instant,
+    pub mono: Instant,
     /// `X-CatalystPay-Event`.
-    event: String,
+    pub event: String,
     /// `X-CatalystPay-Delivery` (the `webhook_events.id`).
-    delivery: String,
-    body: Vec<u8>,
+    pub delivery: String,
+    pub body: Vec<u8>,
     /// Why the request could not be read as expected, if it could not.
-    error: Option<String>,
+    pub error: Option<String>,
 }
 
 #[derive(Default)]
@@ -593,14 +593,14 @@ struct Shared {
 
 /// An HTTP/1.1 server on 127.0.0.1 (thread per connection, keep-alive) that answers every
 /// request with `200` and an empty body and records it. Stops when dropped.
-struct Receiver {
+pub(crate) struct Receiver {
     addr: SocketAddr,
     shared: Arc<Shared>,
     accept: Option<JoinHandle<()>>,
 }
 
 impl Receiver {
-    fn start() -> Result<Self> {
+    pub(crate) fn start() -> Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").context("binding the receiver")?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::default());
@@ -622,7 +622,7 @@ impl Receiver {
         })
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}/hook", self.addr)
     }
 
@@ -637,7 +637,7 @@ impl Receiver {
     }
 
     /// Takes everything recorded so far.
-    fn take(&self) -> Vec<Arrival> {
+    pub(crate) fn take(&self) -> Vec<Arrival> {
         std::mem::take(
             &mut *self
                 .shared
