@@ -44,6 +44,11 @@ impl From<diesel::result::Error> for StoreError {
                 crate::connection::connection_lost();
                 StoreError::Unavailable(info.message().to_owned())
             }
+            // Left behind by a connection that died mid-transaction: the pool drops it.
+            Error::BrokenTransactionManager => {
+                crate::connection::connection_lost();
+                StoreError::Unavailable("the connection's transaction state was lost".into())
+            }
             other => StoreError::Database(other),
         }
     }

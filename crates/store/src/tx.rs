@@ -34,10 +34,15 @@ where
                 Err(StoreError::from(e).into())
             }
         },
-        Err(e) => Tm::rollback_transaction(conn)
-            .map_err(StoreError::from)
-            .map_err(E::from)
-            .and(Err(e)),
+        Err(e) => {
+            // The first error is the one to report. A rollback that fails too (the connection
+            // died with the statement) leaves the transaction manager broken, and the pool
+            // discards the connection on its return.
+            if let Err(rollback) = Tm::rollback_transaction(conn) {
+                tracing::warn!(error = %rollback, "rollback failed after an error");
+            }
+            Err(e)
+        }
     };
     outbox::transaction_finished(result.is_ok());
     result
