@@ -13,9 +13,6 @@ use std::sync::Arc;
 pub use catalyst_domain::net::{TargetError, TargetPolicy, is_public};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
-/// The delivery-log text of a refused target; it tells nothing about the target.
-pub const TARGET_NOT_ALLOWED: &str = "target address not allowed";
-
 /// The cause inside a transport error when the resolver refused a target. It travels as an
 /// [`io::Error`] of kind [`io::ErrorKind::PermissionDenied`], so code that does not know this
 /// type (the `catalyst-webhooks` crate) can still recognise it.
