@@ -325,6 +325,12 @@ fn after_fault(
             gateway_code_of(error),
             Some(error.to_string()),
         ),
+        // The gateway's address is refused before anything is sent: nothing was debited.
+        Err(GatewayError::TargetRefused) => never_debited(
+            "The payment gateway could not be reached; nothing was debited.",
+            None,
+            Some(GatewayError::TargetRefused.to_string()),
+        ),
         Err(e) => {
             tracing::warn!(transaction = %t.merchant_transaction_id, error = %e, "reconcile failed; left pending");
             Settlement::Pending { reference: None }
