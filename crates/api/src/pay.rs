@@ -325,12 +325,6 @@ fn after_fault(
             gateway_code_of(error),
             Some(error.to_string()),
         ),
-        // The gateway's address is refused before anything is sent: nothing was debited.
-        Err(GatewayError::TargetRefused) => never_debited(
-            "The payment gateway could not be reached; nothing was debited.",
-            None,
-            Some(GatewayError::TargetRefused.to_string()),
-        ),
         Err(e) => {
             tracing::warn!(transaction = %t.merchant_transaction_id, error = %e, "reconcile failed; left pending");
             Settlement::Pending { reference: None }
@@ -462,7 +456,16 @@ pub async fn pay(
                 &body,
             )?;
             let answer = adapter.debit(&request).await;
-            Some(settle(adapter.as_ref(), t, answer).await)
+            Some(match answer {
+                // The gateway's address is refused before anything is sent: nothing to
+                // reconcile, nothing was debited.
+                Err(error @ GatewayError::TargetRefused) => never_debited(
+                    "The payment gateway could not be reached; nothing was debited.",
+                    None,
+                    Some(error.to_string()),
+                ),
+                answer => settle(adapter.as_ref(), t, answer).await,
+            })
         }
         None => None,
     };
