@@ -7,7 +7,8 @@
 //!   `Content-Type: text/xml`, `Authorization: Basic base64(username:password)`.
 //! - The endpoint defaults to `https://staging.gate.emerchantpay.net` in test mode and
 //!   `https://gate.emerchantpay.net` otherwise; a configured `endpoint` may use plain `http`
-//!   only in test mode (the fake server).
+//!   only in test mode (the fake server), and must be a public address unless the
+//!   [`TargetPolicy`] allows private ones ([`EmpAdapter::with_targets`]).
 //! - A debit or refund whose answer is lost (timeout, HTTP 5xx, an unreadable body, or Genesis
 //!   codes 230/240/250) is reconciled by `transaction_id` before anything is reported: if the
 //!   gateway has the transaction, its outcome is returned, else the original error. A reused
