@@ -180,6 +180,12 @@ fn flag(name: &str, value: Option<&str>, default: bool) -> anyhow::Result<bool> 
     }
 }
 
+/// The host of a listen address (`127.0.0.1:8080` → `127.0.0.1`, `[::]:8080` → `[::]`): outbound
+/// targets may not name it unless private targets are allowed.
+pub fn bind_host(bind: &str) -> &str {
+    bind.rsplit_once(':').map_or(bind, |(host, _)| host)
+}
+
 /// Next to the SQLite file (`./catalyst.db` → `./catalyst.key`), else `./catalyst.key`.
 fn default_key_path(url: &DatabaseUrl) -> PathBuf {
     match url.backend() {
@@ -226,7 +232,14 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::{flag, parse_file, workers};
+    use super::{bind_host, flag, parse_file, workers};
+
+    #[test]
+    fn the_bind_host_drops_the_port() {
+        assert_eq!(bind_host("127.0.0.1:8080"), "127.0.0.1");
+        assert_eq!(bind_host("[::]:8080"), "[::]");
+        assert_eq!(bind_host("pay.example"), "pay.example");
+    }
 
     #[test]
     fn flags_take_true_or_false_else_the_default() {

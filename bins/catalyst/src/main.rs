@@ -206,13 +206,6 @@ fn print_demo(setup: &provision::DemoSetup, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The host of the listen address (`127.0.0.1:8080` → `127.0.0.1`, `[::]:8080` → `[::]`):
-/// outbound targets may not name it unless private targets are allowed.
-fn own_hosts(bind: &str) -> Vec<String> {
-    let host = bind.rsplit_once(':').map_or(bind, |(host, _)| host);
-    vec![host.to_owned()]
-}
-
 #[actix_web::main]
 async fn serve(config: Config) -> anyhow::Result<()> {
     let store = open_store(&config, true)?;
@@ -230,7 +223,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     api_config.gateway_timeout = config.gateway_timeout;
     api_config.iban_validate_per_sec = config.iban_validate_rate;
     api_config.allow_private_targets = config.allow_private_targets;
-    api_config.own_hosts = own_hosts(&config.bind);
+    api_config.own_hosts = vec![config::bind_host(&config.bind).to_owned()];
     let state = AppState::new(store.clone(), api_config);
 
     let (stop_workers, shutdown) = tokio::sync::watch::channel(false);
