@@ -365,6 +365,16 @@ mod tests {
             ("http://0177.0.0.1/", TargetError::NotPublic),
             ("http://127.1/", TargetError::NotPublic),
             ("http://%31%32%37.0.0.1/", TargetError::NotPublic),
+            ("http://127.0.0.1./", TargetError::NotPublic),
+            ("http://017700000001/", TargetError::NotPublic),
+            ("http://127.000.000.001/", TargetError::NotPublic),
+            ("http://0/", TargetError::NotPublic),
+            (
+                "http://\u{ff11}\u{ff12}\u{ff17}.0.0.1/",
+                TargetError::NotPublic,
+            ),
+            ("http://[::ffff:a9fe:a9fe]/", TargetError::NotPublic),
+            ("http://[0:0:0:0:0:ffff:127.0.0.1]/", TargetError::NotPublic),
             (
                 "http://169.254.169.254/latest/meta-data/",
                 TargetError::NotPublic,
