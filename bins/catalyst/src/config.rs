@@ -39,6 +39,9 @@ pub struct Config {
     pub webhook_lease: std::time::Duration,
     /// The `iban_validate` rate limit per key and second (`CATALYST_IBAN_VALIDATE_RATE`, 50).
     pub iban_validate_rate: f64,
+    /// Whether webhook and gateway endpoints may be loopback, private or link-local addresses
+    /// or this server's own host (`CATALYST_ALLOW_PRIVATE_TARGETS`, default: not livemode).
+    pub allow_private_targets: bool,
 }
 
 fn seconds(name: &str, default: u64) -> anyhow::Result<std::time::Duration> {
@@ -113,11 +116,16 @@ impl Config {
         .context("DATABASE_URL")?;
         let bind = var("CATALYST_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
         let public_url = var("CATALYST_PUBLIC_URL").unwrap_or_else(|| format!("http://{bind}"));
-        let livemode = match var("CATALYST_LIVEMODE").as_deref() {
-            None | Some("false" | "0" | "no") => false,
-            Some("true" | "1" | "yes") => true,
-            Some(other) => bail!("CATALYST_LIVEMODE must be true or false, not {other:?}"),
-        };
+        let livemode = flag(
+            "CATALYST_LIVEMODE",
+            var("CATALYST_LIVEMODE").as_deref(),
+            false,
+        )?;
+        let allow_private_targets = flag(
+            "CATALYST_ALLOW_PRIVATE_TARGETS",
+            var("CATALYST_ALLOW_PRIVATE_TARGETS").as_deref(),
+            !livemode,
+        )?;
         let pool_size = match var("CATALYST_POOL_SIZE") {
             Some(n) => n.parse().context("CATALYST_POOL_SIZE")?,
             None if database_url.backend() == Backend::Sqlite => 8,
@@ -150,6 +158,7 @@ impl Config {
             data_key_source,
             demo_credentials_file,
             json_logs,
+            allow_private_targets,
             gateway_timeout: seconds("CATALYST_GATEWAY_TIMEOUT_SECS", 30)?,
             recovery_grace: seconds("CATALYST_RECOVERY_GRACE_SECS", 90)?,
             recovery_interval: seconds("CATALYST_RECOVERY_INTERVAL_SECS", 15)?,
@@ -165,6 +174,22 @@ impl Config {
                 .unwrap_or(50.0),
         })
     }
+}
+
+/// A boolean setting: `true`/`1`/`yes` or `false`/`0`/`no`, else `default` when unset.
+fn flag(name: &str, value: Option<&str>, default: bool) -> anyhow::Result<bool> {
+    match value {
+        None => Ok(default),
+        Some("false" | "0" | "no") => Ok(false),
+        Some("true" | "1" | "yes") => Ok(true),
+        Some(other) => bail!("{name} must be true or false, not {other:?}"),
+    }
+}
+
+/// The host of a listen address (`127.0.0.1:8080` → `127.0.0.1`, `[::]:8080` → `[::]`): outbound
+/// targets may not name it unless private targets are allowed.
+pub fn bind_host(bind: &str) -> &str {
+    bind.rsplit_once(':').map_or(bind, |(host, _)| host)
 }
 
 /// Next to the SQLite file (`./catalyst.db` → `./catalyst.key`), else `./catalyst.key`.
@@ -215,7 +240,24 @@ pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_file, workers};
+    use super::{bind_host, flag, parse_file, workers};
+
+    #[test]
+    fn the_bind_host_drops_the_port() {
+        assert_eq!(bind_host("127.0.0.1:8080"), "127.0.0.1");
+        assert_eq!(bind_host("[::]:8080"), "[::]");
+        assert_eq!(bind_host("pay.example"), "pay.example");
+    }
+
+    #[test]
+    fn flags_take_true_or_false_else_the_default() {
+        assert!(flag("X", None, true).unwrap());
+        assert!(!flag("X", None, false).unwrap());
+        assert!(flag("X", Some("yes"), false).unwrap());
+        assert!(!flag("X", Some("0"), true).unwrap());
+        let err = flag("CATALYST_ALLOW_PRIVATE_TARGETS", Some("maybe"), true).unwrap_err();
+        assert!(err.to_string().contains("CATALYST_ALLOW_PRIVATE_TARGETS"));
+    }
 
     #[test]
     fn workers_default_to_the_pool_size() {

@@ -245,6 +245,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     api_config.livemode = config.livemode;
     api_config.gateway_timeout = config.gateway_timeout;
     api_config.iban_validate_per_sec = config.iban_validate_rate;
+    api_config.allow_private_targets = config.allow_private_targets;
+    api_config.own_hosts = vec![config::bind_host(&config.bind).to_owned()];
     let state = AppState::new(store.clone(), api_config);
 
     let (stop_workers, shutdown) = tokio::sync::watch::channel(false);

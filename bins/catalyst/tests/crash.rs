@@ -17,6 +17,7 @@ use support::{catalyst, free_port, start, until};
 fn command(db_url: &str, key: &std::path::Path, bind: &str) -> Command {
     let mut cmd = catalyst(db_url, key, bind);
     cmd.env("CATALYST_LIVEMODE", "true")
+        .env("CATALYST_ALLOW_PRIVATE_TARGETS", "true") // the fake Genesis listens on 127.0.0.1
         .env("CATALYST_RECOVERY_INTERVAL_SECS", "1");
     cmd
 }

@@ -4,12 +4,14 @@
 //! crashed instance's leased deliveries are picked up again when the lease runs out, so every
 //! event is delivered at least once.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web;
+use catalyst_gateway::outbound::TargetPolicy;
 use catalyst_store::outbox::{self, AttemptRecord, DueDelivery};
 use catalyst_store::{StoreError, now};
-use catalyst_webhooks::{DeliveryMethod, EndpointSpec, Outgoing, RetryPolicy};
+use catalyst_webhooks::{DeliveryMethod, EndpointSpec, Outgoing, RetryPolicy, TARGET_NOT_ALLOWED};
 use tokio::sync::watch;
 
 use crate::provision::WEBHOOK_SECRET_CONTEXT;
@@ -42,11 +44,11 @@ impl Default for DispatcherConfig {
     }
 }
 
-/// The HTTP client for deliveries: rustls (ring), no redirects (a 3xx is a failed attempt).
-pub fn client(timeout: Duration) -> reqwest::Client {
-    catalyst_gateway::install_crypto_provider();
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
+/// The HTTP client for deliveries: rustls (ring), no redirects (a 3xx is a failed attempt), no
+/// proxies, names resolved only to addresses `targets` allows
+/// ([`catalyst_gateway::outbound::client_builder`]).
+pub fn client(timeout: Duration, targets: Arc<TargetPolicy>) -> reqwest::Client {
+    catalyst_gateway::outbound::client_builder(targets)
         .timeout(timeout)
         .build()
         .expect("a rustls client with the ring provider builds")
@@ -83,9 +85,18 @@ async fn deliver(
     config: &DispatcherConfig,
     due: DueDelivery,
 ) -> (String, AttemptRecord, Option<chrono::NaiveDateTime>) {
+    let mut detail = None;
     let record = match render(state, &due) {
+        // reqwest resolves no IP-literal host, so the client's resolver never sees those.
+        Ok(out) if state.targets.check_url(&out.url).is_err() => AttemptRecord {
+            status_code: None,
+            latency_ms: 0,
+            error: Some(TARGET_NOT_ALLOWED.to_owned()),
+            success: false,
+        },
         Ok(out) => {
             let result = catalyst_webhooks::send(client, &out, config.timeout).await;
+            detail = result.detail;
             AttemptRecord {
                 status_code: result.status_code,
                 latency_ms: u32::try_from(result.latency.as_millis()).unwrap_or(u32::MAX),
@@ -113,7 +124,7 @@ async fn deliver(
     };
     if !record.success {
         tracing::warn!(delivery = %due.delivery.id, event = %due.event.event_type, attempt = attempts_made,
-            status = ?record.status_code, error = ?record.error, retry = retry_at.is_some(), "webhook attempt failed");
+            status = ?record.status_code, error = ?record.error, detail = ?detail, retry = retry_at.is_some(), "webhook attempt failed");
     }
     (due.delivery.id, record, retry_at)
 }
@@ -160,7 +171,7 @@ fn render(state: &AppState, due: &DueDelivery) -> Result<Outgoing, String> {
 
 /// Delivers until `shutdown` turns true; a busy outbox is drained without waiting.
 pub async fn run(state: AppState, config: DispatcherConfig, mut shutdown: watch::Receiver<bool>) {
-    let client = client(config.timeout);
+    let client = client(config.timeout, state.targets.clone());
     loop {
         let busy = match run_once(&state, &client, &config).await {
             Ok(n) => n > 0,

@@ -485,7 +485,16 @@ pub async fn pay(
                 &body,
             )?;
             let answer = adapter.debit(&request).await;
-            Some(settle(adapter.as_ref(), t, answer).await)
+            Some(match answer {
+                // The gateway's address is refused before anything is sent: nothing to
+                // reconcile, nothing was debited.
+                Err(error @ GatewayError::TargetRefused) => never_debited(
+                    "The payment gateway could not be reached; nothing was debited.",
+                    None,
+                    Some(error.to_string()),
+                ),
+                answer => settle(adapter.as_ref(), t, answer).await,
+            })
         }
         None => None,
     };

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use actix_web::{HttpRequest, web};
 use catalyst_store::{Store, outbox};
 
+use catalyst_gateway::outbound::TargetPolicy;
 use catalyst_gateway::{AdapterContext, SandboxState};
 
 use crate::ratelimit::RateLimiter;
@@ -25,6 +26,13 @@ pub struct ApiConfig {
     pub iban_validate_per_sec: f64,
     /// Upper bound of one gateway call.
     pub gateway_timeout: std::time::Duration,
+    /// Whether webhook endpoints and gateway endpoints may be non-public addresses (loopback,
+    /// private networks, link-local, …) or this API's own host. Off in production
+    /// (`CATALYST_ALLOW_PRIVATE_TARGETS`, default: not livemode).
+    pub allow_private_targets: bool,
+    /// Hosts of this deployment besides `public_url`'s (e.g. the bind address), refused as
+    /// targets unless private targets are allowed.
+    pub own_hosts: Vec<String>,
 }
 
 impl ApiConfig {
@@ -37,7 +45,21 @@ impl ApiConfig {
             browser_read_burst: 10.0,
             iban_validate_per_sec: 50.0,
             gateway_timeout: std::time::Duration::from_secs(30),
+            allow_private_targets: true,
+            own_hosts: Vec::new(),
         }
+    }
+
+    /// The outbound target policy these settings describe.
+    pub fn targets(&self) -> TargetPolicy {
+        let public_host = url::Url::parse(&self.public_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        self.own_hosts.iter().fold(
+            TargetPolicy::new(self.allow_private_targets).refusing_host(&public_host),
+            |policy, host| policy.refusing_host(host),
+        )
     }
 }
 
@@ -54,6 +76,8 @@ pub struct AppState {
     pub iban_validate: Arc<RateLimiter>,
     /// What gateway adapters are built with: HTTP client, public URL, the sandbox's state.
     pub gateways: AdapterContext,
+    /// Which addresses webhook deliveries and gateway calls may reach.
+    pub targets: Arc<TargetPolicy>,
     /// Wakes this server's webhook dispatcher when a request committed deliveries.
     pub outbox_signal: Arc<tokio::sync::Notify>,
     /// [`outbox::deliveries_committed`] when the dispatcher was last woken.
@@ -66,14 +90,17 @@ impl AppState {
         let browser_read = RateLimiter::new(config.browser_read_per_sec, config.browser_read_burst);
         let iban_validate =
             RateLimiter::new(config.iban_validate_per_sec, config.iban_validate_per_sec);
+        let targets = Arc::new(config.targets());
         let gateways = AdapterContext {
-            http: catalyst_gateway::http_client(config.gateway_timeout),
+            http: catalyst_gateway::http_client_for(config.gateway_timeout, targets.clone()),
             public_url: config.public_url.clone(),
             sandbox: SandboxState::new(),
+            targets: targets.clone(),
         };
         Self {
             store,
             gateways,
+            targets,
             outbox_signal: Arc::new(tokio::sync::Notify::new()),
             deliveries_seen: Arc::new(AtomicU64::new(outbox::deliveries_committed())),
             config: Arc::new(config),

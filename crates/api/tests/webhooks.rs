@@ -24,7 +24,7 @@ fn immediate() -> DispatcherConfig {
 }
 
 async fn drain(ctx: &Ctx, config: &DispatcherConfig, rounds: usize) {
-    let client = dispatcher::client(config.timeout);
+    let client = dispatcher::client(config.timeout, ctx.state.targets.clone());
     for _ in 0..rounds {
         dispatcher::run_once(&ctx.state, &client, config)
             .await

@@ -66,6 +66,7 @@ pub mod ids;
 pub mod lead;
 pub mod mandate;
 pub mod money;
+pub mod net;
 pub mod secret;
 pub mod session;
 pub mod status;

@@ -16,12 +16,14 @@
 //! debit whose answer was lost (timeout, HTTP 5xx) is reconciled before an error is reported.
 //!
 //! ```
+//! use std::sync::Arc;
 //! use std::time::Duration;
 //! use catalyst_domain::money::{Currency, Money};
 //! use catalyst_domain::secret::Secret;
 //! use catalyst_gateway::{
 //!     AdapterContext, DebitKind, DebitRequest, GatewayOutcome, GatewaySettings, SandboxState,
 //!     build_adapter, http_client,
+//!     outbound::TargetPolicy,
 //! };
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -30,6 +32,7 @@
 //!     http: http_client(Duration::from_secs(30)),
 //!     public_url: "http://127.0.0.1:8080".into(),
 //!     sandbox: SandboxState::default(),
+//!     targets: Arc::new(TargetPolicy::allow_all()),
 //! };
 //! let adapter = build_adapter(&GatewaySettings::sandbox(), &ctx).unwrap();
 //! let mut req = DebitRequest::example("TXN-20260411-0000ABCD");
@@ -57,6 +60,7 @@ use catalyst_sepa::DeclineCode;
 pub mod emp;
 #[cfg(feature = "fake")]
 pub mod fake;
+pub mod outbound;
 pub mod sandbox;
 mod util;
 pub mod xml;
@@ -238,6 +242,10 @@ pub enum GatewayError {
     /// password). Answer it with HTTP 400 and do not act on it.
     #[error("invalid notification signature")]
     InvalidSignature,
+    /// The gateway's address is not public and private targets are not allowed
+    /// ([`outbound`]): nothing was sent.
+    #[error("the gateway address is not allowed")]
+    TargetRefused,
 }
 
 impl GatewayError {
@@ -417,6 +425,9 @@ pub struct AdapterContext {
     pub public_url: String,
     /// The sandbox's in-process state, shared by every `SANDBOX` adapter.
     pub sandbox: SandboxState,
+    /// Which addresses gateway calls may reach; `http` must be built with the same policy
+    /// ([`http_client_for`]).
+    pub targets: Arc<outbound::TargetPolicy>,
 }
 
 /// Builds the adapter named by `settings.adapter` (`"SANDBOX"` or `"EMP"`, ASCII case
@@ -433,10 +444,10 @@ pub fn build_adapter(
             settings.requires_verification,
         )))
     } else if name.eq_ignore_ascii_case(emp::NAME) {
-        Ok(Arc::new(EmpAdapter::from_settings(
-            settings,
-            ctx.http.clone(),
-        )?))
+        Ok(Arc::new(
+            EmpAdapter::from_settings(settings, ctx.http.clone())?
+                .with_targets(ctx.targets.clone()),
+        ))
     } else {
         Err(GatewayError::Config(format!(
             "unknown gateway adapter {name:?} (expected SANDBOX or EMP)"
@@ -455,15 +466,25 @@ pub fn install_crypto_provider() {
     }
 }
 
-/// The HTTP client for gateway calls: rustls with the `ring` provider and the platform's
-/// root certificates, every request bounded by `timeout` (connecting by at most 10 s of it).
+/// [`http_client_for`] with every address allowed (tests, demos, tools).
 ///
 /// # Panics
 ///
 /// When the TLS configuration cannot be built (no usable root certificate store).
 pub fn http_client(timeout: Duration) -> reqwest::Client {
-    install_crypto_provider();
-    reqwest::Client::builder()
+    http_client_for(timeout, Arc::new(outbound::TargetPolicy::allow_all()))
+}
+
+/// The HTTP client for gateway calls: rustls with the `ring` provider and the platform's
+/// root certificates, every request bounded by `timeout` (connecting by at most 10 s of it);
+/// names resolve only to addresses `targets` allows, no redirects, no proxies
+/// ([`outbound::client_builder`]).
+///
+/// # Panics
+///
+/// When the TLS configuration cannot be built (no usable root certificate store).
+pub fn http_client_for(timeout: Duration, targets: Arc<outbound::TargetPolicy>) -> reqwest::Client {
+    outbound::client_builder(targets)
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))
         .user_agent(concat!("catalyst-gateway/", env!("CARGO_PKG_VERSION")))
@@ -480,6 +501,7 @@ mod tests {
             http: http_client(Duration::from_secs(5)),
             public_url: "http://127.0.0.1:1".into(),
             sandbox: SandboxState::default(),
+            targets: Arc::new(outbound::TargetPolicy::allow_all()),
         }
     }
 
@@ -525,6 +547,34 @@ mod tests {
             gateway_message: None,
         };
         assert_eq!(declined.reference(), None);
+    }
+
+    #[tokio::test]
+    async fn the_gateway_client_follows_no_redirect() {
+        use std::io::{Read, Write};
+        let target = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        target.set_nonblocking(true).unwrap();
+        let target_port = target.local_addr().unwrap().port();
+        let redirector = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", redirector.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            let (mut conn, _) = redirector.accept().unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf).unwrap();
+            let answer = format!(
+                "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:{target_port}/\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            conn.write_all(answer.as_bytes()).unwrap();
+        });
+        let response = http_client(Duration::from_secs(2))
+            .post(&url)
+            .body("<xml/>")
+            .send()
+            .await
+            .unwrap();
+        server.join().unwrap();
+        assert_eq!(response.status(), 307);
+        assert!(matches!(target.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock));
     }
 
     #[test]

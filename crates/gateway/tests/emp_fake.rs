@@ -41,6 +41,7 @@ fn emp_with_timeout(fake: &FakeHandle, timeout: Duration) -> Arc<dyn GatewayAdap
         http: http_client(timeout),
         public_url: "http://127.0.0.1:1".into(),
         sandbox: SandboxState::new(),
+        targets: std::sync::Arc::new(catalyst_gateway::outbound::TargetPolicy::allow_all()),
     };
     build_adapter(&settings(fake.credentials_json()), &ctx).unwrap()
 }
@@ -352,6 +353,7 @@ async fn bad_credentials_and_terminals_are_configuration_errors() {
         http: http_client(Duration::from_secs(5)),
         public_url: String::new(),
         sandbox: SandboxState::new(),
+        targets: std::sync::Arc::new(catalyst_gateway::outbound::TargetPolicy::allow_all()),
     };
     let base = fake.base_url();
     let wrong_password = Terminal::new(fake::DEFAULT_TOKEN, fake::DEFAULT_USERNAME, "nope");

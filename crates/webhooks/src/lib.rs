@@ -51,7 +51,7 @@ pub use request::{
 };
 pub use retry::{InvalidScale, MAX_ATTEMPTS, RETRY_LADDER, RetryPolicy, next_attempt_delay};
 #[cfg(feature = "send")]
-pub use send::{AttemptResult, send};
+pub use send::{AttemptResult, TARGET_NOT_ALLOWED, send};
 pub use signature::{SignedPayload, sign, sign_payload, sign_v2};
 pub use verify::{HeaderLookup, Scheme, Verified, VerifyError, verify, verify_at};
 

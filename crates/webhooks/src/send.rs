@@ -12,17 +12,29 @@ pub struct AttemptResult {
     pub status_code: Option<u16>,
     /// From sending the request until the response headers (or the failure).
     pub latency: Duration,
-    /// Transport failure (timeout, connection refused, TLS, invalid request); `None` whenever
-    /// a response arrived, whatever its status.
+    /// Transport failure, for the delivery log: one of the fixed texts of [`send`] (nothing
+    /// of the target's own error text); `None` whenever a response arrived, whatever its status.
     pub error: Option<String>,
+    /// The failure's full error chain (without the URL), for the operator's log only.
+    pub detail: Option<String>,
     /// A 2xx response within the timeout.
     pub success: bool,
 }
 
 /// Sends `out` with `client`, bounded by `timeout` (10 s in production) from connecting to the
 /// response headers. The response body is not read. Never panics: every failure is an
-/// [`AttemptResult`] with `error` set. Error texts leave out the URL, whose `URL_PARAMS` query
-/// holds payload data.
+/// [`AttemptResult`] with `error` set to a fixed text, so the delivery log cannot be used to
+/// probe hosts and ports:
+///
+/// - [`TARGET_NOT_ALLOWED`]: the client refused the target (its resolver or connector failed
+///   with an [`std::io::Error`] of kind `PermissionDenied`), nothing was sent;
+/// - `timed out after {n} ms`;
+/// - `connection failed`: name resolution, TCP connect or TLS handshake failed;
+/// - `no valid HTTP response`: the connection broke or the answer was not HTTP;
+/// - `invalid request`: the request could not be built (bad URL or header).
+///
+/// `detail` has the whole error chain for the operator's log, without the URL (whose
+/// `URL_PARAMS` query holds payload data).
 ///
 /// The client is the caller's: with rustls (as in Catalyst) its crypto provider must already be
 /// installed. Build it with `redirect::Policy::none()` so a 3xx counts as a failure instead of
@@ -64,23 +76,59 @@ pub async fn send(client: &reqwest::Client, out: &Outgoing, timeout: Duration) -
                 status_code: Some(status.as_u16()),
                 latency,
                 error: None,
+                detail: None,
                 success: status.is_success(),
             }
         }
-        Err(err) => AttemptResult {
-            status_code: None,
-            latency,
-            error: Some(describe(err, timeout)),
-            success: false,
-        },
+        Err(err) => {
+            let err = err.without_url();
+            AttemptResult {
+                status_code: None,
+                latency,
+                error: Some(summary(&err, timeout)),
+                detail: Some(chain(&err)),
+                success: false,
+            }
+        }
     }
 }
 
-fn describe(err: reqwest::Error, timeout: Duration) -> String {
-    let err = err.without_url();
-    if err.is_timeout() {
-        return format!("timed out after {} ms", timeout.as_millis());
+/// The delivery-log text of a target the client refused.
+pub const TARGET_NOT_ALLOWED: &str = "target address not allowed";
+
+/// The fixed delivery-log text for `err`.
+fn summary(err: &reqwest::Error, timeout: Duration) -> String {
+    if refused(err) {
+        TARGET_NOT_ALLOWED.to_owned()
+    } else if err.is_timeout() {
+        format!("timed out after {} ms", timeout.as_millis())
+    } else if err.is_connect() {
+        "connection failed".to_owned()
+    } else if err.is_builder() {
+        "invalid request".to_owned()
+    } else {
+        "no valid HTTP response".to_owned()
     }
+}
+
+/// True when a cause of `err` is a `PermissionDenied` I/O error: a resolver or connector that
+/// refused the target.
+fn refused(err: &reqwest::Error) -> bool {
+    let mut source = err.source();
+    while let Some(cause) = source {
+        if cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied)
+        {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
+}
+
+/// `err` and its causes, one after the other.
+fn chain(err: &reqwest::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {

@@ -442,9 +442,49 @@ async fn refused_connection_is_an_error() {
     let attempt = send(&client(), &out, Duration::from_secs(10)).await;
     assert!(!attempt.success);
     assert_eq!(attempt.status_code, None);
-    let error = attempt.error.expect("an error");
-    assert!(!error.contains("a@b"), "{error}");
+    // A fixed text: the OS's "Connection refused" would tell closed ports from open ones.
+    assert_eq!(attempt.error.as_deref(), Some("connection failed"));
+    let detail = attempt.detail.expect("the operator's detail");
+    assert!(detail.contains("refused"), "{detail}");
+    assert!(!detail.contains("a@b"), "{detail}");
     assert!(attempt.latency < Duration::from_secs(5));
+}
+
+/// A resolver that refuses every name, as Catalyst's refuses non-public targets.
+struct Refusing;
+
+impl reqwest::dns::Resolve for Refusing {
+    fn resolve(&self, _: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        Box::pin(async {
+            Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, "not allowed").into())
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_refused_target_is_logged_with_a_fixed_text() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let port = listener.local_addr().expect("addr").port();
+    let spec = endpoint(
+        format!("http://localhost:{port}/h"),
+        DeliveryMethod::JsonPost,
+    );
+    let out =
+        Outgoing::render("evt_8", "order.created", &json!({}), &spec, SECRET, 0).expect("render");
+    let _ = client();
+    let refusing = reqwest::Client::builder()
+        .dns_resolver(Refusing)
+        .no_proxy()
+        .build()
+        .expect("client");
+    let attempt = send(&refusing, &out, Duration::from_secs(10)).await;
+    assert!(!attempt.success);
+    assert_eq!(
+        attempt.error.as_deref(),
+        Some(catalyst_webhooks::TARGET_NOT_ALLOWED)
+    );
+    assert!(matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock));
 }
 
 #[tokio::test]

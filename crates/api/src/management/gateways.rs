@@ -2,6 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_domain::net::TargetPolicy;
 use catalyst_store::{Gateway, Store, now};
 use serde_json::{Map, Value, json};
 
@@ -60,8 +61,17 @@ fn creditor_identifier(v: &Value) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-/// EMP credentials: `username`, `password`, `terminal_token` required, `endpoint` an http(s) URL.
-fn emp_credentials(v: &Value, f: &mut Fields) -> Option<Value> {
+/// The EMP `endpoint`: an http(s) URL that `targets` allows (no `user:pass@`; a public address
+/// unless private targets are allowed). Names are resolved and checked again at each call.
+fn emp_endpoint(v: &Value, targets: &TargetPolicy) -> Result<String, String> {
+    let url = catalyst_domain::validation::url_field(v, 2000)?;
+    targets.check_url(&url).map_err(|e| e.to_string())?;
+    Ok(url)
+}
+
+/// EMP credentials: `username`, `password`, `terminal_token` required, `endpoint` an http(s) URL
+/// ([`emp_endpoint`]).
+fn emp_credentials(v: &Value, f: &mut Fields, targets: &TargetPolicy) -> Option<Value> {
     let Some(obj) = v.as_object() else {
         f.error(
             "credentials",
@@ -96,7 +106,7 @@ fn emp_credentials(v: &Value, f: &mut Fields) -> Option<Value> {
         }
     }
     if let Some(endpoint) = obj.get("endpoint").filter(|v| !v.is_null()) {
-        match catalyst_domain::validation::url_field(endpoint, 2000) {
+        match emp_endpoint(endpoint, targets) {
             Ok(url) => {
                 out.insert("endpoint".into(), Value::String(url));
             }
@@ -109,7 +119,13 @@ fn emp_credentials(v: &Value, f: &mut Fields) -> Option<Value> {
     ok.then_some(Value::Object(out))
 }
 
-fn apply(store: &Store, g: &mut Gateway, body: &Value, creating: bool) -> Result<(), ApiError> {
+fn apply(
+    store: &Store,
+    targets: &TargetPolicy,
+    g: &mut Gateway,
+    body: &Value,
+    creating: bool,
+) -> Result<(), ApiError> {
     let mut f = Fields::new(body, FIELDS, creating)?;
     if let Some(name) = f.required("name", text(255)) {
         g.name = name;
@@ -154,7 +170,7 @@ fn apply(store: &Store, g: &mut Gateway, body: &Value, creating: bool) -> Result
     }
     match (g.adapter.as_str(), f.raw("credentials")) {
         ("EMP", Some(v)) => {
-            if let Some(creds) = emp_credentials(v, &mut f) {
+            if let Some(creds) = emp_credentials(v, &mut f, targets) {
                 g.credentials_sealed = Some(
                     store
                         .cipher()
@@ -208,6 +224,7 @@ pub async fn create(
         object(&body.value)?;
         let st = state.clone();
         let store = state.store.clone();
+        let targets = state.targets.clone();
         let tenant = m.tenant_id.clone();
         let value = body.value.clone();
         let row = db::write(&state.store, move |c| -> Result<Gateway, ApiError> {
@@ -228,7 +245,7 @@ pub async fn create(
                 created_at: at,
                 updated_at: at,
             };
-            apply(&store, &mut g, &value, true)?;
+            apply(&store, &targets, &mut g, &value, true)?;
             check_adapter(&st, &g, &value)?;
             g.insert(c)?;
             Ok(g)
@@ -280,9 +297,10 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let st = state.get_ref().clone();
     let store = state.store.clone();
+    let targets = state.targets.clone();
     let row = db::write(&state.store, move |c| -> Result<Gateway, ApiError> {
         let mut g = Gateway::find(c, &m.tenant_id, &id)?;
-        apply(&store, &mut g, &body.value, false)?;
+        apply(&store, &targets, &mut g, &body.value, false)?;
         check_adapter(&st, &g, &body.value)?;
         g.updated_at = now();
         g.save(c)?;

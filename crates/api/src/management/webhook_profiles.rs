@@ -184,6 +184,7 @@ pub mod endpoints {
 
     use actix_web::http::StatusCode;
     use actix_web::{HttpRequest, HttpResponse, web};
+    use catalyst_domain::net::TargetPolicy;
     use catalyst_domain::validation::messages;
     use catalyst_store::{DbConnection, WebhookEndpoint, WebhookProfile, now};
     use serde_json::{Value, json};
@@ -308,9 +309,24 @@ pub mod endpoints {
         Ok(json!(out).to_string())
     }
 
-    fn apply(e: &mut WebhookEndpoint, body: &Value, creating: bool) -> Result<(), ApiError> {
+    /// An http(s) URL that `targets` allows (no `user:pass@`; a public address unless private
+    /// targets are allowed). Names are resolved and checked again at each delivery.
+    fn target_url(targets: &TargetPolicy) -> impl FnOnce(&Value) -> Result<String, String> + '_ {
+        move |v| {
+            let u = url(v)?;
+            targets.check_url(&u).map_err(|e| e.to_string())?;
+            Ok(u)
+        }
+    }
+
+    fn apply(
+        e: &mut WebhookEndpoint,
+        body: &Value,
+        creating: bool,
+        targets: &TargetPolicy,
+    ) -> Result<(), ApiError> {
         let mut f = Fields::new(body, FIELDS, creating)?;
-        if let Some(u) = f.required("url", url) {
+        if let Some(u) = f.required("url", target_url(targets)) {
             e.url = u;
         }
         if let Some(m) = f.set("delivery_method", one_of(DELIVERY_METHODS)) {
@@ -377,9 +393,10 @@ pub mod endpoints {
                 updated_at: at,
             };
             let value = body.value.clone();
+            let targets = state.targets.clone();
             let row = write(&state, move |c| {
                 profile(c, &e.tenant_id, &e.profile_id)?;
-                apply(&mut e, &value, true)?;
+                apply(&mut e, &value, true, &targets)?;
                 e.insert(c)?;
                 Ok(e)
             })
@@ -439,9 +456,10 @@ pub mod endpoints {
         body: JsonBody,
     ) -> Result<HttpResponse, ApiError> {
         let (profile_id, id) = path.into_inner();
+        let targets = state.targets.clone();
         let row = write(&state, move |c| {
             let mut e = find(c, &m.tenant_id, &profile_id, &id)?;
-            apply(&mut e, &body.value, false)?;
+            apply(&mut e, &body.value, false, &targets)?;
             e.updated_at = now();
             e.save(c)?;
             Ok(e)

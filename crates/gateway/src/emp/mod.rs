@@ -7,7 +7,8 @@
 //!   `Content-Type: text/xml`, `Authorization: Basic base64(username:password)`.
 //! - The endpoint defaults to `https://staging.gate.emerchantpay.net` in test mode and
 //!   `https://gate.emerchantpay.net` otherwise; a configured `endpoint` may use plain `http`
-//!   only in test mode (the fake server).
+//!   only in test mode (the fake server), and must be a public address unless the
+//!   [`TargetPolicy`] allows private ones ([`EmpAdapter::with_targets`]).
 //! - A debit or refund whose answer is lost (timeout, HTTP 5xx, an unreadable body, or Genesis
 //!   codes 230/240/250) is reconciled by `transaction_id` before anything is reported: if the
 //!   gateway has the transaction, its outcome is returned, else the original error. A reused
@@ -16,12 +17,14 @@
 pub mod transformers;
 
 use std::fmt;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use catalyst_domain::secret::Secret;
 use reqwest::StatusCode;
 
 use self::transformers::{Interpretation, PaymentResponse, ReconcileBy};
+use crate::outbound::{self, TargetPolicy};
 use crate::xml::Element;
 use crate::{
     DebitRequest, Echo, GatewayAdapter, GatewayError, GatewayOutcome, GatewaySettings,
@@ -92,6 +95,8 @@ pub struct EmpAdapter {
     password: Secret<String>,
     terminal_token: String,
     descriptor: Option<String>,
+    /// Checked against the endpoint before each call (the client's resolver only sees names).
+    targets: Arc<TargetPolicy>,
 }
 
 impl fmt::Debug for EmpAdapter {
@@ -110,7 +115,8 @@ struct SendError {
 }
 
 impl EmpAdapter {
-    /// An adapter from parsed credentials. Gateway calls are bounded by `http`'s timeout.
+    /// An adapter from parsed credentials. Gateway calls are bounded by `http`'s timeout. Every
+    /// endpoint address is allowed until [`EmpAdapter::with_targets`] says otherwise.
     pub fn new(
         credentials: EmpCredentials,
         test_mode: bool,
@@ -152,7 +158,15 @@ impl EmpAdapter {
             password: credentials.password,
             terminal_token: credentials.terminal_token,
             descriptor: descriptor.filter(|d| !d.trim().is_empty()),
+            targets: Arc::new(TargetPolicy::allow_all()),
         })
+    }
+
+    /// Refuses calls to an endpoint `targets` does not allow ([`GatewayError::TargetRefused`],
+    /// nothing sent). Build `http` with the same policy so resolved names are held to it too.
+    pub fn with_targets(mut self, targets: Arc<TargetPolicy>) -> EmpAdapter {
+        self.targets = targets;
+        self
     }
 
     /// An adapter from a gateway row: credentials JSON required.
@@ -189,9 +203,16 @@ impl EmpAdapter {
             self.username,
             self.password.expose()
         ));
+        let url = self.url(operation);
+        if self.targets.check_url(&url).is_err() {
+            return Err(SendError {
+                error: GatewayError::TargetRefused,
+                uncertain: false,
+            });
+        }
         let response = self
             .http
-            .post(self.url(operation))
+            .post(url)
             .header(reqwest::header::CONTENT_TYPE, "text/xml")
             .header(reqwest::header::AUTHORIZATION, format!("Basic {auth}"))
             .header(reqwest::header::ACCEPT, "application/xml, text/xml")
@@ -324,7 +345,12 @@ impl EmpAdapter {
 
 fn transport_error(e: reqwest::Error) -> SendError {
     let e = &e;
-    if e.is_timeout() {
+    if outbound::is_refused(e) {
+        SendError {
+            error: GatewayError::TargetRefused,
+            uncertain: false,
+        }
+    } else if e.is_timeout() {
         // A connect timeout never reached the gateway; any other did.
         SendError {
             error: GatewayError::Timeout,
@@ -456,5 +482,71 @@ mod tests {
             .err()
             .unwrap();
         assert!(!err.to_string().contains("s3cret-value"));
+    }
+
+    /// A local port that records whether anything connected to it.
+    fn listener() -> (std::net::TcpListener, u16) {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.set_nonblocking(true).unwrap();
+        let port = l.local_addr().unwrap().port();
+        (l, port)
+    }
+
+    fn nothing_connected(l: &std::net::TcpListener) -> bool {
+        matches!(l.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+    }
+
+    fn adapter_at(endpoint: &str, targets: &Arc<TargetPolicy>) -> EmpAdapter {
+        let creds = EmpCredentials::from_json(&format!(
+            r#"{{"username":"u","password":"p","terminal_token":"t","endpoint":"{endpoint}"}}"#
+        ))
+        .unwrap();
+        let http = crate::http_client_for(std::time::Duration::from_secs(1), targets.clone());
+        EmpAdapter::new(creds, true, None, http)
+            .unwrap()
+            .with_targets(targets.clone())
+    }
+
+    #[tokio::test]
+    async fn private_endpoints_are_refused_before_connecting() {
+        let (l, port) = listener();
+        let strict = Arc::new(TargetPolicy::public_only());
+        for endpoint in [
+            format!("http://127.0.0.1:{port}"),
+            format!("http://0x7f.1:{port}"),
+            format!("http://localhost:{port}"),
+        ] {
+            let a = adapter_at(&endpoint, &strict);
+            let debit = a
+                .debit(&DebitRequest::example("TXN-20260411-0000ABCD"))
+                .await;
+            assert_eq!(debit, Err(GatewayError::TargetRefused), "{endpoint}");
+            let reconcile = a
+                .reconcile(&ReconcileRequest {
+                    transaction_id: "TXN-20260411-0000ABCD".into(),
+                    reference: None,
+                })
+                .await;
+            assert_eq!(reconcile, Err(GatewayError::TargetRefused), "{endpoint}");
+        }
+        assert!(nothing_connected(&l));
+    }
+
+    #[tokio::test]
+    async fn a_name_resolving_to_loopback_is_refused_by_the_client_alone() {
+        let (l, port) = listener();
+        let strict = Arc::new(TargetPolicy::public_only());
+        let creds = EmpCredentials::from_json(&format!(
+            r#"{{"username":"u","password":"p","terminal_token":"t","endpoint":"http://localhost:{port}"}}"#
+        ))
+        .unwrap();
+        let http = crate::http_client_for(std::time::Duration::from_secs(1), strict);
+        // No `with_targets`: the resolver alone keeps the call away.
+        let a = EmpAdapter::new(creds, true, None, http).unwrap();
+        let debit = a
+            .debit(&DebitRequest::example("TXN-20260411-0000ABCD"))
+            .await;
+        assert_eq!(debit, Err(GatewayError::TargetRefused));
+        assert!(nothing_connected(&l));
     }
 }
