@@ -20,7 +20,8 @@ pub struct AttemptResult {
 }
 
 /// Sends `out` with `client`, bounded by `timeout` (10 s in production) from connecting to the
-/// response headers. The response body is not read. Never panics: every failure is an
+/// response headers. The response body is never read (the connection is closed with the
+/// response, so a huge or endless body costs nothing). Never panics: every failure is an
 /// [`AttemptResult`] with `error` set. Error texts leave out the URL, whose `URL_PARAMS` query
 /// holds payload data.
 ///
