@@ -57,6 +57,7 @@ use catalyst_domain::money::{Currency, Money};
 use catalyst_domain::secret::Secret;
 use catalyst_sepa::DeclineCode;
 
+pub mod body;
 pub mod emp;
 #[cfg(feature = "fake")]
 pub mod fake;

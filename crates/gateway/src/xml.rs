@@ -5,12 +5,47 @@
 //! with `quick-xml` (the declaration, comments and processing instructions are skipped; text is
 //! trimmed); [`Element::to_document`] writes one with a UTF-8 declaration and 2-space indentation,
 //! like the PHP SDK. [`Element::canonical`] gives an order-insensitive form for comparisons.
+//!
+//! Gateway answers are hostile input: [`Element::parse`] refuses documents beyond [`Limits`]
+//! (size, depth, element count), and no function here recurses over the tree, so neither a
+//! parsed nor a built tree can exhaust the stack.
 
 use std::fmt::Write as _;
 
 use quick_xml::events::Event;
 
+/// What [`Element::parse_with`] accepts. The default bounds are far above any Genesis document
+/// (fewer than 10 levels; a by-date page of 100 responses has about 3,000 elements).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Most bytes of input.
+    pub max_bytes: usize,
+    /// Most levels of nesting; the root element is level 1.
+    pub max_depth: usize,
+    /// Most elements in the document.
+    pub max_elements: usize,
+}
+
+impl Limits {
+    /// The bounds of [`Element::parse`]: 1 MiB, 32 levels, 10,000 elements.
+    pub const DEFAULT: Limits = Limits {
+        max_bytes: 1 << 20,
+        max_depth: 32,
+        max_elements: 10_000,
+    };
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::DEFAULT
+    }
+}
+
 /// One XML element.
+///
+/// Dropping, writing, comparing canonically and [`Element::remove_all`] walk the tree with an
+/// explicit stack. The derived `Clone`, `PartialEq` and `Debug` recurse, which is safe for
+/// parsed trees (at most [`Limits::max_depth`] levels).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Element {
     /// The tag name.
@@ -23,7 +58,17 @@ pub struct Element {
     pub children: Vec<Element>,
 }
 
-/// The document is not well-formed XML or has no root element.
+impl Drop for Element {
+    /// Flattens the subtree so that each element is dropped without children: no recursion.
+    fn drop(&mut self) {
+        let mut pending = std::mem::take(&mut self.children);
+        while let Some(mut child) = pending.pop() {
+            pending.append(&mut child.children);
+        }
+    }
+}
+
+/// The document is not well-formed XML, has no root element, or exceeds the [`Limits`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid XML: {0}")]
 pub struct XmlError(pub String);
@@ -31,18 +76,16 @@ pub struct XmlError(pub String);
 impl Element {
     /// An empty element called `name`.
     pub fn new(name: impl Into<String>) -> Self {
-        Element {
-            name: name.into(),
-            ..Element::default()
-        }
+        Element::leaf(name, String::new())
     }
 
     /// A leaf element with text.
     pub fn leaf(name: impl Into<String>, text: impl Into<String>) -> Self {
         Element {
             name: name.into(),
+            attributes: Vec::new(),
             text: text.into(),
-            ..Element::default()
+            children: Vec::new(),
         }
     }
 
@@ -85,27 +128,56 @@ impl Element {
             .map(|(_, v)| v.as_str())
     }
 
-    /// Parses a document and returns its root element.
+    /// Parses a document within [`Limits::DEFAULT`] and returns its root element.
     pub fn parse(input: &str) -> Result<Element, XmlError> {
-        // Text is trimmed at the end, not per event: entity references split text events.
+        Element::parse_with(input, Limits::DEFAULT)
+    }
+
+    /// Parses a document within `limits` and returns its root element.
+    pub fn parse_with(input: &str, limits: Limits) -> Result<Element, XmlError> {
+        if input.len() > limits.max_bytes {
+            return Err(XmlError(format!(
+                "document of {} bytes exceeds the limit of {} bytes",
+                input.len(),
+                limits.max_bytes
+            )));
+        }
+        // Text is trimmed when its element ends, not per event: entity references split text
+        // events.
         let mut reader = quick_xml::Reader::from_str(input);
         let mut stack: Vec<Element> = Vec::new();
         let mut root: Option<Element> = None;
+        let mut elements = 0usize;
+        let mut admit = |stack: &[Element], root: &Option<Element>| {
+            if root.is_some() {
+                return Err(XmlError("content after the root element".into()));
+            }
+            if stack.len() >= limits.max_depth {
+                return Err(XmlError(format!(
+                    "elements nested deeper than {} levels",
+                    limits.max_depth
+                )));
+            }
+            elements += 1;
+            if elements > limits.max_elements {
+                return Err(XmlError(format!(
+                    "more than {} elements",
+                    limits.max_elements
+                )));
+            }
+            Ok(())
+        };
         loop {
             let event = reader
                 .read_event()
                 .map_err(|e| XmlError(format!("{e} at byte {}", reader.error_position())))?;
             match event {
                 Event::Start(start) => {
-                    if root.is_some() {
-                        return Err(XmlError("content after the root element".into()));
-                    }
+                    admit(&stack, &root)?;
                     stack.push(element_from_start(&start)?);
                 }
                 Event::Empty(start) => {
-                    if root.is_some() {
-                        return Err(XmlError("content after the root element".into()));
-                    }
+                    admit(&stack, &root)?;
                     let element = element_from_start(&start)?;
                     match stack.last_mut() {
                         Some(parent) => parent.children.push(element),
@@ -117,7 +189,9 @@ impl Element {
                     let mut element = stack
                         .pop()
                         .ok_or_else(|| XmlError("unexpected end tag".into()))?;
-                    if !element.children.is_empty() {
+                    if element.children.is_empty() {
+                        trim_in_place(&mut element.text);
+                    } else {
                         element.text.clear();
                     }
                     match stack.last_mut() {
@@ -153,66 +227,102 @@ impl Element {
         if !stack.is_empty() {
             return Err(XmlError("unclosed element".into()));
         }
-        let mut root = root.ok_or_else(|| XmlError("no root element".into()))?;
-        trim_all(&mut root);
-        Ok(root)
+        root.ok_or_else(|| XmlError("no root element".into()))
     }
 
     /// Writes the element as a document: `<?xml version="1.0" encoding="UTF-8"?>` and the
     /// element indented by two spaces per level.
     pub fn to_document(&self) -> String {
         let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        self.write_into(&mut out, 0);
+        self.write_into(&mut out);
         out
     }
 
-    fn write_into(&self, out: &mut String, depth: usize) {
-        let indent = "  ".repeat(depth);
-        let _ = write!(out, "{indent}<{}", self.name);
-        for (k, v) in &self.attributes {
-            let _ = write!(out, " {k}=\"{}\"", escape(v));
-        }
-        if self.children.is_empty() {
-            if self.text.is_empty() {
-                out.push_str("/>\n");
-            } else {
-                let _ = writeln!(out, ">{}</{}>", escape(&self.text), self.name);
+    /// Writes the element, one line per start tag, leaf or end tag, with an explicit stack of
+    /// open elements and the index of the next child of each.
+    fn write_into(&self, out: &mut String) {
+        let mut open: Vec<(&Element, usize)> = Vec::new();
+        let mut next = Some(self);
+        loop {
+            if let Some(element) = next.take() {
+                let indent = "  ".repeat(open.len());
+                let _ = write!(out, "{indent}<{}", element.name);
+                for (k, v) in &element.attributes {
+                    let _ = write!(out, " {k}=\"{}\"", escape(v));
+                }
+                if !element.children.is_empty() {
+                    out.push_str(">\n");
+                    open.push((element, 0));
+                } else if element.text.is_empty() {
+                    out.push_str("/>\n");
+                } else {
+                    let _ = writeln!(out, ">{}</{}>", escape(&element.text), element.name);
+                }
             }
-            return;
+            let Some((parent, index)) = open.last_mut() else {
+                return;
+            };
+            match parent.children.get(*index) {
+                Some(child) => {
+                    *index += 1;
+                    next = Some(child);
+                }
+                None => {
+                    let name = &parent.name;
+                    open.pop();
+                    let indent = "  ".repeat(open.len());
+                    let _ = writeln!(out, "{indent}</{name}>");
+                }
+            }
         }
-        out.push_str(">\n");
-        for child in &self.children {
-            child.write_into(out, depth + 1);
-        }
-        let _ = writeln!(out, "{indent}</{}>", self.name);
     }
 
     /// An order-insensitive copy: attributes and children sorted (children by their own
     /// canonical form), so two documents that differ only in element order compare equal.
     pub fn canonical(&self) -> Element {
-        let mut attributes = self.attributes.clone();
-        attributes.sort();
-        let mut children: Vec<Element> = self.children.iter().map(Element::canonical).collect();
-        children.sort_by_key(|c| c.sort_key());
-        Element {
-            name: self.name.clone(),
-            attributes,
-            text: self.text.clone(),
-            children,
+        // Post-order with an explicit stack: each frame is a source element and the canonical
+        // copies of its children made so far.
+        let mut stack: Vec<(&Element, Vec<Element>)> = vec![(self, Vec::new())];
+        let mut result = Element::default();
+        while let Some(frame) = stack.last_mut() {
+            let source = frame.0;
+            if let Some(child) = source.children.get(frame.1.len()) {
+                stack.push((child, Vec::with_capacity(child.children.len())));
+                continue;
+            }
+            let mut children = std::mem::take(&mut frame.1);
+            stack.pop();
+            children.sort_by_cached_key(Element::sort_key);
+            let mut attributes = source.attributes.clone();
+            attributes.sort();
+            let copy = Element {
+                name: source.name.clone(),
+                attributes,
+                text: source.text.clone(),
+                children,
+            };
+            match stack.last_mut() {
+                Some((_, done)) => done.push(copy),
+                None => result = copy,
+            }
         }
+        result
     }
 
     fn sort_key(&self) -> String {
         let mut key = String::new();
-        self.write_into(&mut key, 0);
+        self.write_into(&mut key);
         key
     }
 
     /// Removes every child (at any depth) whose name is in `names`.
     pub fn remove_all(&mut self, names: &[&str]) {
-        self.children.retain(|c| !names.contains(&c.name.as_str()));
-        for child in &mut self.children {
-            child.remove_all(names);
+        let mut pending: Vec<&mut Element> = vec![self];
+        while let Some(element) = pending.pop() {
+            element
+                .children
+                .retain(|c| !names.contains(&c.name.as_str()));
+            pending.extend(element.children.iter_mut());
         }
     }
 }
@@ -228,13 +338,10 @@ fn push_text(stack: &mut [Element], text: &str) -> Result<(), XmlError> {
     }
 }
 
-fn trim_all(element: &mut Element) {
-    let trimmed = element.text.trim();
-    if trimmed.len() != element.text.len() {
-        element.text = trimmed.to_owned();
-    }
-    for child in &mut element.children {
-        trim_all(child);
+fn trim_in_place(text: &mut String) {
+    let trimmed = text.trim();
+    if trimmed.len() != text.len() {
+        *text = trimmed.to_owned();
     }
 }
 
@@ -328,5 +435,71 @@ mod tests {
         let doc = e.to_document();
         assert!(doc.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<r>\n  <u>"));
         assert_eq!(Element::parse(&doc).unwrap(), e);
+    }
+
+    /// Runs `f` on a thread with a 128 KiB stack: recursion over thousands of levels
+    /// overflows it.
+    fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        std::thread::Builder::new()
+            .stack_size(128 * 1024)
+            .spawn(f)
+            .expect("spawn")
+            .join()
+            .expect("no stack overflow")
+    }
+
+    fn nested(depth: usize) -> String {
+        format!("{}{}", "<a>".repeat(depth), "</a>".repeat(depth))
+    }
+
+    #[test]
+    fn deep_documents_are_refused_without_recursion() {
+        let err =
+            on_small_stack(|| Element::parse(&nested(60_000)).map(|_| ())).expect_err("too deep");
+        assert!(err.0.contains("deeper than 32 levels"), "{err}");
+        assert!(Element::parse(&nested(Limits::DEFAULT.max_depth)).is_ok());
+        assert!(Element::parse(&nested(Limits::DEFAULT.max_depth + 1)).is_err());
+        let self_closing = format!("{}<b/>{}", "<a>".repeat(32), "</a>".repeat(32));
+        assert!(Element::parse(&self_closing).is_err());
+    }
+
+    #[test]
+    fn element_count_and_size_are_bounded() {
+        let limits = Limits {
+            max_bytes: 100,
+            max_depth: 4,
+            max_elements: 3,
+        };
+        assert!(Element::parse_with("<a><b/><c>x</c></a>", limits).is_ok());
+        let err = Element::parse_with("<a><b/><c/><d/></a>", limits).expect_err("4 elements");
+        assert!(err.0.contains("more than 3 elements"), "{err}");
+        let long = format!("<a>{}</a>", "x".repeat(94));
+        assert_eq!(long.len(), 101);
+        let err = Element::parse_with(&long, limits).expect_err("101 bytes");
+        assert!(err.0.contains("exceeds the limit of 100 bytes"), "{err}");
+        let flat = format!("<a>{}</a>", "<b/>".repeat(Limits::DEFAULT.max_elements));
+        assert!(Element::parse(&flat).is_err());
+    }
+
+    #[test]
+    fn built_deep_trees_are_walked_without_recursion() {
+        fn chain(depth: usize) -> Element {
+            let mut root = Element::leaf("a", "x");
+            for _ in 1..depth {
+                root = Element::new("a").child(root);
+            }
+            root
+        }
+        on_small_stack(|| {
+            let mut deep = chain(100_000);
+            deep.remove_all(&["b"]);
+            let canonical = deep.canonical();
+            drop(canonical);
+            drop(deep);
+            // Writing is quadratic in depth (indentation), so a smaller chain.
+            let document = chain(3_000).to_document();
+            assert!(document.ends_with("</a>\n"));
+            assert_eq!(document.matches("<a>").count(), 3_000);
+        });
     }
 }

@@ -22,7 +22,8 @@ pub struct AttemptResult {
 }
 
 /// Sends `out` with `client`, bounded by `timeout` (10 s in production) from connecting to the
-/// response headers. The response body is not read. Never panics: every failure is an
+/// response headers. The response body is never read (the connection is closed with the
+/// response, so a huge or endless body costs nothing). Never panics: every failure is an
 /// [`AttemptResult`] with `error` set to a fixed text, so the delivery log cannot be used to
 /// probe hosts and ports:
 ///

@@ -392,6 +392,46 @@ async fn server_error_is_not_success() {
     assert!(rx.await.is_ok());
 }
 
+/// Accepts one connection, reads the request, then answers 200 with an endless chunked body
+/// until the client hangs up; sends back how many body bytes the socket accepted.
+async fn endless_receiver() -> (String, oneshot::Receiver<u64>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let (tx, rx) = oneshot::channel();
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.expect("accept");
+        read_request(&mut stream).await;
+        let head = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n";
+        let mut chunk = b"10000\r\n".to_vec();
+        chunk.extend_from_slice(&[b'x'; 0x10000]);
+        chunk.extend_from_slice(b"\r\n");
+        let mut sent = 0u64;
+        if stream.write_all(head.as_bytes()).await.is_ok() {
+            while stream.write_all(&chunk).await.is_ok() {
+                sent += 0x10000;
+            }
+        }
+        let _ = tx.send(sent);
+    });
+    (base, rx)
+}
+
+#[tokio::test]
+async fn endless_response_body_is_not_read() {
+    let (base, rx) = endless_receiver().await;
+    let spec = endpoint(format!("{base}/h"), DeliveryMethod::JsonPost);
+    let out =
+        Outgoing::render("evt_6", "order.created", &json!({}), &spec, SECRET, 0).expect("render");
+    let attempt = send(&client(), &out, Duration::from_secs(10)).await;
+    assert_eq!(attempt.error, None);
+    assert_eq!((attempt.status_code, attempt.success), (Some(200), true));
+    // The connection is dropped with the response: the receiver's writes fail once the socket
+    // buffers (a few MB) are full.
+    let sent = rx.await.expect("the receiver stopped");
+    println!("the socket accepted {sent} bytes of an endless body");
+    assert!(sent < 32 * 1024 * 1024, "{sent}");
+}
+
 #[tokio::test]
 async fn redirect_is_not_success() {
     let (base, _rx) = receiver(Reply::Status(302)).await;

@@ -13,6 +13,10 @@
 //!   codes 230/240/250) is reconciled by `transaction_id` before anything is reported: if the
 //!   gateway has the transaction, its outcome is returned, else the original error. A reused
 //!   `transaction_id` (450, or 340 "already exists") answers with the existing transaction.
+//! - Answers are hostile input: a body over 1 MiB is not read on
+//!   ([`crate::body::MAX_GATEWAY_RESPONSE_BYTES`]) and a document beyond
+//!   [`crate::xml::Limits::DEFAULT`] is not parsed; both are unreadable bodies
+//!   ([`GatewayError::Protocol`]), reconciled as above when the status was 2xx.
 
 pub mod transformers;
 
@@ -24,6 +28,7 @@ use catalyst_domain::secret::Secret;
 use reqwest::StatusCode;
 
 use self::transformers::{Interpretation, PaymentResponse, ReconcileBy};
+use crate::body::{BodyError, MAX_GATEWAY_RESPONSE_BYTES, read_limited};
 use crate::outbound::{self, TargetPolicy};
 use crate::xml::Element;
 use crate::{
@@ -196,8 +201,13 @@ impl EmpAdapter {
         format!("{}/{operation}/{}/", self.endpoint, self.terminal_token)
     }
 
-    /// POSTs `body` to `{endpoint}/{operation}/{token}/` and returns the status and body.
-    async fn post(&self, operation: &str, body: String) -> Result<(StatusCode, String), SendError> {
+    /// POSTs `body` to `{endpoint}/{operation}/{token}/` and returns the status and the body,
+    /// or [`GatewayError::Protocol`] for a body over [`MAX_GATEWAY_RESPONSE_BYTES`] (not read).
+    async fn post(
+        &self,
+        operation: &str,
+        body: String,
+    ) -> Result<(StatusCode, Result<String, GatewayError>), SendError> {
         let auth = base64::engine::general_purpose::STANDARD.encode(format!(
             "{}:{}",
             self.username,
@@ -221,7 +231,13 @@ impl EmpAdapter {
             .await
             .map_err(transport_error)?;
         let status = response.status();
-        let text = response.text().await.map_err(transport_error)?;
+        let text = match read_limited(response, MAX_GATEWAY_RESPONSE_BYTES).await {
+            Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+            Err(BodyError::TooLarge) => Err(GatewayError::Protocol(format!(
+                "the answer exceeds {MAX_GATEWAY_RESPONSE_BYTES} bytes"
+            ))),
+            Err(BodyError::Transport(e)) => return Err(transport_error(e)),
+        };
         Ok((status, text))
     }
 
@@ -233,7 +249,8 @@ impl EmpAdapter {
         document: &Element,
     ) -> Result<PaymentResponse, SendError> {
         let (status, body) = self.post(operation, document.to_document()).await?;
-        let parsed = transformers::parse_payment_response(&body);
+        // An oversized body is an unreadable one: the same rules apply.
+        let parsed = body.and_then(|body| transformers::parse_payment_response(&body));
         match parsed {
             Ok(resp) => Ok(resp),
             Err(_) if status == StatusCode::UNAUTHORIZED => Err(SendError {

@@ -13,6 +13,7 @@ use base64::Engine as _;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 use super::{FakeConfig, Terminal};
+use crate::body::read_limited;
 use crate::emp::transformers::{SignatureAlgorithm, notification_signature};
 use crate::sandbox::{LaterOutcome, SandboxBehavior, behavior_for};
 use crate::util::{normalize_iban, random_hex32};
@@ -921,6 +922,9 @@ fn notification_body(tx: &FakeTransaction, password: &str) -> String {
     form.finish()
 }
 
+/// Most bytes of a notification echo the fake reads; a longer answer is not an echo.
+const MAX_ECHO_BYTES: usize = 64 * 1024;
+
 /// Whether `body` is a `notification_echo` of `unique_id`.
 fn is_echo(body: &str, unique_id: &str) -> bool {
     Element::parse(body).is_ok_and(|root| {
@@ -971,10 +975,13 @@ fn notify(shared: &Shared, tx: &FakeTransaction) {
                 .send()
                 .await;
             let echoed = match result {
-                Ok(response) if response.status().is_success() => response
-                    .text()
-                    .await
-                    .is_ok_and(|text| is_echo(&text, &unique_id)),
+                Ok(response) if response.status().is_success() => {
+                    read_limited(response, MAX_ECHO_BYTES)
+                        .await
+                        .is_ok_and(|body| {
+                            std::str::from_utf8(&body).is_ok_and(|text| is_echo(text, &unique_id))
+                        })
+                }
                 Ok(_) | Err(_) => false,
             };
             if let Some(shared) = record.upgrade() {
