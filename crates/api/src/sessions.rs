@@ -7,7 +7,8 @@ use catalyst_domain::token::SessionToken;
 use catalyst_domain::{DuplicatePolicy, OrderStatus, SessionStatus};
 use catalyst_store::sessions::{self, CreateSessionError};
 use catalyst_store::{
-    Campaign, DbConnection, Gateway, HostedPage, Lead, Order, PaymentSession, WebhookProfile, now,
+    Campaign, DbConnection, Gateway, HostedPage, Lead, Order, PaymentSession, StoreError,
+    WebhookProfile, now,
 };
 use serde_json::{Value, json};
 
@@ -78,6 +79,21 @@ async fn create_once(
     ))
 }
 
+/// A row a create request refers to by id: missing or inactive is a 400 on `field`; a
+/// database that cannot answer stays a database fault (503), never a "no such row".
+fn active_reference<T>(
+    found: Result<T, StoreError>,
+    active: impl FnOnce(&T) -> bool,
+    field: &str,
+    message: &str,
+) -> Result<T, ApiError> {
+    match found {
+        Ok(row) if active(&row) => Ok(row),
+        Ok(_) | Err(StoreError::NotFound) => Err(ApiError::field(field, message)),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Resolves campaign, gateway and optional references of the tenant, applies the pricing
 /// rules, and writes lead + session + order in one transaction.
 fn create_in_store(
@@ -87,14 +103,12 @@ fn create_in_store(
     peer_ip: Option<String>,
 ) -> Result<sessions::CreatedSession, ApiError> {
     let campaign = match request.campaign_id {
-        Some(id) => Some(
-            Campaign::find(conn, tenant, &id.to_string())
-                .ok()
-                .filter(|c| c.active)
-                .ok_or_else(|| {
-                    ApiError::field("campaign_id", "No active campaign with this id.")
-                })?,
-        ),
+        Some(id) => Some(active_reference(
+            Campaign::find(conn, tenant, &id.to_string()),
+            |c| c.active,
+            "campaign_id",
+            "No active campaign with this id.",
+        )?),
         None => None,
     };
     let gateway_id = match (request.gateway_id, &campaign) {
@@ -107,34 +121,33 @@ fn create_in_store(
             ));
         }
     };
-    let gateway = Gateway::find(conn, tenant, &gateway_id)
-        .ok()
-        .filter(|g| g.active)
-        .ok_or_else(|| ApiError::field("gateway_id", "No active gateway with this id."))?;
+    let gateway = active_reference(
+        Gateway::find(conn, tenant, &gateway_id),
+        |g| g.active,
+        "gateway_id",
+        "No active gateway with this id.",
+    )?;
     let hosted_page_id = match request.hosted_page_id {
         Some(id) => Some(
-            HostedPage::find(conn, tenant, &id.to_string())
-                .ok()
-                .filter(|p| p.active)
-                .ok_or_else(|| {
-                    ApiError::field("hosted_page_id", "No active hosted page with this id.")
-                })?
-                .id,
+            active_reference(
+                HostedPage::find(conn, tenant, &id.to_string()),
+                |p| p.active,
+                "hosted_page_id",
+                "No active hosted page with this id.",
+            )?
+            .id,
         ),
         None => campaign.as_ref().and_then(|c| c.hosted_page_id.clone()),
     };
     let webhook_profile_id = match request.webhook_profile_id {
         Some(id) => Some(
-            WebhookProfile::find(conn, tenant, &id.to_string())
-                .ok()
-                .filter(|p| p.active)
-                .ok_or_else(|| {
-                    ApiError::field(
-                        "webhook_profile_id",
-                        "No active webhook profile with this id.",
-                    )
-                })?
-                .id,
+            active_reference(
+                WebhookProfile::find(conn, tenant, &id.to_string()),
+                |p| p.active,
+                "webhook_profile_id",
+                "No active webhook profile with this id.",
+            )?
+            .id,
         ),
         None => campaign.as_ref().and_then(|c| c.webhook_profile_id.clone()),
     };
@@ -363,4 +376,38 @@ pub async fn cancel(
     .await?;
     state.events_written();
     Ok(HttpResponse::Ok().json(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::ResponseError;
+    use actix_web::http::StatusCode;
+    use catalyst_store::StoreError;
+
+    use super::active_reference;
+
+    fn status(found: Result<bool, StoreError>) -> Option<StatusCode> {
+        active_reference(
+            found,
+            |active| *active,
+            "campaign_id",
+            "No active campaign.",
+        )
+        .err()
+        .map(|e| e.status_code())
+    }
+
+    #[test]
+    fn a_reference_the_database_could_not_look_up_is_503_not_400() {
+        assert_eq!(status(Ok(true)), None);
+        assert_eq!(status(Ok(false)), Some(StatusCode::BAD_REQUEST));
+        assert_eq!(
+            status(Err(StoreError::NotFound)),
+            Some(StatusCode::BAD_REQUEST)
+        );
+        assert_eq!(
+            status(Err(StoreError::Unavailable("restarting".into()))),
+            Some(StatusCode::SERVICE_UNAVAILABLE)
+        );
+    }
 }
