@@ -3,7 +3,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use catalyst_domain::token::WebhookSecret;
-use catalyst_store::{Store, WebhookProfile, now};
+use catalyst_store::{Store, WebhookProfile, now, outbox};
 use serde_json::{Value, json};
 
 use super::fields::{Fields, boolean, text};
@@ -123,16 +123,21 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let row = write(&state, move |c| {
         let mut p = WebhookProfile::find(c, &m.tenant_id, &id)?;
+        let was_active = p.active;
         apply(&mut p, &body.value, false)?;
         p.updated_at = now();
         p.save(c)?;
+        if was_active && !p.active {
+            outbox::cancel_pending_of_profile(c, &p.id, p.updated_at)?;
+        }
         Ok(p)
     })
     .await?;
     Ok(HttpResponse::Ok().json(render(&row)))
 }
 
-/// `DELETE /webhook-profiles/{id}/` — deactivates; the endpoints stay as they are.
+/// `DELETE /webhook-profiles/{id}/` — deactivates and cancels the pending deliveries of its
+/// endpoints; the endpoints stay as they are.
 #[utoipa::path(delete, path = "/api/v1/webhook-profiles/{id}/", tag = "management", security(("bearer" = [])),
     params(("id" = String, Path)), responses((status = 200), (status = 404)))]
 pub async fn deactivate(
@@ -146,6 +151,7 @@ pub async fn deactivate(
             p.active = false;
             p.updated_at = now();
             p.save(c)?;
+            outbox::cancel_pending_of_profile(c, &p.id, p.updated_at)?;
         }
         Ok(p)
     })
@@ -185,7 +191,7 @@ pub mod endpoints {
     use actix_web::http::StatusCode;
     use actix_web::{HttpRequest, HttpResponse, web};
     use catalyst_domain::validation::messages;
-    use catalyst_store::{DbConnection, WebhookEndpoint, WebhookProfile, now};
+    use catalyst_store::{DbConnection, WebhookEndpoint, WebhookProfile, now, outbox};
     use serde_json::{Value, json};
 
     use super::super::fields::{Fields, boolean, one_of, url};
@@ -441,16 +447,21 @@ pub mod endpoints {
         let (profile_id, id) = path.into_inner();
         let row = write(&state, move |c| {
             let mut e = find(c, &m.tenant_id, &profile_id, &id)?;
+            let was_active = e.active;
             apply(&mut e, &body.value, false)?;
             e.updated_at = now();
             e.save(c)?;
+            if was_active && !e.active {
+                outbox::cancel_pending_of_endpoint(c, &e.id, e.updated_at)?;
+            }
             Ok(e)
         })
         .await?;
         Ok(HttpResponse::Ok().json(render(&row)?))
     }
 
-    /// `DELETE /webhook-profiles/{id}/endpoints/{endpoint_id}/` — deactivates.
+    /// `DELETE /webhook-profiles/{id}/endpoints/{endpoint_id}/` — deactivates and cancels the
+    /// endpoint's pending deliveries.
     #[utoipa::path(delete, path = "/api/v1/webhook-profiles/{id}/endpoints/{endpoint_id}/", tag = "management",
         security(("bearer" = [])), params(("id" = String, Path), ("endpoint_id" = String, Path)),
         responses((status = 200), (status = 404)))]
@@ -466,6 +477,7 @@ pub mod endpoints {
                 e.active = false;
                 e.updated_at = now();
                 e.save(c)?;
+                outbox::cancel_pending_of_endpoint(c, &e.id, e.updated_at)?;
             }
             Ok(e)
         })
