@@ -211,24 +211,26 @@ pub fn claim_due(
     lease: Duration,
     limit: i64,
 ) -> StoreResult<Vec<DueDelivery>> {
-    tx::write(conn, |conn| loop {
-        let claimed = lease_due(conn, now, lease, limit)?;
-        if claimed.is_empty() {
-            return Ok(claimed);
-        }
-        let (active, inactive): (Vec<DueDelivery>, Vec<DueDelivery>) = claimed
-            .into_iter()
-            .partition(|d| d.endpoint.active && d.profile.active);
-        for reason in [CANCELLED_PROFILE_INACTIVE, CANCELLED_ENDPOINT_INACTIVE] {
-            let ids: Vec<&str> = inactive
-                .iter()
-                .filter(|d| cancel_reason(d) == reason)
-                .map(|d| d.delivery.id.as_str())
-                .collect();
-            cancel(conn, &ids, reason, now)?;
-        }
-        if !active.is_empty() {
-            return Ok(active);
+    tx::write(conn, |conn| {
+        loop {
+            let claimed = lease_due(conn, now, lease, limit)?;
+            if claimed.is_empty() {
+                return Ok(claimed);
+            }
+            let (active, inactive): (Vec<DueDelivery>, Vec<DueDelivery>) = claimed
+                .into_iter()
+                .partition(|d| d.endpoint.active && d.profile.active);
+            for reason in [CANCELLED_PROFILE_INACTIVE, CANCELLED_ENDPOINT_INACTIVE] {
+                let ids: Vec<&str> = inactive
+                    .iter()
+                    .filter(|d| cancel_reason(d) == reason)
+                    .map(|d| d.delivery.id.as_str())
+                    .collect();
+                cancel(conn, &ids, reason, now)?;
+            }
+            if !active.is_empty() {
+                return Ok(active);
+            }
         }
     })
 }
@@ -247,63 +249,79 @@ fn cancel_reason(d: &DueDelivery) -> &'static str {
 }
 
 /// Leases up to `limit` due deliveries and loads them with their event, endpoint and profile.
+///
+/// Every statement finds its rows through the partial work-queue index or a primary key: a join
+/// of the four tables on `id = ANY($1)`, prepared while they were nearly empty, kept a generic
+/// plan on PostgreSQL that read every event and endpoint (see ARCHITECTURE.md on prepared plans).
 fn lease_due(
     conn: &mut DbConnection,
     now: NaiveDateTime,
     lease: Duration,
     limit: i64,
 ) -> StoreResult<Vec<DueDelivery>> {
-    let due = webhook_deliveries::table
-        .filter(crate::prepared::queue_condition(
-            "webhook_deliveries.status = 'pending'",
-        ))
-        .filter(webhook_deliveries::next_attempt_at.le(now))
-        .filter(
-            webhook_deliveries::lease_until
-                .is_null()
-                .or(webhook_deliveries::lease_until.le(now)),
-        )
-        .order(webhook_deliveries::next_attempt_at.asc())
-        .limit(limit)
-        .select(webhook_deliveries::id);
-    let ids: Vec<String> = match conn {
-        DbConnection::Postgres(pg) => due.for_update().skip_locked().load(pg)?,
-        DbConnection::Sqlite(lite) => due.load(lite)?,
+    // A macro, not a variable: the selection is typed by its backend.
+    macro_rules! due {
+        () => {
+            webhook_deliveries::table
+                .filter(crate::prepared::queue_condition(
+                    "webhook_deliveries.status = 'pending'",
+                ))
+                .filter(webhook_deliveries::next_attempt_at.le(now))
+                .filter(
+                    webhook_deliveries::lease_until
+                        .is_null()
+                        .or(webhook_deliveries::lease_until.le(now)),
+                )
+                .order(webhook_deliveries::next_attempt_at.asc())
+                .limit(limit)
+                .select(WebhookDelivery::as_select())
+        };
+    }
+    let mut deliveries: Vec<WebhookDelivery> = match conn {
+        DbConnection::Postgres(pg) => due!().for_update().skip_locked().load(pg)?,
+        DbConnection::Sqlite(lite) => due!().load(lite)?,
     };
-    if ids.is_empty() {
+    if deliveries.is_empty() {
         return Ok(Vec::new());
     }
+    let ids: Vec<&str> = deliveries.iter().map(|d| d.id.as_str()).collect();
     on_backend!(conn, |c| diesel::update(
         webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(&ids))
     )
     .set(webhook_deliveries::lease_until.eq(now + lease))
     .execute(c))?;
-    let rows: Vec<(
-        WebhookDelivery,
-        WebhookEvent,
-        WebhookEndpoint,
-        WebhookProfile,
-    )> = on_backend!(conn, |c| webhook_deliveries::table
-        .inner_join(webhook_events::table)
-        .inner_join(webhook_endpoints::table.inner_join(webhook_profiles::table))
-        .filter(webhook_deliveries::id.eq_any(&ids))
-        .order(webhook_deliveries::id.asc())
-        .select((
-            WebhookDelivery::as_select(),
-            WebhookEvent::as_select(),
-            WebhookEndpoint::as_select(),
-            WebhookProfile::as_select(),
-        ))
-        .load(c))?;
-    Ok(rows
-        .into_iter()
-        .map(|(delivery, event, endpoint, profile)| DueDelivery {
+    deliveries.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut targets: Vec<(WebhookEndpoint, WebhookProfile)> = Vec::new();
+    let mut out = Vec::with_capacity(deliveries.len());
+    for mut delivery in deliveries {
+        delivery.lease_until = Some(now + lease);
+        let event: WebhookEvent = on_backend!(conn, |c| webhook_events::table
+            .find(&delivery.event_id)
+            .select(WebhookEvent::as_select())
+            .first(c))?;
+        let known = targets
+            .iter()
+            .position(|(e, _)| e.id == delivery.endpoint_id);
+        let at = match known {
+            Some(at) => at,
+            None => {
+                targets.push(on_backend!(conn, |c| webhook_endpoints::table
+                    .inner_join(webhook_profiles::table)
+                    .filter(webhook_endpoints::id.eq(&delivery.endpoint_id))
+                    .select((WebhookEndpoint::as_select(), WebhookProfile::as_select()))
+                    .first(c))?);
+                targets.len() - 1
+            }
+        };
+        let (endpoint, profile) = targets[at].clone();
+        out.push(DueDelivery {
             delivery,
             event,
             endpoint,
             profile,
-        })
-        .collect())
+        });
+    }
+    Ok(out)
 }
 
 /// Marks the deliveries `ids` `cancelled`, with `reason` as their `last_error`.

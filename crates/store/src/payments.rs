@@ -441,10 +441,10 @@ fn claim_rows(
             Gateway::as_select(),
         ))
         .first(c))
-        .map_err(|e| match StoreError::from(e) {
-            StoreError::NotFound => ClaimError::NotFound,
-            other => other.into(),
-        })?;
+    .map_err(|e| match StoreError::from(e) {
+        StoreError::NotFound => ClaimError::NotFound,
+        other => other.into(),
+    })?;
     if lead.tenant_id != session.tenant_id || gateway.tenant_id != session.tenant_id {
         return Err(StoreError::Corrupt(format!(
             "session {} refers to another tenant's lead or gateway",

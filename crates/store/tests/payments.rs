@@ -312,6 +312,18 @@ test_both! {
         Transaction::stale_pending(conn, now(), 10).unwrap();
         sessions::expire_due_sessions(conn, now(), 10).unwrap();
         catalyst_store::outbox::claim_due(conn, now(), Duration::seconds(30), 10).unwrap();
+        // A due delivery whose endpoint went inactive (cancelled by the claim), and the
+        // cancellations of a deactivation.
+        let (profile, endpoints) = profile_with_endpoints(&db.store, &t.id, &[None]);
+        emit(&db.store, &t.id, Some(&profile.id), "order.created");
+        emit(&db.store, &t.id, Some(&profile.id), "order.created");
+        {
+            use catalyst_store::schema::webhook_endpoints;
+            diesel::update(webhook_endpoints::table.find(&endpoints[0].id)).set(webhook_endpoints::active.eq(false)).execute(conn).unwrap();
+        }
+        assert!(catalyst_store::outbox::claim_due(conn, now(), Duration::seconds(30), 1).unwrap().is_empty());
+        catalyst_store::outbox::cancel_pending_of_endpoint(conn, &endpoints[0].id, now()).unwrap();
+        catalyst_store::outbox::cancel_pending_of_profile(conn, &profile.id, now()).unwrap();
 
         let mut checked = 0;
         if postgres {
