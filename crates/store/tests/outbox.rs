@@ -152,6 +152,6 @@ test_both! {
         assert_eq!((after.status.as_str(), after.attempts), ("cancelled", 1), "no retry after a cancellation");
         assert_eq!(db.store.write(|c| outbox::cancel_pending_of_profile(c, &profile.id, at)).unwrap(), 1);
         let due = db.store.read(|c| outbox::claim_due(c, at + Duration::hours(1), Duration::seconds(30), 10)).unwrap();
-        assert_eq!(due.iter().map(|d| d.profile.id.clone()).collect::<Vec<_>>(), [other.id.clone()], "the other profile's delivery only");
+        assert_eq!(due.iter().map(|d| d.profile.id.as_str()).collect::<Vec<_>>(), [other.id.as_str()], "the other profile's delivery only");
     }
 }
