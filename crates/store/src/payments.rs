@@ -412,8 +412,8 @@ fn claim(
 /// The session with this token, its order, its lead (as the session presents it: the payer's
 /// fields, [`SessionPayer::present`]) and its gateway, in one query.
 ///
-/// Every join is on a key that is unique by itself (the order's `session_id`, the lead's and the
-/// gateway's primary keys), so PostgreSQL has one sensible plan for it however small the tables
+/// Every join is on a key that is unique by itself (the order's `session_id`, the lead's, the
+/// payer's and the gateway's primary keys), so PostgreSQL has one sensible plan for it however small the tables
 /// were when the statement was prepared. With `tenant_id` in the join too, a plan made on empty
 /// tables looked the lead up through `(tenant_id, email_normalized)` and read every lead of the
 /// tenant, for as long as the connection lived. The tenants are compared here instead.
@@ -421,30 +421,28 @@ fn claim_rows(
     conn: &mut DbConnection,
     token: &str,
 ) -> Result<(PaymentSession, Order, Lead, Gateway), ClaimError> {
-    let (session, order, lead, payer, gateway): (
-        PaymentSession,
-        Order,
-        Lead,
-        SessionPayer,
-        Gateway,
-    ) = on_backend!(conn, |c| payment_sessions::table
-        .inner_join(orders::table.on(orders::session_id.eq(payment_sessions::id)))
-        .inner_join(leads::table.on(leads::id.eq(payment_sessions::lead_id)))
-        .inner_join(session_payers::table.on(session_payers::session_id.eq(payment_sessions::id)))
-        .inner_join(gateways::table.on(gateways::id.eq(payment_sessions::gateway_id)))
-        .filter(payment_sessions::token.eq(token))
-        .select((
-            PaymentSession::as_select(),
-            Order::as_select(),
-            Lead::as_select(),
-            SessionPayer::as_select(),
-            Gateway::as_select(),
-        ))
-        .first(c))
-    .map_err(|e| match StoreError::from(e) {
-        StoreError::NotFound => ClaimError::NotFound,
-        other => other.into(),
-    })?;
+    type Rows = (PaymentSession, Order, Lead, SessionPayer, Gateway);
+    let (session, order, lead, payer, gateway): Rows =
+        on_backend!(conn, |c| payment_sessions::table
+            .inner_join(orders::table.on(orders::session_id.eq(payment_sessions::id)))
+            .inner_join(leads::table.on(leads::id.eq(payment_sessions::lead_id)))
+            .inner_join(
+                session_payers::table.on(session_payers::session_id.eq(payment_sessions::id))
+            )
+            .inner_join(gateways::table.on(gateways::id.eq(payment_sessions::gateway_id)))
+            .filter(payment_sessions::token.eq(token))
+            .select((
+                PaymentSession::as_select(),
+                Order::as_select(),
+                Lead::as_select(),
+                SessionPayer::as_select(),
+                Gateway::as_select(),
+            ))
+            .first(c))
+        .map_err(|e| match StoreError::from(e) {
+            StoreError::NotFound => ClaimError::NotFound,
+            other => other.into(),
+        })?;
     if lead.tenant_id != session.tenant_id || gateway.tenant_id != session.tenant_id {
         return Err(StoreError::Corrupt(format!(
             "session {} refers to another tenant's lead or gateway",
