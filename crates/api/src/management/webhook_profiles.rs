@@ -136,8 +136,9 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(render(&row)))
 }
 
-/// `DELETE /webhook-profiles/{id}/` — deactivates and cancels the pending deliveries of its
-/// endpoints; the endpoints stay as they are.
+/// `DELETE /webhook-profiles/{id}/` — deactivates; its endpoints' pending deliveries are cancelled.
+///
+/// The endpoints stay as they are.
 #[utoipa::path(delete, path = "/api/v1/webhook-profiles/{id}/", tag = "management", security(("bearer" = [])),
     params(("id" = String, Path)), responses((status = 200), (status = 404)))]
 pub async fn deactivate(
@@ -460,8 +461,9 @@ pub mod endpoints {
         Ok(HttpResponse::Ok().json(render(&row)?))
     }
 
-    /// `DELETE /webhook-profiles/{id}/endpoints/{endpoint_id}/` — deactivates and cancels the
-    /// endpoint's pending deliveries.
+    /// `DELETE /webhook-profiles/{id}/endpoints/{endpoint_id}/` — deactivates, cancels pending.
+    ///
+    /// The endpoint's pending deliveries are cancelled in the same transaction.
     #[utoipa::path(delete, path = "/api/v1/webhook-profiles/{id}/endpoints/{endpoint_id}/", tag = "management",
         security(("bearer" = [])), params(("id" = String, Path), ("endpoint_id" = String, Path)),
         responses((status = 200), (status = 404)))]
