@@ -295,10 +295,17 @@ fn lease_due(
     let mut out = Vec::with_capacity(deliveries.len());
     for mut delivery in deliveries {
         delivery.lease_until = Some(now + lease);
-        let event: WebhookEvent = on_backend!(conn, |c| webhook_events::table
-            .find(&delivery.event_id)
-            .select(WebhookEvent::as_select())
-            .first(c))?;
+        // An event sent to several endpoints is read once.
+        let seen = out
+            .iter()
+            .find(|d: &&DueDelivery| d.event.id == delivery.event_id);
+        let event: WebhookEvent = match seen {
+            Some(d) => d.event.clone(),
+            None => on_backend!(conn, |c| webhook_events::table
+                .find(&delivery.event_id)
+                .select(WebhookEvent::as_select())
+                .first(c))?,
+        };
         let known = targets
             .iter()
             .position(|(e, _)| e.id == delivery.endpoint_id);
