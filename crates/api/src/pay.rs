@@ -83,15 +83,15 @@ fn parse_pay_body(value: &Value) -> Result<PayBody, ApiError> {
 }
 
 /// Builds the rows the claim writes: the mandate, the pending transaction (unless nothing is
-/// debited) and the customer (customer modes).
+/// debited) and the customer (customer modes), stamped `at` (the claim's own time).
 fn draft(
     store: &Store,
     body: &PayBody,
     session: &PaymentSession,
     order: &Order,
     lead: &Lead,
+    at: chrono::NaiveDateTime,
 ) -> Result<PaymentDraft, StoreError> {
-    let at = now();
     let initial_minor = session.pricing()?.initial_amount().minor();
     let debits = session.mode != "customer" && initial_minor > 0;
     let customer = match (session.mode.as_str(), &session.customer_id) {
@@ -438,11 +438,13 @@ pub async fn pay(
     let claimed = db::read(&state.store, move |conn| -> Result<Claim, ApiError> {
         // Built once, when there is something to debit; kept for a gateway over the network.
         let mut adapter = None;
+        // One clock reading for the claim, its rows and an in-process settlement.
+        let at = now();
         let (claimed, settled) = payments::claim_and_settle(
             conn,
             &tk,
-            now(),
-            |s, o, l| draft(&st.store, &b, s, o, l),
+            at,
+            |s, o, l| draft(&st.store, &b, s, o, l, at),
             |claimed| match try_adapter_for(&st, &claimed.gateway)? {
                 Ok(built) => {
                     let settlement = debit_in_process(&st, built.as_ref(), claimed, &b)?;

@@ -2,7 +2,7 @@
 
 use catalyst_domain::money::{Currency, Money};
 use catalyst_domain::session::Locale;
-use catalyst_store::{Campaign, DbConnection, Gateway, HostedPage, Lead, PaymentSession};
+use catalyst_store::{Campaign, DbConnection, Gateway, HostedPage, PaymentSession, SessionPayer};
 use chrono::NaiveDateTime;
 use serde_json::{Value, json};
 
@@ -29,7 +29,8 @@ fn parse_json(text: &str) -> Result<Value, ApiError> {
 /// The §3.2 body of a session.
 pub fn session_body(conn: &mut DbConnection, s: &PaymentSession) -> Result<Value, ApiError> {
     let gateway = Gateway::find(conn, &s.tenant_id, &s.gateway_id)?;
-    let lead = Lead::find(conn, &s.tenant_id, &s.lead_id)?;
+    // What this session's request sent, not the stored fields of the lead it links to.
+    let payer = SessionPayer::of_session(conn, &s.id)?;
     let campaign = match &s.campaign_id {
         Some(id) => Some(Campaign::find(conn, &s.tenant_id, id)?),
         None => None,
@@ -107,6 +108,6 @@ pub fn session_body(conn: &mut DbConnection, s: &PaymentSession) -> Result<Value
             "creditor_name": gateway.creditor_name,
             "creditor_identifier": gateway.creditor_identifier,
         },
-        "lead": {"first_name": lead.first_name, "last_name": lead.last_name, "email": lead.email},
+        "lead": {"first_name": payer.first_name, "last_name": payer.last_name, "email": payer.email},
     }))
 }

@@ -329,6 +329,27 @@ api_test! {
         assert_eq!((ctx.count("leads"), ctx.count("payment_sessions")), (1, 2));
     }
 
+    async fn a_reused_lead_shows_each_session_what_its_own_request_sent(ctx) {
+        // Mallory knows Ada's e-mail: the REUSE policy links Ada's lead, but Mallory's session
+        // (API and hosted page) must not show Ada's stored name.
+        let demo = ctx.demo();
+        let app = ctx.app().await;
+        let (_, _, ada) = send(&app, post(SESSIONS, campaign_body(&demo.campaign_id)).auth(&demo.restricted_key)).await;
+        let mallory = json!({"first_name": "Mallory", "last_name": "Intruder", "email": "ADA@example.com", "country": "FR"});
+        let (status, _, created) = send(&app, post(SESSIONS, with(campaign_body(&demo.campaign_id), "lead", mallory)).auth(&demo.restricted_key)).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        assert_eq!(ctx.count("leads"), 1, "the lead is reused");
+        let token = created["session_token"].as_str().unwrap();
+        let (_, _, s) = send(&app, get(&format!("{SESSIONS}{token}/"))).await;
+        assert_eq!(s["lead"], json!({"first_name": "Mallory", "last_name": "Intruder", "email": "ADA@example.com"}));
+        assert_eq!(s["default_locale"], "fr");
+        let html = actix_web::test::call_and_read_body(&app, actix_web::test::TestRequest::get().uri(&format!("/s/{token}")).to_request()).await;
+        let html = String::from_utf8(html.to_vec()).unwrap();
+        assert!(!html.contains("Lovelace") && !html.contains("Ada"), "{html}");
+        let (_, _, first) = send(&app, get(&format!("{SESSIONS}{}/", ada["session_token"].as_str().unwrap()))).await;
+        assert_eq!(first["lead"], json!({"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com"}));
+    }
+
     async fn the_hosted_page_renders_the_session(ctx) {
         let demo = ctx.demo();
         let app = ctx.app().await;

@@ -148,6 +148,55 @@ api_test! {
         assert_eq!((status, err["code"].as_str()), (StatusCode::BAD_REQUEST, Some("validation_error")));
     }
 
+    async fn deactivated_endpoints_and_profiles_get_no_more_deliveries(ctx) {
+        let receiver = Receiver::start().unwrap();
+        let demo = catalyst_api::provision::demo(&ctx.db.store, BASE, Some(&receiver.url("/off"))).unwrap();
+        let app = ctx.app().await;
+        let sk = demo.secret_key.as_str();
+        let profile = format!("/api/v1/webhook-profiles/{}/", demo.webhook_profile_id);
+        let (_, _, endpoints) = send(&app, get(&format!("{profile}endpoints/")).auth(sk)).await;
+        let endpoint = format!("{profile}endpoints/{}/", endpoints["results"][0]["id"].as_str().unwrap());
+        let session = |email: &str| post(SESSIONS, json!({"campaign_id": demo.campaign_id,
+            "lead": {"first_name": "A", "last_name": "B", "email": email, "country": "DE"}}));
+        let cancelled = |list: &Value| -> Vec<String> {
+            list["results"].as_array().unwrap().iter().filter(|d| d["status"] == "cancelled")
+                .map(|d| d["last_error"].as_str().unwrap().to_owned()).collect()
+        };
+
+        // Queued, then the endpoint is deleted (deactivated): cancelled at once, never sent.
+        send(&app, session("a@example.com").auth(&demo.restricted_key)).await;
+        let (status, _, e) = send(&app, delete(&endpoint).auth(sk)).await;
+        assert_eq!((status, e["active"].as_bool()), (StatusCode::OK, Some(false)));
+        let (_, _, list) = send(&app, get("/api/v1/webhook-deliveries/?status=cancelled").auth(sk)).await;
+        assert_eq!(cancelled(&list), ["cancelled: the endpoint was deactivated"]);
+        assert_eq!(list["results"][0]["next_attempt_at"], Value::Null);
+        send(&app, session("b@example.com").auth(&demo.restricted_key)).await;
+        drain(&ctx, &immediate(), 2).await;
+        assert!(receiver.received().is_empty(), "nothing goes to an inactive endpoint");
+
+        // Re-activated: it gets the events that happen after it, not the cancelled one.
+        let (status, _, _) = send(&app, patch(&endpoint, json!({"active": true})).auth(sk)).await;
+        assert_eq!(status, StatusCode::OK);
+        send(&app, session("c@example.com").auth(&demo.restricted_key)).await;
+        drain(&ctx, &immediate(), 2).await;
+        let got = receiver.wait_for(1, Duration::from_secs(5));
+        assert_eq!(got.len(), 1);
+        assert_eq!(body(&got[0])["email"], "c@example.com");
+
+        // Queued, then the profile is deleted; and a PATCH `active: false` of an endpoint.
+        send(&app, session("d@example.com").auth(&demo.restricted_key)).await;
+        let (status, _, _) = send(&app, delete(&profile).auth(sk)).await;
+        assert_eq!(status, StatusCode::OK);
+        drain(&ctx, &immediate(), 2).await;
+        assert_eq!(receiver.received().len(), 1, "nothing after the profile was deleted");
+        let (_, _, list) = send(&app, get("/api/v1/webhook-deliveries/?status=cancelled").auth(sk)).await;
+        let mut reasons = cancelled(&list);
+        reasons.sort();
+        assert_eq!(reasons, ["cancelled: the endpoint was deactivated", "cancelled: the webhook profile was deactivated"]);
+        let (_, _, pending) = send(&app, get("/api/v1/webhook-deliveries/?status=pending").auth(sk)).await;
+        assert_eq!(pending["results"].as_array().unwrap().len(), 0);
+    }
+
     async fn a_failing_receiver_gets_retries_in_order_until_it_recovers(ctx) {
         let receiver = Receiver::start().unwrap();
         let demo = catalyst_api::provision::demo(&ctx.db.store, BASE, Some(&receiver.url("/flaky"))).unwrap();

@@ -29,6 +29,7 @@ fn metadata(session: &PaymentSession) -> Value {
 pub struct Subject<'a> {
     pub session: &'a PaymentSession,
     pub order: &'a Order,
+    /// The session's lead as the session presents it (its payer's fields).
     pub lead: &'a Lead,
 }
 
@@ -184,14 +185,15 @@ impl Subject<'_> {
     }
 }
 
-/// Loads the subject rows of a session.
+/// Loads the subject rows of a session: its order and its lead as the session presents it
+/// (the payer's fields, [`crate::sessions::SessionPayer`]).
 pub fn load_subject(
     conn: &mut DbConnection,
     session: &PaymentSession,
 ) -> StoreResult<(Order, Lead)> {
     Ok((
         Order::find_by_session(conn, &session.id)?,
-        Lead::find(conn, &session.tenant_id, &session.lead_id)?,
+        crate::sessions::lead_of_session(conn, session)?,
     ))
 }
 

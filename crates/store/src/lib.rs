@@ -49,7 +49,7 @@ pub use crypto::{Cipher, DataKey};
 pub use error::{StoreError, StoreResult};
 pub use pagination::{Cursor, Page, PageRequest};
 pub use payments::{Customer, Mandate, Subscription, Transaction};
-pub use sessions::{CreateSessionError, CreatedSession, Lead, Order, PaymentSession};
+pub use sessions::{CreateSessionError, CreatedSession, Lead, Order, PaymentSession, SessionPayer};
 pub use tenants::{ApiKey, Tenant};
 
 /// The current UTC time truncated to microseconds, so both backends store the same value.

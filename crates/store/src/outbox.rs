@@ -62,7 +62,8 @@ pub struct WebhookDelivery {
     pub tenant_id: String,
     pub event_id: String,
     pub endpoint_id: String,
-    /// `pending`, `delivered` or `failed`.
+    /// `pending`, `delivered`, `failed` or `cancelled` (endpoint or profile deactivated; the
+    /// reason is in `last_error`).
     pub status: String,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
@@ -199,6 +200,11 @@ pub struct DueDelivery {
 /// Claims up to `limit` due deliveries for `lease`: pending, due, and not leased by another
 /// worker. On PostgreSQL the selection is `FOR UPDATE SKIP LOCKED`, so several server instances
 /// share the work without taking the same row; on SQLite the write transaction serializes it.
+///
+/// A due delivery whose endpoint or profile is no longer active is not returned: it is marked
+/// `cancelled` (with the reason in `last_error`) in the same transaction, and the claim looks
+/// for further due deliveries instead. Deactivation cancels them too ([`cancel_pending_of_endpoint`],
+/// [`cancel_pending_of_profile`]); this covers a delivery queued by a transaction that raced it.
 pub fn claim_due(
     conn: &mut DbConnection,
     now: NaiveDateTime,
@@ -206,59 +212,201 @@ pub fn claim_due(
     limit: i64,
 ) -> StoreResult<Vec<DueDelivery>> {
     tx::write(conn, |conn| {
-        let due = webhook_deliveries::table
+        loop {
+            let claimed = lease_due(conn, now, lease, limit)?;
+            if claimed.is_empty() {
+                return Ok(claimed);
+            }
+            let (active, inactive): (Vec<DueDelivery>, Vec<DueDelivery>) = claimed
+                .into_iter()
+                .partition(|d| d.endpoint.active && d.profile.active);
+            for reason in [CANCELLED_PROFILE_INACTIVE, CANCELLED_ENDPOINT_INACTIVE] {
+                let ids: Vec<&str> = inactive
+                    .iter()
+                    .filter(|d| cancel_reason(d) == reason)
+                    .map(|d| d.delivery.id.as_str())
+                    .collect();
+                cancel(conn, &ids, reason, now)?;
+            }
+            if !active.is_empty() {
+                return Ok(active);
+            }
+        }
+    })
+}
+
+/// `last_error` of a delivery cancelled because its endpoint was deactivated.
+pub const CANCELLED_ENDPOINT_INACTIVE: &str = "cancelled: the endpoint was deactivated";
+/// `last_error` of a delivery cancelled because its webhook profile was deactivated.
+pub const CANCELLED_PROFILE_INACTIVE: &str = "cancelled: the webhook profile was deactivated";
+
+fn cancel_reason(d: &DueDelivery) -> &'static str {
+    if d.profile.active {
+        CANCELLED_ENDPOINT_INACTIVE
+    } else {
+        CANCELLED_PROFILE_INACTIVE
+    }
+}
+
+/// Leases up to `limit` due deliveries and loads them with their event, endpoint and profile.
+///
+/// Every statement finds its rows through the partial work-queue index or a primary key: a join
+/// of the four tables on `id = ANY($1)`, prepared while they were nearly empty, kept a generic
+/// plan on PostgreSQL that read every event and endpoint (see ARCHITECTURE.md on prepared plans).
+fn lease_due(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    lease: Duration,
+    limit: i64,
+) -> StoreResult<Vec<DueDelivery>> {
+    // A macro, not a variable: the selection is typed by its backend.
+    macro_rules! due {
+        () => {
+            webhook_deliveries::table
+                .filter(crate::prepared::queue_condition(
+                    "webhook_deliveries.status = 'pending'",
+                ))
+                .filter(webhook_deliveries::next_attempt_at.le(now))
+                .filter(
+                    webhook_deliveries::lease_until
+                        .is_null()
+                        .or(webhook_deliveries::lease_until.le(now)),
+                )
+                .order(webhook_deliveries::next_attempt_at.asc())
+                .limit(limit)
+                .select(WebhookDelivery::as_select())
+        };
+    }
+    let mut deliveries: Vec<WebhookDelivery> = match conn {
+        DbConnection::Postgres(pg) => due!().for_update().skip_locked().load(pg)?,
+        DbConnection::Sqlite(lite) => due!().load(lite)?,
+    };
+    if deliveries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<&str> = deliveries.iter().map(|d| d.id.as_str()).collect();
+    on_backend!(conn, |c| diesel::update(
+        webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(&ids))
+    )
+    .set(webhook_deliveries::lease_until.eq(now + lease))
+    .execute(c))?;
+    deliveries.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut targets: Vec<(WebhookEndpoint, WebhookProfile)> = Vec::new();
+    let mut out = Vec::with_capacity(deliveries.len());
+    for mut delivery in deliveries {
+        delivery.lease_until = Some(now + lease);
+        // An event sent to several endpoints is read once.
+        let seen = out
+            .iter()
+            .find(|d: &&DueDelivery| d.event.id == delivery.event_id);
+        let event: WebhookEvent = match seen {
+            Some(d) => d.event.clone(),
+            None => on_backend!(conn, |c| webhook_events::table
+                .find(&delivery.event_id)
+                .select(WebhookEvent::as_select())
+                .first(c))?,
+        };
+        let known = targets
+            .iter()
+            .position(|(e, _)| e.id == delivery.endpoint_id);
+        let at = match known {
+            Some(at) => at,
+            None => {
+                targets.push(on_backend!(conn, |c| webhook_endpoints::table
+                    .inner_join(webhook_profiles::table)
+                    .filter(webhook_endpoints::id.eq(&delivery.endpoint_id))
+                    .select((WebhookEndpoint::as_select(), WebhookProfile::as_select()))
+                    .first(c))?);
+                targets.len() - 1
+            }
+        };
+        let (endpoint, profile) = targets[at].clone();
+        out.push(DueDelivery {
+            delivery,
+            event,
+            endpoint,
+            profile,
+        });
+    }
+    Ok(out)
+}
+
+/// Marks the deliveries `ids` `cancelled`, with `reason` as their `last_error`.
+fn cancel(
+    conn: &mut DbConnection,
+    ids: &[&str],
+    reason: &str,
+    now: NaiveDateTime,
+) -> StoreResult<usize> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(on_backend!(conn, |c| diesel::update(
+        webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(ids))
+    )
+    .set(cancelled(reason, now))
+    .execute(c))?)
+}
+
+/// The columns a cancellation sets.
+#[allow(clippy::type_complexity)]
+fn cancelled(
+    reason: &str,
+    now: NaiveDateTime,
+) -> (
+    diesel::dsl::Eq<webhook_deliveries::status, &'static str>,
+    diesel::dsl::Eq<webhook_deliveries::last_error, &str>,
+    diesel::dsl::Eq<webhook_deliveries::lease_until, Option<NaiveDateTime>>,
+    diesel::dsl::Eq<webhook_deliveries::updated_at, NaiveDateTime>,
+) {
+    (
+        webhook_deliveries::status.eq("cancelled"),
+        webhook_deliveries::last_error.eq(reason),
+        webhook_deliveries::lease_until.eq(None),
+        webhook_deliveries::updated_at.eq(now),
+    )
+}
+
+/// Cancels the pending deliveries to `endpoint_id`; call it in the transaction that deactivates
+/// the endpoint. Returns how many were cancelled.
+pub fn cancel_pending_of_endpoint(
+    conn: &mut DbConnection,
+    endpoint_id: &str,
+    now: NaiveDateTime,
+) -> StoreResult<usize> {
+    Ok(on_backend!(conn, |c| diesel::update(
+        webhook_deliveries::table
             .filter(crate::prepared::queue_condition(
                 "webhook_deliveries.status = 'pending'",
             ))
-            .filter(webhook_deliveries::next_attempt_at.le(now))
-            .filter(
-                webhook_deliveries::lease_until
-                    .is_null()
-                    .or(webhook_deliveries::lease_until.le(now)),
-            )
-            .order(webhook_deliveries::next_attempt_at.asc())
-            .limit(limit)
-            .select(webhook_deliveries::id);
-        let ids: Vec<String> = match conn {
-            DbConnection::Postgres(pg) => due.for_update().skip_locked().load(pg)?,
-            DbConnection::Sqlite(lite) => due.load(lite)?,
-        };
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        on_backend!(conn, |c| diesel::update(
-            webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(&ids))
-        )
-        .set(webhook_deliveries::lease_until.eq(now + lease))
-        .execute(c))?;
-        let rows: Vec<(
-            WebhookDelivery,
-            WebhookEvent,
-            WebhookEndpoint,
-            WebhookProfile,
-        )> = on_backend!(conn, |c| webhook_deliveries::table
-            .inner_join(webhook_events::table)
-            .inner_join(webhook_endpoints::table.inner_join(webhook_profiles::table))
-            .filter(webhook_deliveries::id.eq_any(&ids))
-            .order(webhook_deliveries::id.asc())
-            .select((
-                WebhookDelivery::as_select(),
-                WebhookEvent::as_select(),
-                WebhookEndpoint::as_select(),
-                WebhookProfile::as_select(),
+            .filter(webhook_deliveries::endpoint_id.eq(endpoint_id)),
+    )
+    .set(cancelled(CANCELLED_ENDPOINT_INACTIVE, now))
+    .execute(c))?)
+}
+
+/// Cancels the pending deliveries to every endpoint of `profile_id`; call it in the transaction
+/// that deactivates the profile. Returns how many were cancelled.
+pub fn cancel_pending_of_profile(
+    conn: &mut DbConnection,
+    profile_id: &str,
+    now: NaiveDateTime,
+) -> StoreResult<usize> {
+    Ok(on_backend!(conn, |c| diesel::update(
+        webhook_deliveries::table
+            .filter(crate::prepared::queue_condition(
+                "webhook_deliveries.status = 'pending'",
             ))
-            .load(c))?;
-        let out = rows
-            .into_iter()
-            .map(|(delivery, event, endpoint, profile)| DueDelivery {
-                delivery,
-                event,
-                endpoint,
-                profile,
-            })
-            .collect();
-        Ok(out)
-    })
+            .filter(
+                webhook_deliveries::endpoint_id.eq_any(
+                    webhook_endpoints::table
+                        .filter(webhook_endpoints::profile_id.eq(profile_id))
+                        .select(webhook_endpoints::id),
+                ),
+            ),
+    )
+    .set(cancelled(CANCELLED_PROFILE_INACTIVE, now))
+    .execute(c))?)
 }
 
 /// The result of one HTTP attempt.
@@ -271,7 +419,8 @@ pub struct AttemptRecord {
 }
 
 /// Records an attempt and moves the delivery on: `delivered` on success; otherwise `pending`
-/// again at `retry_at`, or `failed` when the ladder is exhausted (`retry_at` is `None`).
+/// again at `retry_at`, or `failed` when the ladder is exhausted (`retry_at` is `None`). A
+/// delivery cancelled while the attempt was under way stays `cancelled` unless it succeeded.
 pub fn record_attempt(
     conn: &mut DbConnection,
     delivery_id: &str,
@@ -329,6 +478,8 @@ fn record_in_tx(
         d.lease_until = None;
         d.updated_at = now;
         match (attempt.success, retry_at) {
+            // Cancelled while this attempt was under way: it stays cancelled.
+            (false, _) if d.status == "cancelled" => {}
             (true, _) => {
                 d.status = "delivered".into();
                 d.delivered_at = Some(now);

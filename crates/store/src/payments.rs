@@ -11,9 +11,10 @@ use catalyst_domain::{OrderStatus, SessionStatus, SubscriptionStatus};
 use crate::config::Gateway;
 use crate::connection::on_backend;
 use crate::schema::{
-    customers, gateways, leads, mandates, orders, payment_sessions, subscriptions, transactions,
+    customers, gateways, leads, mandates, orders, payment_sessions, session_payers, subscriptions,
+    transactions,
 };
-use crate::sessions::{Lead, Order, PaymentSession};
+use crate::sessions::{Lead, Order, PaymentSession, SessionPayer};
 use crate::{DbConnection, StoreError, StoreResult, prepared, tx};
 
 /// A saved customer (KOMOJU customer modes): a lead with a reusable mandate.
@@ -408,10 +409,11 @@ fn claim(
     })
 }
 
-/// The session with this token, its order, its lead and its gateway, in one query.
+/// The session with this token, its order, its lead (as the session presents it: the payer's
+/// fields, [`SessionPayer::present`]) and its gateway, in one query.
 ///
-/// Every join is on a key that is unique by itself (the order's `session_id`, the lead's and the
-/// gateway's primary keys), so PostgreSQL has one sensible plan for it however small the tables
+/// Every join is on a key that is unique by itself (the order's `session_id`, the lead's, the
+/// payer's and the gateway's primary keys), so PostgreSQL has one sensible plan for it however small the tables
 /// were when the statement was prepared. With `tenant_id` in the join too, a plan made on empty
 /// tables looked the lead up through `(tenant_id, email_normalized)` and read every lead of the
 /// tenant, for as long as the connection lived. The tenants are compared here instead.
@@ -419,16 +421,21 @@ fn claim_rows(
     conn: &mut DbConnection,
     token: &str,
 ) -> Result<(PaymentSession, Order, Lead, Gateway), ClaimError> {
-    let (session, order, lead, gateway): (PaymentSession, Order, Lead, Gateway) =
+    type Rows = (PaymentSession, Order, Lead, SessionPayer, Gateway);
+    let (session, order, lead, payer, gateway): Rows =
         on_backend!(conn, |c| payment_sessions::table
             .inner_join(orders::table.on(orders::session_id.eq(payment_sessions::id)))
             .inner_join(leads::table.on(leads::id.eq(payment_sessions::lead_id)))
+            .inner_join(
+                session_payers::table.on(session_payers::session_id.eq(payment_sessions::id))
+            )
             .inner_join(gateways::table.on(gateways::id.eq(payment_sessions::gateway_id)))
             .filter(payment_sessions::token.eq(token))
             .select((
                 PaymentSession::as_select(),
                 Order::as_select(),
                 Lead::as_select(),
+                SessionPayer::as_select(),
                 Gateway::as_select(),
             ))
             .first(c))
@@ -443,7 +450,7 @@ fn claim_rows(
         ))
         .into());
     }
-    Ok((session, order, lead, gateway))
+    Ok((session, order, payer.present(lead), gateway))
 }
 
 /// Inserts the claim's transaction. Its merchant transaction id has only 32 random bits per day
@@ -532,7 +539,7 @@ pub fn apply_settlement(
         }
         let order = Order::find_by_session(conn, &session.id)?;
         let mandate = Mandate::find(conn, &transaction.tenant_id, &transaction.mandate_id)?;
-        let lead = Lead::find(conn, &session.tenant_id, &session.lead_id)?;
+        let lead = crate::sessions::lead_of_session(conn, &session)?;
         let mut rows = Settled {
             session,
             order,
@@ -625,7 +632,7 @@ fn apply(
         Settlement::Approved { reference } => {
             t.status = "approved".into();
             t.gateway_reference = Some(reference.clone());
-            t.processed_at = Some(now);
+            t.processed_at = Some(processed_at(t, now));
             t.updated_at = now;
             t.save_while_pending(conn)?;
             crate::events::Subject {
@@ -654,7 +661,7 @@ fn apply(
             t.gateway_code.clone_from(gateway_code);
             t.gateway_message.clone_from(gateway_message);
             t.counts_as_attempt = *counts_as_attempt;
-            t.processed_at = Some(now);
+            t.processed_at = Some(processed_at(t, now));
             t.updated_at = now;
             t.save_while_pending(conn)?;
             if *counts_as_attempt {
@@ -681,6 +688,12 @@ fn apply(
         }
     }
     Ok(())
+}
+
+/// When a settlement at `now` processed `t`: never before the transaction was created (its
+/// `created_at` may come from another clock reading than the settlement's `now`).
+fn processed_at(t: &Transaction, now: NaiveDateTime) -> NaiveDateTime {
+    now.max(t.created_at)
 }
 
 impl Transaction {

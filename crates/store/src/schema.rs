@@ -173,6 +173,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    session_payers (session_id) {
+        session_id -> Text,
+        email -> Text,
+        first_name -> Text,
+        last_name -> Text,
+        country -> Text,
+        address -> Nullable<Text>,
+        city -> Nullable<Text>,
+        postal_code -> Nullable<Text>,
+        phone -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     orders (id) {
         id -> Text,
         tenant_id -> Text,
@@ -358,6 +372,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     campaigns,
     leads,
     payment_sessions,
+    session_payers,
     orders,
     idempotency_keys,
     customers,

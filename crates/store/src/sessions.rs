@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use catalyst_domain::{DuplicatePolicy, OrderStatus, SessionStatus};
 
 use crate::connection::on_backend;
-use crate::schema::{leads, orders, payment_sessions};
+use crate::schema::{leads, orders, payment_sessions, session_payers};
 use crate::{DbConnection, StoreError, StoreResult, tx};
 
 /// A person who started a payment session.
@@ -47,6 +47,72 @@ impl Lead {
         }
         changed
     }
+}
+
+/// The payer of a session: the lead fields its creation request sent. The session shows and
+/// uses these (hosted page, webhooks, the gateway's debit request), not the fields stored on the
+/// lead it is linked to: with the `REUSE` policy that lead may come from another person's
+/// request with the same e-mail, and its stored fields are not this session's to disclose.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = session_payers, treat_none_as_default_value = false)]
+pub struct SessionPayer {
+    pub session_id: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub country: String,
+    pub address: Option<String>,
+    pub city: Option<String>,
+    pub postal_code: Option<String>,
+    pub phone: Option<String>,
+}
+
+impl SessionPayer {
+    /// The payer of session `session_id` as `sent`, the lead of its creation request.
+    pub fn sent(session_id: &str, sent: &Lead) -> Self {
+        Self {
+            session_id: session_id.to_owned(),
+            email: sent.email.clone(),
+            first_name: sent.first_name.clone(),
+            last_name: sent.last_name.clone(),
+            country: sent.country.clone(),
+            address: sent.address.clone(),
+            city: sent.city.clone(),
+            postal_code: sent.postal_code.clone(),
+            phone: sent.phone.clone(),
+        }
+    }
+
+    /// The payer of a session.
+    pub fn of_session(conn: &mut DbConnection, session_id: &str) -> StoreResult<Self> {
+        on_backend!(conn, |c| session_payers::table
+            .find(session_id)
+            .select(Self::as_select())
+            .first(c))
+        .map_err(Into::into)
+    }
+
+    /// `lead` as the session presents it: the linked lead's id and keys with this payer's
+    /// fields, so that nothing reads the stored fields of a lead the session only links to.
+    pub fn present(&self, lead: Lead) -> Lead {
+        Lead {
+            email: self.email.clone(),
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            country: self.country.clone(),
+            address: self.address.clone(),
+            city: self.city.clone(),
+            postal_code: self.postal_code.clone(),
+            phone: self.phone.clone(),
+            ..lead
+        }
+    }
+}
+
+/// The lead of `session` as the session presents it ([`SessionPayer::present`]).
+pub fn lead_of_session(conn: &mut DbConnection, session: &PaymentSession) -> StoreResult<Lead> {
+    let lead = Lead::find(conn, &session.tenant_id, &session.lead_id)?;
+    Ok(SessionPayer::of_session(conn, &session.id)?.present(lead))
 }
 
 /// A payment session: the terms a customer is asked to accept and pay.
@@ -162,7 +228,10 @@ pub enum CreateSessionError {
 /// What [`create_session`] wrote.
 #[derive(Debug, Clone)]
 pub struct CreatedSession {
+    /// The lead the session is linked to, as stored (with `REUSE`, possibly an older one).
     pub lead: Lead,
+    /// The lead as this session's request sent it.
+    pub payer: SessionPayer,
     pub session: PaymentSession,
     pub order: Order,
 }
@@ -170,8 +239,10 @@ pub struct CreatedSession {
 /// Creates lead (per the duplicate policy), session and order in one transaction.
 ///
 /// `candidate` is the lead as sent; with `Reuse` (and `Reject` when no paid order exists) the
-/// tenant's newest lead with the same email is used instead, and its empty fields are filled.
-/// `session.lead_id` and `order.lead_id`/`session_id` are set here. `new_order_number` is called
+/// tenant's newest lead with the same email is linked instead, and its empty fields are filled.
+/// Either way the session's payer is `candidate` ([`SessionPayer`]): reuse links the lead
+/// without showing its stored fields. `session.lead_id` and `order.lead_id`/`session_id` are set
+/// here. `new_order_number` is called
 /// again if a generated order number collides.
 pub fn create_session(
     conn: &mut DbConnection,
@@ -196,6 +267,7 @@ pub fn create_session(
         if policy == DuplicatePolicy::Reject && has_paid_order(conn, &candidate)? {
             return Err(CreateSessionError::DuplicateLead);
         }
+        let payer = SessionPayer::sent(&session.id, &candidate);
         let lead = match existing {
             Some(mut lead) => {
                 if lead.fill_empty_from(&candidate) {
@@ -211,17 +283,22 @@ pub fn create_session(
         };
         session.lead_id.clone_from(&lead.id);
         session.insert(conn)?;
+        on_backend!(conn, |c| diesel::insert_into(session_payers::table)
+            .values(&payer)
+            .execute(c))
+        .map_err(StoreError::from)?;
         order.lead_id.clone_from(&lead.id);
         order.session_id.clone_from(&session.id);
         insert_order_with_fresh_number(conn, &mut order, &mut new_order_number)?;
         crate::events::Subject {
             session: &session,
             order: &order,
-            lead: &lead,
+            lead: &payer.present(lead.clone()),
         }
         .order_created(conn, session.created_at)?;
         Ok(CreatedSession {
             lead,
+            payer,
             session,
             order,
         })

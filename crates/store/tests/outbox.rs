@@ -4,7 +4,7 @@
 mod common;
 
 use catalyst_domain::DuplicatePolicy;
-use catalyst_store::outbox::{self, AttemptRecord};
+use catalyst_store::outbox::{self, AttemptRecord, WebhookDelivery};
 use catalyst_store::*;
 use chrono::Duration;
 use common::*;
@@ -101,5 +101,57 @@ test_both! {
         bad.webhook_profile_id = Some(profile.id.clone());
         assert!(sessions::create_session(&mut conn, lead(&t.id, "b@example.com"), DuplicatePolicy::Allow, bad, order(&t.id, &order_number()), order_number).is_err());
         assert_eq!((count(&db.store, "webhook_events"), count(&db.store, "webhook_deliveries")), (1, 1));
+    }
+
+    fn the_claim_cancels_deliveries_of_inactive_endpoints_and_profiles(db) {
+        // Queued, then the endpoint or profile went inactive without the deactivation's own
+        // cancel (a transaction that raced it): the claim must not send them, and says why.
+        use diesel::prelude::*;
+        use catalyst_store::schema::{webhook_endpoints, webhook_profiles};
+        let t = tenant(&db.store);
+        let (gone, endpoints) = profile_with_endpoints(&db.store, &t.id, &[None]);
+        let (kept, kept_endpoints) = profile_with_endpoints(&db.store, &t.id, &[None, None]);
+        emit(&db.store, &t.id, Some(&gone.id), "order.created");
+        emit(&db.store, &t.id, Some(&kept.id), "order.created");
+        db.store.write(|c| {
+            diesel::update(webhook_profiles::table.find(&gone.id)).set(webhook_profiles::active.eq(false)).execute(c)?;
+            diesel::update(webhook_endpoints::table.find(&kept_endpoints[0].id)).set(webhook_endpoints::active.eq(false)).execute(c)?;
+            Ok::<_, StoreError>(())
+        }).unwrap();
+        // A batch of one: the inactive deliveries come first and must not use up the claim.
+        let due = db.store.read(|c| outbox::claim_due(c, now(), Duration::seconds(30), 1)).unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].endpoint.id, kept_endpoints[1].id);
+        let all = db.store.read(|c| WebhookDelivery::page_filtered(c, &t.id, Some("cancelled"), None, &PageRequest { size: 50, cursor: None })).unwrap();
+        let mut reasons: Vec<(String, Option<String>)> = all.items.iter().map(|(d, _)| (d.endpoint_id.clone(), d.last_error.clone())).collect();
+        reasons.sort();
+        let mut expected = vec![
+            (endpoints[0].id.clone(), Some(outbox::CANCELLED_PROFILE_INACTIVE.to_owned())),
+            (kept_endpoints[0].id.clone(), Some(outbox::CANCELLED_ENDPOINT_INACTIVE.to_owned())),
+        ];
+        expected.sort();
+        assert_eq!(reasons, expected);
+        assert!(all.items.iter().all(|(d, _)| d.lease_until.is_none() && d.attempts == 0));
+        assert!(db.store.read(|c| outbox::claim_due(c, now(), Duration::seconds(30), 10)).unwrap().is_empty(), "nothing else is due");
+    }
+
+    fn deactivation_cancels_pending_deliveries_and_a_late_attempt_keeps_them_cancelled(db) {
+        let t = tenant(&db.store);
+        let (profile, endpoints) = profile_with_endpoints(&db.store, &t.id, &[None, None]);
+        let (other, _) = profile_with_endpoints(&db.store, &t.id, &[None]);
+        emit(&db.store, &t.id, Some(&profile.id), "order.created");
+        emit(&db.store, &t.id, Some(&other.id), "order.created");
+        // One delivery is being sent while its endpoint is deactivated.
+        let at = now();
+        let sending = db.store.read(|c| outbox::claim_due(c, at, Duration::seconds(30), 1)).unwrap().remove(0).delivery;
+        assert_eq!(sending.endpoint_id, endpoints[0].id);
+        let n = db.store.write(|c| outbox::cancel_pending_of_endpoint(c, &endpoints[0].id, at)).unwrap();
+        assert_eq!(n, 1);
+        let failed = AttemptRecord { status_code: Some(500), latency_ms: 5, error: None, success: false };
+        let after = db.store.read(|c| outbox::record_attempt(c, &sending.id, &failed, Some(at + Duration::minutes(1)), at)).unwrap();
+        assert_eq!((after.status.as_str(), after.attempts), ("cancelled", 1), "no retry after a cancellation");
+        assert_eq!(db.store.write(|c| outbox::cancel_pending_of_profile(c, &profile.id, at)).unwrap(), 1);
+        let due = db.store.read(|c| outbox::claim_due(c, at + Duration::hours(1), Duration::seconds(30), 10)).unwrap();
+        assert_eq!(due.iter().map(|d| d.profile.id.as_str()).collect::<Vec<_>>(), [other.id.as_str()], "the other profile's delivery only");
     }
 }

@@ -97,6 +97,41 @@ fn stored(store: &Store, token: &str) -> (PaymentSession, Option<Transaction>, i
 }
 
 test_both! {
+    fn a_settlement_is_never_processed_before_its_transaction_was_created(db) {
+        // The transaction's created_at and the settlement's now can come from two clock
+        // readings; the later one stamped first must not put processed_at before created_at.
+        let declined = Settlement::Declined {
+            reference: None,
+            code: "insufficient_funds".into(),
+            message: "Insufficient funds".into(),
+            gateway_code: None,
+            gateway_message: None,
+            counts_as_attempt: true,
+        };
+        for outcome in [Settlement::Approved { reference: "sbx_a".into() }, declined] {
+            let (token, _) = pending_session(&db.store);
+            let at = now();
+            let created = at + Duration::microseconds(200);
+            let stamped_later = |s: &PaymentSession, o: &Order, l: &Lead| {
+                let mut d = draft(s, o, l)?;
+                d.transaction.as_mut().unwrap().created_at = created;
+                Ok(d)
+            };
+            let mut conn = db.store.conn().unwrap();
+            let (_, settled) = payments::claim_and_settle(&mut conn, &token, at, stamped_later, |_| {
+                Ok::<_, ClaimError>(Some(outcome.clone()))
+            })
+            .unwrap();
+            drop(conn);
+            let answered = settled.unwrap().transaction;
+            let stored = stored(&db.store, &token).1.unwrap();
+            for t in [answered, stored] {
+                assert_eq!(t.created_at, created);
+                assert!(t.processed_at.unwrap() >= t.created_at, "{:?} < {:?}", t.processed_at, t.created_at);
+            }
+        }
+    }
+
     fn an_in_process_outcome_commits_with_its_claim(db) {
         let (token, _) = pending_session(&db.store);
         let before = stored(&db.store, &token).2;
@@ -277,6 +312,18 @@ test_both! {
         Transaction::stale_pending(conn, now(), 10).unwrap();
         sessions::expire_due_sessions(conn, now(), 10).unwrap();
         catalyst_store::outbox::claim_due(conn, now(), Duration::seconds(30), 10).unwrap();
+        // A due delivery whose endpoint went inactive (cancelled by the claim), and the
+        // cancellations of a deactivation.
+        let (profile, endpoints) = profile_with_endpoints(&db.store, &t.id, &[None]);
+        emit(&db.store, &t.id, Some(&profile.id), "order.created");
+        emit(&db.store, &t.id, Some(&profile.id), "order.created");
+        {
+            use catalyst_store::schema::webhook_endpoints;
+            diesel::update(webhook_endpoints::table.find(&endpoints[0].id)).set(webhook_endpoints::active.eq(false)).execute(conn).unwrap();
+        }
+        assert!(catalyst_store::outbox::claim_due(conn, now(), Duration::seconds(30), 1).unwrap().is_empty());
+        catalyst_store::outbox::cancel_pending_of_endpoint(conn, &endpoints[0].id, now()).unwrap();
+        catalyst_store::outbox::cancel_pending_of_profile(conn, &profile.id, now()).unwrap();
 
         let mut checked = 0;
         if postgres {

@@ -106,6 +106,50 @@ test_both! {
         assert_eq!(count(&db.store, "leads"), 2);
     }
 
+    fn a_reused_lead_s_stored_fields_stay_out_of_another_request_s_session(db) {
+        // Someone else's request with Ada's e-mail links Ada's lead (REUSE) but its session,
+        // its events and its payment present what that request sent, never Ada's stored name.
+        use diesel::prelude::*;
+        let t = tenant(&db.store);
+        let g = gateway(&db.store, &t.id, "gw");
+        let (profile, _) = profile_with_endpoints(&db.store, &t.id, &[None]);
+        let ada = create(&db.store, lead(&t.id, "ada@example.com"), DuplicatePolicy::Reuse, &g.id).unwrap();
+        let mut mallory = lead(&t.id, "ADA@example.com");
+        (mallory.first_name, mallory.last_name, mallory.country) = ("Mallory".into(), "Intruder".into(), "FR".into());
+        mallory.city = Some("Lyon".into());
+        let mut s = session(&t.id, &g.id, Duration::hours(1));
+        s.webhook_profile_id = Some(profile.id.clone());
+        let mut conn = db.store.conn().unwrap();
+        let second = sessions::create_session(&mut conn, mallory, DuplicatePolicy::Reuse, s, order(&t.id, &order_number()), order_number).unwrap();
+        assert_eq!(second.session.lead_id, ada.lead.id, "reuse links the lead");
+        let payer = SessionPayer::of_session(&mut conn, &second.session.id).unwrap();
+        assert_eq!(payer, second.payer);
+        assert_eq!((payer.first_name.as_str(), payer.last_name.as_str(), payer.email.as_str(), payer.country.as_str()),
+                   ("Mallory", "Intruder", "ADA@example.com", "FR"));
+        assert_eq!(SessionPayer::of_session(&mut conn, &ada.session.id).unwrap().first_name, "Ada");
+        // order.created: payload and payload_mapping variables are the request's.
+        let payload: String = catalyst_store::schema::webhook_events::table
+            .filter(catalyst_store::schema::webhook_events::profile_id.eq(&profile.id))
+            .select(catalyst_store::schema::webhook_events::payload)
+            .first(&mut *conn)
+            .unwrap();
+        let payload: serde_json::Value = serde_json::from_str(&payload).unwrap();
+        assert_eq!(payload["default"]["email"], "ADA@example.com");
+        assert_eq!(payload["context"]["lead"]["id"], ada.lead.id.as_str());
+        assert_eq!((payload["context"]["lead"]["first_name"].as_str(), payload["context"]["lead"]["last_name"].as_str()),
+                   (Some("Mallory"), Some("Intruder")));
+        // The claim hands the payment (the gateway's debit request) the request's payer too.
+        let claimed = payments::claim_for_payment(&mut conn, &second.session.token, now(), |_, _, l| {
+            assert_eq!((l.id.as_str(), l.first_name.as_str(), l.city.as_deref()), (ada.lead.id.as_str(), "Mallory", Some("Lyon")));
+            Err(StoreError::Conflict("stop here"))
+        });
+        assert!(matches!(claimed, Err(payments::ClaimError::Store(StoreError::Conflict("stop here")))));
+        let presented = sessions::lead_of_session(&mut conn, &second.session).unwrap();
+        assert_eq!((presented.id, presented.first_name, presented.last_name), (ada.lead.id.clone(), "Mallory".into(), "Intruder".into()));
+        let stored = Lead::find(&mut conn, &t.id, &ada.lead.id).unwrap();
+        assert_eq!((stored.first_name.as_str(), stored.last_name.as_str()), ("Ada", "Lovelace"), "the stored lead keeps its own name");
+    }
+
     fn reject_policy_refuses_a_lead_with_a_paid_order_and_writes_nothing(db) {
         let t = tenant(&db.store);
         let g = gateway(&db.store, &t.id, "gw");

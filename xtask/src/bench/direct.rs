@@ -6,7 +6,7 @@
 //! * [`create_session`] (`bench sessions`), one transaction (`BEGIN IMMEDIATE` on SQLite,
 //!   `BEGIN` on PostgreSQL, via `catalyst_store::tx::write`): `ApiKey::find_active_by_hash`,
 //!   `Campaign::find`, `Gateway::find`, the newest lead of the tenant with the email (the REUSE
-//!   lookup), insert lead, insert payment session, insert order, commit.
+//!   lookup), insert lead, insert payment session and its payer, insert order, commit.
 //! * [`create_and_pay`] (`bench pay`): the server's own sequence of store calls for
 //!   `POST /payment-sessions/` then `POST /payment-sessions/{token}/pay/`, with the same
 //!   transaction boundaries (two write transactions and the reads between them in
@@ -24,10 +24,10 @@ use catalyst_domain::{
     DuplicatePolicy, LeadId, Locale, OrderId, OrderStatus, SessionId, SessionMode, SessionStatus,
 };
 use catalyst_store::payments::{self, ClaimError, PaymentDraft, Settlement};
-use catalyst_store::schema::leads;
+use catalyst_store::schema::{leads, session_payers};
 use catalyst_store::{
     ApiKey, Campaign, CreateSessionError, DatabaseUrl, DbConnection, Gateway, Lead, Mandate, Order,
-    PaymentSession, StoreError, StoreResult, Transaction, now, sessions, tx,
+    PaymentSession, SessionPayer, StoreError, StoreResult, Transaction, now, sessions, tx,
 };
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -181,16 +181,19 @@ pub fn create_session(conn: &mut DbConnection, target: &Target, email: &str) -> 
             .first(c)
             .optional()?;
         let at = now();
+        let sent = new_lead(&tenant, email, at);
         let lead = match existing {
             Some(lead) => lead,
             None => {
-                let lead = new_lead(&tenant, email, at);
-                lead.insert(c)?;
-                lead
+                sent.insert(c)?;
+                sent.clone()
             }
         };
         let session = new_session(&campaign, &gateway, &lead.id, at);
         session.insert(c)?;
+        diesel::insert_into(session_payers::table)
+            .values(&SessionPayer::sent(&session.id, &sent))
+            .execute(c)?;
         new_order(&session, order_number(), at).insert(c)
     })
 }

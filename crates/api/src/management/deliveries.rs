@@ -1,4 +1,5 @@
-//! `/webhook-deliveries/`: every delivery with its attempts; failed ones can be redelivered.
+//! `/webhook-deliveries/`: every delivery with its attempts; failed (or cancelled) ones can be
+//! redelivered. A cancelled delivery's `last_error` says why it was cancelled.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use catalyst_store::outbox::{self, WebhookDelivery};
@@ -12,7 +13,7 @@ use crate::paging;
 use crate::state::AppState;
 use crate::views::timestamp;
 
-const STATUSES: &[&str] = &["pending", "delivered", "failed"];
+const STATUSES: &[&str] = &["pending", "delivered", "failed", "cancelled"];
 
 fn render(
     conn: &mut DbConnection,

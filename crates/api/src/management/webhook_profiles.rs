@@ -3,7 +3,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use catalyst_domain::token::WebhookSecret;
-use catalyst_store::{Store, WebhookProfile, now};
+use catalyst_store::{Store, WebhookProfile, now, outbox};
 use serde_json::{Value, json};
 
 use super::fields::{Fields, boolean, text};
@@ -123,16 +123,22 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let row = write(&state, move |c| {
         let mut p = WebhookProfile::find(c, &m.tenant_id, &id)?;
+        let was_active = p.active;
         apply(&mut p, &body.value, false)?;
         p.updated_at = now();
         p.save(c)?;
+        if was_active && !p.active {
+            outbox::cancel_pending_of_profile(c, &p.id, p.updated_at)?;
+        }
         Ok(p)
     })
     .await?;
     Ok(HttpResponse::Ok().json(render(&row)))
 }
 
-/// `DELETE /webhook-profiles/{id}/` — deactivates; the endpoints stay as they are.
+/// `DELETE /webhook-profiles/{id}/` — deactivates; its endpoints' pending deliveries are cancelled.
+///
+/// The endpoints stay as they are.
 #[utoipa::path(delete, path = "/api/v1/webhook-profiles/{id}/", tag = "management", security(("bearer" = [])),
     params(("id" = String, Path)), responses((status = 200), (status = 404)))]
 pub async fn deactivate(
@@ -146,6 +152,7 @@ pub async fn deactivate(
             p.active = false;
             p.updated_at = now();
             p.save(c)?;
+            outbox::cancel_pending_of_profile(c, &p.id, p.updated_at)?;
         }
         Ok(p)
     })
@@ -186,7 +193,7 @@ pub mod endpoints {
     use actix_web::{HttpRequest, HttpResponse, web};
     use catalyst_domain::net::TargetPolicy;
     use catalyst_domain::validation::messages;
-    use catalyst_store::{DbConnection, WebhookEndpoint, WebhookProfile, now};
+    use catalyst_store::{DbConnection, WebhookEndpoint, WebhookProfile, now, outbox};
     use serde_json::{Value, json};
 
     use super::super::fields::{Fields, boolean, one_of, url};
@@ -459,16 +466,22 @@ pub mod endpoints {
         let targets = state.targets.clone();
         let row = write(&state, move |c| {
             let mut e = find(c, &m.tenant_id, &profile_id, &id)?;
+            let was_active = e.active;
             apply(&mut e, &body.value, false, &targets)?;
             e.updated_at = now();
             e.save(c)?;
+            if was_active && !e.active {
+                outbox::cancel_pending_of_endpoint(c, &e.id, e.updated_at)?;
+            }
             Ok(e)
         })
         .await?;
         Ok(HttpResponse::Ok().json(render(&row)?))
     }
 
-    /// `DELETE /webhook-profiles/{id}/endpoints/{endpoint_id}/` — deactivates.
+    /// `DELETE /webhook-profiles/{id}/endpoints/{endpoint_id}/` — deactivates, cancels pending.
+    ///
+    /// The endpoint's pending deliveries are cancelled in the same transaction.
     #[utoipa::path(delete, path = "/api/v1/webhook-profiles/{id}/endpoints/{endpoint_id}/", tag = "management",
         security(("bearer" = [])), params(("id" = String, Path), ("endpoint_id" = String, Path)),
         responses((status = 200), (status = 404)))]
@@ -484,6 +497,7 @@ pub mod endpoints {
                 e.active = false;
                 e.updated_at = now();
                 e.save(c)?;
+                outbox::cancel_pending_of_endpoint(c, &e.id, e.updated_at)?;
             }
             Ok(e)
         })
