@@ -248,8 +248,10 @@ fn debit_request(
 
 /// Turns an adapter answer into what the store applies. On an integration fault the gateway is
 /// asked once (reconcile by our transaction id): found → its outcome; not found → nothing was
-/// debited (declined `gateway_unavailable`, the attempt does not count); no answer → pending,
-/// for the recovery worker.
+/// debited (declined `gateway_unavailable`, the attempt does not count), unless the debit may
+/// have reached the gateway (a timeout, an issuer error to reconcile): a gateway that has not
+/// indexed it yet answers "not found" too, so it stays pending and the recovery worker checks
+/// again before the attempt is final; no answer → pending, for the recovery worker.
 pub async fn settle(
     adapter: &dyn GatewayAdapter,
     t: &Transaction,
@@ -259,12 +261,12 @@ pub async fn settle(
         Ok(outcome) => settlement_of(outcome),
         Err(error) => {
             let found = adapter.reconcile(&reconcile_request(t, &error)).await;
-            after_fault(t, &error, found)
+            after_fault(t, &error, found, may_have_reached(&error))
         }
     }
 }
 
-/// [`settle`] for a gateway that answers in-process.
+/// [`settle`] for a gateway that answers in-process: its "not found" is final at once.
 fn settle_now(
     gateway: &dyn InProcessGateway,
     t: &Transaction,
@@ -274,7 +276,7 @@ fn settle_now(
         Ok(outcome) => settlement_of(outcome),
         Err(error) => {
             let found = gateway.reconcile_now(&reconcile_request(t, &error));
-            after_fault(t, &error, found)
+            after_fault(t, &error, found, false)
         }
     }
 }
@@ -312,14 +314,31 @@ pub fn never_debited(
     }
 }
 
-/// What reconciling after a fault found.
+/// Whether a debit that failed with `error` may still have reached the gateway: its answer was
+/// lost (timeout) or the gateway reported an outcome it must reconcile (Genesis 230/240/250).
+pub fn may_have_reached(error: &GatewayError) -> bool {
+    match error {
+        GatewayError::Timeout => true,
+        GatewayError::Unavailable { .. } => {
+            matches!(error.gateway_code(), Some("230" | "240" | "250"))
+        }
+        _ => false,
+    }
+}
+
+/// What reconciling after a fault found. `recheck_not_found`: a "not found" is not final yet.
 fn after_fault(
     t: &Transaction,
     error: &GatewayError,
     found: Result<Option<GatewayOutcome>, GatewayError>,
+    recheck_not_found: bool,
 ) -> Settlement {
     match found {
         Ok(Some(outcome)) => settlement_of(outcome),
+        Ok(None) if recheck_not_found => {
+            tracing::warn!(transaction = %t.merchant_transaction_id, %error, "not found after a fault; left pending for a later check");
+            Settlement::Pending { reference: None }
+        }
         Ok(None) => never_debited(
             "The payment gateway could not be reached; nothing was debited.",
             gateway_code_of(error),
