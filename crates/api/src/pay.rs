@@ -606,3 +606,63 @@ pub async fn verify(
     state.events_written();
     Ok(HttpResponse::Ok().json(envelope))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending() -> Transaction {
+        let at = now();
+        Transaction {
+            id: "t".into(),
+            tenant_id: "tenant".into(),
+            session_id: "s".into(),
+            order_id: "o".into(),
+            gateway_id: "g".into(),
+            mandate_id: "m".into(),
+            merchant_transaction_id: "TXN-20261204-0000CAFE".into(),
+            tenant_reference_id: None,
+            kind: "sdd_sale".into(),
+            status: "pending".into(),
+            sequence_type: "FRST".into(),
+            amount_minor: 1234,
+            currency: "EUR".into(),
+            gateway_reference: None,
+            verification_url: None,
+            error_code: None,
+            error_message: None,
+            gateway_code: None,
+            gateway_message: None,
+            counts_as_attempt: true,
+            processed_at: None,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    fn is_pending(s: &Settlement) -> bool {
+        matches!(s, Settlement::Pending { reference: None })
+    }
+
+    fn is_never_debited(s: &Settlement) -> bool {
+        matches!(s, Settlement::Declined { code, counts_as_attempt: false, .. } if code == "gateway_unavailable")
+    }
+
+    #[test]
+    fn not_found_after_a_lost_answer_is_checked_again_later() {
+        let t = pending();
+        let issuer_timeout = GatewayError::Unavailable {
+            gateway_code: Some("230".into()),
+            message: "issuer timeout".into(),
+        };
+        for error in [GatewayError::Timeout, issuer_timeout] {
+            assert!(may_have_reached(&error), "{error}");
+            assert!(is_pending(&after_fault(&t, &error, Ok(None), true)), "{error}");
+            // An in-process gateway's "not found" is final at once.
+            assert!(is_never_debited(&after_fault(&t, &error, Ok(None), false)), "{error}");
+        }
+        let refused = GatewayError::Transport("connection refused".into());
+        assert!(!may_have_reached(&refused));
+        assert!(is_never_debited(&after_fault(&t, &refused, Ok(None), may_have_reached(&refused))));
+    }
+}
