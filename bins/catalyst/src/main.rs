@@ -233,6 +233,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let recovery_policy = catalyst_api::recovery::RecoveryPolicy {
         grace: chrono::Duration::from_std(config.recovery_grace)?,
         verification_timeout: chrono::Duration::from_std(config.verification_timeout)?,
+        // A claim outlives the reconcile it covers (one gateway call).
+        lease: chrono::Duration::from_std(config.gateway_timeout * 2)?
+            .max(chrono::Duration::minutes(5)),
         ..Default::default()
     };
     let recovery = tokio::spawn(catalyst_api::recovery::run(

@@ -657,12 +657,23 @@ mod tests {
         };
         for error in [GatewayError::Timeout, issuer_timeout] {
             assert!(may_have_reached(&error), "{error}");
-            assert!(is_pending(&after_fault(&t, &error, Ok(None), true)), "{error}");
+            assert!(
+                is_pending(&after_fault(&t, &error, Ok(None), true)),
+                "{error}"
+            );
             // An in-process gateway's "not found" is final at once.
-            assert!(is_never_debited(&after_fault(&t, &error, Ok(None), false)), "{error}");
+            assert!(
+                is_never_debited(&after_fault(&t, &error, Ok(None), false)),
+                "{error}"
+            );
         }
         let refused = GatewayError::Transport("connection refused".into());
         assert!(!may_have_reached(&refused));
-        assert!(is_never_debited(&after_fault(&t, &refused, Ok(None), may_have_reached(&refused))));
+        assert!(is_never_debited(&after_fault(
+            &t,
+            &refused,
+            Ok(None),
+            may_have_reached(&refused)
+        )));
     }
 }

@@ -116,7 +116,9 @@ fn direct(gateway_id: &str, email: &str) -> Value {
 fn reconciles_of(fake: &fake::FakeHandle, t: &Transaction) -> usize {
     fake.requests()
         .iter()
-        .filter(|r| r.path.starts_with("/reconcile/") && r.body.contains(&t.merchant_transaction_id))
+        .filter(|r| {
+            r.path.starts_with("/reconcile/") && r.body.contains(&t.merchant_transaction_id)
+        })
         .count()
 }
 

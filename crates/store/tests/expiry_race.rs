@@ -21,7 +21,10 @@ struct N {
 
 fn scalar(store: &Store, sql: &str) -> i64 {
     let mut conn = store.conn().unwrap();
-    diesel::sql_query(sql).get_result::<N>(&mut *conn).unwrap().n
+    diesel::sql_query(sql)
+        .get_result::<N>(&mut *conn)
+        .unwrap()
+        .n
 }
 
 fn due_session(store: &Store) -> CreatedSession {
@@ -60,7 +63,10 @@ fn sweep_while(db: &TestDb, other: &str) -> usize {
         let waiting = "SELECT COUNT(*) AS n FROM pg_stat_activity \
                        WHERE datname = current_database() AND wait_event_type = 'Lock'";
         while scalar(&db.store, waiting) == 0 {
-            assert!(!sweeper.is_finished(), "the sweeper did not wait for the row");
+            assert!(
+                !sweeper.is_finished(),
+                "the sweeper did not wait for the row"
+            );
             std::thread::yield_now();
         }
     }
