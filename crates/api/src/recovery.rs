@@ -189,17 +189,18 @@ async fn reconcile(
             let retry_at = now + policy.backoff_after(checks);
             let applied = blocking(move || {
                 store.read(|c| {
-                    let next = match payments::apply_settlement(c, &id, &settlement, catalyst_store::now()) {
-                        Ok(_) | Err(StoreError::StateConflict) => now,
+                    let at = catalyst_store::now();
+                    let (next, finished) = match payments::apply_settlement(c, &id, &settlement, at) {
+                        Ok(_) | Err(StoreError::StateConflict) => (now, !leaves_pending),
                         Err(e @ StoreError::Corrupt(_)) => {
                             tracing::error!(transaction = %id, error = %e, "recovery: outcome cannot be applied");
-                            retry_at
+                            (retry_at, false)
                         }
                         Err(e) => return Err(e),
                     };
                     // Still pending (awaiting verification now, or not applicable): rescheduled.
                     recovery::reschedule(c, &id, checks, next)?;
-                    Ok(next == now && !leaves_pending)
+                    Ok(finished)
                 })
             })
             .await?;
