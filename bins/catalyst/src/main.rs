@@ -255,11 +255,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         Duration::from_secs(30),
         shutdown.clone(),
     ));
-    let grace = chrono::Duration::from_std(config.recovery_grace)?;
+    let recovery_policy = catalyst_api::recovery::RecoveryPolicy {
+        grace: chrono::Duration::from_std(config.recovery_grace)?,
+        verification_timeout: chrono::Duration::from_std(config.verification_timeout)?,
+        // A claim outlives the reconcile it covers (one gateway call).
+        lease: chrono::Duration::from_std(config.gateway_timeout * 2)?
+            .max(chrono::Duration::minutes(5)),
+        ..Default::default()
+    };
     let recovery = tokio::spawn(catalyst_api::recovery::run(
         state.clone(),
         config.recovery_interval,
-        grace,
+        recovery_policy,
         shutdown.clone(),
     ));
     let mut dispatch = catalyst_api::dispatcher::DispatcherConfig {

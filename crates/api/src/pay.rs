@@ -270,8 +270,10 @@ fn debit_request(
 
 /// Turns an adapter answer into what the store applies. On an integration fault the gateway is
 /// asked once (reconcile by our transaction id): found → its outcome; not found → nothing was
-/// debited (declined `gateway_unavailable`, the attempt does not count); no answer → pending,
-/// for the recovery worker.
+/// debited (declined `gateway_unavailable`, the attempt does not count), unless the debit may
+/// have reached the gateway (a timeout, an issuer error to reconcile): a gateway that has not
+/// indexed it yet answers "not found" too, so it stays pending and the recovery worker checks
+/// again before the attempt is final; no answer → pending, for the recovery worker.
 pub async fn settle(
     adapter: &dyn GatewayAdapter,
     t: &Transaction,
@@ -281,12 +283,12 @@ pub async fn settle(
         Ok(outcome) => settlement_of(outcome),
         Err(error) => {
             let found = adapter.reconcile(&reconcile_request(t, &error)).await;
-            after_fault(t, &error, found)
+            after_fault(t, &error, found, may_have_reached(&error))
         }
     }
 }
 
-/// [`settle`] for a gateway that answers in-process.
+/// [`settle`] for a gateway that answers in-process: its "not found" is final at once.
 fn settle_now(
     gateway: &dyn InProcessGateway,
     t: &Transaction,
@@ -296,7 +298,7 @@ fn settle_now(
         Ok(outcome) => settlement_of(outcome),
         Err(error) => {
             let found = gateway.reconcile_now(&reconcile_request(t, &error));
-            after_fault(t, &error, found)
+            after_fault(t, &error, found, false)
         }
     }
 }
@@ -334,14 +336,31 @@ pub fn never_debited(
     }
 }
 
-/// What reconciling after a fault found.
+/// Whether a debit that failed with `error` may still have reached the gateway: its answer was
+/// lost (timeout) or the gateway reported an outcome it must reconcile (Genesis 230/240/250).
+pub fn may_have_reached(error: &GatewayError) -> bool {
+    match error {
+        GatewayError::Timeout => true,
+        GatewayError::Unavailable { .. } => {
+            matches!(error.gateway_code(), Some("230" | "240" | "250"))
+        }
+        _ => false,
+    }
+}
+
+/// What reconciling after a fault found. `recheck_not_found`: a "not found" is not final yet.
 fn after_fault(
     t: &Transaction,
     error: &GatewayError,
     found: Result<Option<GatewayOutcome>, GatewayError>,
+    recheck_not_found: bool,
 ) -> Settlement {
     match found {
         Ok(Some(outcome)) => settlement_of(outcome),
+        Ok(None) if recheck_not_found => {
+            tracing::warn!(transaction = %t.merchant_transaction_id, %error, "not found after a fault; left pending for a later check");
+            Settlement::Pending { reference: None }
+        }
         Ok(None) => never_debited(
             "The payment gateway could not be reached; nothing was debited.",
             gateway_code_of(error),
@@ -626,4 +645,75 @@ pub async fn verify(
     .await?;
     state.events_written();
     Ok(HttpResponse::Ok().json(envelope))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending() -> Transaction {
+        let at = now();
+        Transaction {
+            id: "t".into(),
+            tenant_id: "tenant".into(),
+            session_id: "s".into(),
+            order_id: "o".into(),
+            gateway_id: "g".into(),
+            mandate_id: "m".into(),
+            merchant_transaction_id: "TXN-20261204-0000CAFE".into(),
+            tenant_reference_id: None,
+            kind: "sdd_sale".into(),
+            status: "pending".into(),
+            sequence_type: "FRST".into(),
+            amount_minor: 1234,
+            currency: "EUR".into(),
+            gateway_reference: None,
+            verification_url: None,
+            error_code: None,
+            error_message: None,
+            gateway_code: None,
+            gateway_message: None,
+            counts_as_attempt: true,
+            processed_at: None,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    fn is_pending(s: &Settlement) -> bool {
+        matches!(s, Settlement::Pending { reference: None })
+    }
+
+    fn is_never_debited(s: &Settlement) -> bool {
+        matches!(s, Settlement::Declined { code, counts_as_attempt: false, .. } if code == "gateway_unavailable")
+    }
+
+    #[test]
+    fn not_found_after_a_lost_answer_is_checked_again_later() {
+        let t = pending();
+        let issuer_timeout = GatewayError::Unavailable {
+            gateway_code: Some("230".into()),
+            message: "issuer timeout".into(),
+        };
+        for error in [GatewayError::Timeout, issuer_timeout] {
+            assert!(may_have_reached(&error), "{error}");
+            assert!(
+                is_pending(&after_fault(&t, &error, Ok(None), true)),
+                "{error}"
+            );
+            // An in-process gateway's "not found" is final at once.
+            assert!(
+                is_never_debited(&after_fault(&t, &error, Ok(None), false)),
+                "{error}"
+            );
+        }
+        let refused = GatewayError::Transport("connection refused".into());
+        assert!(!may_have_reached(&refused));
+        assert!(is_never_debited(&after_fault(
+            &t,
+            &refused,
+            Ok(None),
+            may_have_reached(&refused)
+        )));
+    }
 }

@@ -1,13 +1,21 @@
 //! The recovery worker: finishes payments whose outcome was never applied (the server died
-//! between the gateway call and the outcome, or the gateway did not answer). It asks the gateway
-//! (reconcile by our transaction id) and applies what the gateway has on record, so nothing is
-//! lost and nothing is debited twice.
+//! between the gateway call and the outcome, or the gateway did not answer), and verifications
+//! the customer never came back from. It asks the gateway (reconcile by our transaction id) and
+//! applies what the gateway has on record, so nothing is lost and nothing is debited twice.
+//!
+//! Work is claimed one transaction at a time under a lease ([`catalyst_store::recovery`]), so
+//! several server instances on one database never reconcile the same transaction at once. A
+//! reconcile that does not finish the transaction backs off per transaction (exponential,
+//! capped), so a failing gateway is not hammered.
 
 use std::time::Duration;
 
 use actix_web::web;
+use catalyst_gateway::GatewayOutcome;
 use catalyst_store::payments::{self, Settlement};
-use catalyst_store::{Gateway, PaymentSession, StoreError, Transaction, now};
+use catalyst_store::recovery::{self, ClaimedTransaction};
+use catalyst_store::{Gateway, PaymentSession, StoreError, now};
+use chrono::NaiveDateTime;
 use tokio::sync::watch;
 
 use crate::pay::{self, adapter_for, settlement_of};
@@ -17,68 +25,208 @@ use crate::state::AppState;
 /// in-flight request of a live server (the gateway client's timeout plus margin).
 pub const GRACE: chrono::Duration = chrono::Duration::seconds(90);
 
-/// Reconciles every stale pending transaction once; returns how many were settled.
-pub async fn run_once(state: &AppState, grace: chrono::Duration) -> Result<usize, StoreError> {
-    let store = state.store.clone();
-    let stale =
-        web::block(move || store.read(|c| Transaction::stale_pending(c, now() - grace, 100)))
-            .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))??;
-    let mut settled = 0;
-    for t in stale {
-        let store = state.store.clone();
-        let (tenant, session_id, gateway_id) = (
-            t.tenant_id.clone(),
-            t.session_id.clone(),
-            t.gateway_id.clone(),
-        );
-        let (session, gateway) = web::block(move || {
-            store.read(|c| {
-                let session = PaymentSession::find(c, &tenant, &session_id)?;
-                Ok::<_, StoreError>((session, Gateway::find(c, &tenant, &gateway_id)?))
-            })
-        })
-        .await
-        .map_err(|e| StoreError::Unavailable(e.to_string()))??;
-        if session.status == "AWAITING_VERIFICATION" {
-            continue; // waits for the customer, then `/verify/`; expiry is the sweeper's business
+/// How the worker paces itself.
+#[derive(Debug, Clone, Copy)]
+pub struct RecoveryPolicy {
+    /// Age of a pending transaction before the worker takes it over.
+    pub grace: chrono::Duration,
+    /// Age of a debit awaiting verification before it is reconciled and, if the customer never
+    /// completed it, expired.
+    pub verification_timeout: chrono::Duration,
+    /// How long a claimed transaction stays with its worker (longer than one gateway call).
+    pub lease: chrono::Duration,
+    /// The wait after the first reconcile that did not finish a transaction; doubled after
+    /// each further one, up to `max_backoff`.
+    pub backoff: chrono::Duration,
+    /// The longest wait between two reconciles of one transaction.
+    pub max_backoff: chrono::Duration,
+    /// How many reconciles must answer "not found" before the debit counts as never received
+    /// (a gateway may not have indexed a debit yet right after a timeout).
+    pub not_found_checks: i32,
+    /// Most transactions reconciled by one [`run_once`].
+    pub batch: usize,
+}
+
+impl Default for RecoveryPolicy {
+    fn default() -> Self {
+        RecoveryPolicy {
+            grace: GRACE,
+            verification_timeout: chrono::Duration::hours(1),
+            lease: chrono::Duration::minutes(5),
+            backoff: chrono::Duration::seconds(30),
+            max_backoff: chrono::Duration::hours(1),
+            not_found_checks: 3,
+            batch: 100,
         }
-        let Ok(adapter) = adapter_for(state, &gateway) else {
-            tracing::error!(gateway = %gateway.id, "recovery: gateway cannot be built");
-            continue;
-        };
-        let settlement = match adapter.reconcile(&pay::lookup(&t)).await {
-            Ok(Some(outcome)) => settlement_of(outcome),
-            Ok(None) => pay::never_debited(
-                "The payment gateway never received the debit; nothing was debited.",
-                None,
-                None,
-            ),
-            Err(e) => {
-                tracing::warn!(transaction = %t.merchant_transaction_id, error = %e, "recovery: reconcile failed; will retry");
-                continue;
-            }
-        };
-        if matches!(settlement, Settlement::Pending { .. }) {
-            continue;
-        }
-        let store = state.store.clone();
-        let id = t.id.clone();
-        web::block(move || store.read(|c| payments::apply_settlement(c, &id, &settlement, now())))
-            .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))??;
-        tracing::info!(transaction = %t.merchant_transaction_id, "recovery: payment finished from the gateway's record");
-        settled += 1;
-        state.events_written();
     }
-    Ok(settled)
+}
+
+impl RecoveryPolicy {
+    /// The wait after the `checks`-th reconcile (1-based) that left a transaction unfinished.
+    pub fn backoff_after(&self, checks: i32) -> chrono::Duration {
+        let doublings = u32::try_from(checks.saturating_sub(1)).unwrap_or(0).min(30);
+        self.backoff
+            .checked_mul(1 << doublings)
+            .map_or(self.max_backoff, |d| d.min(self.max_backoff))
+    }
+}
+
+/// The message of a verification the customer never completed.
+const ABANDONED: &str = "The customer did not complete the verification in time.";
+
+/// What one reconcile decided for a claimed transaction.
+enum Step {
+    /// Apply this settlement.
+    Settle(Settlement),
+    /// Nothing final yet: look again after the back-off.
+    Retry,
+    /// A verification that has not timed out: look again at this time.
+    WaitUntil(NaiveDateTime),
+}
+
+/// Reconciles every transaction due at `now` (at most `policy.batch`); returns how many were
+/// finished (settled, or expired after an abandoned verification).
+pub async fn run_once(
+    state: &AppState,
+    policy: &RecoveryPolicy,
+    now: NaiveDateTime,
+) -> Result<usize, StoreError> {
+    let mut finished = 0;
+    for _ in 0..policy.batch {
+        let store = state.store.clone();
+        let (grace, lease) = (policy.grace, policy.lease);
+        let claimed =
+            blocking(move || store.read(|c| recovery::claim_next(c, now, now - grace, lease)))
+                .await?;
+        let Some(claimed) = claimed else { break };
+        if reconcile(state, policy, &claimed, now).await? {
+            finished += 1;
+        }
+    }
+    Ok(finished)
+}
+
+/// Reconciles one claimed transaction; true when it is finished.
+async fn reconcile(
+    state: &AppState,
+    policy: &RecoveryPolicy,
+    claimed: &ClaimedTransaction,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let t = &claimed.transaction;
+    let store = state.store.clone();
+    let (tenant, session_id, gateway_id) = (
+        t.tenant_id.clone(),
+        t.session_id.clone(),
+        t.gateway_id.clone(),
+    );
+    let (session, gateway) = blocking(move || {
+        store.read(|c| {
+            let session = PaymentSession::find(c, &tenant, &session_id)?;
+            Ok::<_, StoreError>((session, Gateway::find(c, &tenant, &gateway_id)?))
+        })
+    })
+    .await?;
+    let checks = claimed.recovery_attempts + 1;
+    let step = match adapter_for(state, &gateway) {
+        Err(e) => {
+            tracing::error!(gateway = %gateway.id, error = %e, "recovery: gateway cannot be built");
+            Step::Retry
+        }
+        Ok(_)
+            if session.status == "AWAITING_VERIFICATION"
+                && t.created_at + policy.verification_timeout > now =>
+        {
+            Step::WaitUntil(t.created_at + policy.verification_timeout)
+        }
+        Ok(adapter) => {
+            let awaiting = session.status == "AWAITING_VERIFICATION";
+            match adapter.reconcile(&pay::lookup(t)).await {
+                Ok(Some(
+                    GatewayOutcome::VerificationRequired { .. } | GatewayOutcome::Pending { .. },
+                ))
+                | Ok(None)
+                    if awaiting =>
+                {
+                    Step::Settle(Settlement::Abandoned {
+                        code: catalyst_sepa::DeclineCode::Unknown.as_str().to_owned(),
+                        message: ABANDONED.to_owned(),
+                    })
+                }
+                Ok(Some(outcome)) => match settlement_of(outcome) {
+                    Settlement::Pending { .. } => Step::Retry,
+                    settlement => Step::Settle(settlement),
+                },
+                Ok(None) if checks >= policy.not_found_checks => Step::Settle(pay::never_debited(
+                    "The payment gateway never received the debit; nothing was debited.",
+                    None,
+                    None,
+                )),
+                Ok(None) => {
+                    tracing::info!(transaction = %t.merchant_transaction_id, checks, "recovery: not found at the gateway; will check again");
+                    Step::Retry
+                }
+                Err(e) => {
+                    tracing::warn!(transaction = %t.merchant_transaction_id, error = %e, checks, "recovery: reconcile failed; will retry");
+                    Step::Retry
+                }
+            }
+        }
+    };
+    let (store, id) = (state.store.clone(), t.id.clone());
+    match step {
+        Step::WaitUntil(at) => {
+            blocking(move || store.read(|c| recovery::reschedule(c, &id, checks - 1, at))).await?;
+            Ok(false)
+        }
+        Step::Retry => {
+            let at = now + policy.backoff_after(checks);
+            blocking(move || store.read(|c| recovery::reschedule(c, &id, checks, at))).await?;
+            Ok(false)
+        }
+        Step::Settle(settlement) => {
+            let leaves_pending = matches!(settlement, Settlement::Verification { .. });
+            let retry_at = now + policy.backoff_after(checks);
+            let applied = blocking(move || {
+                store.read(|c| {
+                    let at = catalyst_store::now();
+                    let (next, finished) = match payments::apply_settlement(c, &id, &settlement, at) {
+                        Ok(_) | Err(StoreError::StateConflict) => (now, !leaves_pending),
+                        Err(e @ StoreError::Corrupt(_)) => {
+                            tracing::error!(transaction = %id, error = %e, "recovery: outcome cannot be applied");
+                            (retry_at, false)
+                        }
+                        Err(e) => return Err(e),
+                    };
+                    // Still pending (awaiting verification now, or not applicable): rescheduled.
+                    recovery::reschedule(c, &id, checks, next)?;
+                    Ok(finished)
+                })
+            })
+            .await?;
+            if applied {
+                tracing::info!(transaction = %t.merchant_transaction_id, "recovery: payment finished from the gateway's record");
+            }
+            state.events_written();
+            Ok(applied)
+        }
+    }
+}
+
+/// Runs `f` on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    web::block(f)
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?
 }
 
 /// Runs [`run_once`] every `every` until `shutdown` turns true.
 pub async fn run(
     state: AppState,
     every: Duration,
-    grace: chrono::Duration,
+    policy: RecoveryPolicy,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut tick = tokio::time::interval(every);
@@ -88,7 +236,7 @@ pub async fn run(
             _ = tick.tick() => {}
             _ = shutdown.changed() => return,
         }
-        if let Err(e) = run_once(&state, grace).await {
+        if let Err(e) = run_once(&state, &policy, now()).await {
             tracing::warn!(error = %e, "recovery sweep failed");
         }
     }

@@ -28,6 +28,7 @@ pub mod pagination;
 pub mod payments;
 mod prepared;
 pub mod reconciliation;
+pub mod recovery;
 pub mod schema;
 mod scoped;
 pub mod sessions;

@@ -178,23 +178,6 @@ impl Mandate {
 }
 
 impl Transaction {
-    /// Pending transactions created before `before` (for the recovery worker), oldest first.
-    pub fn stale_pending(
-        conn: &mut DbConnection,
-        before: NaiveDateTime,
-        limit: i64,
-    ) -> StoreResult<Vec<Self>> {
-        Ok(on_backend!(conn, |c| transactions::table
-            .filter(crate::prepared::queue_condition(
-                "transactions.status = 'pending'",
-            ))
-            .filter(transactions::created_at.lt(before))
-            .order(transactions::created_at.asc())
-            .limit(limit)
-            .select(Self::as_select())
-            .load(c))?)
-    }
-
     /// Loads a transaction by id (any tenant; internal use).
     pub fn by_id(conn: &mut DbConnection, id: &str) -> StoreResult<Self> {
         on_backend!(conn, |c| transactions::table
@@ -506,6 +489,9 @@ pub enum Settlement {
         gateway_message: Option<String>,
         counts_as_attempt: bool,
     },
+    /// The customer never completed the verification: the transaction is declined with `code`
+    /// and the session expires (its order is cancelled).
+    Abandoned { code: String, message: String },
 }
 
 /// The rows a settlement changes, as they are after it.
@@ -608,6 +594,8 @@ fn apply(
         subscription,
     } = rows;
     let current = session.status()?;
+    // The attempt of a debit that needed verification was used when it was submitted.
+    let counted_at_submit = t.verification_url.is_some();
     match settlement {
         Settlement::Pending { reference } => {
             if let Some(r) = reference {
@@ -621,13 +609,18 @@ fn apply(
             t.verification_url = Some(url.clone());
             t.updated_at = now;
             t.save_while_pending(conn)?;
-            move_session(
-                conn,
-                session,
-                current,
-                SessionStatus::AwaitingVerification,
-                now,
-            )?;
+            if current != SessionStatus::AwaitingVerification {
+                if !counted_at_submit {
+                    session.attempts_used += 1;
+                }
+                move_session(
+                    conn,
+                    session,
+                    current,
+                    SessionStatus::AwaitingVerification,
+                    now,
+                )?;
+            }
         }
         Settlement::Approved { reference } => {
             t.status = "approved".into();
@@ -641,7 +634,9 @@ fn apply(
                 lead,
             }
             .transaction_status_changed(conn, t, "pending", now)?;
-            session.attempts_used += 1;
+            if !counted_at_submit {
+                session.attempts_used += 1;
+            }
             *subscription = complete(conn, session, order, lead, mandate, Some(t), now)?;
         }
         Settlement::Declined {
@@ -660,11 +655,11 @@ fn apply(
             t.error_message = Some(message.clone());
             t.gateway_code.clone_from(gateway_code);
             t.gateway_message.clone_from(gateway_message);
-            t.counts_as_attempt = *counts_as_attempt;
+            t.counts_as_attempt = *counts_as_attempt || counted_at_submit;
             t.processed_at = Some(processed_at(t, now));
             t.updated_at = now;
             t.save_while_pending(conn)?;
-            if *counts_as_attempt {
+            if *counts_as_attempt && !counted_at_submit {
                 session.attempts_used += 1;
             }
             crate::events::Subject {
@@ -685,6 +680,28 @@ fn apply(
             } else {
                 move_session(conn, session, current, SessionStatus::Pending, now)?;
             }
+        }
+        Settlement::Abandoned { code, message } => {
+            t.status = "declined".into();
+            t.error_code = Some(code.clone());
+            t.error_message = Some(message.clone());
+            t.processed_at = Some(processed_at(t, now));
+            t.updated_at = now;
+            t.save_while_pending(conn)?;
+            let subject = crate::events::Subject {
+                session,
+                order,
+                lead,
+            };
+            subject.transaction_status_changed(conn, t, "pending", now)?;
+            move_session(conn, session, current, SessionStatus::Expired, now)?;
+            move_order(conn, order, OrderStatus::Cancelled, now)?;
+            crate::events::Subject {
+                session,
+                order,
+                lead,
+            }
+            .session_finished(conn, Some(t), now)?;
         }
     }
     Ok(())

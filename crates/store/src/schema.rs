@@ -271,6 +271,8 @@ diesel::table! {
         processed_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        recovery_attempts -> Integer,
+        next_recovery_at -> Nullable<Timestamp>,
     }
 }
 

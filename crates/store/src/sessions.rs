@@ -376,23 +376,33 @@ pub fn expire_due_sessions(
     })
 }
 
+/// Expires those of `ids` that are still `PENDING`, and only those: each row is moved by its own
+/// conditional update, and the orders and events follow the rows an update changed. A session
+/// that a payer claimed, or another sweeper expired, after `ids` were read is left alone (its
+/// update changes nothing), so its order is not cancelled and no second event is written.
 fn expire_in_tx(conn: &mut DbConnection, ids: &[String], now: NaiveDateTime) -> StoreResult<usize> {
-    let ids: Vec<String> = on_backend!(conn, |c| payment_sessions::table
-        .filter(payment_sessions::id.eq_any(ids))
-        .filter(payment_sessions::status.eq(SessionStatus::Pending.as_str()))
-        .select(payment_sessions::id)
-        .load(c))?;
-    let n = on_backend!(conn, |c| diesel::update(
-        payment_sessions::table
-            .filter(payment_sessions::id.eq_any(&ids))
-            .filter(payment_sessions::status.eq(SessionStatus::Pending.as_str())),
-    )
-    .set((
-        payment_sessions::status.eq(SessionStatus::Expired.as_str()),
-        payment_sessions::version.eq(payment_sessions::version + 1),
-        payment_sessions::updated_at.eq(now),
-    ))
-    .execute(c))?;
+    let mut expired_ids = Vec::with_capacity(ids.len());
+    for id in ids {
+        let n = on_backend!(conn, |c| crate::prepared::update(
+            payment_sessions::table,
+            payment_sessions::id
+                .eq(id)
+                .and(payment_sessions::status.eq(SessionStatus::Pending.as_str())),
+            (
+                payment_sessions::status.eq(SessionStatus::Expired.as_str()),
+                payment_sessions::version.eq(payment_sessions::version + 1),
+                payment_sessions::updated_at.eq(now),
+            ),
+        )
+        .execute(c))?;
+        if n == 1 {
+            expired_ids.push(id.clone());
+        }
+    }
+    if expired_ids.is_empty() {
+        return Ok(0);
+    }
+    let ids = expired_ids;
     let open = [
         OrderStatus::PendingPaymentSubmission.as_str(),
         OrderStatus::Pending.as_str(),
@@ -420,5 +430,5 @@ fn expire_in_tx(conn: &mut DbConnection, ids: &[String], now: NaiveDateTime) -> 
         }
         .session_finished(conn, None, now)?;
     }
-    Ok(n)
+    Ok(ids.len())
 }

@@ -309,7 +309,8 @@ test_both! {
             let t_id = claimed.transaction.unwrap().id;
             Transaction::find(conn, &t.id, &t_id).unwrap();
         }
-        Transaction::stale_pending(conn, now(), 10).unwrap();
+        catalyst_store::recovery::claim_next(conn, now(), now(), Duration::seconds(60)).unwrap();
+        catalyst_store::recovery::reschedule(conn, &id(), 1, now()).unwrap();
         sessions::expire_due_sessions(conn, now(), 10).unwrap();
         catalyst_store::outbox::claim_due(conn, now(), Duration::seconds(30), 10).unwrap();
         // A due delivery whose endpoint went inactive (cancelled by the claim), and the
