@@ -223,8 +223,6 @@ pub async fn create(
     idempotency::run(&state, &m.tenant_id, &req, &body.raw, || async {
         object(&body.value)?;
         let st = state.clone();
-        let store = state.store.clone();
-        let targets = state.targets.clone();
         let tenant = m.tenant_id.clone();
         let value = body.value.clone();
         let row = db::write(&state.store, move |c| -> Result<Gateway, ApiError> {
@@ -245,7 +243,7 @@ pub async fn create(
                 created_at: at,
                 updated_at: at,
             };
-            apply(&store, &targets, &mut g, &value, true)?;
+            apply(&st.store, &st.targets, &mut g, &value, true)?;
             check_adapter(&st, &g, &value)?;
             g.insert(c)?;
             Ok(g)
@@ -296,11 +294,9 @@ pub async fn update(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let st = state.get_ref().clone();
-    let store = state.store.clone();
-    let targets = state.targets.clone();
     let row = db::write(&state.store, move |c| -> Result<Gateway, ApiError> {
         let mut g = Gateway::find(c, &m.tenant_id, &id)?;
-        apply(&store, &targets, &mut g, &body.value, false)?;
+        apply(&st.store, &st.targets, &mut g, &body.value, false)?;
         check_adapter(&st, &g, &body.value)?;
         g.updated_at = now();
         g.save(c)?;
