@@ -9,6 +9,7 @@ use catalyst_store::{
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
+use crate::management::found;
 use crate::views::{money, timestamp};
 
 /// Which call the envelope answers: `/verify/` words a retryable failure as `failed`.
@@ -60,7 +61,7 @@ impl Parts {
         };
         let subscription = Subscription::of_session(conn, &session.id)?;
         let customer = match shown_customer(&session) {
-            Some(id) => Customer::find(conn, tenant, id).ok(),
+            Some(id) => found(Customer::find(conn, tenant, id))?,
             None => None,
         };
         Ok(Self {
@@ -102,7 +103,7 @@ impl Parts {
         };
         let customer = match (shown_customer(&session), customer) {
             (Some(id), Some(c)) if c.id == id => Some(c),
-            (Some(id), _) => Customer::find(conn, &session.tenant_id, id).ok(),
+            (Some(id), _) => found(Customer::find(conn, &session.tenant_id, id))?,
             (None, _) => None,
         };
         Ok(Self {

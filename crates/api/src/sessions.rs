@@ -82,16 +82,14 @@ async fn create_once(
 /// A row a create request refers to by id: missing or inactive is a 400 on `field`; a
 /// database that cannot answer stays a database fault (503), never a "no such row".
 fn active_reference<T>(
-    found: Result<T, StoreError>,
+    row: Result<T, StoreError>,
     active: impl FnOnce(&T) -> bool,
     field: &str,
     message: &str,
 ) -> Result<T, ApiError> {
-    match found {
-        Ok(row) if active(&row) => Ok(row),
-        Ok(_) | Err(StoreError::NotFound) => Err(ApiError::field(field, message)),
-        Err(e) => Err(e.into()),
-    }
+    crate::management::found(row)?
+        .filter(active)
+        .ok_or_else(|| ApiError::field(field, message))
 }
 
 /// Resolves campaign, gateway and optional references of the tenant, applies the pricing
