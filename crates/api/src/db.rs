@@ -14,7 +14,7 @@
 //! pool.
 
 use actix_web::web;
-use catalyst_store::{DbConnection, Store, tx};
+use catalyst_store::{DbConnection, Store, StoreError, tx};
 
 use crate::error::ApiError;
 
@@ -43,4 +43,18 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
 {
     read(store, move |c| tx::write(c, f)).await
+}
+
+/// Runs `f` on a pooled connection on the blocking pool, for the background loops (which run
+/// on no actix worker and may wait for a connection); a failed hand-off counts as the
+/// database being unavailable.
+pub async fn background<T, F>(store: &Store, f: F) -> Result<T, StoreError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
+{
+    let store = store.clone();
+    web::block(move || store.read(f))
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?
 }

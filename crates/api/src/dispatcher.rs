@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::web;
+use crate::db;
 use catalyst_gateway::outbound::TargetPolicy;
 use catalyst_store::outbox::{self, AttemptRecord, DueDelivery};
 use catalyst_store::{StoreError, now};
@@ -60,21 +60,21 @@ pub async fn run_once(
     client: &reqwest::Client,
     config: &DispatcherConfig,
 ) -> Result<usize, StoreError> {
-    let store = state.store.clone();
     let (lease, batch) = (config.lease, config.batch);
-    let due = web::block(move || store.read(|c| outbox::claim_due(c, now(), lease, batch)))
-        .await
-        .map_err(|e| StoreError::Unavailable(e.to_string()))??;
+    let due = db::background(&state.store, move |c| {
+        outbox::claim_due(c, now(), lease, batch)
+    })
+    .await?;
     let n = due.len();
     if n == 0 {
         return Ok(0);
     }
     let sends = due.into_iter().map(|d| deliver(state, client, config, d));
     let outcomes = futures_util::future::join_all(sends).await;
-    let store = state.store.clone();
-    web::block(move || store.read(|c| outbox::record_attempts(c, &outcomes, now())))
-        .await
-        .map_err(|e| StoreError::Unavailable(e.to_string()))??;
+    db::background(&state.store, move |c| {
+        outbox::record_attempts(c, &outcomes, now())
+    })
+    .await?;
     Ok(n)
 }
 

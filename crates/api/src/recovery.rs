@@ -10,7 +10,6 @@
 
 use std::time::Duration;
 
-use actix_web::web;
 use catalyst_gateway::GatewayOutcome;
 use catalyst_store::payments::{self, Settlement};
 use catalyst_store::recovery::{self, ClaimedTransaction};
@@ -18,6 +17,7 @@ use catalyst_store::{Gateway, PaymentSession, StoreError, now};
 use chrono::NaiveDateTime;
 use tokio::sync::watch;
 
+use crate::db;
 use crate::pay::{self, adapter_for, settlement_of};
 use crate::state::AppState;
 
@@ -93,11 +93,11 @@ pub async fn run_once(
 ) -> Result<usize, StoreError> {
     let mut finished = 0;
     for _ in 0..policy.batch {
-        let store = state.store.clone();
         let (grace, lease) = (policy.grace, policy.lease);
-        let claimed =
-            blocking(move || store.read(|c| recovery::claim_next(c, now, now - grace, lease)))
-                .await?;
+        let claimed = db::background(&state.store, move |c| {
+            recovery::claim_next(c, now, now - grace, lease)
+        })
+        .await?;
         let Some(claimed) = claimed else { break };
         if reconcile(state, policy, &claimed, now).await? {
             finished += 1;
@@ -114,82 +114,79 @@ async fn reconcile(
     now: NaiveDateTime,
 ) -> Result<bool, StoreError> {
     let t = &claimed.transaction;
-    let store = state.store.clone();
     let (tenant, session_id, gateway_id) = (
         t.tenant_id.clone(),
         t.session_id.clone(),
         t.gateway_id.clone(),
     );
-    let (session, gateway) = blocking(move || {
-        store.read(|c| {
-            let session = PaymentSession::find(c, &tenant, &session_id)?;
-            Ok::<_, StoreError>((session, Gateway::find(c, &tenant, &gateway_id)?))
-        })
+    let (session, gateway) = db::background(&state.store, move |c| {
+        let session = PaymentSession::find(c, &tenant, &session_id)?;
+        Ok((session, Gateway::find(c, &tenant, &gateway_id)?))
     })
     .await?;
+    let awaiting = session.status == "AWAITING_VERIFICATION";
     let checks = claimed.recovery_attempts + 1;
     let step = match adapter_for(state, &gateway) {
         Err(e) => {
             tracing::error!(gateway = %gateway.id, error = %e, "recovery: gateway cannot be built");
             Step::Retry
         }
-        Ok(_)
-            if session.status == "AWAITING_VERIFICATION"
-                && t.created_at + policy.verification_timeout > now =>
-        {
+        Ok(_) if awaiting && t.created_at + policy.verification_timeout > now => {
             Step::WaitUntil(t.created_at + policy.verification_timeout)
         }
-        Ok(adapter) => {
-            let awaiting = session.status == "AWAITING_VERIFICATION";
-            match adapter.reconcile(&pay::lookup(t)).await {
-                Ok(Some(
-                    GatewayOutcome::VerificationRequired { .. } | GatewayOutcome::Pending { .. },
-                ))
-                | Ok(None)
-                    if awaiting =>
-                {
-                    Step::Settle(Settlement::Abandoned {
-                        code: catalyst_sepa::DeclineCode::Unknown.as_str().to_owned(),
-                        message: ABANDONED.to_owned(),
-                    })
-                }
-                Ok(Some(outcome)) => match settlement_of(outcome) {
-                    Settlement::Pending { .. } => Step::Retry,
-                    settlement => Step::Settle(settlement),
-                },
-                Ok(None) if checks >= policy.not_found_checks => Step::Settle(pay::never_debited(
-                    "The payment gateway never received the debit; nothing was debited.",
-                    None,
-                    None,
-                )),
-                Ok(None) => {
-                    tracing::info!(transaction = %t.merchant_transaction_id, checks, "recovery: not found at the gateway; will check again");
-                    Step::Retry
-                }
-                Err(e) => {
-                    tracing::warn!(transaction = %t.merchant_transaction_id, error = %e, checks, "recovery: reconcile failed; will retry");
-                    Step::Retry
-                }
+        Ok(adapter) => match adapter.reconcile(&pay::lookup(t)).await {
+            Ok(Some(
+                GatewayOutcome::VerificationRequired { .. } | GatewayOutcome::Pending { .. },
+            ))
+            | Ok(None)
+                if awaiting =>
+            {
+                Step::Settle(Settlement::Abandoned {
+                    code: catalyst_sepa::DeclineCode::Unknown.as_str().to_owned(),
+                    message: ABANDONED.to_owned(),
+                })
             }
-        }
+            Ok(Some(outcome)) => match settlement_of(outcome) {
+                Settlement::Pending { .. } => Step::Retry,
+                settlement => Step::Settle(settlement),
+            },
+            Ok(None) if checks >= policy.not_found_checks => Step::Settle(pay::never_debited(
+                "The payment gateway never received the debit; nothing was debited.",
+                None,
+                None,
+            )),
+            Ok(None) => {
+                tracing::info!(transaction = %t.merchant_transaction_id, checks, "recovery: not found at the gateway; will check again");
+                Step::Retry
+            }
+            Err(e) => {
+                tracing::warn!(transaction = %t.merchant_transaction_id, error = %e, checks, "recovery: reconcile failed; will retry");
+                Step::Retry
+            }
+        },
     };
-    let (store, id) = (state.store.clone(), t.id.clone());
+    let id = t.id.clone();
     match step {
         Step::WaitUntil(at) => {
-            blocking(move || store.read(|c| recovery::reschedule(c, &id, checks - 1, at))).await?;
+            db::background(&state.store, move |c| {
+                recovery::reschedule(c, &id, checks - 1, at)
+            })
+            .await?;
             Ok(false)
         }
         Step::Retry => {
             let at = now + policy.backoff_after(checks);
-            blocking(move || store.read(|c| recovery::reschedule(c, &id, checks, at))).await?;
+            db::background(&state.store, move |c| {
+                recovery::reschedule(c, &id, checks, at)
+            })
+            .await?;
             Ok(false)
         }
         Step::Settle(settlement) => {
             let leaves_pending = matches!(settlement, Settlement::Verification { .. });
             let retry_at = now + policy.backoff_after(checks);
-            let applied = blocking(move || {
-                store.read(|c| {
-                    let at = catalyst_store::now();
+            let applied = db::background(&state.store, move |c| {
+                let at = catalyst_store::now();
                     let (next, finished) = match payments::apply_settlement(c, &id, &settlement, at) {
                         Ok(_) | Err(StoreError::StateConflict) => (now, !leaves_pending),
                         Err(e @ StoreError::Corrupt(_)) => {
@@ -199,9 +196,8 @@ async fn reconcile(
                         Err(e) => return Err(e),
                     };
                     // Still pending (awaiting verification now, or not applicable): rescheduled.
-                    recovery::reschedule(c, &id, checks, next)?;
-                    Ok(finished)
-                })
+                recovery::reschedule(c, &id, checks, next)?;
+                Ok(finished)
             })
             .await?;
             if applied {
@@ -211,15 +207,6 @@ async fn reconcile(
             Ok(applied)
         }
     }
-}
-
-/// Runs `f` on the blocking pool.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    web::block(f)
-        .await
-        .map_err(|e| StoreError::Unavailable(e.to_string()))?
 }
 
 /// Runs [`run_once`] every `every` until `shutdown` turns true.

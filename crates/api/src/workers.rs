@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
-use actix_web::web;
 use catalyst_store::{Store, now, sessions};
 use tokio::sync::watch;
+
+use crate::db;
 
 /// Expires due `PENDING` sessions every `every` until `shutdown` turns true.
 pub async fn expiry_sweeper(store: Store, every: Duration, mut shutdown: watch::Receiver<bool>) {
@@ -15,13 +16,10 @@ pub async fn expiry_sweeper(store: Store, every: Duration, mut shutdown: watch::
             _ = tick.tick() => {}
             _ = shutdown.changed() => return,
         }
-        let store = store.clone();
-        match web::block(move || store.read(|c| sessions::expire_due_sessions(c, now(), 500))).await
-        {
-            Ok(Ok(0)) => {}
-            Ok(Ok(n)) => tracing::info!(expired = n, "expired payment sessions"),
-            Ok(Err(e)) => tracing::warn!(error = %e, "session expiry sweep failed"),
-            Err(e) => tracing::warn!(error = %e, "session expiry sweep could not run"),
+        match db::background(&store, |c| sessions::expire_due_sessions(c, now(), 500)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "expired payment sessions"),
+            Err(e) => tracing::warn!(error = %e, "session expiry sweep failed"),
         }
     }
 }
