@@ -273,7 +273,10 @@ pub async fn sandbox_verification(
             let Some(t) = catalyst_store::Transaction::find_by_reference(c, &reference)? else {
                 return Ok(None);
             };
-            let session = catalyst_store::PaymentSession::find(c, &t.tenant_id, &t.session_id)?;
+            let Some(session_id) = &t.session_id else {
+                return Ok(None);
+            };
+            let session = catalyst_store::PaymentSession::find(c, &t.tenant_id, session_id)?;
             let gateway = catalyst_store::Gateway::find(c, &t.tenant_id, &t.gateway_id)?;
             if gateway.adapter != "SANDBOX" {
                 return Ok(None);

@@ -103,6 +103,11 @@ fn draft(
             external_customer_id: session.external_customer_id.clone(),
             created_at: at,
             updated_at: at,
+            session_id: Some(session.id.clone()),
+            gateway_id: Some(session.gateway_id.clone()),
+            mandate_id: None,
+            status: "ACTIVE".into(),
+            deleted_at: None,
         }),
     };
     let customer_id = customer.as_ref().map(|c| c.id.clone()).or_else(|| {
@@ -111,8 +116,13 @@ fn draft(
             .clone()
             .filter(|_| session.mode != "payment")
     });
+    let mandate_id = uuid::Uuid::now_v7().to_string();
+    let customer = customer.map(|c| Customer {
+        mandate_id: Some(mandate_id.clone()),
+        ..c
+    });
     let mandate = Mandate {
-        id: uuid::Uuid::now_v7().to_string(),
+        id: mandate_id,
         tenant_id: session.tenant_id.clone(),
         lead_id: lead.id.clone(),
         customer_id,
@@ -132,11 +142,13 @@ fn draft(
         created_at: at,
         updated_at: at,
         iban_masked: body.iban.mask_full(),
+        gateway_reference: None,
+        revoked_at: None,
     };
     let transaction = debits.then(|| Transaction {
         id: uuid::Uuid::now_v7().to_string(),
         tenant_id: session.tenant_id.clone(),
-        session_id: session.id.clone(),
+        session_id: Some(session.id.clone()),
         order_id: order.id.clone(),
         gateway_id: session.gateway_id.clone(),
         mandate_id: mandate.id.clone(),
@@ -157,6 +169,11 @@ fn draft(
         processed_at: None,
         created_at: at,
         updated_at: at,
+        subscription_id: None,
+        billing_period: None,
+        billing_attempt: None,
+        refund_of: None,
+        description: None,
     });
     Ok(PaymentDraft {
         mandate,
@@ -656,7 +673,7 @@ mod tests {
         Transaction {
             id: "t".into(),
             tenant_id: "tenant".into(),
-            session_id: "s".into(),
+            session_id: Some("s".into()),
             order_id: "o".into(),
             gateway_id: "g".into(),
             mandate_id: "m".into(),
@@ -677,6 +694,11 @@ mod tests {
             processed_at: None,
             created_at: at,
             updated_at: at,
+            subscription_id: None,
+            billing_period: None,
+            billing_attempt: None,
+            refund_of: None,
+            description: None,
         }
     }
 

@@ -261,6 +261,8 @@ pub fn demo(store: &Store, base_url: &str, webhook_url: Option<&str>) -> StoreRe
                     active: true,
                     created_at: at,
                     updated_at: at,
+                    dunning_ladder: None,
+                    prenotification_days: None,
                 };
                 k.insert(c)?;
                 Ok(k.id)

@@ -120,11 +120,14 @@ async fn reconcile(
         t.gateway_id.clone(),
     );
     let (session, gateway) = db::background(&state.store, move |c| {
-        let session = PaymentSession::find(c, &tenant, &session_id)?;
+        let session = match &session_id {
+            Some(id) => Some(PaymentSession::find(c, &tenant, id)?),
+            None => None,
+        };
         Ok((session, Gateway::find(c, &tenant, &gateway_id)?))
     })
     .await?;
-    let awaiting = session.status == "AWAITING_VERIFICATION";
+    let awaiting = session.is_some_and(|s| s.status == "AWAITING_VERIFICATION");
     let checks = claimed.recovery_attempts + 1;
     let step = match adapter_for(state, &gateway) {
         Err(e) => {
@@ -187,7 +190,7 @@ async fn reconcile(
             let retry_at = now + policy.backoff_after(checks);
             let applied = db::background(&state.store, move |c| {
                 let at = catalyst_store::now();
-                    let (next, finished) = match payments::apply_settlement(c, &id, &settlement, at) {
+                    let (next, finished) = match payments::apply_outcome(c, &id, &settlement, at) {
                         Ok(_) | Err(StoreError::StateConflict) => (now, !leaves_pending),
                         Err(e @ StoreError::Corrupt(_)) => {
                             tracing::error!(transaction = %id, error = %e, "recovery: outcome cannot be applied");

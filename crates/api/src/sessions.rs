@@ -208,7 +208,7 @@ fn create_in_store(
     let order = Order {
         id: catalyst_domain::OrderId::new().to_string(),
         tenant_id: tenant.to_owned(),
-        session_id: session.id.clone(),
+        session_id: Some(session.id.clone()),
         lead_id: String::new(),
         order_number: new_order_number(),
         status: OrderStatus::PendingPaymentSubmission.as_str().to_owned(),
@@ -216,6 +216,8 @@ fn create_in_store(
         currency: session.currency.clone(),
         created_at: at,
         updated_at: at,
+        customer_id: None,
+        webhook_profile_id: session.webhook_profile_id.clone(),
     };
     sessions::create_session(conn, lead_row, policy, session, order, new_order_number).map_err(
         |e| match e {

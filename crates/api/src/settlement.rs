@@ -104,7 +104,7 @@ async fn apply_notification(
         ("pending", o) => {
             let settlement = settlement_of(o);
             db::read(&state.store, move |c| {
-                payments::apply_settlement(c, &t.id, &settlement, now())
+                payments::apply_outcome(c, &t.id, &settlement, now())
             })
             .await?;
         }

@@ -1286,7 +1286,7 @@ fn bulk_rows(store: &Store, env: &Value, tenants: &[&str], n: u32) -> Bulk {
         s.tenant_id.clone_from(&tenant);
         let mut o = order.clone();
         o.id = uuid::Uuid::now_v7().to_string();
-        o.session_id.clone_from(&s.id);
+        o.session_id = Some(s.id.clone());
         o.order_number = format!("ORD-{:08X}", i + 1);
         o.tenant_id.clone_from(&tenant);
         let mut m = mandate.clone();
@@ -1295,7 +1295,7 @@ fn bulk_rows(store: &Store, env: &Value, tenants: &[&str], n: u32) -> Bulk {
         m.tenant_id.clone_from(&tenant);
         let mut t = clone_transaction(&txn, None, at);
         t.mandate_id.clone_from(&m.id);
-        t.session_id.clone_from(&s.id);
+        t.session_id = Some(s.id.clone());
         t.order_id.clone_from(&o.id);
         t.tenant_id.clone_from(&tenant);
         t.status = if i % 4 == 0 {
@@ -1307,7 +1307,7 @@ fn bulk_rows(store: &Store, env: &Value, tenants: &[&str], n: u32) -> Bulk {
         cb.tenant_id.clone_from(&tenant);
         let mut sb = sub.clone();
         sb.id = uuid::Uuid::now_v7().to_string();
-        sb.session_id.clone_from(&s.id);
+        sb.session_id = Some(s.id.clone());
         sb.order_id.clone_from(&o.id);
         sb.tenant_id.clone_from(&tenant);
         sb.mandate_id.clone_from(&m.id);

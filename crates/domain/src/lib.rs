@@ -62,6 +62,7 @@ struct ReadmeDoctests;
 
 pub mod billing;
 pub mod country;
+pub mod dunning;
 pub mod ids;
 pub mod lead;
 pub mod mandate;

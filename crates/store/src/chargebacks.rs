@@ -8,7 +8,7 @@ use catalyst_domain::{OrderStatus, SubscriptionStatus};
 use crate::connection::on_backend;
 use crate::payments::{Subscription, Transaction};
 use crate::schema::{chargebacks, payment_sessions};
-use crate::sessions::{Order, PaymentSession};
+use crate::sessions::{Lead, Order, PaymentSession};
 use crate::{DbConnection, StoreError, StoreResult, tx};
 
 /// A reversed debit: a chargeback (debtor dispute, e.g. `MD06`) or a return (e.g. `AM04`).
@@ -105,31 +105,44 @@ pub fn record_chargeback(
         t.status = "charged_back".into();
         t.updated_at = now;
         t.save(conn)?;
-        let session: PaymentSession = on_backend!(conn, |c| payment_sessions::table
-            .find(&t.session_id)
-            .select(PaymentSession::as_select())
-            .first(c))?;
-        let mut order = Order::find_by_session(conn, &session.id)?;
+        let mut order = Order::find(conn, &t.tenant_id, &t.order_id)?;
         if order.status()?.can_transition_to(OrderStatus::Chargedback) {
             order.status = OrderStatus::Chargedback.as_str().to_owned();
             order.updated_at = now;
             order.save(conn)?;
         }
-        let (_, lead) = crate::events::load_subject(conn, &session)?;
-        let subject = crate::events::Subject {
-            session: &session,
-            order: &order,
-            lead: &lead,
+        let session = match &t.session_id {
+            Some(id) => Some(on_backend!(conn, |c| payment_sessions::table
+                .find(id)
+                .select(PaymentSession::as_select())
+                .first(c))?),
+            None => None,
+        };
+        let lead = match &session {
+            Some(s) => crate::sessions::lead_of_session(conn, s)?,
+            None => Lead::find(conn, &t.tenant_id, &order.lead_id)?,
+        };
+        let subject = match &session {
+            Some(s) => crate::events::Subject::of_session(s, &order, &lead),
+            None => crate::events::Subject::of_order(&order, &lead),
         };
         subject.chargeback_created(conn, &t, &chargeback, now)?;
         subject.transaction_status_changed(conn, &t, "approved", now)?;
-        if let Some(mut sub) = Subscription::of_session(conn, &session.id)? {
+        let subscription = match (&t.subscription_id, &session) {
+            (Some(id), _) => Some(Subscription::find(conn, &t.tenant_id, id)?),
+            (None, Some(s)) => Subscription::of_session(conn, &s.id)?,
+            (None, None) => None,
+        };
+        if let Some(mut sub) = subscription {
             let previous: SubscriptionStatus = sub
                 .status
                 .parse()
                 .map_err(|_| StoreError::Corrupt("subscription status".into()))?;
             if previous.can_transition_to(SubscriptionStatus::Chargedback) {
                 sub.status = SubscriptionStatus::Chargedback.as_str().to_owned();
+                sub.collect_on = None;
+                sub.notice_on = None;
+                sub.ended_at = Some(now);
                 sub.updated_at = now;
                 sub.save(conn)?;
                 subject.subscription_status_changed(conn, &sub, previous.as_str(), now)?;

@@ -134,6 +134,10 @@ pub struct Campaign {
     pub active: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Days to wait before each retry of a declined renewal (`3,5,7`); `None`: the default.
+    pub dunning_ladder: Option<String>,
+    /// Days before each renewal the `subscription.upcoming` event is sent; `None`: 5.
+    pub prenotification_days: Option<i32>,
 }
 crate::scoped::tenant_scoped!(Campaign, campaigns);
 

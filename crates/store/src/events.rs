@@ -25,22 +25,55 @@ fn metadata(session: &PaymentSession) -> Value {
     serde_json::from_str(&session.metadata).unwrap_or_else(|_| json!({}))
 }
 
-/// The rows every event of a session refers to.
+/// The rows every event refers to: an order and its lead, the session when there is one, and
+/// the tenant and webhook profile the event goes to.
 pub struct Subject<'a> {
-    pub session: &'a PaymentSession,
-    pub order: &'a Order,
-    /// The session's lead as the session presents it (its payer's fields).
-    pub lead: &'a Lead,
+    tenant_id: &'a str,
+    profile_id: Option<&'a str>,
+    session: Option<&'a PaymentSession>,
+    order: &'a Order,
+    /// The lead as the session presents it (its payer's fields).
+    lead: &'a Lead,
 }
 
-impl Subject<'_> {
+impl<'a> Subject<'a> {
+    /// The events of a session: its tenant and webhook profile.
+    pub fn of_session(session: &'a PaymentSession, order: &'a Order, lead: &'a Lead) -> Self {
+        Subject {
+            tenant_id: &session.tenant_id,
+            profile_id: session.webhook_profile_id.as_deref(),
+            session: Some(session),
+            order,
+            lead,
+        }
+    }
+
+    /// The events of an order without its session (a charge, a renewal, a refund), sent to
+    /// the order's webhook profile.
+    pub fn of_order(order: &'a Order, lead: &'a Lead) -> Self {
+        Subject {
+            tenant_id: &order.tenant_id,
+            profile_id: order.webhook_profile_id.as_deref(),
+            session: None,
+            order,
+            lead,
+        }
+    }
+
+    fn session_token(&self) -> Option<&str> {
+        self.session.map(|s| s.token.as_str())
+    }
+
     fn context(&self) -> Value {
         let l = self.lead;
+        let session = self.session.map(|s| {
+            json!({"token": s.token, "mode": s.mode, "status": s.status,
+                   "external_customer_id": s.external_customer_id})
+        });
         json!({
             "lead": {"id": l.id, "email": l.email, "first_name": l.first_name, "last_name": l.last_name,
                      "country": l.country, "city": l.city, "postal_code": l.postal_code, "phone": l.phone},
-            "session": {"token": self.session.token, "mode": self.session.mode, "status": self.session.status,
-                        "external_customer_id": self.session.external_customer_id},
+            "session": session,
             "order": {"id": self.order.id, "order_number": self.order.order_number, "status": self.order.status},
         })
     }
@@ -55,8 +88,8 @@ impl Subject<'_> {
         outbox::emit(
             conn,
             NewEvent {
-                tenant_id: &self.session.tenant_id,
-                profile_id: self.session.webhook_profile_id.as_deref(),
+                tenant_id: self.tenant_id,
+                profile_id: self.profile_id,
                 event_type,
                 payload,
                 context: self.context(),
@@ -71,17 +104,20 @@ impl Subject<'_> {
             "tenant_reference_id": t.tenant_reference_id, "type": t.kind, "status": t.status,
             "amount": money(t.amount_minor, &t.currency)?, "currency": t.currency,
             "gateway_reference": t.gateway_reference, "order_number": self.order.order_number,
-            "session_token": self.session.token, "email": self.lead.email,
+            "session_token": self.session_token(), "email": self.lead.email,
             "error_code": t.error_code, "gateway_code": t.gateway_code,
         }))
     }
 
     /// `order.created`: a session and its order were created.
     pub fn order_created(&self, conn: &mut DbConnection, now: NaiveDateTime) -> StoreResult<()> {
+        let Some(session) = self.session else {
+            return Ok(());
+        };
         let payload = json!({
             "order_id": self.order.id, "order_number": self.order.order_number, "status": self.order.status,
             "amount": money(self.order.amount_minor, &self.order.currency)?, "currency": self.order.currency,
-            "session_token": self.session.token, "email": self.lead.email, "metadata": metadata(self.session),
+            "session_token": self.session_token(), "email": self.lead.email, "metadata": metadata(session),
         });
         self.emit(conn, "order.created", payload, now)
     }
@@ -93,19 +129,22 @@ impl Subject<'_> {
         t: Option<&Transaction>,
         now: NaiveDateTime,
     ) -> StoreResult<()> {
-        let event_type = match self.session.status.as_str() {
+        let Some(session) = self.session else {
+            return Ok(());
+        };
+        let event_type = match session.status.as_str() {
             "COMPLETED" => "payment_session.completed",
             "FAILED" => "payment_session.failed",
             "EXPIRED" => "payment_session.expired",
             _ => return Ok(()),
         };
         let mut payload = json!({
-            "session_token": self.session.token, "status": self.session.status,
+            "session_token": session.token, "status": session.status,
             "order_number": self.order.order_number,
-            "amount": money(t.map_or(self.session.amount_minor, |t| t.amount_minor), &self.session.currency)?,
-            "currency": self.session.currency, "email": self.lead.email,
+            "amount": money(t.map_or(session.amount_minor, |t| t.amount_minor), &session.currency)?,
+            "currency": session.currency, "email": self.lead.email,
             "tenant_reference_id": t.and_then(|t| t.tenant_reference_id.clone()),
-            "metadata": metadata(self.session),
+            "metadata": metadata(session),
         });
         if event_type == "payment_session.failed" {
             payload["error_code"] = json!(t.and_then(|t| t.error_code.clone()));
@@ -179,7 +218,7 @@ impl Subject<'_> {
     ) -> StoreResult<()> {
         let payload = json!({
             "customer_id": c.id, "external_customer_id": c.external_customer_id,
-            "email": self.lead.email, "session_token": self.session.token,
+            "email": self.lead.email, "session_token": self.session_token(),
         });
         self.emit(conn, "customer.created", payload, now)
     }
@@ -213,7 +252,7 @@ impl Subject<'_> {
             "report_date": c.report_date.format("%Y-%m-%d").to_string(),
             "transaction_id": t.id, "merchant_transaction_id": t.merchant_transaction_id,
             "tenant_reference_id": t.tenant_reference_id, "order_number": self.order.order_number,
-            "session_token": self.session.token, "email": self.lead.email,
+            "session_token": self.session_token(), "email": self.lead.email,
         });
         self.emit(conn, "chargeback.created", payload, now)
     }

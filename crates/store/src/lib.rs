@@ -15,7 +15,9 @@
 //! assert_eq!(store.read(|c| Tenant::find(c, &tenant.id)).unwrap().name, "Acme");
 //! ```
 
+pub mod billing;
 pub mod chargebacks;
+pub mod charges;
 mod config;
 mod connection;
 mod crypto;
@@ -29,6 +31,7 @@ pub mod payments;
 mod prepared;
 pub mod reconciliation;
 pub mod recovery;
+pub mod refunds;
 pub mod schema;
 mod scoped;
 pub mod sessions;

@@ -27,6 +27,15 @@ pub struct Customer {
     pub external_customer_id: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The session that saved the customer, if one did.
+    pub session_id: Option<String>,
+    /// The gateway the customer's mandate was signed for: charges go through it.
+    pub gateway_id: Option<String>,
+    /// The mandate charges are collected under (the latest one signed).
+    pub mandate_id: Option<String>,
+    /// `ACTIVE`, or `DELETED` (mandate revoked; charges refused).
+    pub status: String,
+    pub deleted_at: Option<NaiveDateTime>,
 }
 crate::scoped::tenant_scoped!(Customer, customers);
 
@@ -55,6 +64,11 @@ pub struct Mandate {
     pub updated_at: NaiveDateTime,
     /// The IBAN masked to full length (`******************3000`), for reports.
     pub iban_masked: String,
+    /// The gateway's id of the first collection (`FRST`): the `reference_id` of later `RCUR`
+    /// debits under this mandate.
+    pub gateway_reference: Option<String>,
+    /// When the mandate was revoked (customer deleted); no collection after that.
+    pub revoked_at: Option<NaiveDateTime>,
 }
 crate::scoped::tenant_scoped!(Mandate, mandates);
 
@@ -69,7 +83,9 @@ pub const HOLDER_CONTEXT: &str = "mandate.holder";
 pub struct Transaction {
     pub id: String,
     pub tenant_id: String,
-    pub session_id: String,
+    /// The session paid, for a session's debit; `None` for charges, renewals of sessionless
+    /// subscriptions and their refunds.
+    pub session_id: Option<String>,
     pub order_id: String,
     pub gateway_id: String,
     pub mandate_id: String,
@@ -94,6 +110,17 @@ pub struct Transaction {
     pub processed_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The subscription a renewal (`sdd_rebill`) collects for.
+    pub subscription_id: Option<String>,
+    /// The billing date of the period a renewal collects (with `billing_attempt`, unique per
+    /// subscription: one collection per period and attempt).
+    pub billing_period: Option<NaiveDate>,
+    /// 1 for a period's first collection, then one more per dunning retry.
+    pub billing_attempt: Option<i32>,
+    /// The transaction a refund (`sdd_refund`) gives money back for.
+    pub refund_of: Option<String>,
+    /// A charge's description or a refund's reason.
+    pub description: Option<String>,
 }
 crate::scoped::tenant_scoped!(Transaction, transactions);
 
@@ -103,7 +130,8 @@ crate::scoped::tenant_scoped!(Transaction, transactions);
 pub struct Subscription {
     pub id: String,
     pub tenant_id: String,
-    pub session_id: String,
+    /// The session that started it; `None` when started on a saved customer.
+    pub session_id: Option<String>,
     pub order_id: String,
     pub lead_id: String,
     pub gateway_id: String,
@@ -114,9 +142,34 @@ pub struct Subscription {
     pub amount_minor: i64,
     pub currency: String,
     pub gateway_reference: Option<String>,
+    /// The billing date of the next period not yet collected.
     pub next_billing_date: NaiveDate,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The campaign whose plan this is, if any.
+    pub campaign_id: Option<String>,
+    pub plan_name: Option<String>,
+    /// The first renewal date: period `n` is billed on `frequency.nth_after(anchor_date, n)`,
+    /// so month ends stay anchored (Jan 31 → Feb 28/29 → Mar 31).
+    pub anchor_date: NaiveDate,
+    /// How many periods since the anchor were settled (collected or given up).
+    pub periods_billed: i32,
+    /// When the billing run next tries to collect (the billing date, or a dunning retry);
+    /// `None` when nothing is scheduled (paused, cancelled, …).
+    pub collect_on: Option<NaiveDate>,
+    /// Failed collections of the current period.
+    pub dunning_attempts: i32,
+    /// Days to wait before each retry after a failed collection (`3,5,7`).
+    pub dunning_ladder: String,
+    /// Days before a collection the `subscription.upcoming` event is sent.
+    pub notice_days: i32,
+    /// When the next `subscription.upcoming` event is due; `None` once sent.
+    pub notice_on: Option<NaiveDate>,
+    /// Cancel instead of collecting the next period.
+    pub cancel_at_period_end: bool,
+    pub paused_at: Option<NaiveDateTime>,
+    /// When it was cancelled or otherwise ended.
+    pub ended_at: Option<NaiveDateTime>,
 }
 crate::scoped::tenant_scoped!(Subscription, subscriptions);
 
@@ -357,11 +410,7 @@ fn claim(
         session.customer_id = Some(c.id.clone());
         session.save(conn)?;
     }
-    let subject = crate::events::Subject {
-        session: &subject_session,
-        order: &order,
-        lead: &lead,
-    };
+    let subject = crate::events::Subject::of_session(&subject_session, &order, &lead);
     if let Some(t) = &transaction {
         subject.transaction_created(conn, t, now)?;
     }
@@ -407,7 +456,7 @@ fn claim_rows(
     type Rows = (PaymentSession, Order, Lead, SessionPayer, Gateway);
     let (session, order, lead, payer, gateway): Rows =
         on_backend!(conn, |c| payment_sessions::table
-            .inner_join(orders::table.on(orders::session_id.eq(payment_sessions::id)))
+            .inner_join(orders::table.on(orders::session_id.eq(payment_sessions::id.nullable())))
             .inner_join(leads::table.on(leads::id.eq(payment_sessions::lead_id)))
             .inner_join(
                 session_payers::table.on(session_payers::session_id.eq(payment_sessions::id))
@@ -505,6 +554,52 @@ pub struct Settled {
     pub subscription: Option<Subscription>,
 }
 
+/// What a transaction collects or gives back; it decides how the gateway's answer is applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// A payment session's debit.
+    SessionDebit,
+    /// A subscription's renewal (`sdd_rebill` with a billing period).
+    Renewal,
+    /// A charge on a saved customer.
+    Charge,
+    /// Money given back for another transaction.
+    Refund,
+}
+
+impl Transaction {
+    /// What this transaction is for.
+    pub fn purpose(&self) -> Purpose {
+        if self.refund_of.is_some() {
+            Purpose::Refund
+        } else if self.subscription_id.is_some() {
+            Purpose::Renewal
+        } else if self.session_id.is_some() {
+            Purpose::SessionDebit
+        } else {
+            Purpose::Charge
+        }
+    }
+}
+
+/// Applies the gateway's answer for any transaction, by its [`Purpose`]: a session's debit
+/// as [`apply_settlement`], a renewal, a charge or a refund by their own modules. Idempotent:
+/// a transaction that is no longer pending is left as it is.
+pub fn apply_outcome(
+    conn: &mut DbConnection,
+    transaction_id: &str,
+    settlement: &Settlement,
+    now: NaiveDateTime,
+) -> StoreResult<()> {
+    let purpose = Transaction::by_id(conn, transaction_id)?.purpose();
+    match purpose {
+        Purpose::SessionDebit => apply_settlement(conn, transaction_id, settlement, now).map(drop),
+        Purpose::Renewal => crate::billing::apply_renewal(conn, transaction_id, settlement, now),
+        Purpose::Charge => crate::charges::apply_charge(conn, transaction_id, settlement, now),
+        Purpose::Refund => crate::refunds::apply_refund(conn, transaction_id, settlement, now),
+    }
+}
+
 /// Applies the gateway's answer for `transaction_id` in one transaction: transaction, session,
 /// order, attempts, mandate sequence, subscription. Idempotent: a transaction that is no longer
 /// `pending` (or awaiting verification) is left as it is. Returns the updated session.
@@ -516,8 +611,11 @@ pub fn apply_settlement(
 ) -> StoreResult<PaymentSession> {
     tx::write(conn, |conn| {
         let transaction = Transaction::by_id(conn, transaction_id)?;
+        let session_id = transaction.session_id.as_deref().ok_or_else(|| {
+            StoreError::Corrupt(format!("transaction {transaction_id} has no session"))
+        })?;
         let session = on_backend!(conn, |c| payment_sessions::table
-            .find(&transaction.session_id)
+            .find(session_id)
             .select(PaymentSession::as_select())
             .first(c))?;
         if transaction.status != "pending" {
@@ -628,12 +726,8 @@ fn apply(
             t.processed_at = Some(processed_at(t, now));
             t.updated_at = now;
             t.save_while_pending(conn)?;
-            crate::events::Subject {
-                session,
-                order,
-                lead,
-            }
-            .transaction_status_changed(conn, t, "pending", now)?;
+            crate::events::Subject::of_session(session, order, lead)
+                .transaction_status_changed(conn, t, "pending", now)?;
             if !counted_at_submit {
                 session.attempts_used += 1;
             }
@@ -662,21 +756,16 @@ fn apply(
             if *counts_as_attempt && !counted_at_submit {
                 session.attempts_used += 1;
             }
-            crate::events::Subject {
-                session,
-                order,
-                lead,
-            }
-            .transaction_status_changed(conn, t, "pending", now)?;
+            crate::events::Subject::of_session(session, order, lead)
+                .transaction_status_changed(conn, t, "pending", now)?;
             if session.attempts_used >= session.max_payment_attempts {
                 move_session(conn, session, current, SessionStatus::Failed, now)?;
                 move_order(conn, order, OrderStatus::Failed, now)?;
-                crate::events::Subject {
-                    session,
-                    order,
-                    lead,
-                }
-                .session_finished(conn, Some(t), now)?;
+                crate::events::Subject::of_session(session, order, lead).session_finished(
+                    conn,
+                    Some(t),
+                    now,
+                )?;
             } else {
                 move_session(conn, session, current, SessionStatus::Pending, now)?;
             }
@@ -688,20 +777,15 @@ fn apply(
             t.processed_at = Some(processed_at(t, now));
             t.updated_at = now;
             t.save_while_pending(conn)?;
-            let subject = crate::events::Subject {
-                session,
-                order,
-                lead,
-            };
+            let subject = crate::events::Subject::of_session(session, order, lead);
             subject.transaction_status_changed(conn, t, "pending", now)?;
             move_session(conn, session, current, SessionStatus::Expired, now)?;
             move_order(conn, order, OrderStatus::Cancelled, now)?;
-            crate::events::Subject {
-                session,
-                order,
-                lead,
-            }
-            .session_finished(conn, Some(t), now)?;
+            crate::events::Subject::of_session(session, order, lead).session_finished(
+                conn,
+                Some(t),
+                now,
+            )?;
         }
     }
     Ok(())
@@ -782,6 +866,32 @@ fn move_order(
     order.save(conn)
 }
 
+/// After the first successful collection under `mandate` (`FRST`): later ones are `RCUR`, with
+/// the gateway's reference of this one as their `reference_id`.
+pub fn mark_collected(
+    conn: &mut DbConnection,
+    mandate: &mut Mandate,
+    collected: &Transaction,
+    now: NaiveDateTime,
+) -> StoreResult<()> {
+    on_backend!(conn, |c| prepared::update(
+        mandates::table,
+        mandates::id.eq(&mandate.id),
+        (
+            mandates::sequence_type.eq("RCUR"),
+            mandates::gateway_reference.eq(&collected.gateway_reference),
+            mandates::updated_at.eq(now),
+        ),
+    )
+    .execute(c))?;
+    mandate.sequence_type = "RCUR".into();
+    mandate
+        .gateway_reference
+        .clone_from(&collected.gateway_reference);
+    mandate.updated_at = now;
+    Ok(())
+}
+
 /// Completes a paid (or mandate-only) session: session and order `COMPLETED`, the mandate moves
 /// to `RCUR` after a successful collection, and a recurring plan starts its subscription.
 fn complete(
@@ -796,34 +906,29 @@ fn complete(
     let from = session.status()?;
     move_session(conn, session, from, SessionStatus::Completed, now)?;
     move_order(conn, order, OrderStatus::Completed, now)?;
-    if collected.is_some() && mandate.sequence_type == "FRST" {
-        on_backend!(conn, |c| prepared::update(
-            mandates::table,
-            mandates::id.eq(&mandate.id),
-            (
-                mandates::sequence_type.eq("RCUR"),
-                mandates::updated_at.eq(now),
-            ),
-        )
-        .execute(c))?;
-        mandate.sequence_type = "RCUR".into();
-        mandate.updated_at = now;
+    if let Some(t) = collected
+        && mandate.sequence_type == "FRST"
+    {
+        mark_collected(conn, mandate, t, now)?;
     }
-    let subject = crate::events::Subject {
-        session,
-        order,
-        lead,
-    };
+    let subject = crate::events::Subject::of_session(session, order, lead);
     subject.session_finished(conn, collected, now)?;
     let pricing = session.pricing()?;
     if let (Some(frequency), Some(next)) = (
         pricing.billing_frequency(),
         pricing.next_billing_date(now.date()),
     ) {
+        // The period the session paid counts from today; a trial's first paid period is
+        // counted from the trial's end.
+        let (anchor_date, periods_billed) = match pricing.trial() {
+            Some(_) => (next, 0),
+            None => (now.date(), 1),
+        };
+        let plan = crate::billing::Plan::of_session(conn, session)?;
         let subscription = Subscription {
             id: uuid::Uuid::now_v7().to_string(),
             tenant_id: session.tenant_id.clone(),
-            session_id: session.id.clone(),
+            session_id: Some(session.id.clone()),
             order_id: order.id.clone(),
             lead_id: session.lead_id.clone(),
             gateway_id: session.gateway_id.clone(),
@@ -837,6 +942,22 @@ fn complete(
             next_billing_date: next,
             created_at: now,
             updated_at: now,
+            campaign_id: session.campaign_id.clone(),
+            plan_name: plan.name,
+            anchor_date,
+            periods_billed,
+            collect_on: Some(next),
+            dunning_attempts: 0,
+            dunning_ladder: plan.dunning_ladder.to_string(),
+            notice_days: i32::try_from(plan.notice_days).unwrap_or(i32::MAX),
+            notice_on: Some(catalyst_domain::dunning::notice_on(
+                next,
+                plan.notice_days,
+                now.date(),
+            )),
+            cancel_at_period_end: false,
+            paused_at: None,
+            ended_at: None,
         };
         subscription.insert(conn)?;
         subject.subscription_created(conn, &subscription, now)?;

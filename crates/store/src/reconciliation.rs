@@ -169,9 +169,9 @@ pub struct TransactionLine {
     /// `processed_at`, never null in this listing.
     #[diesel(select_expression = transactions::processed_at.assume_not_null())]
     pub date_processed: NaiveDateTime,
-    /// The session's `ps_` token.
-    #[diesel(select_expression = payment_sessions::token)]
-    pub session_token: String,
+    /// The session's `ps_` token (none for charges, renewals of customer subscriptions, refunds).
+    #[diesel(select_expression = payment_sessions::token.nullable())]
+    pub session_token: Option<String>,
     /// The order's number.
     #[diesel(select_expression = orders::order_number)]
     pub order_number: String,
@@ -196,7 +196,10 @@ fn transactions_query<'a>(
 ) -> impl LoadQuery<'a, DbConnection, TransactionLine> + QueryFragment<Db> + QueryId + 'a {
     let (from, until) = filter.processed.instants();
     let mut query = transactions::table
-        .inner_join(payment_sessions::table.on(payment_sessions::id.eq(transactions::session_id)))
+        .left_join(
+            payment_sessions::table
+                .on(transactions::session_id.eq(payment_sessions::id.nullable())),
+        )
         .inner_join(orders::table.on(orders::id.eq(transactions::order_id)))
         .inner_join(mandates::table.on(mandates::id.eq(transactions::mandate_id)))
         .filter(transactions::tenant_id.eq(tenant))
@@ -371,9 +374,9 @@ pub struct SubscriptionLine {
     /// The subscription row.
     #[diesel(embed)]
     pub subscription: Subscription,
-    /// The session's `ps_` token.
-    #[diesel(select_expression = payment_sessions::token)]
-    pub session_token: String,
+    /// The session's `ps_` token (none for charges, renewals of customer subscriptions, refunds).
+    #[diesel(select_expression = payment_sessions::token.nullable())]
+    pub session_token: Option<String>,
     /// The order's number.
     #[diesel(select_expression = orders::order_number)]
     pub order_number: String,
@@ -398,7 +401,10 @@ fn subscriptions_query<'a>(
 ) -> impl LoadQuery<'a, DbConnection, SubscriptionLine> + QueryFragment<Db> + QueryId + 'a {
     let (from, until) = filter.created.instants();
     let mut query = subscriptions::table
-        .inner_join(payment_sessions::table.on(payment_sessions::id.eq(subscriptions::session_id)))
+        .left_join(
+            payment_sessions::table
+                .on(subscriptions::session_id.eq(payment_sessions::id.nullable())),
+        )
         .inner_join(orders::table.on(orders::id.eq(subscriptions::order_id)))
         .inner_join(mandates::table.on(mandates::id.eq(subscriptions::mandate_id)))
         .filter(subscriptions::tenant_id.eq(tenant))

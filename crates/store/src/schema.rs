@@ -114,6 +114,8 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        dunning_ladder -> Nullable<Text>,
+        prenotification_days -> Nullable<Integer>,
     }
 }
 
@@ -190,7 +192,7 @@ diesel::table! {
     orders (id) {
         id -> Text,
         tenant_id -> Text,
-        session_id -> Text,
+        session_id -> Nullable<Text>,
         lead_id -> Text,
         order_number -> Text,
         status -> Text,
@@ -198,6 +200,8 @@ diesel::table! {
         currency -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        customer_id -> Nullable<Text>,
+        webhook_profile_id -> Nullable<Text>,
     }
 }
 
@@ -222,6 +226,11 @@ diesel::table! {
         external_customer_id -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        session_id -> Nullable<Text>,
+        gateway_id -> Nullable<Text>,
+        mandate_id -> Nullable<Text>,
+        status -> Text,
+        deleted_at -> Nullable<Timestamp>,
     }
 }
 
@@ -243,6 +252,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         iban_masked -> Text,
+        gateway_reference -> Nullable<Text>,
+        revoked_at -> Nullable<Timestamp>,
     }
 }
 
@@ -250,7 +261,7 @@ diesel::table! {
     transactions (id) {
         id -> Text,
         tenant_id -> Text,
-        session_id -> Text,
+        session_id -> Nullable<Text>,
         order_id -> Text,
         gateway_id -> Text,
         mandate_id -> Text,
@@ -273,6 +284,12 @@ diesel::table! {
         updated_at -> Timestamp,
         recovery_attempts -> Integer,
         next_recovery_at -> Nullable<Timestamp>,
+        subscription_id -> Nullable<Text>,
+        billing_period -> Nullable<Date>,
+        billing_attempt -> Nullable<Integer>,
+        refund_of -> Nullable<Text>,
+        refunded_minor -> BigInt,
+        description -> Nullable<Text>,
     }
 }
 
@@ -280,7 +297,7 @@ diesel::table! {
     subscriptions (id) {
         id -> Text,
         tenant_id -> Text,
-        session_id -> Text,
+        session_id -> Nullable<Text>,
         order_id -> Text,
         lead_id -> Text,
         gateway_id -> Text,
@@ -294,6 +311,18 @@ diesel::table! {
         next_billing_date -> Date,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        campaign_id -> Nullable<Text>,
+        plan_name -> Nullable<Text>,
+        anchor_date -> Date,
+        periods_billed -> Integer,
+        collect_on -> Nullable<Date>,
+        dunning_attempts -> Integer,
+        dunning_ladder -> Text,
+        notice_days -> Integer,
+        notice_on -> Nullable<Date>,
+        cancel_at_period_end -> Bool,
+        paused_at -> Nullable<Timestamp>,
+        ended_at -> Nullable<Timestamp>,
     }
 }
 

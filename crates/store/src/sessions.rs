@@ -183,7 +183,8 @@ impl PaymentSession {
 pub struct Order {
     pub id: String,
     pub tenant_id: String,
-    pub session_id: String,
+    /// The session this order pays; `None` for a customer charge.
+    pub session_id: Option<String>,
     pub lead_id: String,
     /// `ORD-` + 8 upper-case hex.
     pub order_number: String,
@@ -192,6 +193,10 @@ pub struct Order {
     pub currency: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The saved customer a charge was made on.
+    pub customer_id: Option<String>,
+    /// Where the order's events go (the session's profile, for a session's order).
+    pub webhook_profile_id: Option<String>,
 }
 crate::scoped::tenant_scoped!(Order, orders);
 
@@ -288,14 +293,13 @@ pub fn create_session(
             .execute(c))
         .map_err(StoreError::from)?;
         order.lead_id.clone_from(&lead.id);
-        order.session_id.clone_from(&session.id);
+        order.session_id = Some(session.id.clone());
+        order
+            .webhook_profile_id
+            .clone_from(&session.webhook_profile_id);
         insert_order_with_fresh_number(conn, &mut order, &mut new_order_number)?;
-        crate::events::Subject {
-            session: &session,
-            order: &order,
-            lead: &payer.present(lead.clone()),
-        }
-        .order_created(conn, session.created_at)?;
+        crate::events::Subject::of_session(&session, &order, &payer.present(lead.clone()))
+            .order_created(conn, session.created_at)?;
         Ok(CreatedSession {
             lead,
             payer,
@@ -423,12 +427,8 @@ fn expire_in_tx(conn: &mut DbConnection, ids: &[String], now: NaiveDateTime) -> 
         .load(c))?;
     for session in &expired {
         let (order, lead) = crate::events::load_subject(conn, session)?;
-        crate::events::Subject {
-            session,
-            order: &order,
-            lead: &lead,
-        }
-        .session_finished(conn, None, now)?;
+        crate::events::Subject::of_session(session, &order, &lead)
+            .session_finished(conn, None, now)?;
     }
     Ok(ids.len())
 }

@@ -43,11 +43,13 @@ fn draft(s: &PaymentSession, o: &Order, l: &Lead) -> Result<PaymentDraft, StoreE
         created_at: at,
         updated_at: at,
         iban_masked: "******************3000".into(),
+        gateway_reference: None,
+        revoked_at: None,
     };
     let transaction = Transaction {
         id: id(),
         tenant_id: s.tenant_id.clone(),
-        session_id: s.id.clone(),
+        session_id: Some(s.id.clone()),
         order_id: o.id.clone(),
         gateway_id: s.gateway_id.clone(),
         mandate_id: mandate.id.clone(),
@@ -68,6 +70,11 @@ fn draft(s: &PaymentSession, o: &Order, l: &Lead) -> Result<PaymentDraft, StoreE
         processed_at: None,
         created_at: at,
         updated_at: at,
+        subscription_id: None,
+        billing_period: None,
+        billing_attempt: None,
+        refund_of: None,
+        description: None,
     };
     Ok(PaymentDraft {
         mandate,

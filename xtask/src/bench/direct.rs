@@ -270,7 +270,7 @@ pub fn new_order(session: &PaymentSession, order_number: String, at: NaiveDateTi
     Order {
         id: OrderId::new().to_string(),
         tenant_id: session.tenant_id.clone(),
-        session_id: session.id.clone(),
+        session_id: Some(session.id.clone()),
         lead_id: session.lead_id.clone(),
         order_number,
         status: OrderStatus::PendingPaymentSubmission.as_str().to_owned(),
@@ -278,6 +278,8 @@ pub fn new_order(session: &PaymentSession, order_number: String, at: NaiveDateTi
         currency: session.currency.clone(),
         created_at: at,
         updated_at: at,
+        customer_id: None,
+        webhook_profile_id: None,
     }
 }
 
@@ -408,12 +410,14 @@ fn payment_draft(session: &PaymentSession, order: &Order, lead: &Lead) -> Paymen
         created_at: at,
         updated_at: at,
         iban_masked: "******************3000".into(),
+        gateway_reference: None,
+        revoked_at: None,
     };
     let b = *uuid::Uuid::new_v4().as_bytes();
     let transaction = Transaction {
         id: uuid::Uuid::now_v7().to_string(),
         tenant_id: session.tenant_id.clone(),
-        session_id: session.id.clone(),
+        session_id: Some(session.id.clone()),
         order_id: order.id.clone(),
         gateway_id: session.gateway_id.clone(),
         mandate_id: mandate.id.clone(),
@@ -439,6 +443,11 @@ fn payment_draft(session: &PaymentSession, order: &Order, lead: &Lead) -> Paymen
         processed_at: None,
         created_at: at,
         updated_at: at,
+        subscription_id: None,
+        billing_period: None,
+        billing_attempt: None,
+        refund_of: None,
+        description: None,
     };
     PaymentDraft {
         mandate,

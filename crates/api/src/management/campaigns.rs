@@ -372,6 +372,8 @@ pub async fn create(
                 active: true,
                 created_at: at,
                 updated_at: at,
+                dunning_ladder: None,
+                prenotification_days: None,
             };
             apply(c, &mut k, &value, true)?;
             k.insert(c)?;

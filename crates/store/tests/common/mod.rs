@@ -102,7 +102,7 @@ pub fn order(tenant: &str, number: &str) -> Order {
     Order {
         id: id(),
         tenant_id: tenant.into(),
-        session_id: String::new(),
+        session_id: None,
         lead_id: String::new(),
         order_number: number.into(),
         status: "PENDING_PAYMENT_SUBMISSION".into(),
@@ -110,6 +110,8 @@ pub fn order(tenant: &str, number: &str) -> Order {
         currency: "EUR".into(),
         created_at: now(),
         updated_at: now(),
+        customer_id: None,
+        webhook_profile_id: None,
     }
 }
 

@@ -1,0 +1,45 @@
+-- Reverts 2026-12-04-100000_billing. Rows without a session cannot be kept and are dropped.
+ALTER TABLE campaigns DROP COLUMN prenotification_days;
+ALTER TABLE campaigns DROP COLUMN dunning_ladder;
+ALTER TABLE mandates DROP COLUMN revoked_at;
+ALTER TABLE mandates DROP COLUMN gateway_reference;
+ALTER TABLE customers DROP COLUMN deleted_at;
+ALTER TABLE customers DROP COLUMN status;
+ALTER TABLE customers DROP COLUMN mandate_id;
+ALTER TABLE customers DROP COLUMN gateway_id;
+ALTER TABLE customers DROP COLUMN session_id;
+
+DROP INDEX subscriptions_customer;
+DROP INDEX subscriptions_notice_on;
+DROP INDEX subscriptions_collect_on;
+DROP INDEX transactions_refund_of;
+DROP INDEX transactions_billing_period;
+DROP INDEX transactions_order;
+DELETE FROM chargebacks WHERE transaction_id IN
+    (SELECT id FROM transactions WHERE session_id IS NULL OR subscription_id IS NOT NULL);
+DELETE FROM transactions WHERE session_id IS NULL OR subscription_id IS NOT NULL;
+DELETE FROM subscriptions WHERE session_id IS NULL;
+DELETE FROM orders WHERE session_id IS NULL;
+ALTER TABLE subscriptions DROP COLUMN ended_at;
+ALTER TABLE subscriptions DROP COLUMN paused_at;
+ALTER TABLE subscriptions DROP COLUMN cancel_at_period_end;
+ALTER TABLE subscriptions DROP COLUMN notice_on;
+ALTER TABLE subscriptions DROP COLUMN notice_days;
+ALTER TABLE subscriptions DROP COLUMN dunning_ladder;
+ALTER TABLE subscriptions DROP COLUMN dunning_attempts;
+ALTER TABLE subscriptions DROP COLUMN collect_on;
+ALTER TABLE subscriptions DROP COLUMN periods_billed;
+ALTER TABLE subscriptions DROP COLUMN anchor_date;
+ALTER TABLE subscriptions DROP COLUMN plan_name;
+ALTER TABLE subscriptions DROP COLUMN campaign_id;
+ALTER TABLE subscriptions ALTER COLUMN session_id SET NOT NULL;
+ALTER TABLE transactions DROP COLUMN description;
+ALTER TABLE transactions DROP COLUMN refunded_minor;
+ALTER TABLE transactions DROP COLUMN refund_of;
+ALTER TABLE transactions DROP COLUMN billing_attempt;
+ALTER TABLE transactions DROP COLUMN billing_period;
+ALTER TABLE transactions DROP COLUMN subscription_id;
+ALTER TABLE transactions ALTER COLUMN session_id SET NOT NULL;
+ALTER TABLE orders DROP COLUMN webhook_profile_id;
+ALTER TABLE orders DROP COLUMN customer_id;
+ALTER TABLE orders ALTER COLUMN session_id SET NOT NULL;
