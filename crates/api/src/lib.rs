@@ -13,6 +13,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod collect;
 pub mod controls;
 pub mod db;
 pub mod dispatcher;

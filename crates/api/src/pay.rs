@@ -306,7 +306,7 @@ pub async fn settle(
 }
 
 /// [`settle`] for a gateway that answers in-process: its "not found" is final at once.
-fn settle_now(
+pub fn settle_now(
     gateway: &dyn InProcessGateway,
     t: &Transaction,
     answer: Result<GatewayOutcome, GatewayError>,

@@ -18,6 +18,7 @@
 pub mod billing;
 pub mod chargebacks;
 pub mod charges;
+pub mod collection;
 mod config;
 mod connection;
 mod crypto;

@@ -391,7 +391,7 @@ fn claim(
         mandate.insert(conn)?
     }
     if let Some(t) = transaction.as_mut() {
-        insert_transaction(conn, t)?;
+        insert_new_transaction(conn, t)?;
     }
     let order_status = order
         .status()?
@@ -491,7 +491,12 @@ fn claim_rows(
 /// `tenant_reference_id` is the merchant's own and its collision is reported; only when one is
 /// given does the insert run in a savepoint, so that the collision does not abort the whole
 /// transaction.
-fn insert_transaction(conn: &mut DbConnection, t: &mut Transaction) -> Result<(), ClaimError> {
+/// Inserts a new transaction, drawing a fresh merchant transaction id while the drawn one is
+/// taken; a taken `tenant_reference_id` is [`ClaimError::TenantReferenceInUse`].
+pub(crate) fn insert_new_transaction(
+    conn: &mut DbConnection,
+    t: &mut Transaction,
+) -> Result<(), ClaimError> {
     for _ in 0..5 {
         let inserted = if t.tenant_reference_id.is_none() {
             insert_unless_id_taken(conn, t)?
@@ -800,7 +805,7 @@ fn processed_at(t: &Transaction, now: NaiveDateTime) -> NaiveDateTime {
 impl Transaction {
     /// Writes every column back, provided the stored row is still `pending`; otherwise
     /// `StateConflict` (someone else settled it).
-    fn save_while_pending(&self, conn: &mut DbConnection) -> StoreResult<()> {
+    pub(crate) fn save_while_pending(&self, conn: &mut DbConnection) -> StoreResult<()> {
         let n = on_backend!(conn, |c| prepared::update(
             transactions::table,
             transactions::id
