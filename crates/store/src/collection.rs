@@ -76,7 +76,7 @@ pub fn insert_pending(conn: &mut DbConnection, t: &mut Transaction) -> StoreResu
     crate::tx::savepoint(conn, |c| {
         crate::payments::insert_new_transaction(c, t).map_err(|e| match e {
             crate::payments::ClaimError::TenantReferenceInUse => {
-                StoreError::Conflict("tenant_reference_id".into())
+                StoreError::Conflict("tenant_reference_id")
             }
             crate::payments::ClaimError::Store(e) => e,
             other => StoreError::Corrupt(other.to_string()),
