@@ -105,7 +105,10 @@ pub struct DebitRequest {
     pub kind: DebitKind,
     /// The amount (EUR for SEPA).
     pub amount: Money,
-    /// The IBAN in electronic form; `None` for [`DebitKind::Recurring`].
+    /// The IBAN in electronic form. Required for one-off and first collections; optional for
+    /// [`DebitKind::Recurring`], where `EMP` never sends it (Genesis reuses the first
+    /// collection's mandate) and the sandbox uses it only when it has no record of the
+    /// `reference_id`.
     pub iban: Option<Secret<String>>,
     /// The BIC, when known (8 or 11 characters).
     pub bic: Option<String>,

@@ -5,6 +5,22 @@
 //! so a repeated debit answers with the first outcome and `reconcile`/`verify` answer from it.
 //! The state is in memory: after a restart the sandbox has forgotten earlier transactions
 //! (`reconcile` answers `None`, `verify` a [`GatewayError::Protocol`]).
+//!
+//! Off-session operations follow the same table ([`recurring_behavior`],
+//! [`refund_decline_reason`]):
+//!
+//! - A recurring collection ([`DebitKind::Recurring`]) takes the IBAN the sandbox recorded for
+//!   its `reference_id` (the first collection), else the request's IBAN, and gives what a
+//!   one-off from that IBAN gives; the verification IBANs are approved (nobody is there to
+//!   verify an off-session collection) and `requires_verification` does not apply. The
+//!   first-renewal IBAN declines the first recurring collection under each reference and
+//!   approves the next ones. A reference the sandbox knows but that is not an approved debit
+//!   is refused; an unknown reference without an IBAN is approved (the state may have been
+//!   lost in a restart).
+//! - A refund of an approved debit is approved up to what is left of it; over that it is
+//!   declined with Genesis' code `440`, an unknown reference with `410`, a reference that is
+//!   not an approved debit with `400` (`420` for a refund). The refund-decline IBAN's debits
+//!   are approved and their refunds declined with the bank's reason.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -70,6 +86,18 @@ pub enum SandboxBehavior {
     },
     /// Approved now; later a chargeback or return arrives.
     ApproveThenLater(LaterOutcome),
+    /// Debits approved; every refund of them declined by the bank with this reason.
+    RefundDeclined {
+        /// The gateway code of the refund's decline.
+        reason: &'static str,
+    },
+    /// One-off and first collections approved; under each first collection the first
+    /// recurring collection is declined with this reason and the later ones (the dunning
+    /// retry) are approved.
+    FirstRenewalDeclined {
+        /// The gateway code of the first renewal's decline.
+        reason: &'static str,
+    },
 }
 
 /// One row of the sandbox IBAN table.
@@ -91,7 +119,7 @@ const fn decline(reason: &'static str) -> SandboxBehavior {
 
 /// The sandbox IBAN table: `API.md` §8 ("Sandbox"), row for row. Used by the `SANDBOX`
 /// adapter and by the fake Genesis server; any IBAN not listed is approved.
-pub const SANDBOX_IBANS: [SandboxIban; 13] = [
+pub const SANDBOX_IBANS: [SandboxIban; 15] = [
     row("DE89370400440532013000", SandboxBehavior::Approve),
     row("GB82WEST12345698765432", SandboxBehavior::Approve),
     row("DE91100000000123456789", decline("AM04")),
@@ -125,6 +153,14 @@ pub const SANDBOX_IBANS: [SandboxIban; 13] = [
             reason: "AM04",
         }),
     ),
+    row(
+        "DE87100000000000000402",
+        SandboxBehavior::RefundDeclined { reason: "AC04" },
+    ),
+    row(
+        "DE71100000000000000205",
+        SandboxBehavior::FirstRenewalDeclined { reason: "AM04" },
+    ),
 ];
 
 /// The behaviour of `iban` (any form: spaces and lower case are ignored); unlisted IBANs are
@@ -146,11 +182,41 @@ pub fn later_outcome(iban: &str) -> Option<LaterOutcome> {
     }
 }
 
+/// What the sandbox rules make of a recurring collection ([`DebitKind::Recurring`]) from
+/// `iban`, when `earlier` recurring collections were made under the same first collection
+/// before it: what a one-off gives, except that the verification IBANs are approved (an
+/// off-session collection has nobody to verify it) and the first-renewal IBAN declines only
+/// the first one.
+pub fn recurring_behavior(iban: &str, earlier: u32) -> SandboxBehavior {
+    match behavior_for(iban) {
+        SandboxBehavior::FirstRenewalDeclined { reason } if earlier == 0 => {
+            SandboxBehavior::Decline { reason }
+        }
+        SandboxBehavior::FirstRenewalDeclined { .. } | SandboxBehavior::Verify { .. } => {
+            SandboxBehavior::Approve
+        }
+        other => other,
+    }
+}
+
+/// The reason a refund of an approved debit from `iban` is declined with, if the sandbox
+/// declines it (the refund-decline IBAN of the table).
+pub fn refund_decline_reason(iban: &str) -> Option<&'static str> {
+    match behavior_for(iban) {
+        SandboxBehavior::RefundDeclined { reason } => Some(reason),
+        _ => None,
+    }
+}
+
 /// The message of sandbox declines.
 fn decline_outcome(reference: Option<String>, reason: &str) -> GatewayOutcome {
+    bank_decline(reference, reason, "Declined by the sandbox")
+}
+
+fn bank_decline(reference: Option<String>, reason: &str, what: &str) -> GatewayOutcome {
     let message = ReasonCode::parse(reason).map_or_else(
-        || "Declined by the sandbox (unknown reason)".to_owned(),
-        |code| format!("Declined by the sandbox: {}", code.meaning()),
+        || format!("{what} (unknown reason)"),
+        |code| format!("{what}: {}", code.meaning()),
     );
     GatewayOutcome::Declined {
         reference,
@@ -169,6 +235,17 @@ fn refusal(reference: Option<String>, message: &str) -> GatewayOutcome {
     }
 }
 
+/// A refund the sandbox refuses before any bank sees it, with the Genesis code of the same
+/// refusal (`GENESIS.md` §2.4, §4), so both adapters report it alike.
+fn refund_refusal(genesis_code: u16, message: &str) -> GatewayOutcome {
+    GatewayOutcome::Declined {
+        reference: None,
+        code: DeclineCode::Unknown,
+        gateway_code: Some(genesis_code.to_string()),
+        gateway_message: Some(message.to_owned()),
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Entry {
     reference: String,
@@ -180,6 +257,9 @@ struct Entry {
     amount_minor: i64,
     refunded_minor: i64,
     is_refund: bool,
+    /// Debits: the IBAN (electronic form) collected from, when known; a recurring debit's is
+    /// its first collection's.
+    iban: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -187,6 +267,8 @@ struct Inner {
     by_transaction: HashMap<String, Entry>,
     /// reference → transaction id
     by_reference: HashMap<String, String>,
+    /// `reference_id` → how many recurring debits were recorded under it.
+    renewals: HashMap<String, u32>,
 }
 
 /// The sandbox's per-transaction state, shared by every `SANDBOX` adapter of the process.
@@ -228,6 +310,12 @@ impl Inner {
         self.by_transaction.insert(transaction_id.to_owned(), entry);
     }
 
+    fn by_reference(&self, reference: &str) -> Option<&Entry> {
+        self.by_reference
+            .get(reference)
+            .and_then(|txn| self.by_transaction.get(txn))
+    }
+
     fn find_mut(&mut self, req: &ReconcileRequest) -> Option<&mut Entry> {
         let transaction_id = match &req.reference {
             Some(reference) => self.by_reference.get(reference)?.clone(),
@@ -266,37 +354,42 @@ impl SandboxAdapter {
         format!("sbx_{}", random_hex32())
     }
 
-    /// The first outcome of a new debit, and what `verify` would make of it.
-    fn decide(
-        &self,
-        req: &DebitRequest,
-        inner: &Inner,
-    ) -> Result<(GatewayOutcome, Option<GatewayOutcome>), GatewayError> {
+    /// The first outcome of a new debit, what `verify` would make of it, and the IBAN the
+    /// debit is collected from (when known).
+    fn decide(&self, req: &DebitRequest, inner: &Inner) -> Result<Decision, GatewayError> {
         let reference = Self::new_reference();
-        let behavior = match (&req.kind, &req.iban) {
-            (DebitKind::Recurring { reference_id }, _) => {
-                // A collection under a saved mandate: approved, unless the sandbox knows the
-                // first collection and it did not go through.
-                let first = inner
-                    .by_reference
-                    .get(reference_id)
-                    .and_then(|txn| inner.by_transaction.get(txn));
-                if first.is_some_and(|e| !e.outcome.is_approved()) {
-                    return Ok((
-                        refusal(
+        let request_iban = req
+            .iban
+            .as_ref()
+            .map(|iban| normalize_iban(iban.expose()))
+            .filter(|iban| !iban.is_empty());
+        let (behavior, iban, off_session) = match &req.kind {
+            DebitKind::Recurring { reference_id } => {
+                // A collection under a saved mandate: refused when the sandbox knows the first
+                // collection and it did not go through; else by the first collection's IBAN.
+                let first = inner.by_reference(reference_id);
+                if first.is_some_and(|e| e.is_refund || !e.outcome.is_approved()) {
+                    return Ok(Decision {
+                        outcome: refusal(
                             Some(reference),
                             "the referenced first collection is not approved",
                         ),
-                        None,
-                    ));
+                        on_verify: None,
+                        iban: None,
+                    });
                 }
-                SandboxBehavior::Approve
+                let iban = first.and_then(|e| e.iban.clone()).or(request_iban);
+                let earlier = inner.renewals.get(reference_id).copied().unwrap_or(0);
+                let behavior = iban.as_deref().map_or(SandboxBehavior::Approve, |iban| {
+                    recurring_behavior(iban, earlier)
+                });
+                (behavior, iban, true)
             }
-            (_, Some(iban)) => behavior_for(iban.expose()),
-            (_, None) => {
-                return Err(GatewayError::Protocol(
-                    "a one-off or first debit needs an IBAN".into(),
-                ));
+            DebitKind::OneOff | DebitKind::FirstRecurring => {
+                let iban = request_iban.ok_or_else(|| {
+                    GatewayError::Protocol("a one-off or first debit needs an IBAN".into())
+                })?;
+                (behavior_for(&iban), Some(iban), false)
             }
         };
         let approved = GatewayOutcome::Approved {
@@ -306,7 +399,7 @@ impl SandboxAdapter {
             url: self.verification_url(&reference),
             reference: reference.clone(),
         };
-        Ok(match behavior {
+        let (outcome, on_verify) = match behavior {
             SandboxBehavior::Unreachable => return Err(GatewayError::Timeout),
             SandboxBehavior::Decline { reason } => (decline_outcome(Some(reference), reason), None),
             SandboxBehavior::Verify { decline: None } => (needs_verification, Some(approved)),
@@ -316,15 +409,30 @@ impl SandboxAdapter {
                 needs_verification,
                 Some(decline_outcome(Some(reference), reason)),
             ),
-            SandboxBehavior::Approve | SandboxBehavior::ApproveThenLater(_) => {
-                if self.requires_verification {
+            SandboxBehavior::Approve
+            | SandboxBehavior::ApproveThenLater(_)
+            | SandboxBehavior::RefundDeclined { .. }
+            | SandboxBehavior::FirstRenewalDeclined { .. } => {
+                if self.requires_verification && !off_session {
                     (needs_verification, Some(approved))
                 } else {
                     (approved, None)
                 }
             }
+        };
+        Ok(Decision {
+            outcome,
+            on_verify,
+            iban,
         })
     }
+}
+
+/// What [`SandboxAdapter::decide`] made of a new debit.
+struct Decision {
+    outcome: GatewayOutcome,
+    on_verify: Option<GatewayOutcome>,
+    iban: Option<String>,
 }
 
 #[async_trait::async_trait]
@@ -370,25 +478,42 @@ impl GatewayAdapter for SandboxAdapter {
             .cloned()
             .and_then(|txn| inner.by_transaction.get_mut(&txn));
         let outcome = match original {
-            None => refusal(None, "unknown reference transaction"),
-            Some(original) if original.is_refund || !original.outcome.is_approved() => {
-                refusal(None, "the reference transaction is not an approved debit")
-            }
+            None => refund_refusal(410, "Reference transaction not found"),
+            Some(original) if original.is_refund => refund_refusal(
+                420,
+                "Reference transaction cannot be refunded (it is a refund)",
+            ),
+            Some(original) if !original.outcome.is_approved() => refund_refusal(
+                400,
+                "Cannot refund the reference transaction: it is not an approved debit",
+            ),
             Some(original)
                 if req.amount.minor() > original.amount_minor - original.refunded_minor =>
             {
-                refusal(
-                    None,
-                    "the refund exceeds the amount left on the reference transaction",
+                refund_refusal(
+                    440,
+                    &format!(
+                        "amount exceeds amount of reference transaction ({} of {} minor units left)",
+                        original.amount_minor - original.refunded_minor,
+                        original.amount_minor
+                    ),
                 )
             }
-            Some(original) => {
-                original.refunded_minor += req.amount.minor();
-                GatewayOutcome::Approved {
-                    reference: reference.clone(),
+            Some(original) => match original.iban.as_deref().and_then(refund_decline_reason) {
+                Some(reason) => bank_decline(
+                    Some(reference.clone()),
+                    reason,
+                    "Refund declined by the sandbox",
+                ),
+                None => {
+                    original.refunded_minor += req.amount.minor();
+                    GatewayOutcome::Approved {
+                        reference: reference.clone(),
+                    }
                 }
-            }
+            },
         };
+        tracing::debug!(transaction_id = %req.transaction_id, %reference, ?outcome, "sandbox refund");
         inner.insert(
             &req.transaction_id,
             Entry {
@@ -398,6 +523,7 @@ impl GatewayAdapter for SandboxAdapter {
                 amount_minor: req.amount.minor(),
                 refunded_minor: 0,
                 is_refund: true,
+                iban: None,
             },
         );
         Ok(outcome)
@@ -432,12 +558,19 @@ impl InProcessGateway for SandboxAdapter {
         if let Some(entry) = inner.by_transaction.get(&req.transaction_id) {
             return Ok(entry.outcome.clone());
         }
-        let (outcome, on_verify) = self.decide(req, &inner)?;
+        let Decision {
+            outcome,
+            on_verify,
+            iban,
+        } = self.decide(req, &inner)?;
         let reference = outcome
             .reference()
             .expect("sandbox outcomes carry a reference")
             .to_owned();
         tracing::debug!(transaction_id = %req.transaction_id, %reference, ?outcome, "sandbox debit");
+        if let DebitKind::Recurring { reference_id } = &req.kind {
+            *inner.renewals.entry(reference_id.clone()).or_default() += 1;
+        }
         inner.insert(
             &req.transaction_id,
             Entry {
@@ -447,6 +580,7 @@ impl InProcessGateway for SandboxAdapter {
                 amount_minor: req.amount.minor(),
                 refunded_minor: 0,
                 is_refund: false,
+                iban,
             },
         );
         Ok(outcome)
@@ -492,6 +626,44 @@ mod tests {
         assert_eq!(
             later_outcome("DE43100000000000000806").map(|l| l.reason_code()),
             Some(ReasonCode::MD06)
+        );
+    }
+
+    #[test]
+    fn off_session_rules() {
+        // Refunds fail only for the refund-decline IBAN, whose debits are approved.
+        assert_eq!(
+            refund_decline_reason("DE87 1000 0000 0000 0004 02"),
+            Some("AC04")
+        );
+        assert_eq!(refund_decline_reason("DE89370400440532013000"), None);
+        assert_eq!(refund_decline_reason("DE91100000000123456789"), None);
+        // Renewals: the first-renewal IBAN declines the first one only; the verification
+        // IBANs are approved; everything else as a one-off.
+        assert_eq!(
+            recurring_behavior("DE71100000000000000205", 0),
+            decline("AM04")
+        );
+        assert_eq!(
+            recurring_behavior("DE71100000000000000205", 1),
+            SandboxBehavior::Approve
+        );
+        for iban in ["DE92100000000000000700", "DE65100000000000000701"] {
+            assert_eq!(recurring_behavior(iban, 0), SandboxBehavior::Approve);
+        }
+        for earlier in [0, 1, 5] {
+            assert_eq!(
+                recurring_behavior("DE91100000000123456789", earlier),
+                decline("AM04")
+            );
+        }
+        assert_eq!(
+            recurring_behavior("DE76100000000000000503", 0),
+            SandboxBehavior::Unreachable
+        );
+        assert_eq!(
+            recurring_behavior("DE87100000000000000402", 0),
+            SandboxBehavior::RefundDeclined { reason: "AC04" }
         );
     }
 }

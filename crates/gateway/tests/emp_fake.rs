@@ -661,3 +661,250 @@ async fn notification_signatures_and_echo_through_the_adapter() {
     );
     fake.stop().await;
 }
+
+/// A renewal as the billing system sends it: `Recurring` with the mandate's IBAN also set
+/// (the adapter must not send it).
+fn renewal(txn: &str, reference_id: &str, iban: &str, minor: i64) -> DebitRequest {
+    let mut req = debit(txn, iban);
+    req.kind = DebitKind::Recurring {
+        reference_id: reference_id.to_owned(),
+    };
+    req.amount = eur(minor);
+    req
+}
+
+fn refund_of(txn: &str, reference: &str, minor: i64) -> RefundRequest {
+    RefundRequest {
+        transaction_id: txn.to_owned(),
+        reference: reference.to_owned(),
+        amount: eur(minor),
+        usage: "Refund: Pro plan".into(),
+        remote_ip: "198.51.100.1".into(),
+    }
+}
+
+async fn first_collection(emp: &Arc<dyn GatewayAdapter>, txn: &str, iban: &str) -> String {
+    let mut req = debit(txn, iban);
+    req.kind = DebitKind::FirstRecurring;
+    req.amount = eur(2999);
+    match emp.debit(&req).await.unwrap() {
+        GatewayOutcome::Approved { reference } => reference,
+        other => panic!("{txn}: {other:?}"),
+    }
+}
+
+fn gateway_code(outcome: &GatewayOutcome) -> (DeclineCode, Option<&str>) {
+    match outcome {
+        GatewayOutcome::Declined {
+            code, gateway_code, ..
+        } => (*code, gateway_code.as_deref()),
+        other => panic!("expected a decline, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn renewals_through_emp_follow_the_sandbox_rules() {
+    let fake = start_fake().await;
+    let emp = emp(&fake);
+    const DUNNING: &str = "DE71100000000000000205";
+    let first = first_collection(&emp, "TXN-RN-1", DUNNING).await;
+    // The first renewal is declined AM04, the dunning retry approved.
+    let declined = emp
+        .debit(&renewal("TXN-RN-2", &first, DUNNING, 2999))
+        .await
+        .unwrap();
+    assert_eq!(
+        gateway_code(&declined),
+        (DeclineCode::InsufficientFunds, Some("AM04"))
+    );
+    assert!(is_unique_id(declined.reference().unwrap()));
+    // A retried request (same transaction id) answers with the same decline.
+    assert_eq!(
+        emp.debit(&renewal("TXN-RN-2", &first, DUNNING, 2999))
+            .await
+            .unwrap(),
+        declined
+    );
+    let retry = emp
+        .debit(&renewal("TXN-RN-3", &first, DUNNING, 2999))
+        .await
+        .unwrap();
+    assert!(retry.is_approved(), "{retry:?}");
+    // Reconcile by our transaction id finds both.
+    assert_eq!(
+        emp.reconcile(&by_txn("TXN-RN-2")).await.unwrap(),
+        Some(declined)
+    );
+    assert_eq!(
+        emp.reconcile(&by_txn("TXN-RN-3")).await.unwrap(),
+        Some(retry)
+    );
+    // What went over the wire: reference_id, never the IBAN or the address.
+    let bodies: Vec<String> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.body.contains("sdd_recurring_sale"))
+        .map(|r| r.body)
+        .collect();
+    assert_eq!(bodies.len(), 3);
+    for body in &bodies {
+        assert!(body.contains(&format!("<reference_id>{first}</reference_id>")));
+        for absent in [
+            "<iban>",
+            "<bic>",
+            "<billing_address>",
+            DUNNING,
+            "Mustermann",
+        ] {
+            assert!(!body.contains(absent), "{absent} sent: {body}");
+        }
+    }
+    // An unknown reference: 410, a decline (recorded as an error transaction).
+    let unknown = emp
+        .debit(&renewal("TXN-RN-4", &"0".repeat(32), DUNNING, 100))
+        .await
+        .unwrap();
+    assert_eq!(gateway_code(&unknown), (DeclineCode::Unknown, Some("410")));
+    assert_eq!(
+        emp.reconcile(&by_txn("TXN-RN-4")).await.unwrap(),
+        Some(unknown)
+    );
+    fake.stop().await;
+}
+
+#[tokio::test]
+async fn refunds_through_emp_full_partial_over_and_unknown() {
+    let fake = start_fake().await;
+    let emp = emp(&fake);
+    let first = first_collection(&emp, "TXN-RFE-1", "DE89370400440532013000").await;
+    let renewal_ref = emp
+        .debit(&renewal(
+            "TXN-RFE-2",
+            &first,
+            "DE89370400440532013000",
+            2999,
+        ))
+        .await
+        .unwrap()
+        .reference()
+        .unwrap()
+        .to_owned();
+
+    // Full refund of the first collection.
+    let full = emp
+        .refund(&refund_of("TXN-RFE-R1", &first, 2999))
+        .await
+        .unwrap();
+    assert!(full.is_approved(), "{full:?}");
+    // Partial refunds of the renewal; going over what is left is Genesis 440, a decline.
+    let part = emp
+        .refund(&refund_of("TXN-RFE-R2", &renewal_ref, 1000))
+        .await
+        .unwrap();
+    assert!(part.is_approved());
+    let over = emp
+        .refund(&refund_of("TXN-RFE-R3", &renewal_ref, 2000))
+        .await
+        .unwrap();
+    match &over {
+        GatewayOutcome::Declined {
+            code,
+            gateway_code,
+            gateway_message,
+            ..
+        } => {
+            assert_eq!(
+                (*code, gateway_code.as_deref()),
+                (DeclineCode::Unknown, Some("440"))
+            );
+            assert!(
+                gateway_message
+                    .as_deref()
+                    .unwrap()
+                    .contains("amount exceeds amount of reference transaction")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // Retrying the refused refund (same transaction id) is the same refusal.
+    assert_eq!(
+        emp.refund(&refund_of("TXN-RFE-R3", &renewal_ref, 2000))
+            .await
+            .unwrap(),
+        over
+    );
+    assert!(
+        emp.refund(&refund_of("TXN-RFE-R4", &renewal_ref, 1999))
+            .await
+            .unwrap()
+            .is_approved()
+    );
+    // Unknown reference: 410.
+    let unknown = emp
+        .refund(&refund_of("TXN-RFE-R5", &"a".repeat(32), 1))
+        .await
+        .unwrap();
+    assert_eq!(gateway_code(&unknown), (DeclineCode::Unknown, Some("410")));
+    // Reconcile finds every refund by our transaction id.
+    for (txn, outcome) in [
+        ("TXN-RFE-R1", &full),
+        ("TXN-RFE-R2", &part),
+        ("TXN-RFE-R3", &over),
+        ("TXN-RFE-R5", &unknown),
+    ] {
+        assert_eq!(
+            emp.reconcile(&by_txn(txn)).await.unwrap().as_ref(),
+            Some(outcome),
+            "{txn}"
+        );
+    }
+
+    // The refund-decline IBAN: collected, but its refund is declined AC04.
+    const NO_REFUND: &str = "DE87100000000000000402";
+    let sale = emp.debit(&debit("TXN-RFE-3", NO_REFUND)).await.unwrap();
+    assert!(sale.is_approved());
+    let refused = emp
+        .refund(&refund_of("TXN-RFE-R6", sale.reference().unwrap(), 100))
+        .await
+        .unwrap();
+    assert_eq!(
+        gateway_code(&refused),
+        (DeclineCode::AccountClosed, Some("AC04"))
+    );
+    assert!(is_unique_id(refused.reference().unwrap()));
+    assert_eq!(
+        emp.reconcile(&by_txn("TXN-RFE-R6")).await.unwrap(),
+        Some(refused)
+    );
+    // The debit still reconciles as approved (nothing was refunded).
+    assert_eq!(
+        emp.reconcile(&by_txn("TXN-RFE-3")).await.unwrap(),
+        Some(sale)
+    );
+    fake.stop().await;
+}
+
+#[tokio::test]
+async fn a_refund_whose_answer_is_lost_is_reconciled() {
+    let fake = start_fake().await;
+    let emp_fast = emp_with_timeout(&fake, Duration::from_millis(300));
+    let emp = emp(&fake);
+    let sale = emp
+        .debit(&debit("TXN-RL-1", "DE89370400440532013000"))
+        .await
+        .unwrap();
+    let reference = sale.reference().unwrap().to_owned();
+    fake.set_delay(Duration::from_millis(1000));
+    // The approved refund and the 440 refusal both come back through reconcile.
+    let refund = emp_fast
+        .refund(&refund_of("TXN-RL-R1", &reference, 1234))
+        .await
+        .unwrap();
+    assert!(refund.is_approved(), "{refund:?}");
+    let over = emp_fast
+        .refund(&refund_of("TXN-RL-R2", &reference, 1))
+        .await
+        .unwrap();
+    assert_eq!(gateway_code(&over), (DeclineCode::Unknown, Some("440")));
+    fake.stop().await;
+}

@@ -83,6 +83,18 @@ fn refund(transaction_id: &str, reference: &str, amount: &str) -> String {
     )
 }
 
+fn init_recurring(transaction_id: &str, iban: &str, amount: &str) -> String {
+    sale(transaction_id, iban, amount).replace("sdd_sale", "sdd_init_recurring_sale")
+}
+
+fn recurring(transaction_id: &str, reference: &str, amount: &str) -> String {
+    refund(transaction_id, reference, amount).replace("sdd_refund", "sdd_recurring_sale")
+}
+
+fn reconcile_txn(transaction_id: &str) -> String {
+    format!("<reconcile><transaction_id>{transaction_id}</transaction_id></reconcile>")
+}
+
 fn assert_error(resp: &PaymentResponse, code: &str) {
     assert_eq!(resp.status, "error", "{resp:?}");
     assert_eq!(resp.code.as_deref(), Some(code), "{resp:?}");
@@ -504,4 +516,254 @@ fn run_blocking_reports_bind_errors() {
         .block_on(fake::start(no_terminals, "127.0.0.1:0"))
         .unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+}
+
+#[tokio::test]
+async fn recurring_sales_follow_the_sandbox_rules_and_are_stored() {
+    let fake = start().await;
+    let client = Client::new(&fake);
+    // The first-renewal IBAN: FRST approved, first renewal AM04, the retry approved.
+    let first = client
+        .process(&init_recurring(
+            "TXN-RS-1",
+            "DE71100000000000000205",
+            "2999",
+        ))
+        .await;
+    assert_eq!(first.status, "approved");
+    let first_id = first.unique_id.unwrap();
+    let renewal = client
+        .process(&recurring("TXN-RS-2", &first_id, "2999"))
+        .await;
+    assert_eq!(renewal.status, "declined", "{renewal:?}");
+    assert_eq!(renewal.reason_code.as_deref(), Some("AM04"));
+    assert_eq!(
+        renewal.transaction_type.as_deref(),
+        Some("sdd_recurring_sale")
+    );
+    assert_eq!(
+        renewal.reference_transaction_unique_id.as_deref(),
+        Some(first_id.as_str())
+    );
+    // Same transaction_id again: 450, and it does not count as the next renewal.
+    assert_error(
+        &client
+            .process(&recurring("TXN-RS-2", &first_id, "2999"))
+            .await,
+        "450",
+    );
+    for txn in ["TXN-RS-3", "TXN-RS-4"] {
+        let retry = client.process(&recurring(txn, &first_id, "2999")).await;
+        assert_eq!(retry.status, "approved", "{txn}: {retry:?}");
+        assert_eq!(
+            retry.reference_transaction_unique_id.as_deref(),
+            Some(first_id.as_str())
+        );
+    }
+    // Stored: reconcile by transaction_id finds the decline and the approval.
+    let found = client.reconcile(&reconcile_txn("TXN-RS-2")).await;
+    assert_eq!(
+        (found.status.as_str(), found.reason_code.as_deref()),
+        ("declined", Some("AM04"))
+    );
+    assert_eq!(found.unique_id, renewal.unique_id);
+    assert_eq!(
+        client.reconcile(&reconcile_txn("TXN-RS-3")).await.status,
+        "approved"
+    );
+    // The renewals collect from the first debit's IBAN.
+    let stored: Vec<_> = fake
+        .transactions()
+        .into_iter()
+        .filter(|t| t.transaction_type == "sdd_recurring_sale")
+        .collect();
+    assert_eq!(stored.len(), 3);
+    assert!(
+        stored
+            .iter()
+            .all(|t| t.iban.as_deref() == Some("DE71100000000000000205")
+                && t.reference_id.as_deref() == Some(first_id.as_str()))
+    );
+
+    // A declining IBAN's first debit cannot be renewed (400); the reference of an sdd_sale
+    // is not a recurring one (420); an unknown reference is 410. Each is recorded as an
+    // error transaction that reconcile finds.
+    let bad_first = client
+        .process(&init_recurring("TXN-RS-5", "DE91100000000123456789", "100"))
+        .await;
+    assert_eq!(bad_first.status, "declined");
+    let one_off = client
+        .process(&sale("TXN-RS-6", "DE89370400440532013000", "100"))
+        .await;
+    for (txn, reference, code) in [
+        ("TXN-RS-7", bad_first.unique_id.unwrap(), "400"),
+        ("TXN-RS-8", one_off.unique_id.unwrap(), "420"),
+        ("TXN-RS-9", "f".repeat(32), "410"),
+    ] {
+        let answer = client.process(&recurring(txn, &reference, "100")).await;
+        assert_error(&answer, code);
+        assert_eq!(answer.transaction_id.as_deref(), Some(txn));
+        assert_eq!(
+            answer.reference_transaction_unique_id.is_some(),
+            code != "410",
+            "{txn}: the reference is echoed when it was found"
+        );
+        let found = client.reconcile(&reconcile_txn(txn)).await;
+        assert_error(&found, code);
+        assert_eq!(found.unique_id, answer.unique_id);
+    }
+
+    // The chargeback IBAN: renewals are approved and charged back at settlement.
+    let cb_first = client
+        .process(&init_recurring(
+            "TXN-RS-10",
+            "DE43100000000000000806",
+            "500",
+        ))
+        .await
+        .unique_id
+        .unwrap();
+    assert_eq!(
+        client
+            .process(&recurring("TXN-RS-11", &cb_first, "500"))
+            .await
+            .status,
+        "approved"
+    );
+    assert_eq!(fake.settle(), 2);
+    let charged_back = client.reconcile(&reconcile_txn("TXN-RS-11")).await;
+    assert_eq!(
+        (
+            charged_back.status.as_str(),
+            charged_back.reason_code.as_deref()
+        ),
+        ("chargebacked", Some("MD06"))
+    );
+    fake.stop().await;
+}
+
+#[tokio::test]
+async fn refunds_check_the_sum_decline_for_the_refund_iban_and_are_stored() {
+    let fake = start().await;
+    let client = Client::new(&fake);
+    let first = client
+        .process(&init_recurring(
+            "TXN-RF-1",
+            "DE89370400440532013000",
+            "1000",
+        ))
+        .await
+        .unique_id
+        .unwrap();
+    let renewal = client
+        .process(&recurring("TXN-RF-2", &first, "1000"))
+        .await
+        .unique_id
+        .unwrap();
+    // Partial refunds of the renewal up to its amount; the sum may not go over (440).
+    let r1 = client.process(&refund("TXN-RF-R1", &renewal, "400")).await;
+    assert_eq!(r1.status, "approved");
+    assert_eq!(
+        r1.reference_transaction_unique_id.as_deref(),
+        Some(renewal.as_str())
+    );
+    let over = client.process(&refund("TXN-RF-R2", &renewal, "601")).await;
+    assert_error(&over, "440");
+    assert!(
+        over.technical_message
+            .as_deref()
+            .unwrap()
+            .contains("amount exceeds amount of reference transaction")
+    );
+    assert_eq!(
+        client
+            .process(&refund("TXN-RF-R3", &renewal, "600"))
+            .await
+            .status,
+        "approved"
+    );
+    assert_error(
+        &client.process(&refund("TXN-RF-R4", &renewal, "1")).await,
+        "440",
+    );
+    // Stored: reconcile by transaction_id finds approved refunds and the refused one.
+    let found = client.reconcile(&reconcile_txn("TXN-RF-R1")).await;
+    assert_eq!(found.status, "approved");
+    assert_eq!(found.transaction_type.as_deref(), Some("sdd_refund"));
+    assert_eq!(found.unique_id, r1.unique_id);
+    assert_error(&client.reconcile(&reconcile_txn("TXN-RF-R2")).await, "440");
+    let original = fake
+        .transactions()
+        .into_iter()
+        .find(|t| t.unique_id == renewal)
+        .unwrap();
+    assert_eq!(
+        (original.status.as_str(), original.refunded),
+        ("refunded", 1000)
+    );
+    // The first debit is untouched by refunds of its renewal.
+    assert_eq!(
+        client.reconcile(&reconcile_txn("TXN-RF-1")).await.status,
+        "approved"
+    );
+    // A refund of a refund: 420, stored too.
+    assert_error(
+        &client
+            .process(&refund("TXN-RF-R5", r1.unique_id.as_deref().unwrap(), "1"))
+            .await,
+        "420",
+    );
+    assert_error(&client.reconcile(&reconcile_txn("TXN-RF-R5")).await, "420");
+
+    // The refund-decline IBAN: its debits are approved, every refund of them is declined
+    // AC04 and takes nothing off the debit.
+    let sale_id = client
+        .process(&sale("TXN-RF-3", "DE87100000000000000402", "1000"))
+        .await
+        .unique_id
+        .unwrap();
+    let rd_first = client
+        .process(&init_recurring(
+            "TXN-RF-4",
+            "DE87100000000000000402",
+            "1000",
+        ))
+        .await
+        .unique_id
+        .unwrap();
+    let rd_renewal = client
+        .process(&recurring("TXN-RF-5", &rd_first, "1000"))
+        .await;
+    assert_eq!(rd_renewal.status, "approved");
+    for (txn, reference) in [
+        ("TXN-RF-R6", sale_id.clone()),
+        ("TXN-RF-R7", rd_first),
+        ("TXN-RF-R8", rd_renewal.unique_id.unwrap()),
+    ] {
+        let answer = client.process(&refund(txn, &reference, "1000")).await;
+        assert_eq!(answer.status, "declined", "{txn}: {answer:?}");
+        assert_eq!(answer.reason_code.as_deref(), Some("AC04"));
+        assert_eq!(
+            answer.reference_transaction_unique_id.as_deref(),
+            Some(reference.as_str())
+        );
+        let found = client.reconcile(&reconcile_txn(txn)).await;
+        assert_eq!(found.status, "declined");
+        assert_eq!(found.unique_id, answer.unique_id);
+    }
+    let sale_now = fake
+        .transactions()
+        .into_iter()
+        .find(|t| t.unique_id == sale_id)
+        .unwrap();
+    assert_eq!(
+        (sale_now.status.as_str(), sale_now.refunded),
+        ("approved", 0)
+    );
+    // Over the amount is still 440 (checked before the bank is asked).
+    assert_error(
+        &client.process(&refund("TXN-RF-R9", &sale_id, "1001")).await,
+        "440",
+    );
+    fake.stop().await;
 }

@@ -99,12 +99,13 @@ fn first_recurring() -> DebitRequest {
     req
 }
 
+/// A renewal as the billing system sends it: the mandate's IBAN is set too, and must not go
+/// out (the SDK's parameters never carry it).
 fn recurring() -> DebitRequest {
     let mut req = DebitRequest::example("TXN-20260511-0000ABCF");
     req.kind = DebitKind::Recurring {
         reference_id: "44177a21403427eb96664a6d7e5d5d48".into(),
     };
-    req.iban = None;
     req.amount = eur(500);
     req.notification_url = Some("https://pay.example.com/notifications/emp/".into());
     req
@@ -383,6 +384,85 @@ async fn genesis_js_talks_to_the_fake_server() {
     .await;
     assert_eq!(answer["response"]["status"], "approved", "{answer}");
     assert_eq!(answer["response"]["amount"], "10.01");
+
+    // Renewals through the SDK: an init_recurring_sale from the first-renewal IBAN, then two
+    // recurring sales under it (declined AM04, then approved), then an over-refund (440).
+    let mut first = first_recurring();
+    first.transaction_id = "TXN-20260411-0000ABD2".into();
+    first.iban = Some(Secret::new("DE71100000000000000205".into()));
+    first.notification_url = None;
+    let mut first_params = js_debit_params(&first, None);
+    first_params
+        .as_object_mut()
+        .unwrap()
+        .remove("mandate_reference");
+    let answer = node_async(
+        dir.clone(),
+        send(
+            "sdd_init_recurring_sale",
+            first_params,
+            fake::DEFAULT_PASSWORD,
+        ),
+    )
+    .await;
+    assert_eq!(answer["response"]["status"], "approved", "{answer}");
+    let first_id = answer["response"]["unique_id"].as_str().unwrap().to_owned();
+    for (txn, status) in [
+        ("TXN-20260511-0000ABD3", "declined"),
+        ("TXN-20260511-0000ABD4", "approved"),
+    ] {
+        let mut renewal = recurring();
+        renewal.transaction_id = txn.into();
+        renewal.notification_url = None;
+        renewal.kind = DebitKind::Recurring {
+            reference_id: first_id.clone(),
+        };
+        let answer = node_async(
+            dir.clone(),
+            send(
+                "sdd_recurring_sale",
+                js_debit_params(&renewal, None),
+                fake::DEFAULT_PASSWORD,
+            ),
+        )
+        .await;
+        let response = &answer["response"];
+        assert_eq!(response["status"], status, "{answer}");
+        assert_eq!(response["transaction_type"], "sdd_recurring_sale");
+        assert_eq!(response["reference_transaction_unique_id"], first_id);
+        if status == "declined" {
+            assert_eq!(response["reason_code"], "AM04");
+        }
+        // What the fake received is our own document's tree: no IBAN.
+        let received = fake.requests().pop().unwrap();
+        assert_eq!(
+            Element::parse(&received.body).unwrap().canonical(),
+            transformers::debit_request(&renewal, None)
+                .unwrap()
+                .canonical()
+        );
+        assert!(!received.body.contains("<iban>"));
+    }
+    let mut over = refund();
+    over.transaction_id = "TXN-20260412-0000ABD5".into();
+    over.reference = first_id;
+    over.amount = eur(3000);
+    let answer = node_async(
+        dir.clone(),
+        send(
+            "sdd_refund",
+            js_refund_params(&over),
+            fake::DEFAULT_PASSWORD,
+        ),
+    )
+    .await;
+    let error = if answer["ok"] == true {
+        &answer["response"]
+    } else {
+        &answer["error"]
+    };
+    assert_eq!(error["status"], "error", "{answer}");
+    assert_eq!(error["code"], 440, "{answer}");
 
     // Wrong password: the SDK rejects with the 401 and the parsed code-110 body.
     let mut other = sale();

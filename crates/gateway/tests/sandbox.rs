@@ -48,7 +48,7 @@ enum Expect {
     Verification(Option<(DeclineCode, &'static str)>),
 }
 
-const TABLE: [(&str, Expect); 13] = [
+const TABLE: [(&str, Expect); 15] = [
     ("DE89370400440532013000", Expect::Approved),
     ("GB82WEST12345698765432", Expect::Approved),
     (
@@ -83,6 +83,9 @@ const TABLE: [(&str, Expect); 13] = [
     ),
     ("DE43100000000000000806", Expect::Approved),
     ("DE98100000000000000204", Expect::Approved),
+    // Their refunds are declined; their first renewal is declined: debits are approved.
+    ("DE87100000000000000402", Expect::Approved),
+    ("DE71100000000000000205", Expect::Approved),
 ];
 
 #[test]
@@ -462,4 +465,423 @@ async fn the_sandbox_answers_in_process_with_the_same_state() {
     );
     assert_eq!(now.reconcile_now(&by_txn("TXN-NOW-2")).unwrap(), None);
     assert_eq!(state.len(), 1);
+}
+
+fn eur(minor: i64) -> Money {
+    Money::from_minor(minor, Currency::EUR).unwrap()
+}
+
+/// A first collection (FRST) from `iban`.
+fn first_collection(txn: &str, iban: &str) -> DebitRequest {
+    let mut req = debit(txn, iban);
+    req.kind = DebitKind::FirstRecurring;
+    req
+}
+
+/// A renewal under `reference_id`, as the billing system sends it: with the mandate's IBAN.
+fn renewal(txn: &str, reference_id: &str, iban: Option<&str>) -> DebitRequest {
+    let mut req = DebitRequest::example(txn);
+    req.kind = DebitKind::Recurring {
+        reference_id: reference_id.to_owned(),
+    };
+    req.iban = iban.map(|i| Secret::new(i.to_owned()));
+    req
+}
+
+fn refund_of(txn: &str, reference: &str, minor: i64) -> RefundRequest {
+    RefundRequest {
+        transaction_id: txn.to_owned(),
+        reference: reference.to_owned(),
+        amount: eur(minor),
+        usage: "Refund: Pro plan".into(),
+        remote_ip: "198.51.100.1".into(),
+    }
+}
+
+fn declined(outcome: &GatewayOutcome) -> (DeclineCode, Option<&str>, &str) {
+    match outcome {
+        GatewayOutcome::Declined {
+            code,
+            gateway_code,
+            gateway_message,
+            ..
+        } => (
+            *code,
+            gateway_code.as_deref(),
+            gateway_message.as_deref().unwrap_or(""),
+        ),
+        other => panic!("expected a decline, got {other:?}"),
+    }
+}
+
+async fn approved_reference(sandbox: &SandboxAdapter, req: &DebitRequest) -> String {
+    match sandbox.debit(req).await.unwrap() {
+        GatewayOutcome::Approved { reference } => reference,
+        other => panic!("{}: {other:?}", req.transaction_id),
+    }
+}
+
+#[tokio::test]
+async fn the_first_renewal_iban_declines_the_first_renewal_per_mandate_then_approves() {
+    const IBAN: &str = "DE71100000000000000205";
+    let sandbox = adapter(&SandboxState::new(), false);
+    // One-off and first collections from it are approved.
+    assert!(
+        sandbox
+            .debit(&debit("TXN-FR-0", IBAN))
+            .await
+            .unwrap()
+            .is_approved()
+    );
+    let mandate_a = approved_reference(&sandbox, &first_collection("TXN-FR-A0", IBAN)).await;
+    let mandate_b = approved_reference(&sandbox, &first_collection("TXN-FR-B0", IBAN)).await;
+
+    // The first renewal on mandate A: declined AM04 (insufficient funds).
+    let first_try = sandbox
+        .debit(&renewal("TXN-FR-A1", &mandate_a, Some(IBAN)))
+        .await
+        .unwrap();
+    let (code, gateway_code, _) = declined(&first_try);
+    assert_eq!(
+        (code, gateway_code),
+        (DeclineCode::InsufficientFunds, Some("AM04"))
+    );
+    assert!(first_try.reference().is_some());
+    // Retrying the same transaction id is the same decline, not the next renewal.
+    assert_eq!(
+        sandbox
+            .debit(&renewal("TXN-FR-A1", &mandate_a, Some(IBAN)))
+            .await
+            .unwrap(),
+        first_try
+    );
+    // The dunning retry (a new transaction on the same mandate) is approved, and so are
+    // later renewals.
+    for txn in ["TXN-FR-A2", "TXN-FR-A3"] {
+        assert!(
+            sandbox
+                .debit(&renewal(txn, &mandate_a, Some(IBAN)))
+                .await
+                .unwrap()
+                .is_approved(),
+            "{txn}"
+        );
+    }
+    // Mandate B has its own first renewal: declined, then approved. The sandbox knows the
+    // mandate's IBAN, so the request need not carry it.
+    assert_eq!(
+        declined(
+            &sandbox
+                .debit(&renewal("TXN-FR-B1", &mandate_b, None))
+                .await
+                .unwrap()
+        )
+        .1,
+        Some("AM04")
+    );
+    assert!(
+        sandbox
+            .debit(&renewal("TXN-FR-B2", &mandate_b, None))
+            .await
+            .unwrap()
+            .is_approved()
+    );
+}
+
+#[tokio::test]
+async fn renewals_follow_the_iban_table_like_one_offs() {
+    let state = SandboxState::new();
+    // Verification is for a customer at the payment page, never for an off-session renewal.
+    let sandbox = adapter(&state, true);
+    // An approved IBAN: approved. The request's IBAN does not override the mandate's.
+    let good = first_collection("TXN-RT-1", "DE89370400440532013000");
+    sandbox.debit(&good).await.unwrap();
+    let good_ref = match sandbox.verify(&by_txn("TXN-RT-1")).await.unwrap() {
+        GatewayOutcome::Approved { reference } => reference,
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        sandbox
+            .debit(&renewal(
+                "TXN-RT-2",
+                &good_ref,
+                Some("DE91100000000123456789")
+            ))
+            .await
+            .unwrap()
+            .is_approved()
+    );
+    // A reference the sandbox does not know (its state is in memory): the request's IBAN
+    // decides, as for a one-off; DE91… declines AM04 every time.
+    for txn in ["TXN-RT-3", "TXN-RT-4"] {
+        let outcome = sandbox
+            .debit(&renewal(
+                txn,
+                "sbx_forgotten",
+                Some("de91 1000 0000 0123 4567 89"),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(
+            declined(&outcome).1,
+            Some("AM04"),
+            "{txn}: every renewal declines"
+        );
+    }
+    assert_eq!(
+        declined(
+            &sandbox
+                .debit(&renewal(
+                    "TXN-RT-5",
+                    "sbx_forgotten",
+                    Some("DE17100000000000000401")
+                ))
+                .await
+                .unwrap()
+        )
+        .0,
+        DeclineCode::AccountClosed
+    );
+    // The unreachable IBAN times out and records nothing.
+    assert_eq!(
+        sandbox
+            .debit(&renewal(
+                "TXN-RT-6",
+                "sbx_forgotten",
+                Some("DE76100000000000000503")
+            ))
+            .await,
+        Err(GatewayError::Timeout)
+    );
+    assert_eq!(sandbox.reconcile(&by_txn("TXN-RT-6")).await, Ok(None));
+    // The verification IBANs are approved off-session; unknown reference without IBAN too.
+    for (txn, iban) in [
+        ("TXN-RT-7", Some("DE92100000000000000700")),
+        ("TXN-RT-8", Some("DE65100000000000000701")),
+        ("TXN-RT-9", None),
+    ] {
+        assert!(
+            sandbox
+                .debit(&renewal(txn, "sbx_forgotten", iban))
+                .await
+                .unwrap()
+                .is_approved(),
+            "{txn}"
+        );
+    }
+    // The chargeback IBAN's renewal is approved (its chargeback comes at settlement).
+    assert!(
+        sandbox
+            .debit(&renewal(
+                "TXN-RT-10",
+                "sbx_other",
+                Some("DE43100000000000000806")
+            ))
+            .await
+            .unwrap()
+            .is_approved()
+    );
+    // Reconcile finds renewals by our transaction id.
+    let renewal_outcome = sandbox
+        .debit(&renewal("TXN-RT-2", &good_ref, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        sandbox.reconcile(&by_txn("TXN-RT-2")).await.unwrap(),
+        Some(renewal_outcome)
+    );
+    assert_eq!(
+        declined(
+            &sandbox
+                .reconcile(&by_txn("TXN-RT-3"))
+                .await
+                .unwrap()
+                .unwrap()
+        )
+        .1,
+        Some("AM04")
+    );
+}
+
+#[tokio::test]
+async fn refunds_are_checked_against_the_original_and_reconciled() {
+    let sandbox = adapter(&SandboxState::new(), false);
+    let mut sale = debit("TXN-RF-1", "DE89370400440532013000");
+    sale.amount = eur(2999);
+    let sale_ref = approved_reference(&sandbox, &sale).await;
+
+    // Full refund in two parts; a third is over the original: Genesis' 440.
+    let part = sandbox
+        .refund(&refund_of("TXN-RF-R1", &sale_ref, 2000))
+        .await
+        .unwrap();
+    assert!(part.is_approved());
+    let over = sandbox
+        .refund(&refund_of("TXN-RF-R2", &sale_ref, 1000))
+        .await
+        .unwrap();
+    let (code, gateway_code, message) = declined(&over);
+    assert_eq!((code, gateway_code), (DeclineCode::Unknown, Some("440")));
+    assert!(
+        message.contains("amount exceeds amount of reference transaction"),
+        "{message}"
+    );
+    assert!(message.contains("999"), "what is left: {message}");
+    let rest = sandbox
+        .refund(&refund_of("TXN-RF-R3", &sale_ref, 999))
+        .await
+        .unwrap();
+    assert!(rest.is_approved());
+    // Nothing is left: even one cent is over.
+    assert_eq!(
+        declined(
+            &sandbox
+                .refund(&refund_of("TXN-RF-R4", &sale_ref, 1))
+                .await
+                .unwrap()
+        )
+        .1,
+        Some("440")
+    );
+
+    // Unknown reference: 410; a refund of a refund: 420; of a declined debit: 400.
+    assert_eq!(
+        declined(
+            &sandbox
+                .refund(&refund_of("TXN-RF-R5", "sbx_unknown", 1))
+                .await
+                .unwrap()
+        )
+        .1,
+        Some("410")
+    );
+    assert_eq!(
+        declined(
+            &sandbox
+                .refund(&refund_of("TXN-RF-R6", part.reference().unwrap(), 1))
+                .await
+                .unwrap()
+        )
+        .1,
+        Some("420")
+    );
+    let declined_sale = sandbox
+        .debit(&debit("TXN-RF-2", "DE91100000000123456789"))
+        .await
+        .unwrap();
+    assert_eq!(
+        declined(
+            &sandbox
+                .refund(&refund_of(
+                    "TXN-RF-R7",
+                    declined_sale.reference().unwrap(),
+                    1
+                ))
+                .await
+                .unwrap()
+        )
+        .1,
+        Some("400")
+    );
+
+    // Refunds of first and recurring collections.
+    let first = approved_reference(
+        &sandbox,
+        &first_collection("TXN-RF-3", "DE89370400440532013000"),
+    )
+    .await;
+    let renewal_ref = approved_reference(&sandbox, &renewal("TXN-RF-4", &first, None)).await;
+    for (txn, reference) in [("TXN-RF-R8", &first), ("TXN-RF-R9", &renewal_ref)] {
+        assert!(
+            sandbox
+                .refund(&refund_of(txn, reference, 1234))
+                .await
+                .unwrap()
+                .is_approved(),
+            "{txn}"
+        );
+    }
+
+    // Reconcile finds refunds by our transaction id (approved and declined alike) and by
+    // their own reference.
+    for (txn, outcome) in [("TXN-RF-R1", &part), ("TXN-RF-R2", &over)] {
+        assert_eq!(
+            sandbox.reconcile(&by_txn(txn)).await.unwrap().as_ref(),
+            Some(outcome),
+            "{txn}"
+        );
+    }
+    assert_eq!(
+        sandbox
+            .reconcile(&ReconcileRequest {
+                transaction_id: "ignored".into(),
+                reference: part.reference().map(str::to_owned),
+            })
+            .await
+            .unwrap(),
+        Some(part)
+    );
+}
+
+#[tokio::test]
+async fn the_refund_decline_iban_collects_but_cannot_refund() {
+    const IBAN: &str = "DE87100000000000000402";
+    let state = SandboxState::new();
+    let sandbox = adapter(&state, false);
+    let sale_ref = approved_reference(&sandbox, &debit("TXN-RD-1", IBAN)).await;
+    let first = approved_reference(&sandbox, &first_collection("TXN-RD-2", IBAN)).await;
+    // Renewals under it are approved too (no IBAN in the request: the mandate's is known).
+    let renewal_ref = approved_reference(&sandbox, &renewal("TXN-RD-3", &first, None)).await;
+    for (txn, reference) in [
+        ("TXN-RD-R1", &sale_ref),
+        ("TXN-RD-R2", &first),
+        ("TXN-RD-R3", &renewal_ref),
+    ] {
+        let outcome = sandbox
+            .refund(&refund_of(txn, reference, 100))
+            .await
+            .unwrap();
+        let (code, gateway_code, message) = declined(&outcome);
+        assert_eq!(
+            (code, gateway_code),
+            (DeclineCode::AccountClosed, Some("AC04")),
+            "{txn}"
+        );
+        assert!(message.contains("Refund declined"), "{message}");
+        // The bank saw it: it has a reference, and reconcile finds it.
+        assert!(outcome.reference().is_some());
+        assert_eq!(
+            sandbox.reconcile(&by_txn(txn)).await.unwrap(),
+            Some(outcome.clone())
+        );
+        // Idempotent per transaction id.
+        assert_eq!(
+            sandbox
+                .refund(&refund_of(txn, reference, 100))
+                .await
+                .unwrap(),
+            outcome
+        );
+    }
+    // A declined refund takes nothing off the debit: over-refunds are still 440 first.
+    assert_eq!(
+        declined(
+            &sandbox
+                .refund(&refund_of("TXN-RD-R4", &sale_ref, 1235))
+                .await
+                .unwrap()
+        )
+        .1,
+        Some("440")
+    );
+    assert_eq!(
+        declined(
+            &sandbox
+                .refund(&refund_of("TXN-RD-R5", &sale_ref, 1234))
+                .await
+                .unwrap()
+        )
+        .1,
+        Some("AC04")
+    );
 }

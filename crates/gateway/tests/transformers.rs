@@ -87,6 +87,47 @@ fn sdd_recurring_sale_request_matches_fixture() {
 }
 
 #[test]
+fn sdd_recurring_sale_leaves_out_the_bank_details_the_caller_also_sets() {
+    // The billing system sends renewals with the mandate's IBAN set: it must not go out.
+    let mut req = sale_request();
+    req.transaction_id = "TXN-20260511-0000ABCF".into();
+    req.kind = DebitKind::Recurring {
+        reference_id: " 44177a21403427eb96664a6d7e5d5d48 ".into(),
+    };
+    req.notification_url = None;
+    req.amount = eur(500);
+    req.usage = "Pro plan, monthly".into();
+    let xml = transformers::debit_request(&req, Some("Catalyst Demo")).unwrap();
+    assert_same_tree(&xml, "request_sdd_recurring_sale.xml");
+    assert_eq!(
+        xml.text_of("reference_id"),
+        Some("44177a21403427eb96664a6d7e5d5d48")
+    );
+    let doc = xml.to_document();
+    for absent in [
+        "iban",
+        "bic",
+        "billing_address",
+        "mandate_reference",
+        "customer_email",
+        "return_success_url",
+        "dynamic_descriptor_params",
+    ] {
+        assert!(xml.get(absent).is_none(), "{absent} in {doc}");
+    }
+    assert!(!doc.contains("DE89370400440532013000"), "{doc}");
+    assert!(!doc.contains("Mustermann"), "{doc}");
+    // A renewal without a reference is refused before sending, IBAN or not.
+    req.kind = DebitKind::Recurring {
+        reference_id: "  ".into(),
+    };
+    assert!(matches!(
+        transformers::debit_request(&req, None),
+        Err(GatewayError::Protocol(_))
+    ));
+}
+
+#[test]
 fn sdd_refund_request_matches_fixture() {
     let req = RefundRequest {
         transaction_id: "TXN-20260412-0000ABD0".into(),
@@ -95,10 +136,14 @@ fn sdd_refund_request_matches_fixture() {
         usage: "Refund: Pro plan".into(),
         remote_ip: "198.51.100.1".into(),
     };
-    assert_same_tree(
-        &transformers::refund_request(&req).unwrap(),
-        "request_sdd_refund.xml",
+    let xml = transformers::refund_request(&req).unwrap();
+    assert_same_tree(&xml, "request_sdd_refund.xml");
+    assert_eq!(
+        xml.text_of("reference_id"),
+        Some("44177a21403427eb96664a6d7e5d5d48")
     );
+    assert_eq!(xml.text_of("transaction_id"), Some("TXN-20260412-0000ABD0"));
+    assert!(xml.get("iban").is_none());
 }
 
 #[test]

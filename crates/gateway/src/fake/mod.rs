@@ -15,6 +15,15 @@
 //!   declined `MS02`, and the customer is redirected to the `return_*_url`); the unreachable
 //!   IBAN answers HTTP 503 and records nothing; the chargeback/return IBANs are approved and
 //!   become `chargebacked` (`MD06`/`AM04`) on [`FakeHandle::settle`] (`POST /__fake/settle`).
+//! - `sdd_recurring_sale` and `sdd_refund` look up their `reference_id` and follow the
+//!   sandbox's off-session rules ([`crate::sandbox::recurring_behavior`],
+//!   [`crate::sandbox::refund_decline_reason`]) with the referenced transaction's IBAN: the
+//!   first-renewal IBAN declines the first recurring sale under each reference, the
+//!   refund-decline IBAN's refunds are declined `AC04`; both echo
+//!   `reference_transaction_unique_id`. A reference error (400, 410, 420, 440) is recorded as
+//!   a transaction with status `error` and its code, as Genesis records transaction-level
+//!   errors (`GENESIS.md` §3), so reconcile by `transaction_id` finds it and a repeated
+//!   `transaction_id` is 450.
 //! - Per-transaction state, so reconcile shows the current status (`approved` → `refunded` /
 //!   `chargebacked`).
 //! - A delay before every `/process` answer (the transaction is recorded first), changeable at

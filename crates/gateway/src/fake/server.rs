@@ -15,7 +15,9 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use super::{FakeConfig, Terminal};
 use crate::body::read_limited;
 use crate::emp::transformers::{SignatureAlgorithm, notification_signature};
-use crate::sandbox::{LaterOutcome, SandboxBehavior, behavior_for};
+use crate::sandbox::{
+    LaterOutcome, SandboxBehavior, behavior_for, recurring_behavior, refund_decline_reason,
+};
 use crate::util::{normalize_iban, random_hex32};
 use crate::xml::Element;
 
@@ -49,6 +51,9 @@ pub struct FakeTransaction {
     pub refunded: i64,
     /// The SEPA reason of a decline or chargeback.
     pub reason_code: Option<String>,
+    /// The Genesis error code of a transaction recorded with status `error` (a refund over
+    /// the amount, 440; an unknown reference, 410; …).
+    pub error_code: Option<u16>,
     /// Where notifications go.
     pub notification_url: Option<String>,
     /// `redirect_url` of a verification flow.
@@ -61,6 +66,8 @@ pub struct FakeTransaction {
     /// What completing the verification yields: `None` approve, `Some(reason)` decline.
     verify_result: Option<Option<&'static str>>,
     later: Option<LaterOutcome>,
+    /// The `technical_message` of an `error` transaction.
+    error_message: Option<String>,
 }
 
 /// One notification and how its delivery went.
@@ -102,6 +109,8 @@ struct Store {
     by_transaction_id: HashMap<(String, String), String>,
     /// unique_ids in creation order
     order: Vec<String>,
+    /// reference_id → how many recurring sales were recorded under it (not counting errors)
+    renewals: HashMap<String, u32>,
     notifications: Vec<NotificationRecord>,
     requests: VecDeque<ReceivedRequest>,
 }
@@ -243,12 +252,18 @@ fn error_element(code: u16, technical_message: &str, message: &str) -> Element {
     e
 }
 
-fn error(code: u16, technical_message: &str) -> HttpResponse {
+/// The code, technical message and customer message of a Genesis error.
+fn error_texts(code: u16, technical_message: &str) -> (u16, &str, &'static str) {
     let message = match code {
         300..=399 => "Please check input data for errors!",
         400..=499 => "Transaction could not be processed!",
         _ => "Something went wrong, please contact support!",
     };
+    (code, technical_message, message)
+}
+
+fn error(code: u16, technical_message: &str) -> HttpResponse {
+    let (code, technical_message, message) = error_texts(code, technical_message);
     xml_response(
         StatusCode::OK,
         &error_element(code, technical_message, message),
@@ -273,7 +288,12 @@ fn transaction_element(tx: &FakeTransaction) -> Element {
     let mut e = Element::new("payment_response");
     e.push_leaf("transaction_type", &tx.transaction_type);
     e.push_leaf("status", &tx.status);
-    if let Some(reason) = &tx.reason_code {
+    if let Some(code) = tx.error_code {
+        let (_, technical, message) = error_texts(code, tx.error_message.as_deref().unwrap_or(""));
+        e.push_leaf("code", code.to_string());
+        e.push_leaf("technical_message", technical);
+        e.push_leaf("message", message);
+    } else if let Some(reason) = &tx.reason_code {
         let meaning =
             catalyst_sepa::ReasonCode::parse(reason).map_or("unknown reason", |r| r.meaning());
         let (code, technical) = if tx.status == "chargebacked" {
@@ -296,8 +316,13 @@ fn transaction_element(tx: &FakeTransaction) -> Element {
     }
     e.push_leaf("unique_id", &tx.unique_id);
     e.push_leaf("transaction_id", &tx.transaction_id);
+    // Reference transactions echo the reference they were found under.
     if let Some(reference) = &tx.reference_id
-        && tx.transaction_type == "sdd_refund"
+        && matches!(
+            tx.transaction_type.as_str(),
+            "sdd_refund" | "sdd_recurring_sale"
+        )
+        && tx.error_code != Some(410)
     {
         e.push_leaf("reference_transaction_unique_id", reference);
     }
@@ -556,7 +581,9 @@ async fn process(
     match processed {
         Processed::Answer(response) => response,
         Processed::Transaction(tx) => {
-            notify(&shared, &tx);
+            if tx.error_code.is_none() {
+                notify(&shared, &tx);
+            }
             xml_response(StatusCode::OK, &transaction_element(&tx))
         }
     }
@@ -582,11 +609,7 @@ fn handle_transaction(shared: &Shared, token: &str, root: &Element) -> Result<Pr
     let reference_id = root.text_of("reference_id").map(str::to_owned);
     let behavior = iban.as_deref().map(behavior_for);
     if behavior == Some(SandboxBehavior::Unreachable) {
-        return Ok(Processed::Answer(
-            HttpResponse::ServiceUnavailable()
-                .content_type("text/html; charset=utf-8")
-                .body("<html><body><h1>503 Service Unavailable</h1></body></html>"),
-        ));
+        return Ok(Processed::Answer(unavailable()));
     }
 
     let mut store = shared.store();
@@ -610,6 +633,7 @@ fn handle_transaction(shared: &Shared, token: &str, root: &Element) -> Result<Pr
         reference_id: reference_id.clone(),
         refunded: 0,
         reason_code: None,
+        error_code: None,
         notification_url: common.notification_url,
         redirect_url: None,
         timestamp: Utc::now(),
@@ -618,72 +642,137 @@ fn handle_transaction(shared: &Shared, token: &str, root: &Element) -> Result<Pr
         return_failure_url: root.text_of("return_failure_url").map(str::to_owned),
         verify_result: None,
         later: None,
+        error_message: None,
     };
+    let redirect_url = format!("{}/__fake/redirect/{unique_id}", shared.base_url);
     match (behavior, reference_id) {
-        (Some(behavior), _) => match behavior {
-            SandboxBehavior::Approve | SandboxBehavior::Unreachable => {}
-            SandboxBehavior::Decline { reason } => {
-                tx.status = "declined".to_owned();
-                tx.reason_code = Some(reason.to_owned());
-            }
-            SandboxBehavior::Verify { decline } => {
-                tx.status = "pending_async".to_owned();
-                tx.redirect_url = Some(format!("{}/__fake/redirect/{unique_id}", shared.base_url));
-                tx.verify_result = Some(decline);
-            }
-            SandboxBehavior::ApproveThenLater(later) => tx.later = Some(later),
-        },
-        (None, Some(reference)) => {
-            let original = store
-                .transactions
-                .get_mut(&reference)
-                .filter(|o| o.terminal_token == token)
-                .ok_or_else(|| Invalid(410, "Reference transaction not found!".into()))?;
-            if transaction_type == "sdd_refund" {
-                check(
-                    SALE_TYPES.contains(&original.transaction_type.as_str()),
-                    420,
-                    || "Reference transaction cannot be refunded".into(),
-                )?;
-                check(
-                    matches!(original.status.as_str(), "approved" | "refunded"),
-                    400,
-                    || format!("Cannot refund a transaction in status {}", original.status),
-                )?;
-                check(
-                    tx.amount <= original.amount - original.refunded,
-                    440,
-                    || "amount exceeds amount of reference transaction".into(),
-                )?;
-                original.refunded += tx.amount;
-                original.status = "refunded".to_owned();
-            } else {
-                check(
-                    matches!(
-                        original.transaction_type.as_str(),
-                        "sdd_init_recurring_sale" | "sdd_recurring_sale"
-                    ),
-                    420,
-                    || "Reference transaction is not a recurring initial transaction".into(),
-                )?;
-                check(
-                    matches!(original.status.as_str(), "approved" | "refunded"),
-                    400,
-                    || format!("Reference transaction is in status {}", original.status),
-                )?;
-                tx.iban = original.iban.clone();
-                tx.later = original
-                    .iban
-                    .as_deref()
-                    .and_then(crate::sandbox::later_outcome);
+        (Some(behavior), _) => apply(&mut tx, behavior, redirect_url),
+        (None, Some(reference)) if transaction_type == "sdd_refund" => {
+            if let Err(Invalid(code, message)) = refund_of(&mut store, token, &reference, &mut tx) {
+                record_error(&mut tx, code, message);
             }
         }
+        (None, Some(reference)) => match recurring_under(&store, token, &reference, &mut tx) {
+            // Like a sale from that IBAN: nothing recorded.
+            Ok(SandboxBehavior::Unreachable) => return Ok(Processed::Answer(unavailable())),
+            Ok(behavior) => {
+                *store.renewals.entry(reference).or_default() += 1;
+                apply(&mut tx, behavior, redirect_url);
+            }
+            Err(Invalid(code, message)) => record_error(&mut tx, code, message),
+        },
         (None, None) => unreachable!("reference types require reference_id"),
     }
     store.by_transaction_id.insert(key, unique_id.clone());
     store.order.push(unique_id.clone());
     store.transactions.insert(unique_id, tx.clone());
     Ok(Processed::Transaction(Box::new(tx)))
+}
+
+/// The answer of the unreachable IBAN.
+fn unavailable() -> HttpResponse {
+    HttpResponse::ServiceUnavailable()
+        .content_type("text/html; charset=utf-8")
+        .body("<html><body><h1>503 Service Unavailable</h1></body></html>")
+}
+
+/// Sets the status of a new sale or recurring sale by the sandbox behaviour of its IBAN.
+fn apply(tx: &mut FakeTransaction, behavior: SandboxBehavior, redirect_url: String) {
+    match behavior {
+        SandboxBehavior::Approve
+        | SandboxBehavior::Unreachable
+        | SandboxBehavior::RefundDeclined { .. }
+        | SandboxBehavior::FirstRenewalDeclined { .. } => {}
+        SandboxBehavior::Decline { reason } => {
+            tx.status = "declined".to_owned();
+            tx.reason_code = Some(reason.to_owned());
+        }
+        SandboxBehavior::Verify { decline } => {
+            tx.status = "pending_async".to_owned();
+            tx.redirect_url = Some(redirect_url);
+            tx.verify_result = Some(decline);
+        }
+        SandboxBehavior::ApproveThenLater(later) => tx.later = Some(later),
+    }
+}
+
+/// A reference transaction refused on its reference (`GENESIS.md` §3 "transaction-level
+/// error"): recorded with status `error` and the code, so reconcile finds it.
+fn record_error(tx: &mut FakeTransaction, code: u16, message: String) {
+    tx.status = "error".to_owned();
+    tx.error_code = Some(code);
+    tx.error_message = Some(message);
+}
+
+/// Checks an `sdd_refund` of `reference` and applies it: approved (the original's refunded
+/// amount grows), or declined by the bank for the refund-decline IBAN.
+fn refund_of(
+    store: &mut Store,
+    token: &str,
+    reference: &str,
+    tx: &mut FakeTransaction,
+) -> Result<(), Invalid> {
+    let original = store
+        .transactions
+        .get_mut(reference)
+        .filter(|o| o.terminal_token == token)
+        .ok_or_else(|| Invalid(410, "Reference transaction not found!".into()))?;
+    check(
+        SALE_TYPES.contains(&original.transaction_type.as_str()),
+        420,
+        || "Reference transaction cannot be refunded".into(),
+    )?;
+    check(
+        matches!(original.status.as_str(), "approved" | "refunded"),
+        400,
+        || format!("Cannot refund a transaction in status {}", original.status),
+    )?;
+    check(
+        tx.amount <= original.amount - original.refunded,
+        440,
+        || "amount exceeds amount of reference transaction".into(),
+    )?;
+    if let Some(reason) = original.iban.as_deref().and_then(refund_decline_reason) {
+        tx.status = "declined".to_owned();
+        tx.reason_code = Some(reason.to_owned());
+    } else {
+        original.refunded += tx.amount;
+        original.status = "refunded".to_owned();
+    }
+    Ok(())
+}
+
+/// Checks an `sdd_recurring_sale` under `reference`, gives it the first debit's IBAN and
+/// returns what the sandbox rules make of it ([`recurring_behavior`]).
+fn recurring_under(
+    store: &Store,
+    token: &str,
+    reference: &str,
+    tx: &mut FakeTransaction,
+) -> Result<SandboxBehavior, Invalid> {
+    let original = store
+        .transactions
+        .get(reference)
+        .filter(|o| o.terminal_token == token)
+        .ok_or_else(|| Invalid(410, "Reference transaction not found!".into()))?;
+    check(
+        matches!(
+            original.transaction_type.as_str(),
+            "sdd_init_recurring_sale" | "sdd_recurring_sale"
+        ),
+        420,
+        || "Reference transaction is not a recurring initial transaction".into(),
+    )?;
+    check(
+        matches!(original.status.as_str(), "approved" | "refunded"),
+        400,
+        || format!("Reference transaction is in status {}", original.status),
+    )?;
+    tx.iban = original.iban.clone();
+    let earlier = store.renewals.get(reference).copied().unwrap_or(0);
+    Ok(tx.iban.as_deref().map_or(SandboxBehavior::Approve, |iban| {
+        recurring_behavior(iban, earlier)
+    }))
 }
 
 // ---------------------------------------------------------------------------------------------
