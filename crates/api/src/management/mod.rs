@@ -12,6 +12,7 @@ pub mod deliveries;
 mod fields;
 pub mod gateways;
 pub mod hosted_pages;
+pub mod subscriptions;
 pub mod webhook_profiles;
 
 use std::future::Future;

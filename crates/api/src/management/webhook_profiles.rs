@@ -240,6 +240,7 @@ pub mod endpoints {
         "subscription.created",
         "subscription.imported",
         "subscription.status_changed",
+        "subscription.updated",
         "payment_session.completed",
         "payment_session.failed",
         "payment_session.expired",
