@@ -14,6 +14,7 @@ pub enum Conflict {
     SessionNotPayable,
     SessionNotVerifiable,
     SessionNotCancellable,
+    SubscriptionNotModifiable,
     DuplicateLead,
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
@@ -27,6 +28,7 @@ impl Conflict {
             Conflict::SessionNotPayable => "session_not_payable",
             Conflict::SessionNotVerifiable => "session_not_verifiable",
             Conflict::SessionNotCancellable => "session_not_cancellable",
+            Conflict::SubscriptionNotModifiable => "subscription_not_modifiable",
             Conflict::DuplicateLead => "duplicate_lead",
             Conflict::IdempotencyKeyInUse => "idempotency_key_in_use",
             Conflict::IdempotencyKeyReused => "idempotency_key_reused",
@@ -41,6 +43,9 @@ impl Conflict {
             }
             Conflict::SessionNotVerifiable => "The payment session is not awaiting verification.",
             Conflict::SessionNotCancellable => "Only a PENDING payment session can be cancelled.",
+            Conflict::SubscriptionNotModifiable => {
+                "The subscription's status does not allow this change."
+            }
             Conflict::DuplicateLead => {
                 "A lead with this email address already has a completed order."
             }
@@ -187,6 +192,18 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => ApiError::NotFound,
             StoreError::Unavailable(why) => ApiError::ServiceUnavailable(why),
             other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<catalyst_store::subscriptions::ChangeError> for ApiError {
+    fn from(e: catalyst_store::subscriptions::ChangeError) -> Self {
+        use catalyst_store::subscriptions::ChangeError;
+        match e {
+            ChangeError::NotModifiable { .. } => {
+                ApiError::Conflict(Conflict::SubscriptionNotModifiable)
+            }
+            ChangeError::Store(e) => e.into(),
         }
     }
 }

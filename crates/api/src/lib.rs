@@ -22,6 +22,7 @@ pub mod error;
 pub mod hosted;
 pub mod iban;
 pub mod idempotency;
+mod listing;
 pub mod management;
 pub mod middleware;
 pub mod openapi;

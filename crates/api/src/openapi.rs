@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::management::deliveries;
 use crate::management::webhook_profiles::{self, endpoints};
-use crate::management::{api_keys, campaigns, gateways, hosted_pages};
+use crate::management::{api_keys, campaigns, gateways, hosted_pages, subscriptions};
 use crate::{iban, pay, reconciliation, sessions, settlement};
 
 /// The document's root.
@@ -26,6 +26,8 @@ use crate::{iban, pay, reconciliation, sessions, settlement};
         campaigns::create, campaigns::list, campaigns::retrieve, campaigns::update, campaigns::deactivate,
         api_keys::create, api_keys::list, api_keys::retrieve, api_keys::update, api_keys::deactivate,
         api_keys::revoke,
+        subscriptions::list, subscriptions::retrieve, subscriptions::update, subscriptions::cancel,
+        subscriptions::pause, subscriptions::resume,
         serve,
     ),
     modifiers(&BearerAuth)

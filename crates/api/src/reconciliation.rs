@@ -226,23 +226,7 @@ pub async fn transactions(
     merchant: Merchant,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    serve(
-        &state,
-        merchant,
-        &req,
-        &TRANSACTIONS,
-        |c, tenant, p: &Params<NaiveDateTime>| {
-            let filter = TransactionFilter {
-                processed: p.days,
-                statuses: p.statuses.clone(),
-                kinds: p.kinds.clone(),
-                gateway_id: p.gateway_id.clone(),
-            };
-            reconciliation::transactions(c, tenant, &filter, &p.slice)
-        },
-        transaction_record,
-    )
-    .await
+    serve::<TransactionReport>(&state, merchant, &req).await
 }
 
 /// `GET /api/v1/reconciliation/chargebacks/` — chargebacks and returns by `report_date`.
@@ -256,22 +240,7 @@ pub async fn chargebacks(
     merchant: Merchant,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    serve(
-        &state,
-        merchant,
-        &req,
-        &CHARGEBACKS,
-        |c, tenant, p: &Params<NaiveDate>| {
-            let filter = ChargebackFilter {
-                reported: p.days,
-                kinds: p.kinds.clone(),
-                gateway_id: p.gateway_id.clone(),
-            };
-            reconciliation::chargebacks(c, tenant, &filter, &p.slice)
-        },
-        chargeback_record,
-    )
-    .await
+    serve::<ChargebackReport>(&state, merchant, &req).await
 }
 
 /// `GET /api/v1/reconciliation/subscriptions/` — subscriptions by `created_at`, optionally
@@ -286,53 +255,130 @@ pub async fn subscriptions(
     merchant: Merchant,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    serve(
-        &state,
-        merchant,
-        &req,
-        &SUBSCRIPTIONS,
-        |c, tenant, p: &Params<NaiveDateTime>| {
-            let filter = SubscriptionFilter {
-                created: p.days,
-                statuses: p.statuses.clone(),
-                gateway_id: p.gateway_id.clone(),
-                next_billing_from: p.next_billing_from,
-                next_billing_to: p.next_billing_to,
-            };
-            reconciliation::subscriptions(c, tenant, &filter, &p.slice)
-        },
-        subscription_record,
-    )
-    .await
+    serve::<SubscriptionReport>(&state, merchant, &req).await
+}
+
+/// One listing: its endpoint, its rows, how a page is loaded and how a row is written.
+trait Report {
+    /// The date field rows are ordered by.
+    type Key: SortKey + Send + 'static;
+    /// A row with what its record needs.
+    type Line: Send + 'static;
+    /// The listing's parameters and output format.
+    const ENDPOINT: &'static Endpoint;
+
+    /// One page of the tenant's rows for the checked parameters.
+    fn load(
+        conn: &mut DbConnection,
+        tenant: &str,
+        params: &Params<Self::Key>,
+    ) -> StoreResult<Listed<Self::Line, Self::Key>>;
+
+    /// A row's fields, in column order.
+    fn record(line: &Self::Line) -> Result<Record, ApiError>;
+}
+
+/// `/reconciliation/transactions/`.
+struct TransactionReport;
+
+impl Report for TransactionReport {
+    type Key = NaiveDateTime;
+    type Line = TransactionLine;
+    const ENDPOINT: &'static Endpoint = &TRANSACTIONS;
+
+    fn load(
+        conn: &mut DbConnection,
+        tenant: &str,
+        p: &Params<NaiveDateTime>,
+    ) -> StoreResult<Listed<TransactionLine, NaiveDateTime>> {
+        let filter = TransactionFilter {
+            processed: p.days,
+            statuses: p.statuses.clone(),
+            kinds: p.kinds.clone(),
+            gateway_id: p.gateway_id.clone(),
+        };
+        reconciliation::transactions(conn, tenant, &filter, &p.slice)
+    }
+
+    fn record(line: &TransactionLine) -> Result<Record, ApiError> {
+        transaction_record(line)
+    }
+}
+
+/// `/reconciliation/chargebacks/`.
+struct ChargebackReport;
+
+impl Report for ChargebackReport {
+    type Key = NaiveDate;
+    type Line = ChargebackLine;
+    const ENDPOINT: &'static Endpoint = &CHARGEBACKS;
+
+    fn load(
+        conn: &mut DbConnection,
+        tenant: &str,
+        p: &Params<NaiveDate>,
+    ) -> StoreResult<Listed<ChargebackLine, NaiveDate>> {
+        let filter = ChargebackFilter {
+            reported: p.days,
+            kinds: p.kinds.clone(),
+            gateway_id: p.gateway_id.clone(),
+        };
+        reconciliation::chargebacks(conn, tenant, &filter, &p.slice)
+    }
+
+    fn record(line: &ChargebackLine) -> Result<Record, ApiError> {
+        chargeback_record(line)
+    }
+}
+
+/// `/reconciliation/subscriptions/`.
+struct SubscriptionReport;
+
+impl Report for SubscriptionReport {
+    type Key = NaiveDateTime;
+    type Line = SubscriptionLine;
+    const ENDPOINT: &'static Endpoint = &SUBSCRIPTIONS;
+
+    fn load(
+        conn: &mut DbConnection,
+        tenant: &str,
+        p: &Params<NaiveDateTime>,
+    ) -> StoreResult<Listed<SubscriptionLine, NaiveDateTime>> {
+        let filter = SubscriptionFilter {
+            created: p.days,
+            statuses: p.statuses.clone(),
+            gateway_id: p.gateway_id.clone(),
+            next_billing_from: p.next_billing_from,
+            next_billing_to: p.next_billing_to,
+        };
+        reconciliation::subscriptions(conn, tenant, &filter, &p.slice)
+    }
+
+    fn record(line: &SubscriptionLine) -> Result<Record, ApiError> {
+        subscription_record(line)
+    }
 }
 
 /// Checks the query, loads one page of the tenant's rows and answers in the asked format.
-async fn serve<K, T, L>(
+async fn serve<R: Report>(
     state: &AppState,
     merchant: Merchant,
     req: &HttpRequest,
-    endpoint: &'static Endpoint,
-    load: L,
-    record: fn(&T) -> Result<Record, ApiError>,
-) -> Result<HttpResponse, ApiError>
-where
-    K: SortKey + Send + 'static,
-    T: Send + 'static,
-    L: FnOnce(&mut DbConnection, &str, &Params<K>) -> StoreResult<Listed<T, K>> + Send + 'static,
-{
-    let params = params::parse::<K>(req.query_string(), &endpoint.spec)?;
+) -> Result<HttpResponse, ApiError> {
+    let endpoint = R::ENDPOINT;
+    let params = params::parse::<R::Key>(req.query_string(), &endpoint.spec)?;
     let format = params.format;
     let tenant = merchant.tenant_id;
     let page = crate::management::read(state, move |c| {
         if let Some(id) = &params.gateway_id {
             known_gateway(c, &tenant, id)?;
         }
-        Ok(load(c, &tenant, &params)?)
+        Ok(R::load(c, &tenant, &params)?)
     })
     .await?;
     let mut table = Table::new(endpoint.columns);
     for item in &page.items {
-        table.push(record(item)?)?;
+        table.push(R::record(item)?)?;
     }
     let listing = endpoint.spec.listing;
     let next = page.next.map(|s| s.encode(listing));

@@ -5,7 +5,7 @@ use actix_web::web;
 
 use crate::management::deliveries;
 use crate::management::webhook_profiles::{self, endpoints};
-use crate::management::{api_keys, campaigns, gateways, hosted_pages};
+use crate::management::{api_keys, campaigns, gateways, hosted_pages, subscriptions};
 use crate::{iban, openapi, pay, reconciliation, sessions, settlement};
 
 /// Declares resources with their methods; generates `register` and `ROUTE_TABLE`.
@@ -49,6 +49,11 @@ route_table! {
     "/api-keys/{id}/revoke/" => { post: api_keys::revoke },
     "/gateways/{gateway_id}/notifications/" => { post: settlement::notification },
     "/sandbox/settle/" => { post: settlement::settle },
+    "/subscriptions/" => { get: subscriptions::list },
+    "/subscriptions/{id}/" => { get: subscriptions::retrieve, patch: subscriptions::update },
+    "/subscriptions/{id}/cancel/" => { post: subscriptions::cancel },
+    "/subscriptions/{id}/pause/" => { post: subscriptions::pause },
+    "/subscriptions/{id}/resume/" => { post: subscriptions::resume },
     "/webhook-deliveries/" => { get: deliveries::list },
     "/webhook-deliveries/{id}/" => { get: deliveries::retrieve },
     "/webhook-deliveries/{id}/redeliver/" => { post: deliveries::redeliver },

@@ -101,6 +101,25 @@ impl BillingFrequency {
     pub fn nth_after(self, anchor: NaiveDate, n: u32) -> NaiveDate {
         add_steps(anchor, self.step(), n).unwrap_or(NaiveDate::MAX)
     }
+
+    /// The first billing date on or after `today` among periods `from`, `from + 1`, … counted
+    /// from `anchor` ([`nth_after`](Self::nth_after)), with its period number. Resuming a paused
+    /// subscription uses it: the periods whose dates passed meanwhile are skipped, not collected.
+    pub fn first_on_or_after(
+        self,
+        anchor: NaiveDate,
+        from: u32,
+        today: NaiveDate,
+    ) -> (u32, NaiveDate) {
+        let mut n = from;
+        loop {
+            let date = self.nth_after(anchor, n);
+            if date >= today || n == u32::MAX {
+                return (n, date);
+            }
+            n += 1;
+        }
+    }
 }
 
 string_enum! {
@@ -319,6 +338,38 @@ mod tests {
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn first_on_or_after_skips_past_periods_and_keeps_month_ends() {
+        let m = BillingFrequency::Monthly;
+        // Anchored on Jan 31: the dates stay on month ends.
+        assert_eq!(
+            m.first_on_or_after(d(2027, 1, 31), 1, d(2027, 4, 10)),
+            (3, d(2027, 4, 30))
+        );
+        assert_eq!(
+            m.first_on_or_after(d(2027, 1, 31), 1, d(2027, 2, 28)),
+            (1, d(2027, 2, 28))
+        );
+        assert_eq!(
+            m.first_on_or_after(d(2027, 1, 31), 1, d(2027, 3, 1)),
+            (2, d(2027, 3, 31))
+        );
+        // A period already billed is never offered again, even when its date is today.
+        assert_eq!(
+            m.first_on_or_after(d(2027, 1, 15), 2, d(2027, 1, 15)),
+            (2, d(2027, 3, 15))
+        );
+        let w = BillingFrequency::Weekly;
+        assert_eq!(
+            w.first_on_or_after(d(2027, 1, 1), 0, d(2027, 1, 16)),
+            (3, d(2027, 1, 22))
+        );
+        assert_eq!(
+            w.first_on_or_after(d(2027, 1, 1), 0, d(2027, 1, 15)),
+            (2, d(2027, 1, 15))
+        );
     }
 
     fn eur(minor: i64) -> Money {

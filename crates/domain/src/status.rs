@@ -209,7 +209,7 @@ impl SubscriptionStatus {
     /// | `PENDING_ACTIVATION` | `ACTIVE`, `FAILED`, `CANCELLED` |
     /// | `ACTIVE` | `PENDING`, `PAST_DUE`, `PAUSED`, `CANCELLED`, `EXPIRED`, `CHARGEDBACK` |
     /// | `PENDING` | `ACTIVE`, `PAST_DUE`, `FAILED`, `CANCELLED`, `CHARGEDBACK` |
-    /// | `PAST_DUE` | `ACTIVE`, `CANCELLED`, `FAILED`, `CHARGEDBACK` |
+    /// | `PAST_DUE` | `ACTIVE`, `PAUSED`, `CANCELLED`, `FAILED`, `CHARGEDBACK` |
     /// | `PAUSED` | `ACTIVE`, `CANCELLED` |
     /// | `CANCELLED`, `EXPIRED`, `CHARGEDBACK`, `FAILED` | — (terminal) |
     pub const fn can_transition_to(self, next: SubscriptionStatus) -> bool {
@@ -231,6 +231,7 @@ impl SubscriptionStatus {
                 | (Pending, Cancelled)
                 | (Pending, Chargedback)
                 | (PastDue, Active)
+                | (PastDue, Paused)
                 | (PastDue, Cancelled)
                 | (PastDue, Failed)
                 | (PastDue, Chargedback)
@@ -341,7 +342,20 @@ mod tests {
         assert_eq!(Active.transition_to(Paused), Ok(Paused));
         assert_eq!(Paused.transition_to(Active), Ok(Active));
         assert_eq!(PastDue.transition_to(Chargedback), Ok(Chargedback));
+        // The merchant may pause a subscription that is retrying a declined renewal, not one
+        // whose renewal is in flight.
+        assert_eq!(PastDue.transition_to(Paused), Ok(Paused));
+        assert!(Pending.transition_to(Paused).is_err());
         assert!(Paused.transition_to(PastDue).is_err());
+        assert!(Paused.transition_to(Paused).is_err());
+        for terminal in [Cancelled, Expired, Chargedback, Failed] {
+            for next in [Active, Paused, Cancelled] {
+                assert!(
+                    terminal.transition_to(next).is_err(),
+                    "{terminal} -> {next}"
+                );
+            }
+        }
         assert!(PendingActivation.transition_to(Pending).is_err());
         assert!(Active.transition_to(Failed).is_err());
         assert!(Expired.transition_to(Active).is_err());

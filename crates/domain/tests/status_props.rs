@@ -53,6 +53,7 @@ const SUBSCRIPTION: &[(&str, &str)] = &[
     ("PENDING", "CANCELLED"),
     ("PENDING", "CHARGEDBACK"),
     ("PAST_DUE", "ACTIVE"),
+    ("PAST_DUE", "PAUSED"),
     ("PAST_DUE", "CANCELLED"),
     ("PAST_DUE", "FAILED"),
     ("PAST_DUE", "CHARGEDBACK"),

@@ -13,7 +13,8 @@ use crate::payments::{Customer, Subscription, Transaction};
 use crate::sessions::{Lead, Order, PaymentSession};
 use crate::{DbConnection, StoreError, StoreResult};
 
-fn money(minor: i64, currency: &str) -> StoreResult<String> {
+/// `minor` units of `currency` as the API's decimal string.
+pub(crate) fn money(minor: i64, currency: &str) -> StoreResult<String> {
     let c = Currency::parse(currency)
         .map_err(|_| StoreError::Corrupt(format!("currency {currency}")))?;
     Ok(Money::from_minor(minor, c)
@@ -207,6 +208,21 @@ impl<'a> Subject<'a> {
         let mut payload = self.subscription_fields(s)?;
         payload["previous_status"] = json!(previous);
         self.emit(conn, "subscription.status_changed", payload, now)
+    }
+
+    /// `subscription.updated`: the amount, the next billing date or `cancel_at_period_end`
+    /// changed; `changes` maps each changed field to `{"previous", "current"}`.
+    pub fn subscription_updated(
+        &self,
+        conn: &mut DbConnection,
+        s: &Subscription,
+        changes: Value,
+        now: NaiveDateTime,
+    ) -> StoreResult<()> {
+        let mut payload = self.subscription_fields(s)?;
+        payload["cancel_at_period_end"] = json!(s.cancel_at_period_end);
+        payload["changes"] = changes;
+        self.emit(conn, "subscription.updated", payload, now)
     }
 
     /// `customer.created`.

@@ -36,6 +36,7 @@ pub mod refunds;
 pub mod schema;
 mod scoped;
 pub mod sessions;
+pub mod subscriptions;
 mod tenants;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;

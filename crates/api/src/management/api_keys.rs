@@ -6,17 +6,18 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use catalyst_domain::token::KeyKind;
-use catalyst_store::{ApiKey, now};
+use catalyst_store::{ApiKey, DbConnection, Page, PageRequest, now};
 use serde_json::{Value, json};
 
 use super::fields::{Fields, choice, text};
-use super::{create_revealing, page_response, read, write};
+use super::{create_revealing, write};
 use crate::auth::{Merchant, Operator};
 use crate::body::JsonBody;
 use crate::error::ApiError;
+use crate::listing::{self, Render, Resource};
+use crate::provision;
 use crate::state::AppState;
 use crate::views::timestamp;
-use crate::{paging, provision};
 
 const FIELDS: &[&str] = &["kind", "name"];
 
@@ -25,6 +26,26 @@ fn render(k: &ApiKey) -> Value {
         "id": k.id, "kind": k.kind, "name": k.name, "prefix": k.key_prefix, "active": k.active,
         "created_at": timestamp(k.created_at), "updated_at": timestamp(k.updated_at),
     })
+}
+
+impl Render for ApiKey {
+    fn render(&self) -> Result<Value, ApiError> {
+        Ok(render(self))
+    }
+}
+
+impl Resource for ApiKey {
+    fn page(
+        c: &mut DbConnection,
+        tenant: &str,
+        page: &PageRequest,
+    ) -> Result<Page<Self>, ApiError> {
+        Ok(ApiKey::page(c, tenant, page)?)
+    }
+
+    fn find(c: &mut DbConnection, tenant: &str, id: &str) -> Result<Self, ApiError> {
+        Ok(ApiKey::find(c, tenant, id)?)
+    }
 }
 
 /// `POST /api-keys/` — the response carries the full `key`, this once.
@@ -65,9 +86,7 @@ pub async fn list(
     Operator(m): Operator,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let page = paging::page_request(&req)?;
-    let rows = read(&state, move |c| Ok(ApiKey::page(c, &m.tenant_id, &page)?)).await?;
-    page_response(&req, &state, rows, |k| Ok(render(k)))
+    listing::list::<ApiKey>(&state, m.tenant_id, &req).await
 }
 
 /// `GET /api-keys/{id}/`.
@@ -78,8 +97,7 @@ pub async fn retrieve(
     Operator(m): Operator,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let row = read(&state, move |c| Ok(ApiKey::find(c, &m.tenant_id, &id)?)).await?;
-    Ok(HttpResponse::Ok().json(render(&row)))
+    listing::retrieve::<ApiKey>(&state, m.tenant_id, id.into_inner()).await
 }
 
 /// `PATCH /api-keys/{id}/` — only `name` changes; a key's `kind` is fixed.

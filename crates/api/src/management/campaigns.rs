@@ -13,17 +13,20 @@ use catalyst_domain::session::{
 };
 use catalyst_domain::validation::messages;
 use catalyst_domain::{CampaignId, DuplicatePolicy};
-use catalyst_store::{Campaign, DbConnection, Gateway, HostedPage, WebhookProfile, now};
+use catalyst_store::{
+    Campaign, DbConnection, Gateway, HostedPage, Page, PageRequest, WebhookProfile, now,
+};
 use serde_json::{Value, json};
 
 use super::fields::{Fields, boolean, choice, int, text, url, uuid};
-use super::{found, page_response, read, write};
+use super::{found, write};
 use crate::auth::Operator;
 use crate::body::JsonBody;
 use crate::error::ApiError;
+use crate::idempotency;
+use crate::listing::{self, Render, Resource};
 use crate::state::AppState;
 use crate::views::{money, timestamp};
-use crate::{idempotency, paging};
 
 const FIELDS: &[&str] = &[
     "name",
@@ -72,6 +75,26 @@ fn render(k: &Campaign) -> Result<Value, ApiError> {
         "success_redirect_url": k.success_redirect_url, "failure_redirect_url": k.failure_redirect_url,
         "active": k.active, "created_at": timestamp(k.created_at), "updated_at": timestamp(k.updated_at),
     }))
+}
+
+impl Render for Campaign {
+    fn render(&self) -> Result<Value, ApiError> {
+        render(self)
+    }
+}
+
+impl Resource for Campaign {
+    fn page(
+        c: &mut DbConnection,
+        tenant: &str,
+        page: &PageRequest,
+    ) -> Result<Page<Self>, ApiError> {
+        Ok(Campaign::page(c, tenant, page)?)
+    }
+
+    fn find(c: &mut DbConnection, tenant: &str, id: &str) -> Result<Self, ApiError> {
+        Ok(Campaign::find(c, tenant, id)?)
+    }
 }
 
 /// An upper-case ISO 4217 code.
@@ -394,9 +417,7 @@ pub async fn list(
     Operator(m): Operator,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let page = paging::page_request(&req)?;
-    let rows = read(&state, move |c| Ok(Campaign::page(c, &m.tenant_id, &page)?)).await?;
-    page_response(&req, &state, rows, render)
+    listing::list::<Campaign>(&state, m.tenant_id, &req).await
 }
 
 /// `GET /campaigns/{id}/`.
@@ -407,8 +428,7 @@ pub async fn retrieve(
     Operator(m): Operator,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let row = read(&state, move |c| Ok(Campaign::find(c, &m.tenant_id, &id)?)).await?;
-    Ok(HttpResponse::Ok().json(render(&row)?))
+    listing::retrieve::<Campaign>(&state, m.tenant_id, id.into_inner()).await
 }
 
 /// `PATCH /campaigns/{id}/` — `offer` may be partial: it is merged with the stored offer.

@@ -2,36 +2,64 @@
 //! redelivered. A cancelled delivery's `last_error` says why it was cancelled.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use catalyst_store::outbox::{self, WebhookDelivery};
-use catalyst_store::{DbConnection, now};
+use catalyst_store::outbox::{self, WebhookAttempt, WebhookDelivery};
+use catalyst_store::{DbConnection, Page, now};
 use serde_json::{Value, json};
 
 use crate::auth::Operator;
 use crate::db;
 use crate::error::ApiError;
-use crate::paging;
+use crate::listing::{self, Render};
 use crate::state::AppState;
 use crate::views::timestamp;
 
 const STATUSES: &[&str] = &["pending", "delivered", "failed", "cancelled"];
 
-fn render(
-    conn: &mut DbConnection,
-    d: &WebhookDelivery,
-    event_type: &str,
-) -> Result<Value, ApiError> {
-    let attempts: Vec<Value> = d
-        .attempts(conn)?
-        .iter()
-        .map(|a| json!({"attempted_at": timestamp(a.attempted_at), "status_code": a.status_code, "latency_ms": a.latency_ms, "error": a.error}))
-        .collect();
-    Ok(json!({
-        "id": d.id, "event_id": d.event_id, "event": event_type, "endpoint_id": d.endpoint_id, "status": d.status,
-        "attempts": d.attempts, "next_attempt_at": (d.status == "pending").then(|| timestamp(d.next_attempt_at)),
-        "last_status_code": d.last_status_code, "last_error": d.last_error, "last_latency_ms": d.last_latency_ms,
-        "delivered_at": d.delivered_at.map(timestamp), "attempt_log": attempts,
-        "created_at": timestamp(d.created_at), "updated_at": timestamp(d.updated_at),
-    }))
+/// A delivery with its event type and attempts: what its object shows.
+struct Delivery {
+    delivery: WebhookDelivery,
+    event_type: String,
+    attempts: Vec<WebhookAttempt>,
+}
+
+impl Delivery {
+    fn load(
+        conn: &mut DbConnection,
+        delivery: WebhookDelivery,
+        event_type: String,
+    ) -> Result<Self, ApiError> {
+        let attempts = delivery.attempts(conn)?;
+        Ok(Delivery {
+            delivery,
+            event_type,
+            attempts,
+        })
+    }
+
+    /// The tenant's delivery `id`.
+    fn find(conn: &mut DbConnection, tenant: &str, id: &str) -> Result<Self, ApiError> {
+        let d = WebhookDelivery::find(conn, tenant, id)?;
+        let t = event_type_of(conn, &d)?;
+        Self::load(conn, d, t)
+    }
+}
+
+impl Render for Delivery {
+    fn render(&self) -> Result<Value, ApiError> {
+        let (d, event_type) = (&self.delivery, &self.event_type);
+        let attempts: Vec<Value> = self
+            .attempts
+            .iter()
+            .map(|a| json!({"attempted_at": timestamp(a.attempted_at), "status_code": a.status_code, "latency_ms": a.latency_ms, "error": a.error}))
+            .collect();
+        Ok(json!({
+            "id": d.id, "event_id": d.event_id, "event": event_type, "endpoint_id": d.endpoint_id, "status": d.status,
+            "attempts": d.attempts, "next_attempt_at": (d.status == "pending").then(|| timestamp(d.next_attempt_at)),
+            "last_status_code": d.last_status_code, "last_error": d.last_error, "last_latency_ms": d.last_latency_ms,
+            "delivered_at": d.delivered_at.map(timestamp), "attempt_log": attempts,
+            "created_at": timestamp(d.created_at), "updated_at": timestamp(d.updated_at),
+        }))
+    }
 }
 
 fn event_type_of(conn: &mut DbConnection, d: &WebhookDelivery) -> Result<String, ApiError> {
@@ -44,18 +72,10 @@ fn event_type_of(conn: &mut DbConnection, d: &WebhookDelivery) -> Result<String,
         .map_err(catalyst_store::StoreError::from)?)
 }
 
-/// `GET /webhook-deliveries/` — filters `status` and `event`.
-#[utoipa::path(get, path = "/api/v1/webhook-deliveries/", tag = "management", security(("bearer" = [])),
-    params(("status" = Option<String>, Query), ("event" = Option<String>, Query), ("page_size" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, description = "`{next, previous, results}`"), (status = 400), (status = 401), (status = 403)))]
-pub async fn list(
-    state: web::Data<AppState>,
-    Operator(m): Operator,
-    req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
-    let page = paging::page_request(&req)?;
+/// The `status` and `event` filters of the list.
+fn filters(query: &str) -> Result<(Option<String>, Option<String>), ApiError> {
     let (mut status, mut event) = (None, None);
-    for (k, v) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
         match k.as_ref() {
             "status" if STATUSES.contains(&v.as_ref()) => status = Some(v.into_owned()),
             "status" => {
@@ -68,28 +88,41 @@ pub async fn list(
             _ => {}
         }
     }
-    let items = db::read(&state.store, move |conn| {
+    Ok((status, event))
+}
+
+/// `GET /webhook-deliveries/` — filters `status` and `event`.
+#[utoipa::path(get, path = "/api/v1/webhook-deliveries/", tag = "management", security(("bearer" = [])),
+    params(("status" = Option<String>, Query), ("event" = Option<String>, Query), ("page_size" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, description = "`{next, previous, results}`"), (status = 400), (status = 401), (status = 403)))]
+pub async fn list(
+    state: web::Data<AppState>,
+    Operator(m): Operator,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let query = req.query_string().to_owned();
+    // The filters are read after `page_size`/`cursor`, as before the generic list existed.
+    listing::list_with(&state, &req, move |conn, page| {
+        let (status, event) = filters(&query)?;
         let rows = WebhookDelivery::page_filtered(
             conn,
             &m.tenant_id,
             status.as_deref(),
             event.as_deref(),
-            &page,
+            page,
         )?;
-        let (next, previous) = (rows.next.clone(), rows.previous.clone());
         let items = rows
             .items
-            .iter()
-            .map(|(d, t)| render(conn, d, t))
+            .into_iter()
+            .map(|(d, t)| Delivery::load(conn, d, t))
             .collect::<Result<Vec<_>, ApiError>>()?;
-        Ok::<_, ApiError>(catalyst_store::Page {
+        Ok(Page {
             items,
-            next,
-            previous,
+            next: rows.next,
+            previous: rows.previous,
         })
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(paging::list_body(&req, &state.config.public_url, items)))
+    .await
 }
 
 /// `GET /webhook-deliveries/{id}/`.
@@ -100,13 +133,7 @@ pub async fn retrieve(
     Operator(m): Operator,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = db::read(&state.store, move |conn| {
-        let d = WebhookDelivery::find(conn, &m.tenant_id, &id)?;
-        let t = event_type_of(conn, &d)?;
-        render(conn, &d, &t)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(body))
+    listing::retrieve_with(&state, move |conn| Delivery::find(conn, &m.tenant_id, &id)).await
 }
 
 /// `POST /webhook-deliveries/{id}/redeliver/` — back in the queue now, ladder restarted.
@@ -120,7 +147,7 @@ pub async fn redeliver(
     let body = db::read(&state.store, move |conn| {
         let d = outbox::redeliver(conn, &m.tenant_id, &id, now())?;
         let t = event_type_of(conn, &d)?;
-        render(conn, &d, &t)
+        Delivery::load(conn, d, t)?.render()
     })
     .await?;
     Ok(HttpResponse::Ok().json(body))

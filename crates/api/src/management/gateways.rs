@@ -3,7 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use catalyst_domain::net::TargetPolicy;
-use catalyst_store::{Gateway, Store, now};
+use catalyst_store::{DbConnection, Gateway, Page, PageRequest, Store, now};
 use serde_json::{Map, Value, json};
 
 use super::fields::{Fields, boolean, text};
@@ -11,9 +11,10 @@ use crate::auth::Operator;
 use crate::body::{JsonBody, object};
 use crate::db;
 use crate::error::ApiError;
+use crate::idempotency;
+use crate::listing::{self, Render, Resource};
 use crate::state::AppState;
 use crate::views::timestamp;
-use crate::{idempotency, paging};
 
 const FIELDS: &[&str] = &[
     "name",
@@ -41,6 +42,26 @@ fn render(g: &Gateway) -> Value {
         "requires_verification": g.requires_verification, "active": g.active,
         "created_at": timestamp(g.created_at), "updated_at": timestamp(g.updated_at),
     })
+}
+
+impl Render for Gateway {
+    fn render(&self) -> Result<Value, ApiError> {
+        Ok(render(self))
+    }
+}
+
+impl Resource for Gateway {
+    fn page(
+        c: &mut DbConnection,
+        tenant: &str,
+        page: &PageRequest,
+    ) -> Result<Page<Self>, ApiError> {
+        Ok(Gateway::page(c, tenant, page)?)
+    }
+
+    fn find(c: &mut DbConnection, tenant: &str, id: &str) -> Result<Self, ApiError> {
+        Ok(Gateway::find(c, tenant, id)?)
+    }
 }
 
 fn adapter(v: &Value) -> Result<String, String> {
@@ -263,13 +284,7 @@ pub async fn list(
     Operator(m): Operator,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let page = paging::page_request(&req)?;
-    let rows = db::read(&state.store, move |c| Gateway::page(c, &m.tenant_id, &page)).await?;
-    Ok(HttpResponse::Ok().json(paging::list_body(
-        &req,
-        &state.config.public_url,
-        rows.map(|g| render(&g)),
-    )))
+    listing::list::<Gateway>(&state, m.tenant_id, &req).await
 }
 
 /// `GET /gateways/{id}/`.
@@ -280,8 +295,7 @@ pub async fn retrieve(
     Operator(m): Operator,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let row = db::read(&state.store, move |c| Gateway::find(c, &m.tenant_id, &id)).await?;
-    Ok(HttpResponse::Ok().json(render(&row)))
+    listing::retrieve::<Gateway>(&state, m.tenant_id, id.into_inner()).await
 }
 
 /// `PATCH /gateways/{id}/`.

@@ -3,17 +3,18 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use catalyst_domain::validation;
-use catalyst_store::{HostedPage, now};
+use catalyst_store::{DbConnection, HostedPage, Page, PageRequest, now};
 use serde_json::{Value, json};
 
 use super::fields::{Fields, boolean, one_of, text, url};
-use super::{page_response, read, write};
+use super::write;
 use crate::auth::Operator;
 use crate::body::JsonBody;
 use crate::error::ApiError;
+use crate::idempotency;
+use crate::listing::{self, Render, Resource};
 use crate::state::AppState;
 use crate::views::timestamp;
-use crate::{idempotency, paging};
 
 const FIELDS: &[&str] = &[
     "name",
@@ -41,6 +42,26 @@ fn render(p: &HostedPage) -> Value {
         "mandate_acceptance_mode": p.mandate_acceptance_mode, "active": p.active,
         "created_at": timestamp(p.created_at), "updated_at": timestamp(p.updated_at),
     })
+}
+
+impl Render for HostedPage {
+    fn render(&self) -> Result<Value, ApiError> {
+        Ok(render(self))
+    }
+}
+
+impl Resource for HostedPage {
+    fn page(
+        c: &mut DbConnection,
+        tenant: &str,
+        page: &PageRequest,
+    ) -> Result<Page<Self>, ApiError> {
+        Ok(HostedPage::page(c, tenant, page)?)
+    }
+
+    fn find(c: &mut DbConnection, tenant: &str, id: &str) -> Result<Self, ApiError> {
+        Ok(HostedPage::find(c, tenant, id)?)
+    }
 }
 
 /// A CSS hex colour: `#rgb` or `#rrggbb`.
@@ -141,12 +162,7 @@ pub async fn list(
     Operator(m): Operator,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let page = paging::page_request(&req)?;
-    let rows = read(&state, move |c| {
-        Ok(HostedPage::page(c, &m.tenant_id, &page)?)
-    })
-    .await?;
-    page_response(&req, &state, rows, |p| Ok(render(p)))
+    listing::list::<HostedPage>(&state, m.tenant_id, &req).await
 }
 
 /// `GET /hosted-pages/{id}/`.
@@ -157,8 +173,7 @@ pub async fn retrieve(
     Operator(m): Operator,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let row = read(&state, move |c| Ok(HostedPage::find(c, &m.tenant_id, &id)?)).await?;
-    Ok(HttpResponse::Ok().json(render(&row)))
+    listing::retrieve::<HostedPage>(&state, m.tenant_id, id.into_inner()).await
 }
 
 /// `PATCH /hosted-pages/{id}/`.

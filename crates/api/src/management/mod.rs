@@ -2,8 +2,9 @@
 //! Routes are declared in [`crate::routes`].
 //!
 //! Every collection follows [`gateways`]: `create` (through [`idempotency::run`]), `list`,
-//! `retrieve`, `update` (partial) and `deactivate`, each change in one transaction. The helpers
-//! below are what the collections share.
+//! `retrieve`, `update` (partial) and `deactivate`, each change in one transaction. `list` and
+//! `retrieve` are the generic ones of [`crate::listing`]; the helpers below are the rest of
+//! what the collections share.
 
 pub mod api_keys;
 pub mod campaigns;
@@ -11,19 +12,20 @@ pub mod deliveries;
 mod fields;
 pub mod gateways;
 pub mod hosted_pages;
+pub mod subscriptions;
 pub mod webhook_profiles;
 
 use std::future::Future;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
-use catalyst_store::{DbConnection, Page, StoreError, StoreResult};
+use catalyst_store::{DbConnection, StoreError, StoreResult};
 use serde_json::Value;
 
 use crate::db;
 use crate::error::ApiError;
+use crate::idempotency;
 use crate::state::AppState;
-use crate::{idempotency, paging};
 
 /// Sealing context of secrets kept in stored idempotent responses.
 const REPLAY_CONTEXT: &str = "idempotency.secret";
@@ -53,26 +55,6 @@ pub(crate) fn found<T>(row: StoreResult<T>) -> Result<Option<T>, ApiError> {
         Err(StoreError::NotFound) => Ok(None),
         Err(e) => Err(e.into()),
     }
-}
-
-/// `200` with the `{next, previous, results}` body of one page, each row rendered.
-pub(crate) fn page_response<T>(
-    req: &HttpRequest,
-    state: &AppState,
-    page: Page<T>,
-    render: impl Fn(&T) -> Result<Value, ApiError>,
-) -> Result<HttpResponse, ApiError> {
-    let items = page
-        .items
-        .iter()
-        .map(render)
-        .collect::<Result<Vec<_>, _>>()?;
-    let page = Page {
-        items,
-        next: page.next,
-        previous: page.previous,
-    };
-    Ok(HttpResponse::Ok().json(paging::list_body(req, &state.config.public_url, page)))
 }
 
 /// [`idempotency::run`] for a creation whose `201` body shows a secret once (`field` is `key`

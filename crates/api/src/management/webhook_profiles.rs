@@ -3,15 +3,15 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use catalyst_domain::token::WebhookSecret;
-use catalyst_store::{Store, WebhookProfile, now, outbox};
+use catalyst_store::{DbConnection, Page, PageRequest, Store, WebhookProfile, now, outbox};
 use serde_json::{Value, json};
 
 use super::fields::{Fields, boolean, text};
-use super::{create_revealing, page_response, read, write};
+use super::{create_revealing, write};
 use crate::auth::Operator;
 use crate::body::JsonBody;
 use crate::error::ApiError;
-use crate::paging;
+use crate::listing::{self, Render, Resource};
 use crate::provision::WEBHOOK_SECRET_CONTEXT;
 use crate::state::AppState;
 use crate::views::timestamp;
@@ -23,6 +23,26 @@ fn render(p: &WebhookProfile) -> Value {
         "id": p.id, "name": p.name, "active": p.active,
         "created_at": timestamp(p.created_at), "updated_at": timestamp(p.updated_at),
     })
+}
+
+impl Render for WebhookProfile {
+    fn render(&self) -> Result<Value, ApiError> {
+        Ok(render(self))
+    }
+}
+
+impl Resource for WebhookProfile {
+    fn page(
+        c: &mut DbConnection,
+        tenant: &str,
+        page: &PageRequest,
+    ) -> Result<Page<Self>, ApiError> {
+        Ok(WebhookProfile::page(c, tenant, page)?)
+    }
+
+    fn find(c: &mut DbConnection, tenant: &str, id: &str) -> Result<Self, ApiError> {
+        Ok(WebhookProfile::find(c, tenant, id)?)
+    }
 }
 
 /// A fresh secret, sealed for `secret_sealed`, and its clear text for the one response.
@@ -89,12 +109,7 @@ pub async fn list(
     Operator(m): Operator,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let page = paging::page_request(&req)?;
-    let rows = read(&state, move |c| {
-        Ok(WebhookProfile::page(c, &m.tenant_id, &page)?)
-    })
-    .await?;
-    page_response(&req, &state, rows, |p| Ok(render(p)))
+    listing::list::<WebhookProfile>(&state, m.tenant_id, &req).await
 }
 
 /// `GET /webhook-profiles/{id}/`.
@@ -105,11 +120,7 @@ pub async fn retrieve(
     Operator(m): Operator,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let row = read(&state, move |c| {
-        Ok(WebhookProfile::find(c, &m.tenant_id, &id)?)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(render(&row)))
+    listing::retrieve::<WebhookProfile>(&state, m.tenant_id, id.into_inner()).await
 }
 
 /// `PATCH /webhook-profiles/{id}/`.
@@ -197,13 +208,14 @@ pub mod endpoints {
     use serde_json::{Value, json};
 
     use super::super::fields::{Fields, boolean, one_of, url};
-    use super::super::{page_response, read, write};
+    use super::super::write;
     use crate::auth::Operator;
     use crate::body::JsonBody;
     use crate::error::ApiError;
+    use crate::idempotency;
+    use crate::listing::{self, Render};
     use crate::state::AppState;
     use crate::views::timestamp;
-    use crate::{idempotency, paging};
 
     const FIELDS: &[&str] = &[
         "url",
@@ -228,6 +240,7 @@ pub mod endpoints {
         "subscription.created",
         "subscription.imported",
         "subscription.status_changed",
+        "subscription.updated",
         "payment_session.completed",
         "payment_session.failed",
         "payment_session.expired",
@@ -252,6 +265,12 @@ pub mod endpoints {
             "payload_mapping": stored(&e.payload_mapping)?, "active": e.active,
             "created_at": timestamp(e.created_at), "updated_at": timestamp(e.updated_at),
         }))
+    }
+
+    impl Render for WebhookEndpoint {
+        fn render(&self) -> Result<Value, ApiError> {
+            render(self)
+        }
     }
 
     /// A non-empty list of known event types, duplicates dropped; stored as JSON text.
@@ -424,18 +443,16 @@ pub mod endpoints {
         profile_id: web::Path<String>,
         req: HttpRequest,
     ) -> Result<HttpResponse, ApiError> {
-        let page = paging::page_request(&req)?;
-        let rows = read(&state, move |c| {
+        listing::list_with(&state, &req, move |c, page| {
             profile(c, &m.tenant_id, &profile_id)?;
             Ok(WebhookEndpoint::page_of_profile(
                 c,
                 &m.tenant_id,
                 &profile_id,
-                &page,
+                page,
             )?)
         })
-        .await?;
-        page_response(&req, &state, rows, render)
+        .await
     }
 
     /// `GET /webhook-profiles/{id}/endpoints/{endpoint_id}/`.
@@ -448,8 +465,7 @@ pub mod endpoints {
         path: web::Path<(String, String)>,
     ) -> Result<HttpResponse, ApiError> {
         let (profile_id, id) = path.into_inner();
-        let row = read(&state, move |c| find(c, &m.tenant_id, &profile_id, &id)).await?;
-        Ok(HttpResponse::Ok().json(render(&row)?))
+        listing::retrieve_with(&state, move |c| find(c, &m.tenant_id, &profile_id, &id)).await
     }
 
     /// `PATCH /webhook-profiles/{id}/endpoints/{endpoint_id}/`.
