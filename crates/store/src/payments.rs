@@ -491,7 +491,10 @@ fn claim_rows(
 /// `tenant_reference_id` is the merchant's own and its collision is reported; only when one is
 /// given does the insert run in a savepoint, so that the collision does not abort the whole
 /// transaction.
-fn insert_transaction(conn: &mut DbConnection, t: &mut Transaction) -> Result<(), ClaimError> {
+pub(crate) fn insert_transaction(
+    conn: &mut DbConnection,
+    t: &mut Transaction,
+) -> Result<(), ClaimError> {
     for _ in 0..5 {
         let inserted = if t.tenant_reference_id.is_none() {
             insert_unless_id_taken(conn, t)?
@@ -793,14 +796,14 @@ fn apply(
 
 /// When a settlement at `now` processed `t`: never before the transaction was created (its
 /// `created_at` may come from another clock reading than the settlement's `now`).
-fn processed_at(t: &Transaction, now: NaiveDateTime) -> NaiveDateTime {
+pub(crate) fn processed_at(t: &Transaction, now: NaiveDateTime) -> NaiveDateTime {
     now.max(t.created_at)
 }
 
 impl Transaction {
     /// Writes every column back, provided the stored row is still `pending`; otherwise
     /// `StateConflict` (someone else settled it).
-    fn save_while_pending(&self, conn: &mut DbConnection) -> StoreResult<()> {
+    pub(crate) fn save_while_pending(&self, conn: &mut DbConnection) -> StoreResult<()> {
         let n = on_backend!(conn, |c| prepared::update(
             transactions::table,
             transactions::id
@@ -1015,7 +1018,8 @@ impl Transaction {
         }
     }
 
-    /// Approved transactions on `SANDBOX` gateways (of one tenant, or all), with their mandates.
+    /// Approved debits (not refunds) on `SANDBOX` gateways (of one tenant, or all), with their
+    /// mandates.
     pub fn approved_on_sandbox(
         conn: &mut DbConnection,
         tenant: Option<&str>,
@@ -1026,6 +1030,7 @@ impl Transaction {
                 .inner_join(mandates::table)
                 .inner_join(gateways::table.on(gateways::id.eq(transactions::gateway_id)))
                 .filter(transactions::status.eq("approved"))
+                .filter(transactions::refund_of.is_null())
                 .filter(gateways::adapter.eq("SANDBOX"))
                 .select((Self::as_select(), Mandate::as_select()))
                 .into_boxed();
