@@ -321,8 +321,14 @@ mod tests {
             other => panic!("{:?}", other.map(|_| ())),
         };
         let e = errors(json!({"amount": "-1", "reason": "x".repeat(256), "extra": 1}));
-        assert!(e["amount"].is_array() && e["reason"].is_array() && e["extra"].is_array(), "{e}");
-        assert!(matches!(parse_body(&json!([])), Err(ApiError::Validation(_))));
+        assert!(
+            e["amount"].is_array() && e["reason"].is_array() && e["extra"].is_array(),
+            "{e}"
+        );
+        assert!(matches!(
+            parse_body(&json!([])),
+            Err(ApiError::Validation(_))
+        ));
     }
 
     #[test]

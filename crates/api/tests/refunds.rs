@@ -64,7 +64,11 @@ async fn pay_session(app: &impl TestApp, key: &str, body: Value, iban: &str) -> 
 }
 
 /// A paid session of the demo's one-off campaign (29.99 EUR); the envelope.
-async fn paid(app: &impl TestApp, ctx_demo: &catalyst_api::provision::DemoSetup, iban: &str) -> Value {
+async fn paid(
+    app: &impl TestApp,
+    ctx_demo: &catalyst_api::provision::DemoSetup,
+    iban: &str,
+) -> Value {
     let email = format!("{}@example.com", uuid::Uuid::now_v7().simple());
     pay_session(
         app,
@@ -76,7 +80,10 @@ async fn paid(app: &impl TestApp, ctx_demo: &catalyst_api::provision::DemoSetup,
 }
 
 fn txn_id(env: &Value) -> String {
-    env["transaction"]["id"].as_str().expect("a transaction").to_owned()
+    env["transaction"]["id"]
+        .as_str()
+        .expect("a transaction")
+        .to_owned()
 }
 
 fn stored(ctx: &Ctx, id: &str) -> (Transaction, i64, Order) {

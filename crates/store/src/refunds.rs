@@ -214,9 +214,7 @@ pub fn claim_refund(
             order_id: original.order_id.clone(),
             gateway_id: original.gateway_id.clone(),
             mandate_id: original.mandate_id.clone(),
-            merchant_transaction_id: catalyst_domain::ids::new_merchant_transaction_id(
-                now.date(),
-            ),
+            merchant_transaction_id: catalyst_domain::ids::new_merchant_transaction_id(now.date()),
             tenant_reference_id: None,
             kind: REFUND_KIND.to_owned(),
             status: "pending".into(),
@@ -298,9 +296,8 @@ pub fn apply_refund(
                 t.processed_at = Some(processed_at(&t, now));
                 t.updated_at = now;
                 t.save_while_pending(conn)?;
-                Subject::of_order(&order, &lead).transaction_status_changed(
-                    conn, &t, "pending", now,
-                )?;
+                Subject::of_order(&order, &lead)
+                    .transaction_status_changed(conn, &t, "pending", now)?;
                 complete_original(conn, &original_id, &mut order, &lead, now)?;
                 Subject::of_order(&order, &lead).refund_event(conn, "refund.succeeded", &t, now)?;
             }
@@ -382,9 +379,8 @@ fn complete_original(
         if n == 1 {
             original.status = "refunded".into();
             original.updated_at = now;
-            Subject::of_order(order, lead).transaction_status_changed(
-                conn, &original, "approved", now,
-            )?;
+            Subject::of_order(order, lead)
+                .transaction_status_changed(conn, &original, "approved", now)?;
         }
     }
     let still_approved: i64 = on_backend!(conn, |c| transactions::table
