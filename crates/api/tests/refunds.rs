@@ -269,9 +269,17 @@ api_test! {
         let demo = ctx.demo();
         let app = ctx.app().await;
 
+        // A debit that is charged back after a partial refund: only the debit is reversed
+        // by the sandbox's settlement, not the refund (same mandate, same IBAN).
         let charged = txn_id(&paid(&app, &demo, LATER_CHARGEBACK).await);
+        let (_, _, partial) = send(&app, post(&refund_path(&charged), json!({"amount": "5.00"})).auth(&demo.restricted_key)).await;
+        assert_eq!(partial["status"], "succeeded", "{partial}");
         let (status, _, settled) = send(&app, post("/api/v1/sandbox/settle/", json!({})).auth(&demo.secret_key)).await;
         assert_eq!((status, settled["settled"].as_i64()), (StatusCode::OK, Some(1)), "{settled}");
+        assert_eq!(settled["chargebacks"][0]["transaction_id"], json!(charged));
+        let (debit, _, order) = stored(&ctx, &charged);
+        assert_eq!((debit.status.as_str(), order.status.as_str()), ("charged_back", "CHARGEDBACK"));
+        assert_eq!(stored(&ctx, partial["id"].as_str().unwrap()).0.status, "approved");
         let (status, _, e) = send(&app, post(&refund_path(&charged), json!({})).auth(&demo.restricted_key)).await;
         assert_eq!((status, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("refund_not_allowed")), "{e}");
         assert!(e["detail"].as_str().unwrap().contains("charged back"), "{e}");
@@ -307,8 +315,9 @@ api_test! {
         let (_, _, refund) = send(&app, post(&refund_path(&ok), json!({"amount": "1.00"})).auth(&demo.restricted_key)).await;
         let (status, _, e) = send(&app, post(&refund_path(refund["id"].as_str().unwrap()), json!({})).auth(&demo.restricted_key)).await;
         assert_eq!((status, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("refund_not_allowed")), "{e}");
-        assert_eq!(live_refunds(&ctx, &charged).len() + live_refunds(&ctx, &txn_id(&declined)).len(), 0);
-        assert_eq!(stored(&ctx, &charged).1, 0);
+        assert_eq!(live_refunds(&ctx, &charged), vec![500], "only the refund made before the chargeback");
+        assert_eq!(stored(&ctx, &charged).1, 500);
+        assert!(live_refunds(&ctx, &txn_id(&declined)).is_empty());
     }
 
     async fn a_refund_the_gateway_refuses_fails_and_releases_its_amount(ctx) {
@@ -440,6 +449,14 @@ api_test! {
         let (debit, reserved, order) = stored(&ctx, &id);
         assert_eq!((debit.status.as_str(), reserved, order.status.as_str()), ("approved", 1000, "PARTIALLY_REFUNDED"));
         assert_eq!(events(&ctx, "refund.succeeded").len(), 1);
+        // A late answer for a refund already settled changes nothing.
+        let late = catalyst_store::payments::Settlement::Declined {
+            reference: None, code: "unknown".into(), message: "late".into(),
+            gateway_code: None, gateway_message: None, counts_as_attempt: true,
+        };
+        ctx.db.store.read(|c| catalyst_store::payments::apply_outcome(c, &refunded.refund.id, &late, now())).unwrap();
+        assert_eq!((stored(&ctx, &refunded.refund.id).0.status.as_str(), stored(&ctx, &id).1), ("approved", 1000));
+        assert_eq!(events(&ctx, "refund.failed").len(), 0);
 
         // The server died before the gateway heard of it: not found there, so it failed and
         // its amount is free again.
