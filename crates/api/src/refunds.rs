@@ -124,24 +124,39 @@ fn not_refunded(message: &str, gateway_message: Option<String>) -> Settlement {
     }
 }
 
-/// The store's view of the gateway's answer to a refund.
-fn refund_settlement(outcome: GatewayOutcome) -> Settlement {
-    match outcome {
-        GatewayOutcome::Declined {
+/// A settlement worded for a refund: a decline says what happened to the refund (the
+/// recovery worker and notifications word theirs for debits).
+pub fn for_refund(settlement: Settlement) -> Settlement {
+    match settlement {
+        Settlement::Declined {
             reference,
             code,
             gateway_code,
             gateway_message,
-        } => Settlement::Declined {
-            reference,
-            code: code.as_str().to_owned(),
-            message: "The gateway refused the refund.".to_owned(),
-            gateway_code,
-            gateway_message,
-            counts_as_attempt: true,
-        },
-        other => settlement_of(other),
+            counts_as_attempt,
+            ..
+        } => {
+            let message = if code == catalyst_sepa::DeclineCode::GatewayUnavailable.as_str() {
+                "The payment gateway never received the refund; nothing was refunded."
+            } else {
+                "The gateway refused the refund."
+            };
+            Settlement::Declined {
+                reference,
+                code,
+                message: message.to_owned(),
+                gateway_code,
+                gateway_message,
+                counts_as_attempt,
+            }
+        }
+        other => other,
     }
+}
+
+/// The store's view of the gateway's answer to a refund.
+fn refund_settlement(outcome: GatewayOutcome) -> Settlement {
+    for_refund(settlement_of(outcome))
 }
 
 /// Turns the adapter's answer into what the store applies. On an integration fault the

@@ -465,6 +465,7 @@ api_test! {
         assert_eq!(run_once(&ctx.state, &policy, at + Duration::seconds(1)).await.unwrap(), 1);
         let (r, _, _) = stored(&ctx, &lost.refund.id);
         assert_eq!((r.status.as_str(), r.error_code.as_deref()), ("declined", Some("gateway_unavailable")));
+        assert_eq!(r.error_message.as_deref(), Some("The payment gateway never received the refund; nothing was refunded."));
         assert_eq!(stored(&ctx, &id).1, 1000);
         assert_eq!(events(&ctx, "refund.failed").len(), 1);
         let (_, _, list) = send(&app, get(&format!("/api/v1/transactions/{id}/refunds/")).auth(&demo.restricted_key)).await;
