@@ -355,6 +355,7 @@ api_test! {
         let demo = ctx.demo();
         let app = ctx.app().await;
         let id = txn_id(&paid(&app, &demo, APPROVED).await);
+        let stale = stored(&ctx, &id).0;
         // Eight requests of 5.00 against 29.99, each from its own thread and app instance.
         let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
         let handles: Vec<_> = (0..8).map(|_| {
@@ -378,6 +379,9 @@ api_test! {
         assert_eq!((live.len(), live.iter().sum::<i64>()), (5, 2500));
         let (debit, refunded, order) = stored(&ctx, &id);
         assert_eq!((debit.status.as_str(), refunded, order.status.as_str()), ("approved", 2500, "PARTIALLY_REFUNDED"));
+        // A save of the debit as read before the refunds keeps their reservations.
+        ctx.db.store.write(|c| stale.save(c)).unwrap();
+        assert_eq!(stored(&ctx, &id).1, 2500);
 
         // The same race on the claim itself, on pooled connections in parallel: 6 × 2.00
         // against the 4.99 left, so exactly two fit.
