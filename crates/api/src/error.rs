@@ -68,6 +68,9 @@ pub enum ApiError {
     InvalidIban(String),
     #[error("malformed JSON: {0}")]
     MalformedJson(String),
+    /// The transaction cannot be refunded (its kind or status); the text says why.
+    #[error("refund not allowed: {0}")]
+    RefundNotAllowed(String),
     #[error("not authenticated")]
     NotAuthenticated,
     #[error("authentication failed")]
@@ -106,6 +109,7 @@ impl ApiError {
             ApiError::Validation(_) => "validation_error",
             ApiError::InvalidIban(_) => "invalid_iban",
             ApiError::MalformedJson(_) => "malformed_json",
+            ApiError::RefundNotAllowed(_) => "refund_not_allowed",
             ApiError::NotAuthenticated => "not_authenticated",
             ApiError::AuthenticationFailed => "authentication_failed",
             ApiError::PermissionDenied => "permission_denied",
@@ -127,6 +131,7 @@ impl ApiError {
             ApiError::Validation(_) => "Invalid request.".to_owned(),
             ApiError::InvalidIban(sentence) => sentence.clone(),
             ApiError::MalformedJson(why) => format!("JSON parse error - {why}"),
+            ApiError::RefundNotAllowed(why) => why.clone(),
             ApiError::NotAuthenticated => "Authentication credentials were not provided.".into(),
             ApiError::AuthenticationFailed => "Invalid or revoked API key.".into(),
             ApiError::PermissionDenied => "This key may not perform this action.".into(),
@@ -154,9 +159,10 @@ impl ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::Validation(_) | ApiError::InvalidIban(_) | ApiError::MalformedJson(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            ApiError::Validation(_)
+            | ApiError::InvalidIban(_)
+            | ApiError::MalformedJson(_)
+            | ApiError::RefundNotAllowed(_) => StatusCode::BAD_REQUEST,
             ApiError::NotAuthenticated | ApiError::AuthenticationFailed => StatusCode::UNAUTHORIZED,
             ApiError::PermissionDenied => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,

@@ -32,6 +32,7 @@ pub mod provision;
 pub mod ratelimit;
 pub mod reconciliation;
 pub mod recovery;
+pub mod refunds;
 pub mod routes;
 pub mod sessions;
 pub mod settlement;

@@ -186,6 +186,10 @@ async fn reconcile(
             Ok(false)
         }
         Step::Settle(settlement) => {
+            let settlement = match t.refund_of {
+                Some(_) => crate::refunds::for_refund(settlement),
+                None => settlement,
+            };
             let leaves_pending = matches!(settlement, Settlement::Verification { .. });
             let retry_at = now + policy.backoff_after(checks);
             let applied = db::background(&state.store, move |c| {

@@ -69,7 +69,7 @@ pub struct Reason<'a> {
 /// the chargeback row, transaction `charged_back`, order `CHARGEDBACK`, subscription
 /// `CHARGEDBACK`, and the `chargeback.created`, `transaction.status_changed` and
 /// `subscription.status_changed` events. Idempotent: a transaction already charged back (or not
-/// approved) is left alone and `None` is returned.
+/// approved, or a refund) is left alone and `None` is returned.
 pub fn record_chargeback(
     conn: &mut DbConnection,
     transaction_id: &str,
@@ -79,7 +79,8 @@ pub fn record_chargeback(
 ) -> StoreResult<Option<Chargeback>> {
     tx::write(conn, |conn| {
         let mut t = Transaction::by_id(conn, transaction_id)?;
-        if t.status != "approved" {
+        // Only debits are reversed; a refund gives money back and is never charged back.
+        if t.status != "approved" || t.refund_of.is_some() {
             return Ok(None);
         }
         let chargeback = Chargeback {

@@ -273,3 +273,36 @@ impl Subject<'_> {
         self.emit(conn, "chargeback.created", payload, now)
     }
 }
+
+impl Subject<'_> {
+    /// `refund.created`, `refund.succeeded` or `refund.failed` for the refund transaction `r`
+    /// (its `status` decides the payload's: `pending`, `succeeded`, `failed`).
+    pub fn refund_event(
+        &self,
+        conn: &mut DbConnection,
+        event_type: &'static str,
+        r: &Transaction,
+        now: NaiveDateTime,
+    ) -> StoreResult<()> {
+        let payload = json!({
+            "refund_id": r.id, "transaction_id": r.refund_of,
+            "merchant_transaction_id": r.merchant_transaction_id, "gateway_reference": r.gateway_reference,
+            "status": refund_status(&r.status), "amount": money(r.amount_minor, &r.currency)?,
+            "currency": r.currency, "reason": r.description,
+            "error_code": r.error_code, "error_message": r.error_message, "gateway_code": r.gateway_code,
+            "order_id": self.order.id, "order_number": self.order.order_number,
+            "order_status": self.order.status, "email": self.lead.email,
+        });
+        self.emit(conn, event_type, payload, now)
+    }
+}
+
+/// A refund's status as the API shows it: its transaction's `pending`, `approved`, `declined`
+/// as `pending`, `succeeded`, `failed`.
+pub fn refund_status(transaction_status: &str) -> &'static str {
+    match transaction_status {
+        "approved" => "succeeded",
+        "declined" => "failed",
+        _ => "pending",
+    }
+}

@@ -491,8 +491,6 @@ fn claim_rows(
 /// `tenant_reference_id` is the merchant's own and its collision is reported; only when one is
 /// given does the insert run in a savepoint, so that the collision does not abort the whole
 /// transaction.
-/// Inserts a new transaction, drawing a fresh merchant transaction id while the drawn one is
-/// taken; a taken `tenant_reference_id` is [`ClaimError::TenantReferenceInUse`].
 pub(crate) fn insert_new_transaction(
     conn: &mut DbConnection,
     t: &mut Transaction,
@@ -798,7 +796,7 @@ fn apply(
 
 /// When a settlement at `now` processed `t`: never before the transaction was created (its
 /// `created_at` may come from another clock reading than the settlement's `now`).
-fn processed_at(t: &Transaction, now: NaiveDateTime) -> NaiveDateTime {
+pub(crate) fn processed_at(t: &Transaction, now: NaiveDateTime) -> NaiveDateTime {
     now.max(t.created_at)
 }
 
@@ -1020,7 +1018,8 @@ impl Transaction {
         }
     }
 
-    /// Approved transactions on `SANDBOX` gateways (of one tenant, or all), with their mandates.
+    /// Approved debits (not refunds) on `SANDBOX` gateways (of one tenant, or all), with their
+    /// mandates.
     pub fn approved_on_sandbox(
         conn: &mut DbConnection,
         tenant: Option<&str>,
@@ -1031,6 +1030,7 @@ impl Transaction {
                 .inner_join(mandates::table)
                 .inner_join(gateways::table.on(gateways::id.eq(transactions::gateway_id)))
                 .filter(transactions::status.eq("approved"))
+                .filter(transactions::refund_of.is_null())
                 .filter(gateways::adapter.eq("SANDBOX"))
                 .select((Self::as_select(), Mandate::as_select()))
                 .into_boxed();

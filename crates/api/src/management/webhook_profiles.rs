@@ -245,6 +245,9 @@ pub mod endpoints {
         "payment_session.failed",
         "payment_session.expired",
         "customer.created",
+        "refund.created",
+        "refund.succeeded",
+        "refund.failed",
     ];
 
     /// Most entries in a `payload_mapping`.
