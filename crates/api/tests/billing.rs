@@ -486,4 +486,40 @@ api_test! {
         }
         assert_eq!(payloads(&ctx, "subscription.renewed").len(), 20);
     }
+
+    async fn campaigns_take_a_dunning_ladder_and_a_notice(ctx) {
+        let demo = ctx.demo();
+        let app = ctx.app().await;
+        let sk = demo.secret_key.as_str();
+        let (_, _, plain) = send(&app, get(&format!("/api/v1/campaigns/{}/", demo.recurring_campaign_id)).auth(sk)).await;
+        assert_eq!((plain["dunning_ladder"].clone(), plain["prenotification_days"].clone()), (json!([3, 5, 7]), json!(5)), "the defaults");
+        let k = campaign(&app, &demo, trial_offer(), json!({"dunning_ladder": [2, 4], "prenotification_days": 10})).await;
+        let path = format!("/api/v1/campaigns/{k}/");
+        let (_, _, got) = send(&app, get(&path).auth(sk)).await;
+        assert_eq!((got["dunning_ladder"].clone(), got["prenotification_days"].clone()), (json!([2, 4]), json!(10)));
+        let s = subscribe(&ctx, &app, &demo.restricted_key, &k, "plan@example.com", APPROVED).await;
+        assert_eq!((s.dunning_ladder.as_str(), s.notice_days), ("2,4", 10), "copied to new subscriptions");
+
+        let (status, _, patched) = send(&app, patch(&path, json!({"dunning_ladder": [], "prenotification_days": 0})).auth(sk)).await;
+        assert_eq!((status, patched["dunning_ladder"].clone(), patched["prenotification_days"].clone()), (StatusCode::OK, json!([]), json!(0)));
+        let (_, _, reset) = send(&app, patch(&path, json!({"dunning_ladder": null, "prenotification_days": null})).auth(sk)).await;
+        assert_eq!((reset["dunning_ladder"].clone(), reset["prenotification_days"].clone()), (json!([3, 5, 7]), json!(5)));
+
+        for (body, field) in [
+            (json!({"dunning_ladder": "3,5,7"}), "dunning_ladder"),
+            (json!({"dunning_ladder": [0]}), "dunning_ladder"),
+            (json!({"dunning_ladder": [61]}), "dunning_ladder"),
+            (json!({"dunning_ladder": [3.5]}), "dunning_ladder"),
+            (json!({"dunning_ladder": [-1]}), "dunning_ladder"),
+            (json!({"dunning_ladder": [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]}), "dunning_ladder"),
+            (json!({"prenotification_days": 61}), "prenotification_days"),
+            (json!({"prenotification_days": -1}), "prenotification_days"),
+        ] {
+            let (status, _, err) = send(&app, patch(&path, body.clone()).auth(sk)).await;
+            assert_eq!((status, err["code"].as_str()), (StatusCode::BAD_REQUEST, Some("validation_error")), "{body}: {err}");
+            assert!(err["errors"][field][0].is_string(), "{body}: {err}");
+        }
+        let (_, _, unchanged) = send(&app, get(&path).auth(sk)).await;
+        assert_eq!(unchanged["dunning_ladder"], json!([3, 5, 7]));
+    }
 }
