@@ -220,8 +220,11 @@ async fn renew(
 ) -> Result<(), StoreError> {
     let period = s.next_billing_date;
     let id = s.id.clone();
+    // Stamped when claimed, not when the run started: the recovery worker's grace counts from
+    // the renewal's creation, and a long run must not hand it a renewal it is about to submit.
+    let claimed_at = now.max(catalyst_store::now());
     let claim = db::background(&state.store, move |c| {
-        billing::claim_renewal(c, &id, today, now)
+        billing::claim_renewal(c, &id, today, claimed_at)
     })
     .await?;
     match claim {

@@ -227,6 +227,12 @@ api_test! {
         assert_eq!(created.last().unwrap()["transaction_id"], t.id);
         assert_eq!(created.last().unwrap()["type"], "sdd_rebill");
 
+        // The answer arriving again (a gateway notification) changes nothing.
+        let again = catalyst_store::payments::Settlement::Approved { reference: t.gateway_reference.clone().unwrap() };
+        ctx.db.store.read(|c| catalyst_store::payments::apply_outcome(c, &t.id, &again, now())).unwrap();
+        assert_eq!(reload(&ctx, &s).periods_billed, 2);
+        assert_eq!(payloads(&ctx, "subscription.renewed").len(), 1);
+
         // The same day again: nothing is due, nothing collected twice.
         let again = bill(&ctx, &due.to_string()).await;
         assert_eq!((again.due, again.collected), (0, 0));
