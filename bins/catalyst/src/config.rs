@@ -31,6 +31,9 @@ pub struct Config {
     pub recovery_grace: std::time::Duration,
     /// How often the recovery worker looks (`CATALYST_RECOVERY_INTERVAL_SECS`, default 15).
     pub recovery_interval: std::time::Duration,
+    /// How often the billing run sends due notices and collects due renewals
+    /// (`CATALYST_BILLING_INTERVAL_SECS`, default 60).
+    pub billing_interval: std::time::Duration,
     /// How long a debit may await the customer's verification before it is reconciled and, if
     /// never completed, expired (`CATALYST_VERIFICATION_TIMEOUT_SECS`, default 3600).
     pub verification_timeout: std::time::Duration,
@@ -165,6 +168,7 @@ impl Config {
             gateway_timeout: seconds("CATALYST_GATEWAY_TIMEOUT_SECS", 30)?,
             recovery_grace: seconds("CATALYST_RECOVERY_GRACE_SECS", 90)?,
             recovery_interval: seconds("CATALYST_RECOVERY_INTERVAL_SECS", 15)?,
+            billing_interval: seconds("CATALYST_BILLING_INTERVAL_SECS", 60)?,
             verification_timeout: seconds("CATALYST_VERIFICATION_TIMEOUT_SECS", 3600)?,
             webhook_retry_scale: var("CATALYST_WEBHOOK_RETRY_SCALE")
                 .map(|v| v.parse::<f64>())

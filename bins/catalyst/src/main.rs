@@ -47,6 +47,11 @@ enum Command {
         #[command(subcommand)]
         command: SandboxCommand,
     },
+    /// Recurring billing.
+    Billing {
+        #[command(subcommand)]
+        command: BillingCommand,
+    },
     /// Manage tenants.
     Tenant {
         #[command(subcommand)]
@@ -72,6 +77,23 @@ enum SandboxCommand {
         /// Only this tenant's debits.
         #[arg(long)]
         tenant: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BillingCommand {
+    /// Send due pre-notifications and collect due renewals once (what the server does every
+    /// minute), then print what was done.
+    Run {
+        /// List what would be collected and notified; write nothing, call no gateway.
+        #[arg(long)]
+        dry_run: bool,
+        /// The billing date (`YYYY-MM-DD`, default today, UTC): collects what is due by then.
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -148,6 +170,14 @@ fn main() -> anyhow::Result<()> {
             println!("settled: {}", reversed.len());
             Ok(())
         }
+        Command::Billing {
+            command:
+                BillingCommand::Run {
+                    dry_run,
+                    date,
+                    json,
+                },
+        } => billing_run(&config, dry_run, date, json),
         Command::Demo { json, webhook_url } => {
             let setup = provision::demo(
                 &open_store(&config, false)?,
@@ -157,6 +187,54 @@ fn main() -> anyhow::Result<()> {
             print_demo(&setup, json)
         }
     }
+}
+
+/// `catalyst billing run`: one billing run on a state of its own (the sandbox answers
+/// in-process, as in the server).
+fn billing_run(
+    config: &Config,
+    dry_run: bool,
+    date: Option<chrono::NaiveDate>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let store = open_store(config, false)?;
+    let mut api_config = ApiConfig::new(config.public_url.clone());
+    api_config.livemode = config.livemode;
+    api_config.gateway_timeout = config.gateway_timeout;
+    api_config.allow_private_targets = config.allow_private_targets;
+    let state = AppState::new(store, api_config);
+    let now = catalyst_store::now();
+    let today = date.unwrap_or(now.date());
+    let report = actix_web::rt::System::new()
+        .block_on(catalyst_api::billing::run_once(&state, today, now, dry_run))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    for item in &report.items {
+        println!(
+            "{:<21} {} {} {} {} {}",
+            item.action,
+            item.subscription_id,
+            item.billing_period,
+            item.amount,
+            item.currency,
+            item.outcome.unwrap_or("")
+        );
+    }
+    println!(
+        "{}{}: due {}, collected {} (approved {}, declined {}, pending {}), cancelled {}, notices {}",
+        report.date,
+        if dry_run { " (dry run)" } else { "" },
+        report.due,
+        report.collected,
+        report.approved,
+        report.declined,
+        report.pending,
+        report.cancelled,
+        report.notices
+    );
+    Ok(())
 }
 
 fn init_tracing(json: bool) {
@@ -269,6 +347,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         recovery_policy,
         shutdown.clone(),
     ));
+    let billing = tokio::spawn(catalyst_api::billing::run(
+        state.clone(),
+        config.billing_interval,
+        shutdown.clone(),
+    ));
     let mut dispatch = catalyst_api::dispatcher::DispatcherConfig {
         lease: chrono::Duration::from_std(config.webhook_lease)?,
         ..Default::default()
@@ -298,6 +381,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let _ = stop_workers.send(true);
     let _ = sweeper.await;
     let _ = recovery.await;
+    let _ = billing.await;
     let _ = dispatcher.await;
     tracing::info!("stopped");
     Ok(())

@@ -658,6 +658,7 @@ api_test! {
                       "trial_price": null, "product_name": null, "product_description": null},
             "hosted_page_id": null, "webhook_profile_id": null, "max_payment_attempts": 3,
             "duplicate_policy": "REUSE", "success_redirect_url": null, "failure_redirect_url": null, "active": true,
+            "dunning_ladder": [3, 5, 7], "prenotification_days": 5,
         }));
         let id = str_of(&k, "id").to_owned();
         let row = ctx.db.store.read(|c| catalyst_store::Campaign::find(c, &owner.tenant_id, &id)).unwrap();

@@ -306,3 +306,73 @@ pub fn refund_status(transaction_status: &str) -> &'static str {
         _ => "pending",
     }
 }
+
+/// The events of recurring billing ([`crate::billing`]).
+impl Subject<'_> {
+    /// `subscription.renewed`: the renewal `t` collecting the period `billing_period` was
+    /// approved; `s` is the subscription as it is after it (the next billing date advanced).
+    pub fn subscription_renewed(
+        &self,
+        conn: &mut DbConnection,
+        s: &Subscription,
+        t: &Transaction,
+        now: NaiveDateTime,
+    ) -> StoreResult<()> {
+        let mut payload = self.renewal_fields(s, t)?;
+        payload["subscription_status"] = json!(s.status);
+        self.emit(conn, "subscription.renewed", payload, now)
+    }
+
+    /// `subscription.payment_failed`: the renewal `t` was declined; `attempt` is the number of
+    /// the period's declined collections so far, `next_retry_on` the dunning retry (`None`
+    /// once the ladder is exhausted or no retry is scheduled).
+    pub fn subscription_payment_failed(
+        &self,
+        conn: &mut DbConnection,
+        s: &Subscription,
+        t: &Transaction,
+        attempt: i32,
+        next_retry_on: Option<chrono::NaiveDate>,
+        now: NaiveDateTime,
+    ) -> StoreResult<()> {
+        let mut payload = self.renewal_fields(s, t)?;
+        payload["subscription_status"] = json!(s.status);
+        payload["attempt"] = json!(attempt);
+        payload["next_retry_on"] = json!(next_retry_on.map(|d| d.format("%Y-%m-%d").to_string()));
+        self.emit(conn, "subscription.payment_failed", payload, now)
+    }
+
+    /// `subscription.upcoming`: the SEPA pre-notification of the collection on `collect_on`.
+    pub fn subscription_upcoming(
+        &self,
+        conn: &mut DbConnection,
+        s: &Subscription,
+        collect_on: chrono::NaiveDate,
+        mandate_reference: &str,
+        creditor_identifier: Option<&str>,
+        now: NaiveDateTime,
+    ) -> StoreResult<()> {
+        let mut payload = self.subscription_fields(s)?;
+        payload["collect_on"] = json!(collect_on.format("%Y-%m-%d").to_string());
+        payload["mandate_reference"] = json!(mandate_reference);
+        payload["creditor_identifier"] = json!(creditor_identifier);
+        payload["plan_name"] = json!(s.plan_name);
+        self.emit(conn, "subscription.upcoming", payload, now)
+    }
+
+    /// The transaction's keys, then the subscription's (its `status` as `subscription_status`
+    /// is added by the caller; `status` stays the transaction's), and the billing period.
+    fn renewal_fields(&self, s: &Subscription, t: &Transaction) -> StoreResult<Value> {
+        let mut payload = self.subscription_fields(s)?;
+        let Value::Object(fields) = self.transaction_fields(t)? else {
+            return Err(StoreError::Corrupt("transaction fields".into()));
+        };
+        for (k, v) in fields {
+            payload[k.as_str()] = v;
+        }
+        payload["billing_period"] =
+            json!(t.billing_period.map(|d| d.format("%Y-%m-%d").to_string()));
+        payload["billing_attempt"] = json!(t.billing_attempt);
+        Ok(payload)
+    }
+}

@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use catalyst_domain::billing::{
     BillingFrequency, BillingType, Pricing, PricingInput, TrialIntervalUnit,
 };
+use catalyst_domain::dunning::{DunningLadder, MAX_NOTICE_DAYS};
 use catalyst_domain::money::{Currency, Money, MoneyError, parse_amount_json};
 use catalyst_domain::session::{
     CURRENCY_CHANGED_REQUIRED, CampaignOffer, DEFAULT_MAX_PAYMENT_ATTEMPTS, MAX_PAYMENT_ATTEMPTS,
@@ -13,6 +14,7 @@ use catalyst_domain::session::{
 };
 use catalyst_domain::validation::messages;
 use catalyst_domain::{CampaignId, DuplicatePolicy};
+use catalyst_store::billing::Plan;
 use catalyst_store::{
     Campaign, DbConnection, Gateway, HostedPage, Page, PageRequest, WebhookProfile, now,
 };
@@ -39,6 +41,8 @@ const FIELDS: &[&str] = &[
     "success_redirect_url",
     "failure_redirect_url",
     "active",
+    "dunning_ladder",
+    "prenotification_days",
 ];
 const OFFER_FIELDS: &[&str] = &[
     "name",
@@ -57,6 +61,8 @@ const OFFER_FIELDS: &[&str] = &[
 const DESCRIPTION_MAX_LEN: usize = 2000;
 
 fn render(k: &Campaign) -> Result<Value, ApiError> {
+    // The effective billing terms: the campaign's, else the defaults.
+    let plan = Plan::of_campaign(Some(k))?;
     let trial_price = k
         .trial_price_minor
         .map(|minor| money(minor, &k.currency))
@@ -74,6 +80,7 @@ fn render(k: &Campaign) -> Result<Value, ApiError> {
         "max_payment_attempts": k.max_payment_attempts, "duplicate_policy": k.duplicate_policy,
         "success_redirect_url": k.success_redirect_url, "failure_redirect_url": k.failure_redirect_url,
         "active": k.active, "created_at": timestamp(k.created_at), "updated_at": timestamp(k.updated_at),
+        "dunning_ladder": plan.dunning_ladder.waits(), "prenotification_days": plan.notice_days,
     }))
 }
 
@@ -95,6 +102,22 @@ impl Resource for Campaign {
     fn find(c: &mut DbConnection, tenant: &str, id: &str) -> Result<Self, ApiError> {
         Ok(Campaign::find(c, tenant, id)?)
     }
+}
+
+/// A dunning ladder: a JSON array of whole numbers of days (`[3, 5, 7]`), each 1–60, at most
+/// 10; `[]` never retries. Stored as `3,5,7`.
+fn dunning_ladder(v: &Value) -> Result<DunningLadder, String> {
+    const EXPECTED: &str = "Expected a list of whole numbers of days, e.g. [3, 5, 7].";
+    let items = v.as_array().ok_or(EXPECTED)?;
+    let waits = items
+        .iter()
+        .map(|d| {
+            d.as_u64()
+                .and_then(|d| u32::try_from(d).ok())
+                .ok_or(EXPECTED)
+        })
+        .collect::<Result<Vec<u32>, _>>()?;
+    DunningLadder::new(waits)
 }
 
 /// An upper-case ISO 4217 code.
@@ -352,6 +375,16 @@ fn apply(
     }
     if let Some(active) = f.set("active", boolean) {
         k.active = active;
+    }
+    if let Some(ladder) = f.nullable("dunning_ladder", dunning_ladder) {
+        k.dunning_ladder = ladder.map(|l| l.to_string());
+    }
+    let notice_days = int(0, i64::from(MAX_NOTICE_DAYS));
+    if let Some(days) = f.nullable("prenotification_days", notice_days) {
+        k.prenotification_days = days
+            .map(i32::try_from)
+            .transpose()
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
     }
     f.finish()
 }
