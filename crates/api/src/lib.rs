@@ -15,6 +15,7 @@ pub mod auth;
 pub mod body;
 pub mod collect;
 pub mod controls;
+pub mod customers;
 pub mod db;
 pub mod dispatcher;
 pub mod envelope;

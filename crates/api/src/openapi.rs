@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 use crate::management::deliveries;
 use crate::management::webhook_profiles::{self, endpoints};
 use crate::management::{api_keys, campaigns, gateways, hosted_pages};
-use crate::{iban, pay, reconciliation, sessions, settlement};
+use crate::{customers, iban, pay, reconciliation, sessions, settlement};
 
 /// The document's root.
 #[derive(OpenApi)]
@@ -26,6 +26,8 @@ use crate::{iban, pay, reconciliation, sessions, settlement};
         campaigns::create, campaigns::list, campaigns::retrieve, campaigns::update, campaigns::deactivate,
         api_keys::create, api_keys::list, api_keys::retrieve, api_keys::update, api_keys::deactivate,
         api_keys::revoke,
+        customers::list, customers::retrieve, customers::delete, customers::charges::create,
+        customers::subscriptions::create,
         serve,
     ),
     modifiers(&BearerAuth)

@@ -6,7 +6,7 @@ use actix_web::web;
 use crate::management::deliveries;
 use crate::management::webhook_profiles::{self, endpoints};
 use crate::management::{api_keys, campaigns, gateways, hosted_pages};
-use crate::{iban, openapi, pay, reconciliation, sessions, settlement};
+use crate::{customers, iban, openapi, pay, reconciliation, sessions, settlement};
 
 /// Declares resources with their methods; generates `register` and `ROUTE_TABLE`.
 macro_rules! route_table {
@@ -33,6 +33,10 @@ route_table! {
     "/reconciliation/transactions/" => { get: reconciliation::transactions },
     "/reconciliation/chargebacks/" => { get: reconciliation::chargebacks },
     "/reconciliation/subscriptions/" => { get: reconciliation::subscriptions },
+    "/customers/" => { get: customers::list },
+    "/customers/{id}/" => { get: customers::retrieve, delete: customers::delete },
+    "/customers/{id}/charges/" => { post: customers::charges::create },
+    "/customers/{id}/subscriptions/" => { post: customers::subscriptions::create },
     "/gateways/" => { post: gateways::create, get: gateways::list },
     "/gateways/{id}/" => { get: gateways::retrieve, patch: gateways::update, delete: gateways::deactivate },
     "/hosted-pages/" => { post: hosted_pages::create, get: hosted_pages::list },

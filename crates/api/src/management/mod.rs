@@ -8,7 +8,7 @@
 pub mod api_keys;
 pub mod campaigns;
 pub mod deliveries;
-mod fields;
+pub(crate) mod fields;
 pub mod gateways;
 pub mod hosted_pages;
 pub mod webhook_profiles;
