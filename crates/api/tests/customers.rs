@@ -48,6 +48,32 @@ fn events(ctx: &Ctx, event_type: &str) -> i64 {
     .n
 }
 
+/// The profile and default payload of each event of `event_type`, oldest first.
+fn emitted(ctx: &Ctx, event_type: &str) -> Vec<(Option<String>, Value)> {
+    use catalyst_store::schema::webhook_events;
+    use diesel::prelude::*;
+    let mut conn = ctx.db.store.conn().unwrap();
+    let rows: Vec<(Option<String>, String)> = match &mut *conn {
+        catalyst_store::DbConnection::Sqlite(c) => webhook_events::table
+            .filter(webhook_events::event_type.eq(event_type))
+            .order(webhook_events::id.asc())
+            .select((webhook_events::profile_id, webhook_events::payload))
+            .load(c),
+        catalyst_store::DbConnection::Postgres(c) => webhook_events::table
+            .filter(webhook_events::event_type.eq(event_type))
+            .order(webhook_events::id.asc())
+            .select((webhook_events::profile_id, webhook_events::payload))
+            .load(c),
+    }
+    .unwrap();
+    rows.into_iter()
+        .map(|(p, stored)| {
+            let stored: Value = serde_json::from_str(&stored).unwrap();
+            (p, stored["default"].clone())
+        })
+        .collect()
+}
+
 fn transaction(ctx: &Ctx, tenant: &str, id: &str) -> Transaction {
     ctx.db
         .store
@@ -248,6 +274,8 @@ api_test! {
         let (_, _, again) = send(&app, delete(&path).auth(&demo.restricted_key)).await;
         assert_eq!(again, deleted, "deleting twice changes nothing");
         assert_eq!(events(&ctx, "customer.deleted"), 1);
+        let (_, payload) = &emitted(&ctx, "customer.deleted")[0];
+        assert_eq!((payload["customer_id"].as_str(), payload["status"].as_str(), &payload["mandate_reference"]), (Some(id.as_str()), Some("DELETED"), &deleted["mandate"]["reference"]), "{payload}");
         let (status, _, err) = send(&app, post(&format!("{path}charges/"), charge_body("1.00")).auth(&demo.restricted_key)).await;
         assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("customer_not_chargeable")), "{err}");
         let (status, _, err) = send(&app, post(&format!("{path}subscriptions/"), json!({"campaign_id": demo.recurring_campaign_id})).auth(&demo.restricted_key)).await;
@@ -269,6 +297,15 @@ api_test! {
         let (_, _, c) = send(&app, post(&format!("{CUSTOMERS}{id}/charges/"), charge_body("3.00")).auth(&demo.restricted_key)).await;
         assert_eq!((c["status"].as_str(), c["transaction"]["type"].as_str(), c["sepa"]["sequence_type"].as_str()), (Some("completed"), Some("sdd_rebill"), Some("RCUR")), "{c}");
         assert_eq!(c["sepa"]["mandate_reference"], env["sepa"]["mandate_reference"]);
+
+        // The charge's events go to the profile of the session that saved the customer.
+        let succeeded = emitted(&ctx, "charge.succeeded");
+        assert_eq!(succeeded.len(), 1);
+        let (profile, payload) = &succeeded[0];
+        assert_eq!(profile.as_deref(), Some(demo.webhook_profile_id.as_str()));
+        assert_eq!((payload["customer_id"].as_str(), payload["session_token"].clone(), payload["sequence_type"].as_str()), (Some(id), Value::Null, Some("RCUR")), "{payload}");
+        assert_eq!((payload["amount"].as_str(), payload["description"].as_str(), payload["status"].as_str()), (Some("3.00"), Some("Top-up"), Some("approved")));
+        assert_eq!(payload["order_number"], c["order_number"]);
     }
 
     async fn a_new_customer_session_moves_charges_to_its_new_mandate(ctx) {
