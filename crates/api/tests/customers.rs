@@ -196,6 +196,14 @@ api_test! {
         let (_, _, one) = send(&app, get(&format!("{CUSTOMERS}{id}/")).auth(&demo.secret_key)).await;
         assert_eq!(one["mandate"]["sequence_type"], "RCUR");
         assert_eq!((events(&ctx, "charge.succeeded"), events(&ctx, "transaction.created"), events(&ctx, "transaction.status_changed")), (2, 2, 2));
+
+        // Reconciliation lists both charges with their types.
+        let today = now().date().format("%Y-%m-%d").to_string();
+        let (status, _, rec) = send(&app, get(&format!("/api/v1/reconciliation/transactions/?start_date={today}")).auth(&demo.restricted_key)).await;
+        assert_eq!(status, StatusCode::OK, "{rec}");
+        let kinds: Vec<String> = rec["results"].as_array().unwrap().iter().map(|r| r.to_string()).collect();
+        assert_eq!(kinds.len(), 2, "{rec}");
+        assert!(kinds.iter().any(|r| r.contains("sdd_sale")) && kinds.iter().any(|r| r.contains("sdd_rebill")), "{rec}");
     }
 
     async fn a_declined_charge_fails_its_order(ctx) {
@@ -413,10 +421,17 @@ api_test! {
         assert_eq!(events(&ctx, "subscription.created"), 2);
         assert_eq!(ctx.count("transactions"), 0, "nothing is collected at creation");
 
+        // A campaign on another gateway than the customer's mandate is refused.
+        let (_, _, gw) = send(&app, post("/api/v1/gateways/", json!({"name": "Second", "adapter": "SANDBOX"})).auth(&demo.secret_key)).await;
+        let (status, _, other) = send(&app, post("/api/v1/campaigns/", json!({"name": "Elsewhere", "gateway_id": gw["id"],
+            "offer": {"name": "Monthly", "price": "5.00", "currency": "EUR", "billing_type": "RECURRING", "billing_frequency": "MONTHLY"}})).auth(&demo.secret_key)).await;
+        assert_eq!(status, StatusCode::CREATED, "{other}");
+
         // Refused: a one-off campaign, both plan kinds, a past start, a missing frequency.
         let yesterday = (today - Days::new(1)).format("%Y-%m-%d").to_string();
         for (body, field) in [
             (json!({"campaign_id": demo.campaign_id}), "campaign_id"),
+            (json!({"campaign_id": other["id"]}), "campaign_id"),
             (json!({"campaign_id": demo.recurring_campaign_id, "amount": "1.00"}), "amount"),
             (json!({"campaign_id": demo.recurring_campaign_id, "start_date": yesterday}), "start_date"),
             (json!({"amount": "1.00", "currency": "EUR"}), "billing_frequency"),
