@@ -149,23 +149,11 @@ pub fn render(store: &Store, parts: Parts, call: Call, livemode: bool) -> Result
         customer,
     } = parts;
     let session = &session;
-    let holder = match &mandate {
-        Some(m) => Some(
-            String::from_utf8(store.cipher().open(HOLDER_CONTEXT, &m.holder_sealed)?)
-                .map_err(|_| ApiError::Internal("holder".into()))?,
-        ),
-        None => None,
-    };
+    let holder = holder_name(store, mandate.as_ref())?;
     let (status, retry_allowed) = outcome(session, t.as_ref(), call);
     let error_details = match &t {
-        Some(t) if t.error_code.is_some() => json!({
-            "code": t.error_code, "message": t.error_message,
-            "gateway_code": t.gateway_code, "gateway_message": t.gateway_message,
-        }),
-        Some(t) if session.status == "PAYMENT_IN_PROGRESS" && t.status == "pending" => json!({
-            "code": "gateway_unavailable", "message": "The gateway did not answer; the payment is being reconciled.",
-            "gateway_code": null, "gateway_message": null,
-        }),
+        Some(t) if session.status == "PAYMENT_IN_PROGRESS" => error_details(t),
+        Some(t) if t.error_code.is_some() => error_details(t),
         _ => Value::Null,
     };
     let amount_minor = t.as_ref().map_or(session.amount_minor, |t| t.amount_minor);
@@ -180,36 +168,88 @@ pub fn render(store: &Store, parts: Parts, call: Call, livemode: bool) -> Result
         "verification_url": t.as_ref().filter(|_| session.status == "AWAITING_VERIFICATION").and_then(|t| t.verification_url.clone()),
         "error": error_details.get("message").cloned().unwrap_or(Value::Null),
         "retry_allowed": retry_allowed,
-        "transaction": t.as_ref().map(|t| json!({
-            "id": t.id, "merchant_transaction_id": t.merchant_transaction_id, "gateway_reference": t.gateway_reference,
-            "tenant_reference_id": t.tenant_reference_id, "status": t.status, "type": t.kind,
-        })),
-        "order": {"id": order.id, "order_number": order.order_number, "status": order.status},
+        "transaction": t.as_ref().map(transaction_view),
+        "order": order_view(&order),
         "subscription": subscription.map(|s| json!({
             "id": s.id, "status": s.status, "billing_frequency": s.billing_frequency,
             "next_billing_date": s.next_billing_date.format("%Y-%m-%d").to_string(),
         })),
-        "customer": customer.map(|c| json!({"id": c.id, "external_customer_id": c.external_customer_id})),
+        "customer": customer.as_ref().map(customer_view),
         "lead": {"id": session.lead_id},
         "amount": money(amount_minor, &session.currency)?,
         "currency": session.currency,
-        "payment_method": {
-            "type": "sepa_debit",
-            "iban_last4": mandate.as_ref().map(|m| m.iban_last4.clone()),
-            "iban_country": mandate.as_ref().map(|m| m.iban_country.clone()),
-            "bic": mandate.as_ref().and_then(|m| m.bic.clone()),
-            "bank_name": mandate.as_ref().and_then(|m| m.bank_name.clone()),
-            "holder_name": holder,
-        },
+        "payment_method": payment_method(mandate.as_ref(), holder),
         "sepa": {
             "mandate_reference": mandate.as_ref().map(|m| m.reference.clone()),
             "sequence_type": t.as_ref().map(|t| t.sequence_type.clone()).or_else(|| mandate.as_ref().map(|m| m.sequence_type.clone())),
             "creditor_identifier": gateway.creditor_identifier,
         },
         "adapter": {"name": gateway.adapter},
-        "payment_gateway": {"id": gateway.id, "name": gateway.name, "descriptor": gateway.descriptor, "test_mode": gateway.test_mode},
+        "payment_gateway": gateway_view(&gateway),
         "error_details": error_details,
     }))
+}
+
+/// The account holder's name, opened from the mandate.
+pub fn holder_name(store: &Store, mandate: Option<&Mandate>) -> Result<Option<String>, ApiError> {
+    match mandate {
+        Some(m) => Ok(Some(
+            String::from_utf8(store.cipher().open(HOLDER_CONTEXT, &m.holder_sealed)?)
+                .map_err(|_| ApiError::Internal("holder".into()))?,
+        )),
+        None => Ok(None),
+    }
+}
+
+/// `error_details` of a transaction: its decline, or, while it is still pending, that the
+/// gateway's answer is being reconciled; `null` for an approved one.
+pub fn error_details(t: &Transaction) -> Value {
+    match (&t.error_code, t.status.as_str()) {
+        (Some(_), _) => json!({
+            "code": t.error_code, "message": t.error_message,
+            "gateway_code": t.gateway_code, "gateway_message": t.gateway_message,
+        }),
+        (None, "pending") => json!({
+            "code": "gateway_unavailable", "message": "The gateway did not answer; the payment is being reconciled.",
+            "gateway_code": null, "gateway_message": null,
+        }),
+        _ => Value::Null,
+    }
+}
+
+/// The envelope's `transaction` object.
+pub fn transaction_view(t: &Transaction) -> Value {
+    json!({
+        "id": t.id, "merchant_transaction_id": t.merchant_transaction_id, "gateway_reference": t.gateway_reference,
+        "tenant_reference_id": t.tenant_reference_id, "status": t.status, "type": t.kind,
+    })
+}
+
+/// The envelope's `order` object.
+pub fn order_view(order: &Order) -> Value {
+    json!({"id": order.id, "order_number": order.order_number, "status": order.status})
+}
+
+/// The envelope's `customer` object.
+pub fn customer_view(c: &Customer) -> Value {
+    json!({"id": c.id, "external_customer_id": c.external_customer_id})
+}
+
+/// The envelope's `payment_method` object.
+pub fn payment_method(mandate: Option<&Mandate>, holder: Option<String>) -> Value {
+    json!({
+        "type": "sepa_debit",
+        "iban_last4": mandate.map(|m| m.iban_last4.clone()),
+        "iban_country": mandate.map(|m| m.iban_country.clone()),
+        "bic": mandate.and_then(|m| m.bic.clone()),
+        "bank_name": mandate.and_then(|m| m.bank_name.clone()),
+        "holder_name": holder,
+    })
+}
+
+/// The envelope's `payment_gateway` object.
+pub fn gateway_view(gateway: &Gateway) -> Value {
+    json!({"id": gateway.id, "name": gateway.name, "descriptor": gateway.descriptor, "test_mode": gateway.test_mode})
 }
 
 /// The documented key set of the envelope, for tests and docs.

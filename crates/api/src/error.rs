@@ -18,6 +18,7 @@ pub enum Conflict {
     DuplicateLead,
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
+    CustomerNotChargeable,
 }
 
 impl Conflict {
@@ -32,6 +33,7 @@ impl Conflict {
             Conflict::DuplicateLead => "duplicate_lead",
             Conflict::IdempotencyKeyInUse => "idempotency_key_in_use",
             Conflict::IdempotencyKeyReused => "idempotency_key_reused",
+            Conflict::CustomerNotChargeable => "customer_not_chargeable",
         }
     }
 
@@ -54,6 +56,9 @@ impl Conflict {
             }
             Conflict::IdempotencyKeyReused => {
                 "This Idempotency-Key was already used with a different request."
+            }
+            Conflict::CustomerNotChargeable => {
+                "The customer is deleted or its mandate is revoked; it cannot be charged."
             }
         }
     }

@@ -16,6 +16,7 @@ pub mod billing;
 pub mod body;
 pub mod collect;
 pub mod controls;
+pub mod customers;
 pub mod db;
 pub mod dispatcher;
 pub mod envelope;

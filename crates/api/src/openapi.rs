@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 use crate::management::deliveries;
 use crate::management::webhook_profiles::{self, endpoints};
 use crate::management::{api_keys, campaigns, gateways, hosted_pages, subscriptions};
-use crate::{iban, pay, reconciliation, refunds, sessions, settlement};
+use crate::{customers, iban, pay, reconciliation, refunds, sessions, settlement};
 
 /// The document's root.
 #[derive(OpenApi)]
@@ -29,6 +29,8 @@ use crate::{iban, pay, reconciliation, refunds, sessions, settlement};
         api_keys::revoke,
         subscriptions::list, subscriptions::retrieve, subscriptions::update, subscriptions::cancel,
         subscriptions::pause, subscriptions::resume,
+        customers::list, customers::retrieve, customers::delete, customers::charges::create,
+        customers::subscriptions::create,
         serve,
     ),
     modifiers(&BearerAuth)

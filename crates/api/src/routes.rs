@@ -6,7 +6,7 @@ use actix_web::web;
 use crate::management::deliveries;
 use crate::management::webhook_profiles::{self, endpoints};
 use crate::management::{api_keys, campaigns, gateways, hosted_pages, subscriptions};
-use crate::{iban, openapi, pay, reconciliation, refunds, sessions, settlement};
+use crate::{customers, iban, openapi, pay, reconciliation, refunds, sessions, settlement};
 
 /// Declares resources with their methods; generates `register` and `ROUTE_TABLE`.
 macro_rules! route_table {
@@ -35,6 +35,10 @@ route_table! {
     "/reconciliation/subscriptions/" => { get: reconciliation::subscriptions },
     "/transactions/{id}/refund/" => { post: refunds::create },
     "/transactions/{id}/refunds/" => { get: refunds::list },
+    "/customers/" => { get: customers::list },
+    "/customers/{id}/" => { get: customers::retrieve, delete: customers::delete },
+    "/customers/{id}/charges/" => { post: customers::charges::create },
+    "/customers/{id}/subscriptions/" => { post: customers::subscriptions::create },
     "/gateways/" => { post: gateways::create, get: gateways::list },
     "/gateways/{id}/" => { get: gateways::retrieve, patch: gateways::update, delete: gateways::deactivate },
     "/hosted-pages/" => { post: hosted_pages::create, get: hosted_pages::list },

@@ -149,10 +149,13 @@ fn create_in_store(
         ),
         None => campaign.as_ref().and_then(|c| c.webhook_profile_id.clone()),
     };
-    if let Some(id) = request.customer_id
-        && catalyst_store::Customer::find(conn, tenant, &id.to_string()).is_err()
-    {
-        return Err(ApiError::field("customer_id", "No customer with this id."));
+    if let Some(id) = request.customer_id {
+        active_reference(
+            catalyst_store::Customer::find(conn, tenant, &id.to_string()),
+            |c| c.status == catalyst_store::customers::ACTIVE,
+            "customer_id",
+            "No active customer with this id.",
+        )?;
     }
     let offer = campaign.as_ref().map(Campaign::offer).transpose()?;
     let campaign_attempts = campaign

@@ -376,3 +376,46 @@ impl Subject<'_> {
         Ok(payload)
     }
 }
+
+impl Subject<'_> {
+    /// `customer.deleted`: the customer was deleted and its mandate revoked.
+    pub fn customer_deleted(
+        &self,
+        conn: &mut DbConnection,
+        c: &Customer,
+        mandate: Option<&crate::payments::Mandate>,
+        now: NaiveDateTime,
+    ) -> StoreResult<()> {
+        let payload = json!({
+            "customer_id": c.id, "external_customer_id": c.external_customer_id,
+            "email": self.lead.email, "status": c.status,
+            "mandate_reference": mandate.map(|m| m.reference.clone()),
+            "deleted_at": c.deleted_at.map(|d| d.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()),
+        });
+        self.emit(conn, "customer.deleted", payload, now)
+    }
+
+    /// `charge.succeeded` / `charge.failed`: a charge on a saved customer was approved or
+    /// declined (its transaction's fields, the customer, description and metadata).
+    pub fn charge_finished(
+        &self,
+        conn: &mut DbConnection,
+        t: &Transaction,
+        c: &Customer,
+        metadata: Option<&Value>,
+        now: NaiveDateTime,
+    ) -> StoreResult<()> {
+        let event_type = match t.status.as_str() {
+            "approved" => "charge.succeeded",
+            "declined" => "charge.failed",
+            _ => return Ok(()),
+        };
+        let mut payload = self.transaction_fields(t)?;
+        payload["customer_id"] = json!(c.id);
+        payload["external_customer_id"] = json!(c.external_customer_id);
+        payload["description"] = json!(t.description);
+        payload["metadata"] = metadata.cloned().unwrap_or_else(|| json!({}));
+        payload["sequence_type"] = json!(t.sequence_type);
+        self.emit(conn, event_type, payload, now)
+    }
+}

@@ -22,6 +22,7 @@ pub mod collection;
 mod config;
 mod connection;
 mod crypto;
+pub mod customers;
 mod error;
 pub mod events;
 pub mod idempotency;

@@ -909,6 +909,12 @@ fn complete(
     let from = session.status()?;
     move_session(conn, session, from, SessionStatus::Completed, now)?;
     move_order(conn, order, OrderStatus::Completed, now)?;
+    // A customer-mode session charges its customer under the mandate it just signed.
+    if let Some(customer_id) = &mandate.customer_id
+        && session.mode != "payment"
+    {
+        crate::customers::adopt_mandate(conn, customer_id, mandate, &session.gateway_id, now)?;
+    }
     if let Some(t) = collected
         && mandate.sequence_type == "FRST"
     {

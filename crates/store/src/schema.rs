@@ -202,6 +202,7 @@ diesel::table! {
         updated_at -> Timestamp,
         customer_id -> Nullable<Text>,
         webhook_profile_id -> Nullable<Text>,
+        metadata -> Nullable<Text>,
     }
 }
 

@@ -324,7 +324,7 @@ fn has_paid_order(conn: &mut DbConnection, candidate: &Lead) -> StoreResult<bool
 /// Inserts the order; an order number that is taken (8 random hex digits) makes the insert
 /// write nothing (`ON CONFLICT (order_number) DO NOTHING`), and it is tried again with a new
 /// number. No savepoint is needed: nothing failed.
-fn insert_order_with_fresh_number(
+pub(crate) fn insert_order_with_fresh_number(
     conn: &mut DbConnection,
     order: &mut Order,
     new_order_number: &mut impl FnMut() -> String,

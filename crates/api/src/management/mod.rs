@@ -9,7 +9,7 @@
 pub mod api_keys;
 pub mod campaigns;
 pub mod deliveries;
-mod fields;
+pub(crate) mod fields;
 pub mod gateways;
 pub mod hosted_pages;
 pub mod subscriptions;

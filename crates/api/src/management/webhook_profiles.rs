@@ -248,6 +248,9 @@ pub mod endpoints {
         "payment_session.failed",
         "payment_session.expired",
         "customer.created",
+        "customer.deleted",
+        "charge.succeeded",
+        "charge.failed",
         "refund.created",
         "refund.succeeded",
         "refund.failed",
@@ -546,6 +549,47 @@ pub mod endpoints {
             assert!(events(&json!(["order.deleted"])).is_err());
             assert!(events(&json!("order.created")).is_err());
             assert!(events(&json!([1])).is_err());
+        }
+
+        /// Every event type the store emits can be subscribed to: the literals `"<object>.<what>"`
+        /// of the store's sources that name an event are all in [`EVENTS`].
+        #[test]
+        fn every_emitted_event_is_subscribable() {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../store/src");
+            let objects = [
+                "order",
+                "transaction",
+                "chargeback",
+                "subscription",
+                "payment_session",
+                "customer",
+                "refund",
+                "charge",
+            ];
+            let mut found = 0;
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_none_or(|e| e != "rs") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                for literal in text.split('"').skip(1).step_by(2) {
+                    let Some((object, what)) = literal.split_once('.') else {
+                        continue;
+                    };
+                    if objects.contains(&object)
+                        && !what.is_empty()
+                        && what.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                    {
+                        found += 1;
+                        assert!(
+                            EVENTS.contains(&literal),
+                            "{literal} ({path:?}) is not in EVENTS"
+                        );
+                    }
+                }
+            }
+            assert!(found >= 20, "only {found} event names found");
         }
 
         #[test]

@@ -1,0 +1,140 @@
+//! Saved customers (API.md §3.9): list, retrieve, delete (the mandate is revoked), charges on
+//! the saved mandate ([`charges`]) and subscriptions started on a customer ([`subscriptions`]).
+//! `rk_` and `sk_` keys may call them; another tenant's customer is not found.
+
+pub mod charges;
+pub mod subscriptions;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_store::customers::{self, CustomerDetails, CustomerWriteError};
+use catalyst_store::{Customer, DbConnection, now};
+use serde_json::{Value, json};
+
+use crate::auth::Merchant;
+use crate::db;
+use crate::error::{ApiError, Conflict};
+use crate::listing;
+use crate::state::AppState;
+use crate::views::timestamp;
+
+/// The customer object.
+pub fn render(d: &CustomerDetails) -> Value {
+    let c = &d.customer;
+    let mandate = d.mandate.as_ref().map(|m| {
+        json!({
+            "reference": m.reference, "iban_last4": m.iban_last4, "iban_country": m.iban_country,
+            "iban": m.iban_masked, "bic": m.bic, "bank_name": m.bank_name,
+            "sequence_type": m.sequence_type, "signed_at": timestamp(m.signed_at),
+            "revoked_at": m.revoked_at.map(timestamp),
+        })
+    });
+    json!({
+        "object": "customer", "id": c.id, "external_customer_id": c.external_customer_id,
+        "status": c.status, "email": d.payer.email, "first_name": d.payer.first_name,
+        "last_name": d.payer.last_name, "mandate": mandate, "gateway_id": c.gateway_id,
+        "created_at": timestamp(c.created_at), "updated_at": timestamp(c.updated_at),
+        "deleted_at": c.deleted_at.map(timestamp),
+    })
+}
+
+fn rendered(conn: &mut DbConnection, c: Customer) -> Result<Value, ApiError> {
+    Ok(render(&customers::details(conn, c)?))
+}
+
+const STATUSES: &[&str] = &[customers::ACTIVE, customers::DELETED];
+
+/// `GET /customers/` — filters `external_customer_id` and `status`.
+#[utoipa::path(get, path = "/api/v1/customers/", tag = "customers", security(("bearer" = [])),
+    params(("external_customer_id" = Option<String>, Query), ("status" = Option<String>, Query),
+        ("page_size" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, description = "`{next, previous, results}` of customer objects"),
+        (status = 400), (status = 401), (status = 403)))]
+pub async fn list(
+    state: web::Data<AppState>,
+    m: Merchant,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let (mut external, mut status) = (None, None);
+    for (k, v) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
+        match k.as_ref() {
+            "status" if STATUSES.contains(&v.as_ref()) => status = Some(v.into_owned()),
+            "status" => {
+                return Err(ApiError::field(
+                    "status",
+                    format!("\"{v}\" is not a valid choice."),
+                ));
+            }
+            "external_customer_id" => external = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    let tenant = m.tenant_id;
+    listing::list_with(&state, &req, move |conn, page| {
+        let page = customers::page(conn, &tenant, external.as_deref(), status.as_deref(), page)?;
+        let items = page
+            .items
+            .into_iter()
+            .map(|c| rendered(conn, c))
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        Ok(catalyst_store::Page {
+            items,
+            next: page.next,
+            previous: page.previous,
+        })
+    })
+    .await
+}
+
+/// `GET /customers/{id}/`.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/", tag = "customers", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, description = "The customer object"), (status = 401), (status = 403), (status = 404)))]
+pub async fn retrieve(
+    state: web::Data<AppState>,
+    m: Merchant,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let body = db::read(&state.store, move |conn| {
+        let c = Customer::find(conn, &m.tenant_id, &id)?;
+        rendered(conn, c)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// `DELETE /customers/{id}/` — revokes the mandate; the customer can no longer be charged.
+#[utoipa::path(delete, path = "/api/v1/customers/{id}/", tag = "customers", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, description = "The customer object, `status: DELETED`"), (status = 401), (status = 403), (status = 404)))]
+pub async fn delete(
+    state: web::Data<AppState>,
+    m: Merchant,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let body = db::read(&state.store, move |conn| {
+        let c = customers::delete(conn, &m.tenant_id, &id, now())?;
+        rendered(conn, c)
+    })
+    .await?;
+    state.events_written();
+    Ok(HttpResponse::Ok().json(body))
+}
+
+impl From<CustomerWriteError> for ApiError {
+    fn from(e: CustomerWriteError) -> Self {
+        match e {
+            CustomerWriteError::NotFound => ApiError::NotFound,
+            CustomerWriteError::NotChargeable(_) => {
+                ApiError::Conflict(Conflict::CustomerNotChargeable)
+            }
+            CustomerWriteError::Currency { expected } => ApiError::field(
+                "currency",
+                format!("The customer's gateway collects {expected}."),
+            ),
+            CustomerWriteError::TenantReferenceInUse => {
+                ApiError::Conflict(Conflict::TenantReferenceId)
+            }
+            CustomerWriteError::Store(e) => e.into(),
+        }
+    }
+}
