@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use catalyst_store::billing::{self, Claim, ClaimedRenewal, Decision};
-use catalyst_store::payments::{self, Settlement};
+use catalyst_store::settlement::Settlement;
 use catalyst_store::{DbConnection, StoreError, Subscription, now};
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
@@ -289,7 +289,7 @@ async fn collect(
     let answer = settlement.clone();
     let at = now.max(catalyst_store::now());
     db::background(&state.store, move |c| {
-        match payments::apply_outcome(c, &id, &answer, at) {
+        match catalyst_store::outcome::apply_outcome(c, &id, &answer, at) {
             Ok(()) | Err(StoreError::StateConflict) => Ok(()),
             Err(e @ StoreError::Corrupt(_)) => {
                 tracing::error!(transaction = %id, error = %e, "billing: outcome cannot be applied");

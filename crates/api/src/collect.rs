@@ -11,7 +11,8 @@
 use catalyst_domain::money::{Currency, Money};
 use catalyst_domain::secret::Secret;
 use catalyst_gateway::{DebitKind, DebitRequest, GatewayError};
-use catalyst_store::payments::{HOLDER_CONTEXT, IBAN_CONTEXT, Mandate, Settlement, Transaction};
+use catalyst_store::payments::{HOLDER_CONTEXT, IBAN_CONTEXT, Mandate, Transaction};
+use catalyst_store::settlement::Settlement;
 use catalyst_store::{Gateway, Lead, StoreError};
 
 use crate::error::ApiError;

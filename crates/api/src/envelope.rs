@@ -1,7 +1,8 @@
 //! The result envelope (`object: "payment_session.result"`, API.md §3.5), built from what was
 //! stored — never from what the gateway said in passing. Every key is always present.
 
-use catalyst_store::payments::{Claimed, HOLDER_CONTEXT, Settled};
+use catalyst_store::payments::HOLDER_CONTEXT;
+use catalyst_store::session_pay::{Claimed, Settled};
 use catalyst_store::{
     Customer, DbConnection, Gateway, Mandate, Order, PaymentSession, Store, Subscription,
     Transaction,

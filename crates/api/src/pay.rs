@@ -22,9 +22,9 @@ use catalyst_gateway::{
     DebitKind, DebitRequest, GatewayAdapter, GatewayError, GatewayOutcome, InProcessGateway,
     ReconcileRequest,
 };
-use catalyst_store::payments::{
-    self, ClaimError, Claimed, HOLDER_CONTEXT, IBAN_CONTEXT, PaymentDraft, Settlement,
-};
+use catalyst_store::payments::{HOLDER_CONTEXT, IBAN_CONTEXT};
+use catalyst_store::session_pay::{ClaimError, Claimed, PaymentDraft};
+use catalyst_store::settlement::Settlement;
 use catalyst_store::{
     Customer, DbConnection, Gateway, Lead, Mandate, Order, PaymentSession, Store, StoreError,
     Transaction, now,
@@ -476,7 +476,7 @@ pub async fn pay(
         let mut adapter = None;
         // One clock reading for the claim, its rows and an in-process settlement.
         let at = now();
-        let (claimed, settled) = payments::claim_and_settle(
+        let (claimed, settled) = catalyst_store::session_pay::claim_and_settle(
             conn,
             &tk,
             at,
@@ -592,16 +592,20 @@ fn settle_claim(
     let (Some(settlement), Some(transaction_id)) = (settlement, transaction_id) else {
         return envelope::Parts::paid(conn, claimed, None);
     };
-    match payments::settle_claimed(conn, &claimed, &settlement, now()) {
+    match catalyst_store::session_pay::settle_claimed(conn, &claimed, &settlement, now()) {
         Ok(settled) => envelope::Parts::paid(conn, claimed, Some(settled)),
         Err(StoreError::StateConflict) => {
-            let session =
-                match payments::apply_settlement(conn, &transaction_id, &settlement, now()) {
-                    Err(StoreError::StateConflict) => {
-                        PaymentSession::find_by_token(conn, &claimed.session.token)?
-                    }
-                    other => other?,
-                };
+            let session = match catalyst_store::session_pay::apply_settlement(
+                conn,
+                &transaction_id,
+                &settlement,
+                now(),
+            ) {
+                Err(StoreError::StateConflict) => {
+                    PaymentSession::find_by_token(conn, &claimed.session.token)?
+                }
+                other => other?,
+            };
             envelope::Parts::load(conn, session)
         }
         Err(e) => Err(e.into()),
@@ -656,7 +660,7 @@ pub async fn verify(
         state.config.livemode,
     );
     let envelope = db::read(&state.store, move |conn| {
-        let session = payments::apply_settlement(conn, &id, &settlement, now())?;
+        let session = catalyst_store::session_pay::apply_settlement(conn, &id, &settlement, now())?;
         envelope::build(conn, &store, session, Call::Verify, livemode)
     })
     .await?;

@@ -11,8 +11,8 @@
 use std::time::Duration;
 
 use catalyst_gateway::GatewayOutcome;
-use catalyst_store::payments::{self, Settlement};
 use catalyst_store::recovery::{self, ClaimedTransaction};
+use catalyst_store::settlement::Settlement;
 use catalyst_store::{Gateway, PaymentSession, StoreError, now};
 use chrono::NaiveDateTime;
 use tokio::sync::watch;
@@ -194,7 +194,7 @@ async fn reconcile(
             let retry_at = now + policy.backoff_after(checks);
             let applied = db::background(&state.store, move |c| {
                 let at = catalyst_store::now();
-                    let (next, finished) = match payments::apply_outcome(c, &id, &settlement, at) {
+                    let (next, finished) = match catalyst_store::outcome::apply_outcome(c, &id, &settlement, at) {
                         Ok(_) | Err(StoreError::StateConflict) => (now, !leaves_pending),
                         Err(e @ StoreError::Corrupt(_)) => {
                             tracing::error!(transaction = %id, error = %e, "recovery: outcome cannot be applied");

@@ -14,8 +14,8 @@ use catalyst_domain::money::{Currency, Money, check_amount_syntax, parse_amount_
 use catalyst_domain::validation::{self, ValidationErrors};
 use catalyst_gateway::{GatewayAdapter, GatewayError, GatewayOutcome, RefundRequest};
 use catalyst_store::events::refund_status;
-use catalyst_store::payments::Settlement;
 use catalyst_store::refunds::{self, ClaimedRefund, RefundDraft, RefundError};
+use catalyst_store::settlement::Settlement;
 use catalyst_store::{Gateway, Order, StoreError, Transaction, now};
 use serde_json::{Value, json};
 

@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use catalyst_domain::session::{CreateSessionRequest, Locale, SessionTerms};
 use catalyst_domain::token::SessionToken;
 use catalyst_domain::{DuplicatePolicy, OrderStatus, SessionStatus};
-use catalyst_store::sessions::{self, CreateSessionError};
+use catalyst_store::checkout::CreateSessionError;
 use catalyst_store::{
     Campaign, DbConnection, Gateway, HostedPage, Lead, Order, PaymentSession, StoreError,
     WebhookProfile, now,
@@ -99,7 +99,7 @@ fn create_in_store(
     tenant: &str,
     request: &CreateSessionRequest,
     peer_ip: Option<String>,
-) -> Result<sessions::CreatedSession, ApiError> {
+) -> Result<catalyst_store::checkout::CreatedSession, ApiError> {
     let campaign = match request.campaign_id {
         Some(id) => Some(active_reference(
             Campaign::find(conn, tenant, &id.to_string()),
@@ -222,12 +222,18 @@ fn create_in_store(
         customer_id: None,
         webhook_profile_id: session.webhook_profile_id.clone(),
     };
-    sessions::create_session(conn, lead_row, policy, session, order, new_order_number).map_err(
-        |e| match e {
-            CreateSessionError::DuplicateLead => ApiError::Conflict(Conflict::DuplicateLead),
-            CreateSessionError::Store(e) => e.into(),
-        },
+    catalyst_store::checkout::create_session(
+        conn,
+        lead_row,
+        policy,
+        session,
+        order,
+        new_order_number,
     )
+    .map_err(|e| match e {
+        CreateSessionError::DuplicateLead => ApiError::Conflict(Conflict::DuplicateLead),
+        CreateSessionError::Store(e) => e.into(),
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -319,7 +325,7 @@ pub(crate) fn load_current(
     let session = PaymentSession::find_by_token(conn, token)?;
     let at = now();
     if session.status()? == SessionStatus::Pending && session.expires_at <= at {
-        sessions::expire_session(conn, &session.id, at)?;
+        catalyst_store::checkout::expire_session(conn, &session.id, at)?;
         return Ok(PaymentSession::find_by_token(conn, token)?);
     }
     Ok(session)
@@ -369,7 +375,7 @@ pub async fn cancel(
             return Err(ApiError::NotFound);
         }
         if session.status()? != SessionStatus::Pending
-            || !sessions::expire_session(conn, &session.id, now())?
+            || !catalyst_store::checkout::expire_session(conn, &session.id, now())?
         {
             return Err(ApiError::Conflict(Conflict::SessionNotCancellable));
         }

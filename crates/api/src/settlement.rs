@@ -11,8 +11,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use catalyst_gateway::{
     GatewayAdapter, GatewayError, GatewayOutcome, Notification, ReconcileRequest,
 };
-use catalyst_store::chargebacks::{self, Chargeback, Reason, ReversalKind};
-use catalyst_store::payments::{self, IBAN_CONTEXT};
+use catalyst_store::chargebacks::Chargeback;
+use catalyst_store::payments::IBAN_CONTEXT;
+use catalyst_store::reversals::{Reason, ReversalKind};
 use catalyst_store::{Gateway, StoreError, Transaction, now};
 use serde_json::json;
 
@@ -104,7 +105,7 @@ async fn apply_notification(
         ("pending", o) => {
             let settlement = settlement_of(o);
             db::read(&state.store, move |c| {
-                payments::apply_outcome(c, &t.id, &settlement, now())
+                catalyst_store::outcome::apply_outcome(c, &t.id, &settlement, now())
             })
             .await?;
         }
@@ -130,7 +131,7 @@ async fn apply_notification(
                     description: description.as_deref(),
                     error_code: code.as_str(),
                 };
-                chargebacks::record_chargeback(c, &t.id, kind, &reason, now())
+                catalyst_store::reversals::record_chargeback(c, &t.id, kind, &reason, now())
             })
             .await?;
         }
@@ -162,9 +163,9 @@ pub fn settle_sandbox(
             description: Some(later.reason_code().meaning()),
             error_code: later.decline_code().as_str(),
         };
-        if let Some(cb) =
-            store.read(|c| chargebacks::record_chargeback(c, &t.id, kind, &reason, now()))?
-        {
+        if let Some(cb) = store.read(|c| {
+            catalyst_store::reversals::record_chargeback(c, &t.id, kind, &reason, now())
+        })? {
             reversed.push(cb);
         }
     }

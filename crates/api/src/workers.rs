@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use catalyst_store::{Store, now, sessions};
+use catalyst_store::{Store, now};
 use tokio::sync::watch;
 
 use crate::db;
@@ -16,7 +16,11 @@ pub async fn expiry_sweeper(store: Store, every: Duration, mut shutdown: watch::
             _ = tick.tick() => {}
             _ = shutdown.changed() => return,
         }
-        match db::background(&store, |c| sessions::expire_due_sessions(c, now(), 500)).await {
+        match db::background(&store, |c| {
+            catalyst_store::checkout::expire_due_sessions(c, now(), 500)
+        })
+        .await
+        {
             Ok(0) => {}
             Ok(n) => tracing::info!(expired = n, "expired payment sessions"),
             Err(e) => tracing::warn!(error = %e, "session expiry sweep failed"),

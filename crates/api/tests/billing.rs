@@ -8,8 +8,8 @@ mod common;
 use actix_web::http::StatusCode;
 use catalyst_api::billing::{RunReport, run_once};
 use catalyst_store::billing::{self, Claim};
-use catalyst_store::chargebacks::{self, Reason, ReversalKind};
 use catalyst_store::payments::IBAN_CONTEXT;
+use catalyst_store::reversals::{Reason, ReversalKind};
 use catalyst_store::{Mandate, PaymentSession, Subscription, Transaction, now};
 use chrono::NaiveDate;
 use common::*;
@@ -228,8 +228,8 @@ api_test! {
         assert_eq!(created.last().unwrap()["type"], "sdd_rebill");
 
         // The answer arriving again (a gateway notification) changes nothing.
-        let again = catalyst_store::payments::Settlement::Approved { reference: t.gateway_reference.clone().unwrap() };
-        ctx.db.store.read(|c| catalyst_store::payments::apply_outcome(c, &t.id, &again, now())).unwrap();
+        let again = catalyst_store::settlement::Settlement::Approved { reference: t.gateway_reference.clone().unwrap() };
+        ctx.db.store.read(|c| catalyst_store::outcome::apply_outcome(c, &t.id, &again, now())).unwrap();
         assert_eq!(reload(&ctx, &s).periods_billed, 2);
         assert_eq!(payloads(&ctx, "subscription.renewed").len(), 1);
 
@@ -398,7 +398,7 @@ api_test! {
         bill(&ctx, "2027-01-31").await;
         let [t] = renewals(&ctx, &s).try_into().unwrap();
         let reason = Reason { code: Some("MD06"), description: Some("Disputed"), error_code: "chargeback" };
-        let recorded = ctx.db.store.read(|c| chargebacks::record_chargeback(c, &t.id, ReversalKind::Chargeback, &reason, now())).unwrap();
+        let recorded = ctx.db.store.read(|c| catalyst_store::reversals::record_chargeback(c, &t.id, ReversalKind::Chargeback, &reason, now())).unwrap();
         assert!(recorded.is_some());
         let after = reload(&ctx, &s);
         assert_eq!((after.status.as_str(), after.collect_on, after.notice_on), ("CHARGEDBACK", None, None));

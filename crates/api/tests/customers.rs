@@ -11,7 +11,7 @@ mod common;
 use actix_web::http::StatusCode;
 use catalyst_api::recovery::{RecoveryPolicy, run_once};
 use catalyst_gateway::fake::{self, FakeConfig, Terminal};
-use catalyst_store::payments::{self, Settlement};
+use catalyst_store::settlement::Settlement;
 use catalyst_store::{Mandate, Order, Subscription, Transaction, now};
 use chrono::{Days, Duration};
 use common::*;
@@ -378,7 +378,7 @@ api_test! {
         let t = transaction(&ctx, &tenant.tenant_id, c["transaction"]["id"].as_str().unwrap());
         let approved = Settlement::Approved { reference: "gw-123".into() };
         for _ in 0..2 {
-            ctx.db.store.read(|conn| payments::apply_outcome(conn, &t.id, &approved, now())).unwrap();
+            ctx.db.store.read(|conn| catalyst_store::outcome::apply_outcome(conn, &t.id, &approved, now())).unwrap();
         }
         let t = transaction(&ctx, &tenant.tenant_id, &t.id);
         assert_eq!((t.status.as_str(), t.gateway_reference.as_deref()), ("approved", Some("gw-123")));

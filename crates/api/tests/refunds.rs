@@ -454,11 +454,11 @@ api_test! {
         assert_eq!((debit.status.as_str(), reserved, order.status.as_str()), ("approved", 1000, "PARTIALLY_REFUNDED"));
         assert_eq!(events(&ctx, "refund.succeeded").len(), 1);
         // A late answer for a refund already settled changes nothing.
-        let late = catalyst_store::payments::Settlement::Declined {
+        let late = catalyst_store::settlement::Settlement::Declined {
             reference: None, code: "unknown".into(), message: "late".into(),
             gateway_code: None, gateway_message: None, counts_as_attempt: true,
         };
-        ctx.db.store.read(|c| catalyst_store::payments::apply_outcome(c, &refunded.refund.id, &late, now())).unwrap();
+        ctx.db.store.read(|c| catalyst_store::outcome::apply_outcome(c, &refunded.refund.id, &late, now())).unwrap();
         assert_eq!((stored(&ctx, &refunded.refund.id).0.status.as_str(), stored(&ctx, &id).1), ("approved", 1000));
         assert_eq!(events(&ctx, "refund.failed").len(), 0);
 

@@ -23,9 +23,10 @@ use crate::collection::{self, Collected};
 use crate::config::{Campaign, Gateway};
 use crate::connection::on_backend;
 use crate::events::Subject;
-use crate::payments::{Mandate, Settlement, Subscription, Transaction};
+use crate::payments::{Mandate, Subscription, Transaction};
 use crate::schema::{subscriptions, transactions};
 use crate::sessions::{Lead, Order, PaymentSession};
+use crate::settlement::Settlement;
 use crate::{DbConnection, StoreError, StoreResult, prepared, tx};
 
 /// The terms a new subscription copies from its campaign (or the defaults).

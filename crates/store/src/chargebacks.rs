@@ -1,15 +1,10 @@
-//! Chargebacks and returns: an approved debit reversed after settlement.
+//! Chargebacks and returns: an approved debit reversed after settlement (the row; recording
+//! one with its consequences is [`crate::reversals`]).
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use catalyst_domain::{OrderStatus, SubscriptionStatus};
-
-use crate::connection::on_backend;
-use crate::payments::{Subscription, Transaction};
-use crate::schema::{chargebacks, payment_sessions};
-use crate::sessions::{Lead, Order, PaymentSession};
-use crate::{DbConnection, StoreError, StoreResult, tx};
+use crate::schema::chargebacks;
 
 /// A reversed debit: a chargeback (debtor dispute, e.g. `MD06`) or a return (e.g. `AM04`).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
@@ -34,121 +29,3 @@ pub struct Chargeback {
     pub updated_at: NaiveDateTime,
 }
 crate::scoped::tenant_scoped!(Chargeback, chargebacks);
-
-/// Whether a reversal is a chargeback or a return.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReversalKind {
-    /// Disputed by the debtor (`chargebacked` at the gateway).
-    Chargeback,
-    /// Returned unpaid by the debtor's bank after settlement.
-    Return,
-}
-
-impl ReversalKind {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReversalKind::Chargeback => "chargeback",
-            ReversalKind::Return => "return",
-        }
-    }
-}
-
-/// Why a debit was reversed.
-#[derive(Debug, Clone, Copy)]
-pub struct Reason<'a> {
-    /// The SEPA reason code, when the gateway gave one.
-    pub code: Option<&'a str>,
-    /// Its description.
-    pub description: Option<&'a str>,
-    /// Our normalized decline code (`catalyst_sepa::decline_code_for_reason`).
-    pub error_code: &'a str,
-}
-
-/// Records the reversal of the approved transaction `transaction_id` in one transaction:
-/// the chargeback row, transaction `charged_back`, order `CHARGEDBACK`, subscription
-/// `CHARGEDBACK`, and the `chargeback.created`, `transaction.status_changed` and
-/// `subscription.status_changed` events. Idempotent: a transaction already charged back (or not
-/// approved, or a refund) is left alone and `None` is returned.
-pub fn record_chargeback(
-    conn: &mut DbConnection,
-    transaction_id: &str,
-    kind: ReversalKind,
-    reason: &Reason<'_>,
-    now: NaiveDateTime,
-) -> StoreResult<Option<Chargeback>> {
-    tx::write(conn, |conn| {
-        let mut t = Transaction::by_id(conn, transaction_id)?;
-        // Only debits are reversed; a refund gives money back and is never charged back.
-        if t.status != "approved" || t.refund_of.is_some() {
-            return Ok(None);
-        }
-        let chargeback = Chargeback {
-            id: uuid::Uuid::now_v7().to_string(),
-            tenant_id: t.tenant_id.clone(),
-            transaction_id: t.id.clone(),
-            gateway_id: t.gateway_id.clone(),
-            kind: kind.as_str().to_owned(),
-            reason_code: reason.code.map(str::to_owned),
-            reason_description: reason.description.map(str::to_owned),
-            error_code: reason.error_code.to_owned(),
-            amount_minor: t.amount_minor,
-            currency: t.currency.clone(),
-            gateway_reference: t.gateway_reference.clone(),
-            report_date: now.date(),
-            created_at: now,
-            updated_at: now,
-        };
-        match tx::savepoint(conn, |c| chargeback.insert(c)) {
-            Err(StoreError::Conflict(_)) => return Ok(None),
-            other => other?,
-        }
-        t.status = "charged_back".into();
-        t.updated_at = now;
-        t.save(conn)?;
-        let mut order = Order::find(conn, &t.tenant_id, &t.order_id)?;
-        if order.status()?.can_transition_to(OrderStatus::Chargedback) {
-            order.status = OrderStatus::Chargedback.as_str().to_owned();
-            order.updated_at = now;
-            order.save(conn)?;
-        }
-        let session = match &t.session_id {
-            Some(id) => Some(on_backend!(conn, |c| payment_sessions::table
-                .find(id)
-                .select(PaymentSession::as_select())
-                .first(c))?),
-            None => None,
-        };
-        let lead = match &session {
-            Some(s) => crate::sessions::lead_of_session(conn, s)?,
-            None => Lead::find(conn, &t.tenant_id, &order.lead_id)?,
-        };
-        let subject = match &session {
-            Some(s) => crate::events::Subject::of_session(s, &order, &lead),
-            None => crate::events::Subject::of_order(&order, &lead),
-        };
-        subject.chargeback_created(conn, &t, &chargeback, now)?;
-        subject.transaction_status_changed(conn, &t, "approved", now)?;
-        let subscription = match (&t.subscription_id, &session) {
-            (Some(id), _) => Some(Subscription::find(conn, &t.tenant_id, id)?),
-            (None, Some(s)) => Subscription::of_session(conn, &s.id)?,
-            (None, None) => None,
-        };
-        if let Some(mut sub) = subscription {
-            let previous: SubscriptionStatus = sub
-                .status
-                .parse()
-                .map_err(|_| StoreError::Corrupt("subscription status".into()))?;
-            if previous.can_transition_to(SubscriptionStatus::Chargedback) {
-                sub.status = SubscriptionStatus::Chargedback.as_str().to_owned();
-                sub.collect_on = None;
-                sub.notice_on = None;
-                sub.ended_at = Some(now);
-                sub.updated_at = now;
-                sub.save(conn)?;
-                subject.subscription_status_changed(conn, &sub, previous.as_str(), now)?;
-            }
-        }
-        Ok(Some(chargeback))
-    })
-}

@@ -13,9 +13,10 @@ use crate::collection::{self, Collected};
 use crate::connection::on_backend;
 use crate::customers::{self, CustomerWriteError};
 use crate::events::Subject;
-use crate::payments::{Customer, Mandate, Settlement, Transaction};
+use crate::payments::{Customer, Mandate, Transaction};
 use crate::schema::orders;
 use crate::sessions::{Lead, Order};
+use crate::settlement::Settlement;
 use crate::{DbConnection, Gateway, StoreError, StoreResult, prepared, tx};
 
 /// What the merchant asks to collect.

@@ -6,9 +6,10 @@
 
 use chrono::NaiveDateTime;
 
-use crate::payments::{Mandate, Settlement, Transaction};
+use crate::payments::{Mandate, Transaction};
 use crate::sessions::Order;
-use crate::{DbConnection, StoreError, StoreResult};
+use crate::settlement::Settlement;
+use crate::{DbConnection, StoreResult};
 
 /// What a collection's gateway answer did to its transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,15 +74,7 @@ pub fn new_collection(
 /// taken. Any other unique key it breaks (a renewal's period and attempt, a tenant reference)
 /// fails with [`StoreError::Conflict`] and writes nothing; call it inside [`crate::tx::write`].
 pub fn insert_pending(conn: &mut DbConnection, t: &mut Transaction) -> StoreResult<()> {
-    crate::tx::savepoint(conn, |c| {
-        crate::payments::insert_new_transaction(c, t).map_err(|e| match e {
-            crate::payments::ClaimError::TenantReferenceInUse => {
-                StoreError::Conflict("tenant_reference_id")
-            }
-            crate::payments::ClaimError::Store(e) => e,
-            other => StoreError::Corrupt(other.to_string()),
-        })
-    })
+    crate::tx::savepoint(conn, |c| crate::payments::insert_new_transaction(c, t))
 }
 
 /// The transaction and mandate writes of a collection's gateway answer, inside the caller's

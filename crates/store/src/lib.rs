@@ -18,6 +18,7 @@
 pub mod billing;
 pub mod chargebacks;
 pub mod charges;
+pub mod checkout;
 pub mod collection;
 mod config;
 mod connection;
@@ -28,15 +29,19 @@ pub mod events;
 pub mod idempotency;
 pub mod migrations;
 pub mod outbox;
+pub mod outcome;
 pub mod pagination;
 pub mod payments;
 mod prepared;
 pub mod reconciliation;
 pub mod recovery;
 pub mod refunds;
+pub mod reversals;
 pub mod schema;
 mod scoped;
+pub mod session_pay;
 pub mod sessions;
+pub mod settlement;
 pub mod subscriptions;
 mod tenants;
 #[cfg(any(test, feature = "test-support"))]
@@ -48,6 +53,7 @@ use std::time::Duration;
 
 use chrono::{NaiveDateTime, SubsecRound, Utc};
 
+pub use checkout::{CreateSessionError, CreatedSession};
 pub use config::{Campaign, Gateway, HostedPage, WebhookEndpoint, WebhookProfile};
 pub use connection::{
     Backend, CHECKOUT_CHECK_AFTER, ConnectionManager, DatabaseUrl, DbConnection, PoolSlot,
@@ -56,7 +62,7 @@ pub use crypto::{Cipher, DataKey};
 pub use error::{StoreError, StoreResult};
 pub use pagination::{Cursor, Page, PageRequest};
 pub use payments::{Customer, Mandate, Subscription, Transaction};
-pub use sessions::{CreateSessionError, CreatedSession, Lead, Order, PaymentSession, SessionPayer};
+pub use sessions::{Lead, Order, PaymentSession, SessionPayer};
 pub use tenants::{ApiKey, Tenant};
 
 /// The current UTC time truncated to microseconds, so both backends store the same value.

@@ -17,9 +17,10 @@ use catalyst_domain::money::{Currency, Money};
 use crate::connection::on_backend;
 use crate::events::Subject;
 use crate::pagination::{Page, PageRequest};
-use crate::payments::{ClaimError, Settlement, Transaction, insert_new_transaction, processed_at};
+use crate::payments::{Transaction, insert_new_transaction, processed_at};
 use crate::schema::transactions;
 use crate::sessions::{Lead, Order};
+use crate::settlement::Settlement;
 use crate::{DbConnection, StoreError, StoreResult, prepared, tx};
 
 /// The transaction kinds that can be refunded.
@@ -237,10 +238,7 @@ pub fn claim_refund(
             refund_of: Some(original.id.clone()),
             description: draft.reason.clone(),
         };
-        insert_new_transaction(conn, &mut refund).map_err(|e| match e {
-            ClaimError::Store(e) => e,
-            other => StoreError::Corrupt(other.to_string()),
-        })?;
+        insert_new_transaction(conn, &mut refund)?;
         let order = Order::find(conn, tenant, &original.order_id)?;
         let lead = Lead::find(conn, tenant, &order.lead_id)?;
         let subject = Subject::of_order(&order, &lead);

@@ -5,7 +5,7 @@
 mod common;
 
 use catalyst_domain::DuplicatePolicy;
-use catalyst_store::sessions::{self, CreatedSession};
+use catalyst_store::checkout::CreatedSession;
 use catalyst_store::test_support::TestDb;
 use catalyst_store::*;
 use chrono::Duration;
@@ -33,7 +33,7 @@ fn due_session(store: &Store) -> CreatedSession {
     let s = session(&t.id, &g.id, Duration::hours(1));
     let o = order(&t.id, &order_number());
     let mut conn = store.conn().unwrap();
-    sessions::create_session(
+    catalyst_store::checkout::create_session(
         &mut conn,
         lead(&t.id, "a@example.com"),
         DuplicatePolicy::Allow,
@@ -56,8 +56,9 @@ fn sweep_while(db: &TestDb, other: &str) -> usize {
     holder.batch_execute(&format!("{begin}; {other}")).unwrap();
     let store = db.store.clone();
     let later = now() + Duration::hours(2);
-    let sweeper =
-        std::thread::spawn(move || store.read(|c| sessions::expire_due_sessions(c, later, 100)));
+    let sweeper = std::thread::spawn(move || {
+        store.read(|c| catalyst_store::checkout::expire_due_sessions(c, later, 100))
+    });
     if db.backend() == Backend::Postgres {
         // The sweeper read the session as PENDING and now waits for the other transaction.
         let waiting = "SELECT COUNT(*) AS n FROM pg_stat_activity \

@@ -94,12 +94,12 @@ test_both! {
         let mut s = session(&t.id, &g.id, Duration::hours(1));
         s.webhook_profile_id = Some(profile.id.clone());
         let mut conn = db.store.conn().unwrap();
-        sessions::create_session(&mut conn, lead(&t.id, "a@example.com"), DuplicatePolicy::Allow, s, order(&t.id, &order_number()), order_number).unwrap();
+        catalyst_store::checkout::create_session(&mut conn, lead(&t.id, "a@example.com"), DuplicatePolicy::Allow, s, order(&t.id, &order_number()), order_number).unwrap();
         assert_eq!((count(&db.store, "webhook_events"), count(&db.store, "webhook_deliveries")), (1, 1), "order.created");
         // A session naming a missing gateway fails after the lead insert: no event survives.
         let mut bad = session(&t.id, &id(), Duration::hours(1));
         bad.webhook_profile_id = Some(profile.id.clone());
-        assert!(sessions::create_session(&mut conn, lead(&t.id, "b@example.com"), DuplicatePolicy::Allow, bad, order(&t.id, &order_number()), order_number).is_err());
+        assert!(catalyst_store::checkout::create_session(&mut conn, lead(&t.id, "b@example.com"), DuplicatePolicy::Allow, bad, order(&t.id, &order_number()), order_number).is_err());
         assert_eq!((count(&db.store, "webhook_events"), count(&db.store, "webhook_deliveries")), (1, 1));
     }
 

@@ -4,8 +4,8 @@
 mod common;
 
 use catalyst_domain::DuplicatePolicy;
-use catalyst_store::payments::{self, ClaimError, PaymentDraft, Settlement};
-use catalyst_store::sessions;
+use catalyst_store::session_pay::{ClaimError, PaymentDraft};
+use catalyst_store::settlement::Settlement;
 use catalyst_store::*;
 use chrono::Duration;
 use common::*;
@@ -18,8 +18,15 @@ fn pending_session(store: &Store) -> (String, String) {
     let o = order(&t.id, &order_number());
     let l = lead(&t.id, &format!("{}@example.com", id()));
     let mut conn = store.conn().unwrap();
-    let created =
-        sessions::create_session(&mut conn, l, DuplicatePolicy::Reuse, s, o, order_number).unwrap();
+    let created = catalyst_store::checkout::create_session(
+        &mut conn,
+        l,
+        DuplicatePolicy::Reuse,
+        s,
+        o,
+        order_number,
+    )
+    .unwrap();
     (created.session.token, t.id)
 }
 
@@ -125,7 +132,7 @@ test_both! {
                 Ok(d)
             };
             let mut conn = db.store.conn().unwrap();
-            let (_, settled) = payments::claim_and_settle(&mut conn, &token, at, stamped_later, |_| {
+            let (_, settled) = catalyst_store::session_pay::claim_and_settle(&mut conn, &token, at, stamped_later, |_| {
                 Ok::<_, ClaimError>(Some(outcome.clone()))
             })
             .unwrap();
@@ -143,7 +150,7 @@ test_both! {
         let (token, _) = pending_session(&db.store);
         let before = stored(&db.store, &token).2;
         let mut conn = db.store.conn().unwrap();
-        let (claimed, settled) = payments::claim_and_settle(&mut conn, &token, now(), draft, |c| {
+        let (claimed, settled) = catalyst_store::session_pay::claim_and_settle(&mut conn, &token, now(), draft, |c| {
             assert_eq!(c.session.status, "PAYMENT_IN_PROGRESS", "called on the claimed rows");
             Ok::<_, ClaimError>(Some(Settlement::Approved { reference: "sbx_1".into() }))
         })
@@ -164,7 +171,7 @@ test_both! {
         let (token, _) = pending_session(&db.store);
         let before = stored(&db.store, &token).2;
         let mut conn = db.store.conn().unwrap();
-        let result = payments::claim_and_settle(&mut conn, &token, now(), draft, |_| {
+        let result = catalyst_store::session_pay::claim_and_settle(&mut conn, &token, now(), draft, |_| {
             Err::<Option<Settlement>, _>(ClaimError::Store(StoreError::Corrupt("broken gateway".into())))
         });
         drop(conn);
@@ -175,7 +182,7 @@ test_both! {
         assert_eq!(events, before, "no event of the rolled-back claim");
         // The session can still be paid.
         let mut conn = db.store.conn().unwrap();
-        let (_, settled) = payments::claim_and_settle(&mut conn, &token, now(), draft, |_| {
+        let (_, settled) = catalyst_store::session_pay::claim_and_settle(&mut conn, &token, now(), draft, |_| {
             Ok::<_, ClaimError>(Some(Settlement::Approved { reference: "sbx_2".into() }))
         })
         .unwrap();
@@ -185,7 +192,7 @@ test_both! {
     fn a_network_gateway_gets_only_the_claim(db) {
         let (token, _) = pending_session(&db.store);
         let mut conn = db.store.conn().unwrap();
-        let (claimed, settled) = payments::claim_and_settle(&mut conn, &token, now(), draft, |_| {
+        let (claimed, settled) = catalyst_store::session_pay::claim_and_settle(&mut conn, &token, now(), draft, |_| {
             Ok::<_, ClaimError>(None)
         })
         .unwrap();
@@ -193,11 +200,11 @@ test_both! {
         let (session, transaction, _) = stored(&db.store, &token);
         assert_eq!((session.status.as_str(), transaction.unwrap().status.as_str()), ("PAYMENT_IN_PROGRESS", "pending"));
         // A second payer is turned away; the outcome arrives later from the claim's rows.
-        let again = payments::claim_and_settle(&mut conn, &token, now(), draft, |_| {
+        let again = catalyst_store::session_pay::claim_and_settle(&mut conn, &token, now(), draft, |_| {
             Ok::<_, ClaimError>(None)
         });
         assert!(matches!(again, Err(ClaimError::NotPayable)));
-        let settled = payments::settle_claimed(&mut conn, &claimed, &Settlement::Approved { reference: "emp_1".into() }, now()).unwrap();
+        let settled = catalyst_store::session_pay::settle_claimed(&mut conn, &claimed, &Settlement::Approved { reference: "emp_1".into() }, now()).unwrap();
         assert_eq!(settled.session.status, "COMPLETED");
     }
 }
@@ -298,7 +305,7 @@ test_both! {
             counts_as_attempt: true,
         };
         for outcome in [Settlement::Approved { reference: "sbx_a".into() }, declined] {
-            let created = sessions::create_session(
+            let created = catalyst_store::checkout::create_session(
                 conn,
                 lead(&t.id, &format!("{}@example.com", id())),
                 DuplicatePolicy::Reuse,
@@ -309,7 +316,7 @@ test_both! {
             .unwrap();
             Gateway::find(conn, &t.id, &g.id).unwrap();
             Lead::find(conn, &t.id, &created.lead.id).unwrap();
-            let (claimed, _) = payments::claim_and_settle(conn, &created.session.token, now(), draft, |_| {
+            let (claimed, _) = catalyst_store::session_pay::claim_and_settle(conn, &created.session.token, now(), draft, |_| {
                 Ok::<_, ClaimError>(Some(outcome.clone()))
             })
             .unwrap();
@@ -318,7 +325,7 @@ test_both! {
         }
         catalyst_store::recovery::claim_next(conn, now(), now(), Duration::seconds(60)).unwrap();
         catalyst_store::recovery::reschedule(conn, &id(), 1, now()).unwrap();
-        sessions::expire_due_sessions(conn, now(), 10).unwrap();
+        catalyst_store::checkout::expire_due_sessions(conn, now(), 10).unwrap();
         catalyst_store::outbox::claim_due(conn, now(), Duration::seconds(30), 10).unwrap();
         // A due delivery whose endpoint went inactive (cancelled by the claim), and the
         // cancellations of a deactivation.
@@ -381,7 +388,7 @@ test_both! {
         for _ in 0..2 {
             let (token, _) = pending_session(&db.store);
             let mut conn = db.store.conn().unwrap();
-            let (claimed, _) = payments::claim_and_settle(&mut conn, &token, now(), with_taken_id, |_| {
+            let (claimed, _) = catalyst_store::session_pay::claim_and_settle(&mut conn, &token, now(), with_taken_id, |_| {
                 Ok::<_, ClaimError>(None)
             })
             .unwrap();

@@ -3,8 +3,9 @@
 mod common;
 
 use catalyst_domain::DuplicatePolicy;
+use catalyst_store::checkout::CreateSessionError;
 use catalyst_store::idempotency::{self, IdempotencyStart};
-use catalyst_store::sessions::{self, CreateSessionError};
+use catalyst_store::sessions::{self};
 use catalyst_store::*;
 use chrono::Duration;
 use common::*;
@@ -19,7 +20,7 @@ fn create(
     let s = session(&tenant, gw, Duration::hours(1));
     let o = order(&tenant, &order_number());
     let mut conn = store.conn().unwrap();
-    sessions::create_session(&mut conn, lead_row, policy, s, o, order_number)
+    catalyst_store::checkout::create_session(&mut conn, lead_row, policy, s, o, order_number)
 }
 
 fn count(store: &Store, table: &str) -> i64 {
@@ -120,7 +121,7 @@ test_both! {
         let mut s = session(&t.id, &g.id, Duration::hours(1));
         s.webhook_profile_id = Some(profile.id.clone());
         let mut conn = db.store.conn().unwrap();
-        let second = sessions::create_session(&mut conn, mallory, DuplicatePolicy::Reuse, s, order(&t.id, &order_number()), order_number).unwrap();
+        let second = catalyst_store::checkout::create_session(&mut conn, mallory, DuplicatePolicy::Reuse, s, order(&t.id, &order_number()), order_number).unwrap();
         assert_eq!(second.session.lead_id, ada.lead.id, "reuse links the lead");
         let payer = SessionPayer::of_session(&mut conn, &second.session.id).unwrap();
         assert_eq!(payer, second.payer);
@@ -139,11 +140,11 @@ test_both! {
         assert_eq!((payload["context"]["lead"]["first_name"].as_str(), payload["context"]["lead"]["last_name"].as_str()),
                    (Some("Mallory"), Some("Intruder")));
         // The claim hands the payment (the gateway's debit request) the request's payer too.
-        let claimed = payments::claim_for_payment(&mut conn, &second.session.token, now(), |_, _, l| {
+        let claimed = catalyst_store::session_pay::claim_for_payment(&mut conn, &second.session.token, now(), |_, _, l| {
             assert_eq!((l.id.as_str(), l.first_name.as_str(), l.city.as_deref()), (ada.lead.id.as_str(), "Mallory", Some("Lyon")));
             Err(StoreError::Conflict("stop here"))
         });
-        assert!(matches!(claimed, Err(payments::ClaimError::Store(StoreError::Conflict("stop here")))));
+        assert!(matches!(claimed, Err(catalyst_store::session_pay::ClaimError::Store(StoreError::Conflict("stop here")))));
         let presented = sessions::lead_of_session(&mut conn, &second.session).unwrap();
         assert_eq!((presented.id, presented.first_name, presented.last_name), (ada.lead.id.clone(), "Mallory".into(), "Intruder".into()));
         let stored = Lead::find(&mut conn, &t.id, &ada.lead.id).unwrap();
@@ -182,7 +183,7 @@ test_both! {
         let s = session(&t.id, &g.id, Duration::hours(1));
         let o = order(&t.id, &first.order.order_number);
         let mut conn = db.store.conn().unwrap();
-        let second = sessions::create_session(&mut conn, lead(&t.id, "b@example.com"), DuplicatePolicy::Allow, s, o, || "ORD-FRESH001".into()).unwrap();
+        let second = catalyst_store::checkout::create_session(&mut conn, lead(&t.id, "b@example.com"), DuplicatePolicy::Allow, s, o, || "ORD-FRESH001".into()).unwrap();
         assert_eq!(second.order.order_number, "ORD-FRESH001");
         let stored = Order::find_by_session(&mut conn, &second.session.id).unwrap();
         assert_eq!(stored.order_number, "ORD-FRESH001");
@@ -198,15 +199,15 @@ test_both! {
         let mut long = fresh.session.clone();
         long.expires_at = now() + Duration::hours(5);
         db.store.write(|c| long.save(c)).unwrap();
-        let n = db.store.read(|c| sessions::expire_due_sessions(c, later, 100)).unwrap();
+        let n = db.store.read(|c| catalyst_store::checkout::expire_due_sessions(c, later, 100)).unwrap();
         assert_eq!(n, 1);
         let s = db.store.read(|c| PaymentSession::find_by_token(c, &due.session.token)).unwrap();
         assert_eq!((s.status.as_str(), s.version), ("EXPIRED", 1));
         assert_eq!(db.store.read(|c| Order::find_by_session(c, &due.session.id)).unwrap().status, "CANCELLED");
         assert_eq!(db.store.read(|c| PaymentSession::find_by_token(c, &fresh.session.token)).unwrap().status, "PENDING");
         // Expiring an already-expired session changes nothing.
-        assert!(!db.store.read(|c| sessions::expire_session(c, &due.session.id, later)).unwrap());
-        assert_eq!(db.store.read(|c| sessions::expire_due_sessions(c, later, 100)).unwrap(), 0);
+        assert!(!db.store.read(|c| catalyst_store::checkout::expire_session(c, &due.session.id, later)).unwrap());
+        assert_eq!(db.store.read(|c| catalyst_store::checkout::expire_due_sessions(c, later, 100)).unwrap(), 0);
     }
 
     fn idempotency_keys_replay_detect_reuse_and_expire(db) {

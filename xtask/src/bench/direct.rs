@@ -23,11 +23,12 @@ use catalyst_domain::token::SessionToken;
 use catalyst_domain::{
     DuplicatePolicy, LeadId, Locale, OrderId, OrderStatus, SessionId, SessionMode, SessionStatus,
 };
-use catalyst_store::payments::{self, ClaimError, PaymentDraft, Settlement};
 use catalyst_store::schema::{leads, session_payers};
+use catalyst_store::session_pay::{ClaimError, PaymentDraft};
+use catalyst_store::settlement::Settlement;
 use catalyst_store::{
     ApiKey, Campaign, CreateSessionError, DatabaseUrl, DbConnection, Gateway, Lead, Mandate, Order,
-    PaymentSession, SessionPayer, StoreError, StoreResult, Transaction, now, sessions, tx,
+    PaymentSession, SessionPayer, StoreError, StoreResult, Transaction, now, tx,
 };
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -288,9 +289,9 @@ pub fn new_order(session: &PaymentSession, order_number: String, at: NaiveDateTi
 /// immediate approval in place of the gateway call:
 ///
 /// 1. autocommit: `ApiKey::find_active_by_hash`, `Campaign::find`, `Gateway::find`;
-/// 2. `sessions::create_session` (REUSE): lead lookup, insert lead, session, order (retried
+/// 2. `catalyst_store::checkout::create_session` (REUSE): lead lookup, insert lead, session, order (retried
 ///    on a taken number), `order.created` into the outbox — one write transaction;
-/// 3. `payments::claim_and_settle` with the sandbox's immediate approval: session, order, lead
+/// 3. `catalyst_store::session_pay::claim_and_settle` with the sandbox's immediate approval: session, order, lead
 ///    and gateway in one query, `PENDING → PAYMENT_IN_PROGRESS`, insert mandate and pending
 ///    transaction, order `PENDING`, `transaction.created`; then from the claim's rows:
 ///    transaction approved, `transaction.status_changed`, session and order `COMPLETED`,
@@ -311,7 +312,7 @@ pub fn create_and_pay(conn: &mut DbConnection, target: &Target, email: &str) -> 
     let lead = new_lead(&tenant, email, at);
     let session = new_session(&campaign, &gateway, "", at);
     let order = new_order(&session, order_number(), at);
-    let created = sessions::create_session(
+    let created = catalyst_store::checkout::create_session(
         conn,
         lead,
         DuplicatePolicy::Reuse,
@@ -326,7 +327,7 @@ pub fn create_and_pay(conn: &mut DbConnection, target: &Target, email: &str) -> 
     let token = created.session.token;
     // 3. The claim, the sandbox's approval and its settlement.
     let reference = format!("sbx_{}", uuid::Uuid::new_v4().simple());
-    let (_, settled) = payments::claim_and_settle(
+    let (_, settled) = catalyst_store::session_pay::claim_and_settle(
         conn,
         &token,
         now(),
@@ -363,7 +364,7 @@ pub fn create_and_claim(
     let lead = new_lead(&tenant, email, at);
     let session = new_session(&campaign, &gateway, "", at);
     let order = new_order(&session, order_number(), at);
-    let created = sessions::create_session(
+    let created = catalyst_store::checkout::create_session(
         conn,
         lead,
         DuplicatePolicy::Reuse,
@@ -375,9 +376,12 @@ pub fn create_and_claim(
         CreateSessionError::Store(e) => e,
         CreateSessionError::DuplicateLead => StoreError::Corrupt("duplicate lead".into()),
     })?;
-    let claimed = payments::claim_for_payment(conn, &created.session.token, now(), |s, o, l| {
-        Ok(payment_draft(s, o, l))
-    })
+    let claimed = catalyst_store::session_pay::claim_for_payment(
+        conn,
+        &created.session.token,
+        now(),
+        |s, o, l| Ok(payment_draft(s, o, l)),
+    )
     .map_err(|e| match e {
         ClaimError::Store(e) => e,
         other => StoreError::Corrupt(format!("claim: {other}")),

@@ -4,7 +4,7 @@
 //! ([`catalyst_store::charges::create`]); the debit is then built from the stored mandate and
 //! sent ([`crate::collect::submit`]): `FRST` with the IBAN on a mandate never collected from
 //! (customer mode), `RCUR` on the first collection's reference afterwards. The answer is applied
-//! in a second transaction ([`payments::apply_outcome`]); a lost answer leaves the charge
+//! in a second transaction ([`catalyst_store::outcome::apply_outcome`]); a lost answer leaves the charge
 //! `pending` for the recovery worker. The response is the result envelope of §3.5 with
 //! `object: "charge.result"`, built from what was stored.
 
@@ -14,7 +14,6 @@ use catalyst_domain::money::{Currency, MoneyError, parse_amount_json};
 use catalyst_domain::session::Metadata;
 use catalyst_domain::validation::{self, messages};
 use catalyst_store::charges::{self, Charge, NewCharge};
-use catalyst_store::payments;
 use catalyst_store::{Store, StoreError, now};
 use serde_json::{Value, json};
 
@@ -156,7 +155,7 @@ async fn charge(
     );
     let transaction_id = written.transaction.id;
     let envelope = db::read(&state.store, move |conn| {
-        match payments::apply_outcome(conn, &transaction_id, &settlement, now()) {
+        match catalyst_store::outcome::apply_outcome(conn, &transaction_id, &settlement, now()) {
             // Settled meanwhile (a gateway notification, the recovery worker).
             Ok(()) | Err(StoreError::StateConflict) => {}
             Err(e) => return Err(ApiError::from(e)),
