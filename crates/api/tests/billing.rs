@@ -337,6 +337,29 @@ api_test! {
         assert_eq!(status_changes(&ctx), [("ACTIVE".to_owned(), "PAST_DUE".to_owned()), ("PAST_DUE".to_owned(), "ACTIVE".to_owned())]);
     }
 
+    // The sandbox's renewal-retry IBAN (API.md §8): the first debit is approved, the first
+    // renewal declined `AM04`, the dunning retry approved — the whole path on the sandbox.
+    async fn the_sandbox_renewal_retry_iban_recovers_on_the_first_retry(ctx) {
+        let demo = ctx.demo();
+        let app = ctx.app().await;
+        let s = subscribe(&ctx, &app, &demo.restricted_key, &demo.recurring_campaign_id, "rr@example.com", "DE71100000000000000205").await;
+        let due = s.next_billing_date;
+        let first = bill(&ctx, &due.to_string()).await;
+        assert_eq!((first.collected, first.declined), (1, 1), "{first:?}");
+        let failed = reload(&ctx, &s);
+        let retry_on = due + chrono::Days::new(3);
+        assert_eq!((failed.status.as_str(), failed.dunning_attempts, failed.collect_on), ("PAST_DUE", 1, Some(retry_on)));
+        let [declined] = renewals(&ctx, &s).try_into().unwrap();
+        assert_eq!((declined.error_code.as_deref(), declined.gateway_code.as_deref()), (Some("insufficient_funds"), Some("AM04")));
+
+        let retry = bill(&ctx, &retry_on.to_string()).await;
+        assert_eq!((retry.collected, retry.approved), (1, 1), "{retry:?}");
+        let after = reload(&ctx, &s);
+        assert_eq!((after.status.as_str(), after.dunning_attempts, after.periods_billed), ("ACTIVE", 0, 2));
+        assert_eq!(renewals(&ctx, &s).iter().map(|t| (t.billing_period, t.billing_attempt, t.status.clone())).collect::<Vec<_>>(),
+                   [(Some(due), Some(1), "declined".to_owned()), (Some(due), Some(2), "approved".to_owned())]);
+    }
+
     async fn the_upcoming_notice_is_sent_once_n_days_before(ctx) {
         let demo = ctx.demo();
         let app = ctx.app().await;
