@@ -351,6 +351,18 @@ api_test! {
         assert_eq!((headers.get("Idempotent-Replayed").is_some(), again), (true, refund));
     }
 
+    async fn the_sandbox_refund_decline_iban_fails_every_refund(ctx) {
+        let demo = ctx.demo();
+        let app = ctx.app().await;
+        let id = txn_id(&paid(&app, &demo, "DE87100000000000000402").await);
+        let (status, _, refund) = send(&app, post(&refund_path(&id), json!({"reason": "Returned"})).auth(&demo.restricted_key)).await;
+        assert_eq!((status, refund["status"].as_str()), (StatusCode::CREATED, Some("failed")), "{refund}");
+        assert_eq!((refund["error_details"]["code"].as_str(), refund["error_details"]["gateway_code"].as_str()),
+                   (Some("account_closed"), Some("AC04")), "{refund}");
+        let (debit, refunded, order) = stored(&ctx, &id);
+        assert_eq!((debit.status.as_str(), refunded, order.status.as_str()), ("approved", 0, "COMPLETED"));
+    }
+
     async fn concurrent_refunds_never_exceed_the_collected_amount(ctx) {
         let demo = ctx.demo();
         let app = ctx.app().await;
