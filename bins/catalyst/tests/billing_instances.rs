@@ -40,7 +40,11 @@ fn two_runs_collect_each_period_once(db: TestDb) {
         .args(["demo", "--json"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let demo: Value = serde_json::from_slice(&out.stdout).unwrap();
 
     // Monthly subscriptions, created and paid through the server.
@@ -66,7 +70,9 @@ fn two_runs_collect_each_period_once(db: TestDb) {
                         .unwrap();
                     let token = created["session_token"].as_str().expect("a session");
                     let paid: Value = http
-                        .post(format!("http://{bind}/api/v1/payment-sessions/{token}/pay/"))
+                        .post(format!(
+                            "http://{bind}/api/v1/payment-sessions/{token}/pay/"
+                        ))
                         .json(&json!({"iban": "DE89370400440532013000",
                                       "iban_holder_name": "Ada Lovelace"}))
                         .send()

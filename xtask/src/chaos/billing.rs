@@ -22,8 +22,8 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -246,7 +246,10 @@ fn killed_run(options: &Options, binary: &Path, report: &mut Report) -> Result<(
     let mut renewals = checks::count(&mut db, RENEWALS)?;
     while renewals < target {
         if started.elapsed() > LIMIT {
-            bail!("part 2: only {renewals} renewals after {} s", LIMIT.as_secs());
+            bail!(
+                "part 2: only {renewals} renewals after {} s",
+                LIMIT.as_secs()
+            );
         }
         sys::sleep(Duration::from_millis(10))?;
         renewals = checks::count(&mut db, RENEWALS)?;
@@ -362,7 +365,12 @@ fn lead(i: usize) -> Value {
 
 /// Creates and pays `n` sessions (bodies from `body`) from [`SEED_CLIENTS`] threads; every
 /// payment must complete.
-fn seed(addr: SocketAddr, key: &str, n: usize, body: impl Fn(usize) -> String + Sync) -> Result<()> {
+fn seed(
+    addr: SocketAddr,
+    key: &str,
+    n: usize,
+    body: impl Fn(usize) -> String + Sync,
+) -> Result<()> {
     let next = AtomicUsize::new(0);
     let failures = Mutex::new(Vec::new());
     let auth = format!("Bearer {key}");
@@ -384,7 +392,10 @@ fn seed(addr: SocketAddr, key: &str, n: usize, body: impl Fn(usize) -> String + 
     sys::check_interrupt()?;
     let failures = failures.into_inner().unwrap_or_else(|e| e.into_inner());
     if let Some(first) = failures.first() {
-        bail!("{} of {n} subscriptions not created: {first}", failures.len());
+        bail!(
+            "{} of {n} subscriptions not created: {first}",
+            failures.len()
+        );
     }
     Ok(())
 }
@@ -394,7 +405,10 @@ fn create_and_pay(addr: SocketAddr, auth: &str, body: &str) -> Result<()> {
         addr,
         "POST",
         "/api/v1/payment-sessions/",
-        &[("Authorization", auth), ("Content-Type", "application/json")],
+        &[
+            ("Authorization", auth),
+            ("Content-Type", "application/json"),
+        ],
         body,
     )?;
     let token = (created.status == 201)
@@ -460,7 +474,9 @@ fn verify(db: &mut PgConnection, part: &str, n: usize, report: &mut Report) -> R
     }
     let expected = checks::count(db, "SELECT count(*) AS n FROM chaos_billing_expected")?;
     if expected != n as i64 {
-        report.violation(format!("{part}: {expected} subscriptions recorded, {n} created"));
+        report.violation(format!(
+            "{part}: {expected} subscriptions recorded, {n} created"
+        ));
     }
     for (what, sql) in BROKEN {
         let broken = checks::count(db, sql)?;
@@ -520,9 +536,9 @@ fn cli_report(path: &Path) -> Result<CliReport> {
     let v: Value = serde_json::from_str(&text)
         .with_context(|| format!("catalyst billing run --json printed:\n{text}"))?;
     let number = |k: &str| v[k].as_u64().unwrap_or(0) as usize;
-    let skipped = v["items"]
-        .as_array()
-        .map_or(0, |items| items.iter().filter(|i| i["action"] == "skipped").count());
+    let skipped = v["items"].as_array().map_or(0, |items| {
+        items.iter().filter(|i| i["action"] == "skipped").count()
+    });
     Ok(CliReport {
         due: number("due"),
         collected: number("collected"),
@@ -554,7 +570,10 @@ fn start_fake(binary: &Path, addr: SocketAddr, log: &Path) -> Result<ChildGuard>
     let deadline = Instant::now() + Duration::from_secs(30);
     while sys::http(addr, "GET", "/__fake/delay", &[], "").is_err() {
         if let Some(status) = fake.exited() {
-            bail!("catalyst fake-genesis exited ({status}):\n{}", sys::tail(log, 10));
+            bail!(
+                "catalyst fake-genesis exited ({status}):\n{}",
+                sys::tail(log, 10)
+            );
         }
         if Instant::now() > deadline {
             bail!("catalyst fake-genesis did not answer on {addr}");
@@ -584,7 +603,10 @@ fn emp_gateway(server: SocketAddr, demo: &Demo, fake: SocketAddr) -> Result<Stri
         server,
         "POST",
         "/api/v1/gateways/",
-        &[("Authorization", &auth), ("Content-Type", "application/json")],
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
         &body.to_string(),
     )?;
     serde_json::from_str::<Value>(&r.body)
