@@ -327,5 +327,9 @@ mod tests {
         assert!(parse(&args(&["--events", "0"])).is_err());
         assert!(parse(&args(&["--clients"])).is_err());
         assert!(parse(&args(&["--bogus"])).is_err());
+        let o = parse(&args(&["--subscriptions", "300", "--kill-at=60"])).unwrap();
+        assert_eq!((o.subscriptions, o.kill_at), (300, 60));
+        assert_eq!(Options::default().subscriptions, 2_000);
+        assert!(parse(&args(&["--kill-at", "95"])).is_err());
     }
 }
