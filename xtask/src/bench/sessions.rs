@@ -85,9 +85,12 @@ struct Fixtures<'a> {
 #[derive(Clone)]
 pub(crate) struct Demo {
     pub tenant_id: String,
+    pub secret_key: String,
     pub restricted_key: String,
     pub gateway_id: String,
     pub campaign_id: String,
+    /// The monthly campaign (`chaos billing`).
+    pub recurring_campaign_id: String,
     pub hosted_page_id: String,
     pub webhook_profile_id: String,
 }
@@ -302,7 +305,8 @@ pub(crate) struct ServerEnv {
 }
 
 impl ServerEnv {
-    fn command(&self, binary: &Path) -> Command {
+    /// `binary` with the deployment's database, data key, work directory and variables.
+    pub(crate) fn command(&self, binary: &Path) -> Command {
         let mut cmd = Command::new(binary);
         cmd.current_dir(&self.work)
             .env("DATABASE_URL", &self.database_url)
@@ -337,9 +341,11 @@ fn demo(binary: &Path, env: &ServerEnv, webhook_url: Option<&str>) -> Result<Dem
     };
     Ok(Demo {
         tenant_id: field("tenant_id")?,
+        secret_key: field("secret_key")?,
         restricted_key: field("restricted_key")?,
         gateway_id: field("gateway_id")?,
         campaign_id: field("campaign_id")?,
+        recurring_campaign_id: field("recurring_campaign_id")?,
         hosted_page_id: field("hosted_page_id")?,
         webhook_profile_id: field("webhook_profile_id")?,
     })

@@ -67,6 +67,18 @@ const FORBIDDEN: &[(&str, &str)] = &[
     ),
 ];
 
+/// The session, transaction and outbox invariants of [`FORBIDDEN`], without the receiver's
+/// side: each row found is a violation.
+pub fn forbidden(conn: &mut PgConnection, report: &mut Report) -> Result<()> {
+    for (what, sql) in FORBIDDEN {
+        let n = count(conn, sql)?;
+        if n > 0 {
+            report.violation(format!("{n} {what}"));
+        }
+    }
+    Ok(())
+}
+
 /// What still moves: the scenario waits until all of it is zero.
 const UNSETTLED: &str = "SELECT \
     (SELECT count(*) FROM payment_sessions WHERE status = 'PAYMENT_IN_PROGRESS') + \
@@ -164,12 +176,7 @@ pub fn settle(
 /// The database invariants and the receiver's counts against `webhook_deliveries`.
 pub fn verify(url: &str, arrivals: &Arrivals, report: &mut Report) -> Result<()> {
     let mut conn = connect(url)?;
-    for (what, sql) in FORBIDDEN {
-        let n = count(&mut conn, sql)?;
-        if n > 0 {
-            report.violation(format!("{n} {what}"));
-        }
-    }
+    forbidden(&mut conn, report)?;
     let sessions = count(&mut conn, "SELECT count(*) AS n FROM payment_sessions")?;
     let completed = count(
         &mut conn,

@@ -6,7 +6,11 @@
 //!   delivered to a local receiver.
 //! * `two-instances` — two `catalyst serve` on one database: stuck debits reconciled and due
 //!   webhooks delivered by both at once.
+//! * `billing` — due subscriptions collected by two `catalyst serve` and two
+//!   `catalyst billing run` at once, then by a server SIGKILLed mid-run and a fresh one: each
+//!   period collected exactly once.
 
+mod billing;
 mod checks;
 mod kill_loop;
 mod pg_restart;
@@ -22,7 +26,7 @@ use crate::bench::sessions::Deployment;
 use crate::bench::{self, sys};
 
 const USAGE: &str = "\
-usage: cargo xtask chaos <pg-restart|kill-loop|two-instances|all> [options]
+usage: cargo xtask chaos <pg-restart|kill-loop|two-instances|billing|all> [options]
 
 scenarios (PostgreSQL; each on a fresh database catalyst_bench_<random>, a local webhook
 receiver on 127.0.0.1 and `catalyst demo --webhook-url` pointing at it):
@@ -38,7 +42,15 @@ receiver on 127.0.0.1 and `catalyst demo --webhook-url` pointing at it):
                  then two `catalyst serve` on the database; each stuck debit must be reconciled
                  once (counted from both servers' logs); then --sessions create + pay spread over
                  both while both dispatchers deliver: one arrival per recorded attempt.
-  all            the three in turn.
+  billing        --subscriptions monthly subscriptions (create + pay, then made due by SQL);
+                 part 1: two `catalyst serve` (billing every 1 s) and two `catalyst billing
+                 run` start at once; part 2 (fresh database, EMP gateway on `catalyst
+                 fake-genesis`): one server SIGKILLed at --kill-at % of the renewals with a
+                 renewal at the gateway, then a fresh server. Each subscription must have
+                 exactly one approved renewal for the period and be one period further;
+                 reports the claims per process, the kill timing and who finished the renewal
+                 in flight.
+  all            the four in turn.
 
 Afterwards, for each: no session PAYMENT_IN_PROGRESS, no transaction pending, no session
 half-paid (COMPLETED ⇔ exactly one approved transaction ⇔ order COMPLETED), every webhook event
@@ -56,6 +68,8 @@ options:
   --kill-every SECS      kill-loop: server lifetime between kills (default 2)
   --stuck N              two-instances: stuck debits (default 200)
   --sessions N           two-instances: create + pay operations (default 500)
+  --subscriptions N      billing: due subscriptions per part (default 2000)
+  --kill-at PERCENT      billing: renewals written before the SIGKILL (default 40, 10..=90)
   --rust-log FILTER      RUST_LOG for the servers (default: their own, info)
   --keep                 keep the work directories (server logs) and the databases
 
@@ -74,6 +88,8 @@ pub struct Options {
     pub kill_every: u64,
     pub stuck: usize,
     pub sessions: usize,
+    pub subscriptions: usize,
+    pub kill_at: usize,
     pub rust_log: Option<String>,
     pub keep: bool,
 }
@@ -90,6 +106,8 @@ impl Default for Options {
             kill_every: 2,
             stuck: 200,
             sessions: 500,
+            subscriptions: 2_000,
+            kill_at: 40,
             rust_log: None,
             keep: false,
         }
@@ -102,6 +120,7 @@ enum Scenario {
     PgRestart,
     KillLoop,
     TwoInstances,
+    Billing,
 }
 
 impl Scenario {
@@ -110,6 +129,7 @@ impl Scenario {
             Scenario::PgRestart => "pg-restart",
             Scenario::KillLoop => "kill-loop",
             Scenario::TwoInstances => "two-instances",
+            Scenario::Billing => "billing",
         }
     }
 }
@@ -137,10 +157,12 @@ pub fn run(args: &[String]) -> Result<()> {
         Some("pg-restart") => vec![Scenario::PgRestart],
         Some("kill-loop") => vec![Scenario::KillLoop],
         Some("two-instances") => vec![Scenario::TwoInstances],
+        Some("billing") => vec![Scenario::Billing],
         Some("all") => vec![
             Scenario::PgRestart,
             Scenario::KillLoop,
             Scenario::TwoInstances,
+            Scenario::Billing,
         ],
         None | Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
@@ -169,6 +191,7 @@ pub fn run(args: &[String]) -> Result<()> {
             Scenario::PgRestart => pg_restart::run(&options, &binary),
             Scenario::KillLoop => kill_loop::run(&options, &binary),
             Scenario::TwoInstances => two_instances::run(&options, &binary),
+            Scenario::Billing => billing::run(&options, &binary),
         }
         .with_context(|| format!("chaos {}", scenario.name()))?;
         println!(
@@ -235,6 +258,8 @@ fn parse(args: &[String]) -> Result<Options> {
             "--kill-every" => o.kill_every = number(&value()?, 1, 60, flag)? as u64,
             "--stuck" => o.stuck = number(&value()?, 1, 5_000, flag)?,
             "--sessions" => o.sessions = number(&value()?, 1, 20_000, flag)?,
+            "--subscriptions" => o.subscriptions = number(&value()?, 10, 100_000, flag)?,
+            "--kill-at" => o.kill_at = number(&value()?, 10, 90, flag)?,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -302,5 +327,9 @@ mod tests {
         assert!(parse(&args(&["--events", "0"])).is_err());
         assert!(parse(&args(&["--clients"])).is_err());
         assert!(parse(&args(&["--bogus"])).is_err());
+        let o = parse(&args(&["--subscriptions", "300", "--kill-at=60"])).unwrap();
+        assert_eq!((o.subscriptions, o.kill_at), (300, 60));
+        assert_eq!(Options::default().subscriptions, 2_000);
+        assert!(parse(&args(&["--kill-at", "95"])).is_err());
     }
 }
