@@ -88,6 +88,8 @@ pub(crate) struct Demo {
     pub restricted_key: String,
     pub gateway_id: String,
     pub campaign_id: String,
+    /// The demo's monthly campaign (`bench billing`).
+    pub recurring_campaign_id: String,
     pub hosted_page_id: String,
     pub webhook_profile_id: String,
 }
@@ -302,7 +304,8 @@ pub(crate) struct ServerEnv {
 }
 
 impl ServerEnv {
-    fn command(&self, binary: &Path) -> Command {
+    /// `binary` with the server's environment, in the work directory.
+    pub(crate) fn command(&self, binary: &Path) -> Command {
         let mut cmd = Command::new(binary);
         cmd.current_dir(&self.work)
             .env("DATABASE_URL", &self.database_url)
@@ -340,6 +343,7 @@ fn demo(binary: &Path, env: &ServerEnv, webhook_url: Option<&str>) -> Result<Dem
         restricted_key: field("restricted_key")?,
         gateway_id: field("gateway_id")?,
         campaign_id: field("campaign_id")?,
+        recurring_campaign_id: field("recurring_campaign_id")?,
         hosted_page_id: field("hosted_page_id")?,
         webhook_profile_id: field("webhook_profile_id")?,
     })
