@@ -378,4 +378,14 @@ mod tests {
         assert!(parse(&["--rounds", "0"], Scenario::Pay).is_err());
         assert!(parse(&["--rounds=21"], Scenario::Pay).is_err());
     }
+
+    #[test]
+    fn billing_sizes() {
+        let o = parse(&[], Scenario::Billing).unwrap();
+        assert_eq!((o.subscriptions, o.idle), (100_000, 1_000_000));
+        let o = parse(&["--subscriptions", "500", "--idle=0"], Scenario::Billing).unwrap();
+        assert_eq!((o.subscriptions, o.idle), (500, 0));
+        assert!(parse(&["--subscriptions", "0"], Scenario::Billing).is_err());
+        assert!(parse(&["--idle", "10000001"], Scenario::Billing).is_err());
+    }
 }
