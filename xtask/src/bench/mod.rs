@@ -1,5 +1,6 @@
 //! `cargo xtask bench …`: load benchmarks against the release binary.
 
+mod billing;
 pub(crate) mod direct;
 mod load;
 pub(crate) mod pay;
@@ -14,7 +15,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 
 const USAGE: &str = "\
-usage: cargo xtask bench <sessions|pay|webhooks> [options]
+usage: cargo xtask bench <sessions|pay|webhooks|billing> [options]
 
 scenarios:
   sessions   HTTP load benchmark of POST /api/v1/payment-sessions/ (campaign mode, a new lead per
@@ -34,6 +35,16 @@ scenarios:
              payment_session.completed (webhook_events.created_at) to its arrival (p50/p99);
              then a backlog drain: the same number of sessions written while the server is
              stopped, delivered after it starts again (events/s).
+  billing    the billing run: ONE real subscription made through the API (demo monthly
+             campaign, create session + pay), cloned by SQL into --subscriptions due
+             subscriptions (own lead, order and RCUR mandate each) for two billing dates; one
+             set collected by the store's functions in-process (due scan, claim_renewal,
+             sandbox approval, apply_outcome: the direct baseline), the other by ONE
+             `catalyst billing run --date D --json` (release binary, process start to exit,
+             report and database checked) -> collections/s and run/direct (target >= 70 % on
+             PostgreSQL); then --idle subscriptions none of which is due and one billing run
+             over them (must finish in < 1 s), with the due scan alone and, on PostgreSQL,
+             its EXPLAIN ANALYZE.
 
 options:
   --duration SECS        measured seconds per run (default 10 for sessions, 6 for pay; at most
@@ -51,6 +62,9 @@ options:
                          1,4,16 for pay; webhooks: client threads, default 4)
   --sessions N           webhooks: create+pay operations per phase (default 500, at most 100000)
   --no-drain             webhooks: skip the backlog-drain phase
+  --subscriptions N      billing: due subscriptions per set (default 100000, at most 1000000)
+  --idle N               billing: subscriptions none of which is due (default 1000000, at most
+                         10000000; 0 skips the none-due run)
   --backends LIST        sqlite,postgres (default both)
   --rust-log FILTER      RUST_LOG for the server (default: unset, i.e. the server's default
                          `info,actix_server=warn`, one access-log line per request)
@@ -75,6 +89,7 @@ pub fn run(args: &[String]) -> Result<()> {
         Some("sessions") => Scenario::Sessions,
         Some("pay") => Scenario::Pay,
         Some("webhooks") => Scenario::Webhooks,
+        Some("billing") => Scenario::Billing,
         None | Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             return Ok(());
@@ -108,6 +123,7 @@ pub fn run(args: &[String]) -> Result<()> {
         Scenario::Sessions => sessions::run(&options, &root, &target),
         Scenario::Pay => pay::run(&options, &root, &target),
         Scenario::Webhooks => webhooks::run(&options, &target),
+        Scenario::Billing => billing::run(&options, &target),
     }
 }
 
@@ -117,6 +133,7 @@ enum Scenario {
     Sessions,
     Pay,
     Webhooks,
+    Billing,
 }
 
 /// What `bench …` was asked to do.
@@ -131,6 +148,10 @@ pub struct Options {
     pub sessions: usize,
     /// `webhooks`: run the backlog-drain phase.
     pub drain: bool,
+    /// `billing`: due subscriptions per set.
+    pub subscriptions: usize,
+    /// `billing`: subscriptions none of which is due (0: no none-due run).
+    pub idle: usize,
     pub backends: Vec<Backend>,
     pub rust_log: Option<String>,
     /// Further environment of the `catalyst` processes (`cargo xtask chaos` shortens the
@@ -178,17 +199,19 @@ impl Options {
             // pay runs each tool --rounds times per level: shorter runs.
             duration: match scenario {
                 Scenario::Pay => 6,
-                Scenario::Sessions | Scenario::Webhooks => 10,
+                Scenario::Sessions | Scenario::Webhooks | Scenario::Billing => 10,
             },
             warmup: 2,
             rounds: 5,
             concurrency: match scenario {
                 Scenario::Sessions => vec![1, 4, 16, 64],
                 Scenario::Pay => vec![1, 4, 16],
-                Scenario::Webhooks => vec![4],
+                Scenario::Webhooks | Scenario::Billing => vec![4],
             },
             sessions: 500,
             drain: true,
+            subscriptions: 100_000,
+            idle: 1_000_000,
             backends: vec![Backend::Sqlite, Backend::Postgres],
             rust_log: None,
             server_env: Vec::new(),
@@ -240,6 +263,18 @@ impl Options {
                     o.sessions = match value()?.trim().parse::<usize>() {
                         Ok(n @ 1..=100_000) => n,
                         _ => bail!("--sessions: not a number in 1..=100000"),
+                    };
+                }
+                "--subscriptions" => {
+                    o.subscriptions = match value()?.trim().parse::<usize>() {
+                        Ok(n @ 1..=1_000_000) => n,
+                        _ => bail!("--subscriptions: not a number in 1..=1000000"),
+                    };
+                }
+                "--idle" => {
+                    o.idle = match value()?.trim().parse::<usize>() {
+                        Ok(n @ 0..=10_000_000) => n,
+                        _ => bail!("--idle: not a number in 0..=10000000"),
                     };
                 }
                 "--no-drain" => o.drain = false,
@@ -342,5 +377,15 @@ mod tests {
         assert_eq!((o.duration, o.rounds), (2, 5));
         assert!(parse(&["--rounds", "0"], Scenario::Pay).is_err());
         assert!(parse(&["--rounds=21"], Scenario::Pay).is_err());
+    }
+
+    #[test]
+    fn billing_sizes() {
+        let o = parse(&[], Scenario::Billing).unwrap();
+        assert_eq!((o.subscriptions, o.idle), (100_000, 1_000_000));
+        let o = parse(&["--subscriptions", "500", "--idle=0"], Scenario::Billing).unwrap();
+        assert_eq!((o.subscriptions, o.idle), (500, 0));
+        assert!(parse(&["--subscriptions", "0"], Scenario::Billing).is_err());
+        assert!(parse(&["--idle", "10000001"], Scenario::Billing).is_err());
     }
 }

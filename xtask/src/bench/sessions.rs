@@ -89,7 +89,7 @@ pub(crate) struct Demo {
     pub restricted_key: String,
     pub gateway_id: String,
     pub campaign_id: String,
-    /// The monthly campaign (`chaos billing`).
+    /// The monthly campaign (`chaos billing`, `bench billing`).
     pub recurring_campaign_id: String,
     pub hosted_page_id: String,
     pub webhook_profile_id: String,
