@@ -5,22 +5,8 @@ mod support;
 
 use catalyst_store::test_support::TestDb;
 use catalyst_store::{PaymentSession, Subscription};
-use diesel::prelude::*;
 use serde_json::{Value, json};
-use support::{catalyst, free_port, start};
-
-fn count(db: &TestDb, sql: &str) -> i64 {
-    #[derive(QueryableByName)]
-    struct N {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let mut conn = db.store.conn().unwrap();
-    diesel::sql_query(sql)
-        .get_result::<N>(&mut *conn)
-        .unwrap()
-        .n
-}
+use support::{catalyst, count, free_port, start};
 
 fn billing_run(db: TestDb) {
     let url = db.url();

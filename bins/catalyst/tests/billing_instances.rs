@@ -11,25 +11,12 @@ use catalyst_store::test_support::TestDb;
 use chrono::Months;
 use diesel::prelude::*;
 use serde_json::{Value, json};
-use support::{catalyst, free_port, start};
+use support::{catalyst, count, free_port, start};
 
 /// Due subscriptions.
 const SUBSCRIPTIONS: usize = 200;
 /// Client threads creating them.
 const CLIENTS: usize = 4;
-
-fn count(db: &TestDb, sql: &str) -> i64 {
-    #[derive(QueryableByName)]
-    struct N {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let mut conn = db.store.conn().unwrap();
-    diesel::sql_query(sql)
-        .get_result::<N>(&mut *conn)
-        .unwrap()
-        .n
-}
 
 fn two_runs_collect_each_period_once(db: TestDb) {
     let url = db.url();

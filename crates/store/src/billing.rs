@@ -244,7 +244,8 @@ pub fn claim_renewal(
     })
 }
 
-/// Applies the gateway's answer to the renewal `transaction_id`, in one transaction.
+/// Applies the gateway's answer to the renewal `t`, inside the caller's transaction
+/// ([`crate::outcome::apply_outcome`]).
 /// Idempotent: a renewal that is no longer pending is left as it is.
 ///
 /// - Approved: the period is billed (`periods_billed + 1`), the next billing date is
@@ -261,139 +262,118 @@ pub fn claim_renewal(
 ///
 /// A subscription paused or ended while its renewal was in flight keeps its status and
 /// schedule; an approved renewal still counts its period.
-pub fn apply_renewal(
+pub(crate) fn apply_renewal(
     conn: &mut DbConnection,
-    transaction_id: &str,
+    mut t: Transaction,
     settlement: &Settlement,
     now: NaiveDateTime,
 ) -> StoreResult<()> {
-    tx::write(conn, |conn| {
-        let mut t = Transaction::by_id(conn, transaction_id)?;
-        if t.status != "pending" {
-            return Ok(());
+    if t.status != "pending" {
+        return Ok(());
+    }
+    let subscription_id = t
+        .subscription_id
+        .clone()
+        .ok_or_else(|| StoreError::Corrupt(format!("renewal {} has no subscription", t.id)))?;
+    let mut s = lock(conn, &subscription_id, false)?.ok_or(StoreError::NotFound)?;
+    let mut mandate = Mandate::find(conn, &t.tenant_id, &t.mandate_id)?;
+    let order = Order::find(conn, &t.tenant_id, &t.order_id)?;
+    let lead = Lead::find(conn, &t.tenant_id, &order.lead_id)?;
+    let collected = collection::settle(conn, &mut t, &mut mandate, settlement, now)?;
+    if collected == Collected::Pending {
+        return Ok(());
+    }
+    let subject = Subject::of_order(&order, &lead);
+    subject.transaction_status_changed(conn, &t, "pending", now)?;
+    let previous = status_of(&s)?;
+    let scheduled = is_scheduled(&s)?;
+    let current_period = t.billing_period == Some(s.next_billing_date);
+    let day = now.date().max(s.collect_on.unwrap_or(NaiveDate::MIN));
+    s.updated_at = now;
+    match collected {
+        Collected::Pending => unreachable!("returned above"),
+        Collected::Approved => {
+            if current_period {
+                let frequency: BillingFrequency = s.billing_frequency.parse().map_err(|_| {
+                    StoreError::Corrupt(format!("subscription {} billing_frequency", s.id))
+                })?;
+                s.periods_billed += 1;
+                s.next_billing_date = frequency
+                    .nth_after(s.anchor_date, u32::try_from(s.periods_billed).unwrap_or(0));
+                s.dunning_attempts = 0;
+            }
+            if scheduled {
+                s.status = SubscriptionStatus::Active.as_str().to_owned();
+                s.collect_on = Some(s.next_billing_date);
+                s.notice_on = Some(dunning::notice_on(
+                    s.next_billing_date,
+                    u32::try_from(s.notice_days).unwrap_or(DEFAULT_NOTICE_DAYS),
+                    day,
+                ));
+            }
+            s.save(conn)?;
+            if previous != status_of(&s)? {
+                subject.subscription_status_changed(conn, &s, previous.as_str(), now)?;
+            }
+            subject.subscription_renewed(conn, &s, &t, now)?;
         }
-        let subscription_id = t.subscription_id.clone().ok_or_else(|| {
-            StoreError::Corrupt(format!("renewal {transaction_id} has no subscription"))
-        })?;
-        let mut s = lock(conn, &subscription_id, false)?.ok_or(StoreError::NotFound)?;
-        let mut mandate = Mandate::find(conn, &t.tenant_id, &t.mandate_id)?;
-        let order = Order::find(conn, &t.tenant_id, &t.order_id)?;
-        let lead = Lead::find(conn, &t.tenant_id, &order.lead_id)?;
-        let collected = collection::settle(conn, &mut t, &mut mandate, settlement, now)?;
-        if collected == Collected::Pending {
-            return Ok(());
-        }
-        let subject = Subject::of_order(&order, &lead);
-        subject.transaction_status_changed(conn, &t, "pending", now)?;
-        let previous = status_of(&s)?;
-        let scheduled = is_scheduled(&s)?;
-        let current_period = t.billing_period == Some(s.next_billing_date);
-        let day = now.date().max(s.collect_on.unwrap_or(NaiveDate::MIN));
-        s.updated_at = now;
-        match collected {
-            Collected::Pending => unreachable!("returned above"),
-            Collected::Approved => {
-                if current_period {
-                    let frequency: BillingFrequency =
-                        s.billing_frequency.parse().map_err(|_| {
-                            StoreError::Corrupt(format!("subscription {} billing_frequency", s.id))
-                        })?;
-                    s.periods_billed += 1;
-                    s.next_billing_date = frequency
-                        .nth_after(s.anchor_date, u32::try_from(s.periods_billed).unwrap_or(0));
-                    s.dunning_attempts = 0;
-                }
-                if scheduled {
-                    s.status = SubscriptionStatus::Active.as_str().to_owned();
-                    s.collect_on = Some(s.next_billing_date);
-                    s.notice_on = Some(dunning::notice_on(
-                        s.next_billing_date,
-                        u32::try_from(s.notice_days).unwrap_or(DEFAULT_NOTICE_DAYS),
-                        day,
-                    ));
-                }
+        Collected::Declined { counts: false } => {
+            if scheduled {
+                s.collect_on = day.checked_add_days(Days::new(1));
                 s.save(conn)?;
-                if previous != status_of(&s)? {
-                    subject.subscription_status_changed(conn, &s, previous.as_str(), now)?;
-                }
-                subject.subscription_renewed(conn, &s, &t, now)?;
             }
-            Collected::Declined { counts: false } => {
-                if scheduled {
-                    s.collect_on = day.checked_add_days(Days::new(1));
-                    s.save(conn)?;
-                }
+        }
+        Collected::Declined { counts: true } => {
+            if !(scheduled && current_period) {
+                s.save(conn)?;
+                return subject.subscription_payment_failed(
+                    conn,
+                    &s,
+                    &t,
+                    s.dunning_attempts,
+                    None,
+                    now,
+                );
             }
-            Collected::Declined { counts: true } => {
-                if !(scheduled && current_period) {
+            s.dunning_attempts += 1;
+            let ladder: DunningLadder = s.dunning_ladder.parse().map_err(|_| {
+                StoreError::Corrupt(format!("subscription {} dunning_ladder", s.id))
+            })?;
+            let retry = ladder.retry_on(day, u32::try_from(s.dunning_attempts).unwrap_or(u32::MAX));
+            match retry {
+                Some(on) => {
+                    s.status = SubscriptionStatus::PastDue.as_str().to_owned();
+                    s.collect_on = Some(on);
+                    s.notice_on = None;
                     s.save(conn)?;
-                    return subject.subscription_payment_failed(
+                    if previous != SubscriptionStatus::PastDue {
+                        subject.subscription_status_changed(conn, &s, previous.as_str(), now)?;
+                    }
+                }
+                None => {
+                    // The payment failed while the subscription was still running: the
+                    // failure is reported before the subscription ends.
+                    if previous != SubscriptionStatus::PastDue {
+                        s.status = SubscriptionStatus::PastDue.as_str().to_owned();
+                        subject.subscription_status_changed(conn, &s, previous.as_str(), now)?;
+                    }
+                    s.collect_on = None;
+                    s.notice_on = None;
+                    subject.subscription_payment_failed(
                         conn,
                         &s,
                         &t,
                         s.dunning_attempts,
                         None,
                         now,
-                    );
+                    )?;
+                    return end(conn, &mut s, &subject, now);
                 }
-                s.dunning_attempts += 1;
-                let ladder: DunningLadder = s.dunning_ladder.parse().map_err(|_| {
-                    StoreError::Corrupt(format!("subscription {} dunning_ladder", s.id))
-                })?;
-                let retry =
-                    ladder.retry_on(day, u32::try_from(s.dunning_attempts).unwrap_or(u32::MAX));
-                match retry {
-                    Some(on) => {
-                        s.status = SubscriptionStatus::PastDue.as_str().to_owned();
-                        s.collect_on = Some(on);
-                        s.notice_on = None;
-                        s.save(conn)?;
-                        if previous != SubscriptionStatus::PastDue {
-                            subject.subscription_status_changed(
-                                conn,
-                                &s,
-                                previous.as_str(),
-                                now,
-                            )?;
-                        }
-                    }
-                    None => {
-                        // The payment failed while the subscription was still running: the
-                        // failure is reported before the subscription ends.
-                        if previous != SubscriptionStatus::PastDue {
-                            s.status = SubscriptionStatus::PastDue.as_str().to_owned();
-                            subject.subscription_status_changed(
-                                conn,
-                                &s,
-                                previous.as_str(),
-                                now,
-                            )?;
-                        }
-                        s.collect_on = None;
-                        s.notice_on = None;
-                        subject.subscription_payment_failed(
-                            conn,
-                            &s,
-                            &t,
-                            s.dunning_attempts,
-                            None,
-                            now,
-                        )?;
-                        return end(conn, &mut s, &subject, now);
-                    }
-                }
-                subject.subscription_payment_failed(
-                    conn,
-                    &s,
-                    &t,
-                    s.dunning_attempts,
-                    retry,
-                    now,
-                )?;
             }
+            subject.subscription_payment_failed(conn, &s, &t, s.dunning_attempts, retry, now)?;
         }
-        Ok(())
-    })
+    }
+    Ok(())
 }
 
 /// Sends the pre-notification of `subscription_id`'s next collection if it is still due on

@@ -126,6 +126,13 @@ pub fn metadata_of(conn: &mut DbConnection, order_id: &str) -> StoreResult<Optio
 /// The tenant's charge whose transaction is `transaction_id`, with its rows as stored.
 pub fn load(conn: &mut DbConnection, tenant: &str, transaction_id: &str) -> StoreResult<Charge> {
     let transaction = Transaction::find(conn, tenant, transaction_id)?;
+    rows_of(conn, transaction)
+}
+
+/// The charge of `transaction`, already read: its order, customer, mandate, gateway, payer and
+/// metadata.
+fn rows_of(conn: &mut DbConnection, transaction: Transaction) -> StoreResult<Charge> {
+    let (tenant, transaction_id) = (transaction.tenant_id.as_str(), transaction.id.as_str());
     let order = Order::find(conn, tenant, &transaction.order_id)?;
     let customer_id = order.customer_id.clone().ok_or_else(|| {
         StoreError::Corrupt(format!("charge {transaction_id}: order without customer"))
@@ -146,37 +153,35 @@ pub fn load(conn: &mut DbConnection, tenant: &str, transaction_id: &str) -> Stor
     })
 }
 
-/// Applies the gateway's answer to a charge in one transaction: the transaction (and, after
+/// Applies the gateway's answer to the charge `t`, inside the caller's transaction
+/// ([`crate::outcome::apply_outcome`]): the transaction (and, after
 /// the first approved collection under the mandate, the mandate's move to `RCUR`), the order
 /// `COMPLETED` on approval or `FAILED` on a decline, events `transaction.status_changed` and
 /// `charge.succeeded` / `charge.failed`. An answer that is still pending writes only a new
 /// gateway reference. Idempotent: a charge that is no longer pending is left as it is.
-pub fn apply_charge(
+pub(crate) fn apply_charge(
     conn: &mut DbConnection,
-    transaction_id: &str,
+    t: Transaction,
     settlement: &Settlement,
     now: NaiveDateTime,
 ) -> StoreResult<()> {
-    tx::write(conn, |conn| {
-        let mut t = Transaction::by_id(conn, transaction_id)?;
-        if t.status != "pending" {
-            return Ok(());
-        }
-        let charge = load(conn, &t.tenant_id.clone(), transaction_id)?;
-        let (mut order, mut mandate) = (charge.order, charge.mandate);
-        let to = match collection::settle(conn, &mut t, &mut mandate, settlement, now)? {
-            Collected::Approved => OrderStatus::Completed,
-            Collected::Declined { .. } => OrderStatus::Failed,
-            Collected::Pending => return Ok(()),
-        };
-        let from = order.status()?;
-        from.transition_to(to)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        order.status = to.as_str().to_owned();
-        order.updated_at = now;
-        order.save(conn)?;
-        let subject = Subject::of_order(&order, &charge.payer);
-        subject.transaction_status_changed(conn, &t, "pending", now)?;
-        subject.charge_finished(conn, &t, &charge.customer, charge.metadata.as_ref(), now)
-    })
+    if t.status != "pending" {
+        return Ok(());
+    }
+    let charge = rows_of(conn, t)?;
+    let (mut t, mut order, mut mandate) = (charge.transaction, charge.order, charge.mandate);
+    let to = match collection::settle(conn, &mut t, &mut mandate, settlement, now)? {
+        Collected::Approved => OrderStatus::Completed,
+        Collected::Declined { .. } => OrderStatus::Failed,
+        Collected::Pending => return Ok(()),
+    };
+    let from = order.status()?;
+    from.transition_to(to)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    order.status = to.as_str().to_owned();
+    order.updated_at = now;
+    order.save(conn)?;
+    let subject = Subject::of_order(&order, &charge.payer);
+    subject.transaction_status_changed(conn, &t, "pending", now)?;
+    subject.charge_finished(conn, &t, &charge.customer, charge.metadata.as_ref(), now)
 }

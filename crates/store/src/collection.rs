@@ -88,7 +88,6 @@ pub fn settle(
     settlement: &Settlement,
     now: NaiveDateTime,
 ) -> StoreResult<Collected> {
-    let processed = now.max(t.created_at);
     let collected = match settlement {
         Settlement::Pending { reference } => {
             if reference.is_none() || t.gateway_reference == *reference {
@@ -102,42 +101,15 @@ pub fn settle(
             t.gateway_reference = Some(reference.clone());
             Collected::Pending
         }
-        Settlement::Approved { reference } => {
-            t.status = "approved".into();
-            t.gateway_reference = Some(reference.clone());
-            t.processed_at = Some(processed);
-            Collected::Approved
-        }
+        Settlement::Approved { .. } => Collected::Approved,
         Settlement::Declined {
-            reference,
-            code,
-            message,
-            gateway_code,
-            gateway_message,
-            counts_as_attempt,
-        } => {
-            t.status = "declined".into();
-            if reference.is_some() {
-                t.gateway_reference.clone_from(reference);
-            }
-            t.error_code = Some(code.clone());
-            t.error_message = Some(message.clone());
-            t.gateway_code.clone_from(gateway_code);
-            t.gateway_message.clone_from(gateway_message);
-            t.counts_as_attempt = *counts_as_attempt;
-            t.processed_at = Some(processed);
-            Collected::Declined {
-                counts: *counts_as_attempt,
-            }
-        }
-        Settlement::Abandoned { code, message } => {
-            t.status = "declined".into();
-            t.error_code = Some(code.clone());
-            t.error_message = Some(message.clone());
-            t.processed_at = Some(processed);
-            Collected::Declined { counts: true }
-        }
+            counts_as_attempt, ..
+        } => Collected::Declined {
+            counts: *counts_as_attempt,
+        },
+        Settlement::Abandoned { .. } => Collected::Declined { counts: true },
     };
+    t.record_final(settlement, now);
     t.updated_at = now;
     t.save_while_pending(conn)?;
     if collected == Collected::Approved && mandate.sequence_type == "FRST" {

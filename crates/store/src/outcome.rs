@@ -15,13 +15,15 @@ pub fn apply_outcome(
     settlement: &Settlement,
     now: NaiveDateTime,
 ) -> StoreResult<()> {
-    let purpose = Transaction::by_id(conn, transaction_id)?.purpose();
-    match purpose {
-        Purpose::SessionDebit => {
-            crate::session_pay::apply_settlement(conn, transaction_id, settlement, now).map(drop)
+    crate::tx::write(conn, |conn| {
+        let t = Transaction::by_id(conn, transaction_id)?;
+        match t.purpose() {
+            Purpose::SessionDebit => {
+                crate::session_pay::apply_settlement_to(conn, t, settlement, now).map(drop)
+            }
+            Purpose::Renewal => crate::billing::apply_renewal(conn, t, settlement, now),
+            Purpose::Charge => crate::charges::apply_charge(conn, t, settlement, now),
+            Purpose::Refund => crate::refunds::apply_refund_to(conn, t, settlement, now),
         }
-        Purpose::Renewal => crate::billing::apply_renewal(conn, transaction_id, settlement, now),
-        Purpose::Charge => crate::charges::apply_charge(conn, transaction_id, settlement, now),
-        Purpose::Refund => crate::refunds::apply_refund(conn, transaction_id, settlement, now),
-    }
+    })
 }

@@ -12,6 +12,7 @@ use catalyst_domain::money::{Currency, Money};
 use crate::connection::on_backend;
 use crate::schema::{customers, mandates, subscriptions, transactions};
 use crate::sessions::{Order, PaymentSession};
+use crate::settlement::Settlement;
 use crate::{DbConnection, StoreError, StoreResult, prepared, tx};
 
 /// A saved customer (KOMOJU customer modes): a lead with a reusable mandate.
@@ -319,8 +320,49 @@ impl Transaction {
 
 /// When a settlement at `now` processed `t`: never before the transaction was created (its
 /// `created_at` may come from another clock reading than the settlement's `now`).
-pub(crate) fn processed_at(t: &Transaction, now: NaiveDateTime) -> NaiveDateTime {
+fn processed_at(t: &Transaction, now: NaiveDateTime) -> NaiveDateTime {
     now.max(t.created_at)
+}
+
+impl Transaction {
+    /// Writes a final answer (approved, declined, abandoned) into the row's fields: status,
+    /// gateway reference, error fields and `processed_at`; the caller saves it. An answer that
+    /// leaves the transaction open (pending, verification) changes nothing and gives `false`.
+    pub fn record_final(&mut self, settlement: &Settlement, now: NaiveDateTime) -> bool {
+        match settlement {
+            Settlement::Pending { .. } | Settlement::Verification { .. } => return false,
+            Settlement::Approved { reference } => {
+                self.status = "approved".into();
+                self.gateway_reference = Some(reference.clone());
+            }
+            Settlement::Declined {
+                reference,
+                code,
+                message,
+                gateway_code,
+                gateway_message,
+                counts_as_attempt,
+            } => {
+                self.status = "declined".into();
+                if reference.is_some() {
+                    self.gateway_reference.clone_from(reference);
+                }
+                self.error_code = Some(code.clone());
+                self.error_message = Some(message.clone());
+                self.gateway_code.clone_from(gateway_code);
+                self.gateway_message.clone_from(gateway_message);
+                self.counts_as_attempt = *counts_as_attempt;
+            }
+            Settlement::Abandoned { code, message } => {
+                self.status = "declined".into();
+                self.error_code = Some(code.clone());
+                self.error_message = Some(message.clone());
+            }
+        }
+        self.processed_at = Some(processed_at(self, now));
+        self.updated_at = now;
+        true
+    }
 }
 
 impl Transaction {

@@ -17,7 +17,7 @@ use catalyst_domain::money::{Currency, Money};
 use crate::connection::on_backend;
 use crate::events::Subject;
 use crate::pagination::{Page, PageRequest};
-use crate::payments::{Transaction, insert_new_transaction, processed_at};
+use crate::payments::{Transaction, insert_new_transaction};
 use crate::schema::transactions;
 use crate::sessions::{Lead, Order};
 use crate::settlement::Settlement;
@@ -265,69 +265,58 @@ pub fn apply_refund(
     now: NaiveDateTime,
 ) -> StoreResult<()> {
     tx::write(conn, |conn| {
-        let mut t = Transaction::by_id(conn, transaction_id)?;
-        let original_id = t.refund_of.clone().ok_or_else(|| {
-            StoreError::Corrupt(format!("transaction {transaction_id} is not a refund"))
-        })?;
-        if t.status != "pending" {
-            return Ok(());
-        }
-        let mut order = Order::find(conn, &t.tenant_id, &t.order_id)?;
-        let lead = Lead::find(conn, &t.tenant_id, &order.lead_id)?;
-        match settlement {
-            Settlement::Pending { reference } => {
-                if let Some(r) = reference {
-                    t.gateway_reference = Some(r.clone());
-                    t.updated_at = now;
-                    t.save_while_pending(conn)?;
-                }
-            }
-            // A refund needs no verification: it stays pending, with the gateway's reference.
-            Settlement::Verification { reference, .. } => {
-                t.gateway_reference = Some(reference.clone());
-                t.updated_at = now;
-                t.save_while_pending(conn)?;
-            }
-            Settlement::Approved { reference } => {
-                t.status = "approved".into();
-                t.gateway_reference = Some(reference.clone());
-                t.processed_at = Some(processed_at(&t, now));
-                t.updated_at = now;
-                t.save_while_pending(conn)?;
-                Subject::of_order(&order, &lead)
-                    .transaction_status_changed(conn, &t, "pending", now)?;
-                complete_original(conn, &original_id, &mut order, &lead, now)?;
-                Subject::of_order(&order, &lead).refund_event(conn, "refund.succeeded", &t, now)?;
-            }
-            Settlement::Declined {
-                reference,
-                code,
-                message,
-                gateway_code,
-                gateway_message,
-                counts_as_attempt,
-            } => {
-                if reference.is_some() {
-                    t.gateway_reference.clone_from(reference);
-                }
-                t.error_code = Some(code.clone());
-                t.error_message = Some(message.clone());
-                t.gateway_code.clone_from(gateway_code);
-                t.gateway_message.clone_from(gateway_message);
-                t.counts_as_attempt = *counts_as_attempt;
-                decline(conn, &mut t, &original_id, &order, &lead, now)?;
-            }
-            Settlement::Abandoned { code, message } => {
-                t.error_code = Some(code.clone());
-                t.error_message = Some(message.clone());
-                decline(conn, &mut t, &original_id, &order, &lead, now)?;
-            }
-        }
-        Ok(())
+        let t = Transaction::by_id(conn, transaction_id)?;
+        apply_refund_to(conn, t, settlement, now)
     })
 }
 
-/// The refund `declined` (its error fields already set), its reservation released.
+/// [`apply_refund`] inside the caller's transaction, on the row it read.
+pub(crate) fn apply_refund_to(
+    conn: &mut DbConnection,
+    mut t: Transaction,
+    settlement: &Settlement,
+    now: NaiveDateTime,
+) -> StoreResult<()> {
+    let original_id = t
+        .refund_of
+        .clone()
+        .ok_or_else(|| StoreError::Corrupt(format!("transaction {} is not a refund", t.id)))?;
+    if t.status != "pending" {
+        return Ok(());
+    }
+    let mut order = Order::find(conn, &t.tenant_id, &t.order_id)?;
+    let lead = Lead::find(conn, &t.tenant_id, &order.lead_id)?;
+    match settlement {
+        Settlement::Pending { reference } => {
+            if let Some(r) = reference {
+                t.gateway_reference = Some(r.clone());
+                t.updated_at = now;
+                t.save_while_pending(conn)?;
+            }
+        }
+        // A refund needs no verification: it stays pending, with the gateway's reference.
+        Settlement::Verification { reference, .. } => {
+            t.gateway_reference = Some(reference.clone());
+            t.updated_at = now;
+            t.save_while_pending(conn)?;
+        }
+        Settlement::Approved { .. } => {
+            t.record_final(settlement, now);
+            t.save_while_pending(conn)?;
+            Subject::of_order(&order, &lead)
+                .transaction_status_changed(conn, &t, "pending", now)?;
+            complete_original(conn, &original_id, &mut order, &lead, now)?;
+            Subject::of_order(&order, &lead).refund_event(conn, "refund.succeeded", &t, now)?;
+        }
+        Settlement::Declined { .. } | Settlement::Abandoned { .. } => {
+            t.record_final(settlement, now);
+            decline(conn, &mut t, &original_id, &order, &lead, now)?;
+        }
+    }
+    Ok(())
+}
+
+/// Saves the refund `declined` (its fields already recorded), its reservation released.
 fn decline(
     conn: &mut DbConnection,
     t: &mut Transaction,
@@ -336,9 +325,6 @@ fn decline(
     lead: &Lead,
     now: NaiveDateTime,
 ) -> StoreResult<()> {
-    t.status = "declined".into();
-    t.processed_at = Some(processed_at(t, now));
-    t.updated_at = now;
     t.save_while_pending(conn)?;
     release(conn, original_id, t.amount_minor, now)?;
     let subject = Subject::of_order(order, lead);

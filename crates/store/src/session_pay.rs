@@ -11,7 +11,6 @@ use crate::config::Gateway;
 use crate::connection::on_backend;
 use crate::payments::{
     Customer, Mandate, Subscription, Transaction, insert_new_transaction, mark_collected,
-    processed_at,
 };
 use crate::schema::{gateways, leads, orders, payment_sessions, session_payers};
 use crate::sessions::{Lead, Order, PaymentSession, SessionPayer};
@@ -276,29 +275,39 @@ pub fn apply_settlement(
 ) -> StoreResult<PaymentSession> {
     tx::write(conn, |conn| {
         let transaction = Transaction::by_id(conn, transaction_id)?;
-        let session_id = transaction.session_id.as_deref().ok_or_else(|| {
-            StoreError::Corrupt(format!("transaction {transaction_id} has no session"))
-        })?;
-        let session = on_backend!(conn, |c| payment_sessions::table
-            .find(session_id)
-            .select(PaymentSession::as_select())
-            .first(c))?;
-        if transaction.status != "pending" {
-            return Ok(session);
-        }
-        let order = Order::find_by_session(conn, &session.id)?;
-        let mandate = Mandate::find(conn, &transaction.tenant_id, &transaction.mandate_id)?;
-        let lead = crate::sessions::lead_of_session(conn, &session)?;
-        let mut rows = Settled {
-            session,
-            order,
-            transaction,
-            mandate,
-            subscription: None,
-        };
-        apply(conn, &mut rows, &lead, settlement, now)?;
-        Ok(rows.session)
+        apply_settlement_to(conn, transaction, settlement, now)
     })
+}
+
+/// [`apply_settlement`] inside the caller's transaction, on the row it read.
+pub(crate) fn apply_settlement_to(
+    conn: &mut DbConnection,
+    transaction: Transaction,
+    settlement: &Settlement,
+    now: NaiveDateTime,
+) -> StoreResult<PaymentSession> {
+    let session_id = transaction.session_id.as_deref().ok_or_else(|| {
+        StoreError::Corrupt(format!("transaction {} has no session", transaction.id))
+    })?;
+    let session = on_backend!(conn, |c| payment_sessions::table
+        .find(session_id)
+        .select(PaymentSession::as_select())
+        .first(c))?;
+    if transaction.status != "pending" {
+        return Ok(session);
+    }
+    let order = Order::find_by_session(conn, &session.id)?;
+    let mandate = Mandate::find(conn, &transaction.tenant_id, &transaction.mandate_id)?;
+    let lead = crate::sessions::lead_of_session(conn, &session)?;
+    let mut rows = Settled {
+        session,
+        order,
+        transaction,
+        mandate,
+        subscription: None,
+    };
+    apply(conn, &mut rows, &lead, settlement, now)?;
+    Ok(rows.session)
 }
 
 /// Applies the gateway's answer to the transaction `claimed` created, starting from the claim's
@@ -385,11 +394,8 @@ fn apply(
                 )?;
             }
         }
-        Settlement::Approved { reference } => {
-            t.status = "approved".into();
-            t.gateway_reference = Some(reference.clone());
-            t.processed_at = Some(processed_at(t, now));
-            t.updated_at = now;
+        Settlement::Approved { .. } => {
+            t.record_final(settlement, now);
             t.save_while_pending(conn)?;
             crate::events::Subject::of_session(session, order, lead)
                 .transaction_status_changed(conn, t, "pending", now)?;
@@ -399,24 +405,10 @@ fn apply(
             *subscription = complete(conn, session, order, lead, mandate, Some(t), now)?;
         }
         Settlement::Declined {
-            reference,
-            code,
-            message,
-            gateway_code,
-            gateway_message,
-            counts_as_attempt,
+            counts_as_attempt, ..
         } => {
-            t.status = "declined".into();
-            if reference.is_some() {
-                t.gateway_reference.clone_from(reference);
-            }
-            t.error_code = Some(code.clone());
-            t.error_message = Some(message.clone());
-            t.gateway_code.clone_from(gateway_code);
-            t.gateway_message.clone_from(gateway_message);
+            t.record_final(settlement, now);
             t.counts_as_attempt = *counts_as_attempt || counted_at_submit;
-            t.processed_at = Some(processed_at(t, now));
-            t.updated_at = now;
             t.save_while_pending(conn)?;
             if *counts_as_attempt && !counted_at_submit {
                 session.attempts_used += 1;
@@ -435,12 +427,8 @@ fn apply(
                 move_session(conn, session, current, SessionStatus::Pending, now)?;
             }
         }
-        Settlement::Abandoned { code, message } => {
-            t.status = "declined".into();
-            t.error_code = Some(code.clone());
-            t.error_message = Some(message.clone());
-            t.processed_at = Some(processed_at(t, now));
-            t.updated_at = now;
+        Settlement::Abandoned { .. } => {
+            t.record_final(settlement, now);
             t.save_while_pending(conn)?;
             let subject = crate::events::Subject::of_session(session, order, lead);
             subject.transaction_status_changed(conn, t, "pending", now)?;

@@ -71,3 +71,18 @@ pub fn until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// The `n` of a `SELECT count(*) AS n …` on the test database.
+pub fn count(db: &catalyst_store::test_support::TestDb, sql: &str) -> i64 {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = db.store.conn().unwrap();
+    diesel::sql_query(sql)
+        .get_result::<N>(&mut *conn)
+        .unwrap()
+        .n
+}
