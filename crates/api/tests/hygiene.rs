@@ -250,6 +250,64 @@ api_test! {
         assert_eq!(status, StatusCode::NOT_FOUND, "{res}");
     }
 
+    // Issue 13: the billing, customer and refund routes hold hostile input to a 4xx.
+    async fn billing_customer_and_refund_routes_refuse_hostile_input(ctx) {
+        let demo = ctx.demo();
+        let app = ctx.app().await;
+        let (rk, sk) = (demo.restricted_key.as_str(), demo.secret_key.as_str());
+        // A saved customer (customer mode, no debit) and an approved debit to refund.
+        let mut body = direct(&demo.gateway_id, "hostile@example.com");
+        body["mode"] = json!("customer");
+        let (_, _, created) = send(&app, post(SESSIONS, body).auth(rk)).await;
+        let token = created["session_token"].as_str().unwrap().to_owned();
+        let (_, _, env) = send(&app, post(&format!("{SESSIONS}{token}/pay/"), json!({"iban": IBAN_OK, "iban_holder_name": "Ada"}))).await;
+        let customer = env["customer"]["id"].as_str().unwrap().to_owned();
+        let charges = format!("/api/v1/customers/{customer}/charges/");
+        let (status, _, charge) = send(&app, post(&charges, json!({"amount": "5.00", "currency": "EUR", "description": "ok"})).auth(rk)).await;
+        assert_eq!(status, StatusCode::CREATED, "{charge}");
+        let debit = charge["transaction"]["id"].as_str().unwrap().to_owned();
+        let refund = format!("/api/v1/transactions/{debit}/refund/");
+
+        // Control characters in free text.
+        let nul = "a\u{0}b";
+        let (status, _, res) = send(&app, post(&charges, json!({"amount": "1.00", "currency": "EUR", "description": nul})).auth(rk)).await;
+        assert_names(status, &res, "description");
+        let (status, _, res) = send(&app, post(&refund, json!({"reason": nul})).auth(rk)).await;
+        assert_names(status, &res, "reason");
+        // Amounts that are not money.
+        for amount in [json!("1e400"), json!("-1.00"), json!("9".repeat(40)), json!("0.001"), json!([1]), json!(null)] {
+            let (status, _, res) = send(&app, post(&charges, json!({"amount": amount, "currency": "EUR", "description": "x"})).auth(rk)).await;
+            assert_names(status, &res, "amount");
+            if !amount.is_null() {
+                // (a refund without an amount refunds what is left: `null` is not hostile there)
+                let (status, _, res) = send(&app, post(&refund, json!({"amount": amount})).auth(rk)).await;
+                assert_eq!(status, StatusCode::BAD_REQUEST, "{amount}: {res}");
+            }
+        }
+        // A body nested far deeper than any field: a 4xx, never a 500 or a crash.
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        for path in [charges.as_str(), refund.as_str(), "/api/v1/subscriptions/00000000-0000-0000-0000-000000000000/cancel/"] {
+            let req = test::TestRequest::post().uri(path).insert_header(("Authorization", format!("Bearer {sk}")))
+                .insert_header(("Content-Type", "application/json")).set_payload(deep.clone()).to_request();
+            let res = test::call_service(&app, req).await;
+            assert!(res.status().is_client_error(), "{path}: {}", res.status());
+        }
+        // Over 64 KiB.
+        let req = test::TestRequest::post().uri(&charges).insert_header(("Authorization", format!("Bearer {rk}")))
+            .insert_header(("Content-Type", "application/json")).set_payload(vec![b' '; 64 * 1024 + 1]).to_request();
+        assert_eq!(test::call_service(&app, req).await.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        // Path ids.
+        for (path, key) in [("/api/v1/customers/not-a-uuid/", rk), ("/api/v1/customers/%00/charges/", rk),
+                            ("/api/v1/transactions/1/refunds/", rk), ("/api/v1/subscriptions/%00/", sk)] {
+            let (status, _, res) = send(&app, get(path).auth(key)).await;
+            assert_eq!((status, res["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "{path}: {res}");
+        }
+        for path in ["/api/v1/customers/x/charges/", "/api/v1/transactions/%00/refund/", "/api/v1/subscriptions/1/pause/"] {
+            let (status, _, res) = send(&app, post(path, json!({})).auth(sk)).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {res}");
+        }
+    }
+
     // Item 11: security headers on every response; the notification's 413 is the JSON error.
     async fn every_response_carries_the_security_headers(ctx) {
         let demo = ctx.demo();
