@@ -92,7 +92,8 @@ const NOT_IN_FLIGHT: &str = "NOT EXISTS (SELECT 1 FROM transactions t \
 
 /// Subscriptions due for collection on `today` (`collect_on <= today`, `ACTIVE` or
 /// `PAST_DUE`, no renewal in flight), oldest due first, at most `limit` (capped at
-/// [`MAX_BATCH`]). Reads through the partial index `subscriptions_collect_on`.
+/// [`MAX_BATCH`]). Reads the head of the partial index `subscriptions_collect_on`
+/// (`collect_on, id`), so a batch costs the same however many are due.
 pub fn due(
     conn: &mut DbConnection,
     today: NaiveDate,
@@ -442,10 +443,12 @@ fn lock(conn: &mut DbConnection, id: &str, skip_locked: bool) -> StoreResult<Opt
 }
 
 /// Whether a renewal of the subscription is pending.
+/// One probe of the partial index `transactions_subscription_pending`: the status is a literal
+/// so that a generic plan of the prepared statement can use it.
 fn in_flight(conn: &mut DbConnection, subscription_id: &str) -> StoreResult<bool> {
     let n: i64 = on_backend!(conn, |c| transactions::table
         .filter(transactions::subscription_id.eq(subscription_id))
-        .filter(transactions::status.eq("pending"))
+        .filter(prepared::queue_condition("transactions.status = 'pending'"))
         .count()
         .get_result(c))?;
     Ok(n > 0)
