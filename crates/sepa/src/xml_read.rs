@@ -73,11 +73,33 @@ impl Node {
     }
 }
 
-fn position(input: &[u8], offset: usize) -> (usize, usize) {
-    let upto = &input[..offset.min(input.len())];
-    let line = upto.iter().filter(|&&b| b == b'\n').count() + 1;
-    let col = upto.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
-    (line, col)
+/// Line and column of byte offsets, advanced incrementally: the parser asks for increasing
+/// offsets, so the whole file is scanned once (not once per element).
+struct Lines<'a> {
+    input: &'a [u8],
+    offset: usize,
+    line: usize,
+    line_start: usize,
+}
+
+impl Lines<'_> {
+    fn at(&mut self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.input.len());
+        if offset < self.offset {
+            // Not expected from the parser; recount from the start rather than be wrong.
+            self.offset = 0;
+            self.line = 1;
+            self.line_start = 0;
+        }
+        for (i, &b) in self.input[self.offset..offset].iter().enumerate() {
+            if b == b'\n' {
+                self.line += 1;
+                self.line_start = self.offset + i + 1;
+            }
+        }
+        self.offset = offset;
+        (self.line, offset - self.line_start + 1)
+    }
 }
 
 fn local(name: &[u8]) -> String {
@@ -96,8 +118,14 @@ pub(crate) fn parse(input: &[u8]) -> Result<Node, FileError> {
             limit: MAX_FILE_BYTES,
         });
     }
+    let lines = std::cell::RefCell::new(Lines {
+        input,
+        offset: 0,
+        line: 1,
+        line_start: 0,
+    });
     let err_at = |offset: usize, message: String| {
-        let (line, column) = position(input, offset);
+        let (line, column) = lines.borrow_mut().at(offset);
         FileError::Malformed {
             line,
             column,
@@ -115,7 +143,7 @@ pub(crate) fn parse(input: &[u8]) -> Result<Node, FileError> {
             .read_event()
             .map_err(|e| err_at(reader.error_position() as usize, e.to_string()))?;
         let open = |e: &quick_xml::events::BytesStart<'_>| -> Result<Node, FileError> {
-            let (line, column) = position(input, start);
+            let (line, column) = lines.borrow_mut().at(start);
             let mut attrs = Vec::new();
             for a in e.attributes() {
                 let a = a.map_err(|x| err_at(start, x.to_string()))?;

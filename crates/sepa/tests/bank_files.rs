@@ -430,6 +430,77 @@ fn hostile_and_malformed_files_are_located_errors() {
     assert!(msg.contains("bad amount"), "{msg}");
 }
 
+#[test]
+fn a_large_status_report_reads_in_one_pass() {
+    // ~4 MiB, 40,000 transactions: the reader's line tracking must stay linear.
+    let tx = "<TxInfAndSts><OrgnlEndToEndId>E2E-{i}</OrgnlEndToEndId><TxSts>ACSC</TxSts></TxInfAndSts>\n";
+    let body: String = (0..40_000)
+        .map(|i| tx.replace("{i}", &i.to_string()))
+        .collect();
+    let xml = format!(
+        "<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pain.002.001.10\"><CstmrPmtStsRpt><GrpHdr><MsgId>S</MsgId><CreDtTm>2026-12-05T08:00:00</CreDtTm></GrpHdr><OrgnlGrpInfAndSts><OrgnlMsgId>M</OrgnlMsgId><OrgnlMsgNmId>pain.008.001.08</OrgnlMsgNmId></OrgnlGrpInfAndSts><OrgnlPmtInfAndSts><OrgnlPmtInfId>M-1</OrgnlPmtInfId>\n{body}</OrgnlPmtInfAndSts></CstmrPmtStsRpt></Document>"
+    );
+    let started = std::time::Instant::now();
+    let r = pain002::read(xml.as_bytes()).unwrap();
+    assert_eq!(r.transactions().len(), 40_000);
+    assert_eq!(r.transactions()[39_999].original_end_to_end_id, "E2E-39999");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// The text of every `<tag>` in `xml`, in order (a plain quick-xml read of the writer's output).
+fn texts(xml: &[u8], tag: &str) -> Vec<String> {
+    let mut reader = quick_xml::Reader::from_reader(xml);
+    let (mut out, mut inside) = (Vec::new(), false);
+    loop {
+        match reader.read_event().unwrap() {
+            quick_xml::events::Event::Start(e) => inside = e.name().as_ref() == tag.as_bytes(),
+            quick_xml::events::Event::Text(t) if inside => {
+                out.push(t.decode().unwrap().into_owned())
+            }
+            quick_xml::events::Event::End(_) => inside = false,
+            quick_xml::events::Event::Eof => return out,
+            _ => {}
+        }
+    }
+}
+
+fn minor(decimal: &str) -> i64 {
+    let (int, frac) = decimal.split_once('.').unwrap();
+    assert_eq!(frac.len(), 2, "{decimal}");
+    int.parse::<i64>().unwrap() * 100 + frac.parse::<i64>().unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn pain008_amounts_round_trip_exactly(amounts in proptest::collection::vec(1i64..=99_999_999_999, 1..12)) {
+        let mut b = batch();
+        let template = b.collections[0].clone();
+        b.collections = amounts.iter().enumerate().map(|(i, &a)| Collection {
+            end_to_end_id: format!("E2E-{i}"),
+            amount_minor: a,
+            sequence: [SequenceType::Frst, SequenceType::Rcur, SequenceType::Ooff][i % 3],
+            ..template.clone()
+        }).collect();
+        let xml = write(&b, Version::V08).unwrap();
+        let instd: Vec<i64> = texts(&xml, "InstdAmt").iter().map(|t| minor(t)).collect();
+        let mut sorted_in = amounts.clone();
+        sorted_in.sort();
+        let mut sorted_out = instd.clone();
+        sorted_out.sort();
+        prop_assert_eq!(sorted_out, sorted_in);
+        let ctrl: Vec<i64> = texts(&xml, "CtrlSum").iter().map(|t| minor(t)).collect();
+        prop_assert_eq!(ctrl[0], amounts.iter().sum::<i64>());
+        prop_assert_eq!(ctrl[1..].iter().sum::<i64>(), ctrl[0]);
+        prop_assert_eq!(texts(&xml, "NbOfTxs")[0].clone(), amounts.len().to_string());
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
