@@ -7,7 +7,8 @@
 //! - names and remittance information use the SEPA Latin character set (`a-z A-Z 0-9
 //!   / - ? : ( ) . , ' +` and space); [`transliterate`] maps other text into it;
 //! - names are at most 70 characters, unstructured remittance information at most 140;
-//! - amounts are > 0 and at most 999 999 999.99 EUR;
+//! - amounts are > 0 and at most 999 999 999.99 EUR; end-to-end ids are unique in the batch;
+//! - creditor and debtor IBANs are in SEPA; an amendment names at least one change;
 //! - the collection date is a T2 business day at least one T2 business day after the day the
 //!   file is created ([`crate::calendar`]).
 //!
@@ -81,6 +82,18 @@ pub enum EpcViolation {
         date: NaiveDate,
         /// The creation day it was checked against.
         today: NaiveDate,
+    },
+    /// An IBAN is valid but its country is outside SEPA.
+    #[error("{field}: the IBAN's country is not in SEPA")]
+    NotSepa {
+        /// Where.
+        field: String,
+    },
+    /// An amendment says nothing changed.
+    #[error("{field}: an amendment must name what changed")]
+    EmptyAmendment {
+        /// Where.
+        field: String,
     },
     /// Two collections share an end-to-end id.
     #[error("{field}: duplicate end-to-end id")]
@@ -204,6 +217,11 @@ pub fn validate(batch: &Batch, today: NaiveDate) -> Result<(), Vec<EpcViolation>
     id(&mut v, "message_id", &batch.message_id);
     name(&mut v, "initiating_party", &batch.initiating_party);
     name(&mut v, "creditor.name", &batch.creditor.name);
+    if !batch.creditor.iban.is_sepa() {
+        v.push(EpcViolation::NotSepa {
+            field: "creditor.iban".to_owned(),
+        });
+    }
     let mut seen = std::collections::HashSet::new();
     for (i, c) in batch.collections.iter().enumerate() {
         let f = |s: &str| format!("collections[{i}].{s}");
@@ -214,12 +232,24 @@ pub fn validate(batch: &Batch, today: NaiveDate) -> Result<(), Vec<EpcViolation>
             });
         }
         id(&mut v, &f("mandate_id"), &c.mandate_id);
-        if let Some(orig) = c
-            .amendment
-            .as_ref()
-            .and_then(|a| a.original_mandate_id.as_deref())
-        {
-            id(&mut v, &f("amendment.original_mandate_id"), orig);
+        if let Some(a) = &c.amendment {
+            if let Some(orig) = a.original_mandate_id.as_deref() {
+                id(&mut v, &f("amendment.original_mandate_id"), orig);
+            }
+            let nothing = a.original_mandate_id.is_none()
+                && a.original_creditor_id.is_none()
+                && a.original_debtor_iban.is_none()
+                && !a.debtor_changed_bank;
+            if nothing {
+                v.push(EpcViolation::EmptyAmendment {
+                    field: f("amendment"),
+                });
+            }
+        }
+        if !c.debtor_iban.is_sepa() {
+            v.push(EpcViolation::NotSepa {
+                field: f("debtor_iban"),
+            });
         }
         name(&mut v, &f("debtor_name"), &c.debtor_name);
         if !(1..=MAX_AMOUNT_MINOR).contains(&c.amount_minor) {

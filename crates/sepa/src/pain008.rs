@@ -129,8 +129,8 @@ pub struct Amendment {
     pub original_creditor_id: Option<CreditorId>,
     /// The debtor IBAN before it changed (same bank).
     pub original_debtor_iban: Option<ValidIban>,
-    /// The debtor moved to another bank: writes `OrgnlDbtrAgt` `SMNDA` (the collection should
-    /// then be sent as FRST).
+    /// The debtor moved to another bank: writes `OrgnlDbtrAgt` `SMNDA` (since the 2016
+    /// rulebook the collection may stay RCUR).
     pub debtor_changed_bank: bool,
 }
 

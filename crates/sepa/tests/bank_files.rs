@@ -240,6 +240,9 @@ fn epc_rules_list_every_violation() {
     b.collections[5].collection_date = date(2026, 12, 25); // holiday
     b.collections[5].end_to_end_id = "E2E-1".into();
     b.collections[5].debtor_name = " ".into();
+    b.collections[1].amendment = Some(Amendment::default());
+    b.collections[2].amendment = None;
+    b.collections[2].debtor_iban = validate("SA0380000000608010167519").unwrap();
     let err = write(&b, Version::V08).unwrap_err();
     let FileError::Epc(v) = err else {
         panic!("{err:?}")
@@ -258,8 +261,14 @@ fn epc_rules_list_every_violation() {
                 field: f("collections[0].remittance_information"),
                 max: 140
             },
+            EpcViolation::EmptyAmendment {
+                field: f("collections[1].amendment")
+            },
             EpcViolation::Amount {
                 field: f("collections[1].amount_minor")
+            },
+            EpcViolation::NotSepa {
+                field: f("collections[2].debtor_iban")
             },
             EpcViolation::Amount {
                 field: f("collections[2].amount_minor")
