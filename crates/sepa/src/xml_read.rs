@@ -161,8 +161,7 @@ pub(crate) fn parse(input: &[u8]) -> Result<Node, FileError> {
             })
         };
         match event {
-            Event::Start(e) | Event::Empty(e) if root.is_some() => {
-                let _ = e;
+            Event::Start(_) | Event::Empty(_) if root.is_some() => {
                 return Err(err_at(start, "content after the root element".into()));
             }
             Event::Start(e) => {

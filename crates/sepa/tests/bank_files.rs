@@ -405,6 +405,10 @@ fn hostile_and_malformed_files_are_located_errors() {
     // Mismatched tags, with line and column.
     let (line, column, _) = malformed(camt054::read(b"<Document>\n  <A>\n  </B>\n</Document>"));
     assert_eq!((line, column), (3, 3));
+    // A second root element.
+    let (line, _, msg) = malformed(pain002::read(b"<Document/>\n<Document/>"));
+    assert_eq!(line, 2);
+    assert!(msg.contains("after the root"), "{msg}");
     // Truncated.
     let truncated = &data("camt054-returns.xml")[..500];
     malformed(camt054::read(truncated));
