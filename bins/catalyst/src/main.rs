@@ -325,11 +325,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     api_config.iban_validate_per_sec = config.iban_validate_rate;
     api_config.allow_private_targets = config.allow_private_targets;
     api_config.own_hosts = vec![config::bind_host(&config.bind).to_owned()];
+    api_config.metrics_token = config.metrics_token.clone();
     let state = AppState::new(store.clone(), api_config);
 
     let (stop_workers, shutdown) = tokio::sync::watch::channel(false);
     let sweeper = tokio::spawn(workers::expiry_sweeper(
-        store,
+        state.clone(),
         Duration::from_secs(30),
         shutdown.clone(),
     ));

@@ -163,6 +163,17 @@ impl Store {
         &self.cipher
     }
 
+    /// The pool's connections: `(open, idle)`; `open - idle` are in use.
+    pub fn pool_state(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (state.connections, state.idle_connections)
+    }
+
+    /// The most connections the pool opens.
+    pub fn pool_size(&self) -> u32 {
+        self.pool.max_size()
+    }
+
     /// Borrows a pooled connection.
     pub fn conn(&self) -> StoreResult<PooledConnection> {
         Ok(PooledConnection(self.pool.get()?))
