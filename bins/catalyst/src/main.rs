@@ -7,6 +7,7 @@ use std::time::Duration;
 use actix_web::{App, HttpServer};
 use anyhow::Context;
 use catalyst_api::{ApiConfig, AppState, provision, workers};
+use catalyst_domain::token::KeyKind;
 use catalyst_store::{Store, StoreConfig};
 use clap::{Parser, Subcommand};
 use config::Config;
@@ -57,6 +58,11 @@ enum Command {
         #[command(subcommand)]
         command: TenantCommand,
     },
+    /// Manage a tenant's API keys as the operator.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
     /// Create (or find again) the demo tenant with a sandbox gateway, campaigns, a hosted page
     /// and a webhook profile; print their ids and fresh keys.
     Demo {
@@ -95,6 +101,31 @@ enum BillingCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Issue a new key for a tenant (e.g. one that revoked its last `sk_` key) and print it
+    /// once: only its hash is stored.
+    Create {
+        /// The tenant's id.
+        #[arg(long)]
+        tenant: String,
+        /// `secret` (`sk_`, the management API) or `restricted` (`rk_`).
+        #[arg(long, value_parser = parse_kind)]
+        kind: KeyKind,
+        /// A name for the key.
+        #[arg(long)]
+        name: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_kind(text: &str) -> Result<KeyKind, String> {
+    text.parse()
+        .map_err(|_| format!("{text:?}: expected secret or restricted"))
 }
 
 #[derive(Subcommand)]
@@ -143,6 +174,32 @@ fn main() -> anyhow::Result<()> {
                 println!(
                     "tenant_id:      {}\nsecret_key:     {}\nrestricted_key: {}",
                     creds.tenant_id, creds.secret_key, creds.restricted_key
+                );
+            }
+            Ok(())
+        }
+        Command::Key {
+            command:
+                KeyCommand::Create {
+                    tenant,
+                    kind,
+                    name,
+                    json,
+                },
+        } => {
+            let store = open_store(&config, false)?;
+            let issued = match provision::create_key(&store, &tenant, kind, name) {
+                Err(catalyst_store::StoreError::NotFound) => {
+                    anyhow::bail!("no tenant with id {tenant}")
+                }
+                other => other?,
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&issued)?);
+            } else {
+                println!(
+                    "tenant_id: {}\nkey_id:    {}\nkind:      {}\nkey:       {}\n(shown once: only its hash is stored)",
+                    issued.tenant_id, issued.id, issued.kind, issued.key
                 );
             }
             Ok(())

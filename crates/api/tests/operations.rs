@@ -256,4 +256,40 @@ api_test! {
         assert_eq!(grew(&before, &text, "catalyst_payments_total", &approved), 2.0, "{text}");
         fake.stop().await;
     }
+
+    async fn the_last_active_secret_key_is_kept_unless_forced(ctx) {
+        let tenant = ctx.tenant("Keys GmbH");
+        let app = ctx.app().await;
+        let (status, _, second) = send(&app, post("/api/v1/api-keys/", json!({"kind": "secret"})).auth(&tenant.secret_key)).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (_, _, keys) = send(&app, get("/api/v1/api-keys/").auth(&tenant.secret_key)).await;
+        let id_of = |kind: &str, not: &str| keys["results"].as_array().unwrap().iter()
+            .find(|k| k["kind"] == kind && k["id"] != not).unwrap()["id"].as_str().unwrap().to_owned();
+        let first = id_of("secret", second["id"].as_str().unwrap());
+        let restricted = id_of("restricted", "");
+
+        // Two active: one may go.
+        let (status, _, body) = send(&app, post(&format!("/api/v1/api-keys/{first}/revoke/"), json!({})).auth(&tenant.secret_key)).await;
+        assert_eq!((status, body["active"].as_bool()), (StatusCode::OK, Some(false)), "{body}");
+        let last = second["key"].as_str().unwrap();
+        let second_id = second["id"].as_str().unwrap();
+        for req in [post(&format!("/api/v1/api-keys/{second_id}/revoke/"), json!({})), delete(&format!("/api/v1/api-keys/{second_id}/"))] {
+            let (status, _, body) = send(&app, req.auth(last)).await;
+            assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("last_secret_key")), "{body}");
+        }
+        let (status, _, body) = send(&app, delete(&format!("/api/v1/api-keys/{second_id}/?force=maybe")).auth(last)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body["errors"]["force"].is_array(), "{body}");
+        let (status, _, _) = send(&app, get("/api/v1/api-keys/").auth(last)).await;
+        assert_eq!(status, StatusCode::OK, "still active after the refusals");
+        // Restricted keys are not guarded; revoking an already revoked key stays a no-op.
+        let (status, _, _) = send(&app, post(&format!("/api/v1/api-keys/{restricted}/revoke/"), json!({})).auth(last)).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _, _) = send(&app, post(&format!("/api/v1/api-keys/{first}/revoke/"), json!({})).auth(last)).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _, body) = send(&app, delete(&format!("/api/v1/api-keys/{second_id}/?force=true")).auth(last)).await;
+        assert_eq!((status, body["active"].as_bool()), (StatusCode::OK, Some(false)), "{body}");
+        let (status, _, _) = send(&app, get("/api/v1/api-keys/").auth(last)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
 }
