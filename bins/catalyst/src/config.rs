@@ -216,7 +216,8 @@ fn default_key_path(url: &DatabaseUrl) -> PathBuf {
     }
 }
 
-fn load_or_create_key(path: &Path) -> anyhow::Result<DataKey> {
+/// The key in the data key file at `path`, created with a fresh key (mode 0600) if absent.
+pub fn load_or_create_key(path: &Path) -> anyhow::Result<DataKey> {
     match std::fs::read_to_string(path) {
         Ok(text) => {
             DataKey::from_base64(&text).with_context(|| format!("data key file {}", path.display()))

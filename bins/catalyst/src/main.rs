@@ -63,6 +63,17 @@ enum Command {
         #[command(subcommand)]
         command: KeyCommand,
     },
+    /// Re-seal every sealed value (IBANs, holder names, gateway credentials, webhook secrets,
+    /// secrets in stored idempotent responses) from the configured data key to a new one, in
+    /// batches; an interrupted run resumes where it stopped. Stop the servers first.
+    RotateDataKey {
+        /// The new key's file: read if it exists (a resumed run), else generated (mode 0600).
+        #[arg(long)]
+        new_key_file: std::path::PathBuf,
+        /// Rows per batch (one transaction each).
+        #[arg(long, default_value_t = 500)]
+        batch: i64,
+    },
     /// Create (or find again) the demo tenant with a sandbox gateway, campaigns, a hosted page
     /// and a webhook profile; print their ids and fresh keys.
     Demo {
@@ -204,6 +215,10 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::RotateDataKey {
+            new_key_file,
+            batch,
+        } => rotate_data_key(&config, &new_key_file, batch),
         Command::Sandbox {
             command: SandboxCommand::Settle { tenant },
         } => {
@@ -244,6 +259,36 @@ fn main() -> anyhow::Result<()> {
             print_demo(&setup, json)
         }
     }
+}
+
+/// `catalyst rotate-data-key`: re-seals everything under the key in `new_key_file`.
+fn rotate_data_key(
+    config: &Config,
+    new_key_file: &std::path::Path,
+    batch: i64,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(batch > 0, "--batch must be above 0");
+    let new = config::load_or_create_key(new_key_file)?;
+    let old = &config.data_key;
+    anyhow::ensure!(
+        new.id() != old.id(),
+        "{} holds the key in use ({}); give a new file",
+        new_key_file.display(),
+        config.data_key_source
+    );
+    let store = open_store(config, false)?;
+    let rotation = catalyst_store::rotation::Rotation::new(old, &new, batch);
+    let mut conn = store.conn()?;
+    let report = rotation.run(&mut conn, None)?;
+    println!(
+        "re-sealed {} values in {} batches from key {} to key {}.\nNow point CATALYST_DATA_KEY_FILE at {} (or set CATALYST_DATA_KEY to its content), then start the servers; keep the old key file until they run on the new one.",
+        report.resealed,
+        report.batches,
+        old.id(),
+        new.id(),
+        new_key_file.display()
+    );
+    Ok(())
 }
 
 /// `catalyst billing run`: one billing run on a state of its own (the sandbox answers

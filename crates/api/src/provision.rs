@@ -9,7 +9,7 @@ use catalyst_store::{
 use serde::Serialize;
 
 /// Sealing context of webhook signing secrets.
-pub const WEBHOOK_SECRET_CONTEXT: &str = "webhook.secret";
+pub const WEBHOOK_SECRET_CONTEXT: &str = catalyst_store::crypto::WEBHOOK_SECRET;
 
 /// What `catalyst tenant create` prints.
 #[derive(Debug, Serialize)]
