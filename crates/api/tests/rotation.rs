@@ -119,10 +119,30 @@ api_test! {
         assert!(moved > 0 && moved < midway.len(), "{moved} of {}", midway.len());
         assert_eq!(moved, first.resealed);
 
+        // A value that opens under neither key stops the run: the batches before it stay
+        // committed, its own batch (this mandate's IBAN and holder) is rolled back whole.
+        use catalyst_store::schema::mandates;
+        let victim = midway.iter().filter(|v| v.0 == HOLDER_CONTEXT).map(|v| v.1.clone()).max().unwrap();
+        let original = midway.iter().find(|v| v.0 == HOLDER_CONTEXT && v.1 == victim).unwrap().2.clone();
+        let stray = Cipher::new(&DataKey::generate()).seal(HOLDER_CONTEXT, b"stray").unwrap();
+        let set_holder = |conn: &mut catalyst_store::DbConnection, value: &str| match conn {
+            catalyst_store::DbConnection::Sqlite(c) => diesel::update(mandates::table.find(&victim)).set(mandates::holder_sealed.eq(value)).execute(c).unwrap(),
+            catalyst_store::DbConnection::Postgres(c) => diesel::update(mandates::table.find(&victim)).set(mandates::holder_sealed.eq(value)).execute(c).unwrap(),
+        };
+        set_holder(&mut conn, &stray);
+        let err = rotation.run(&mut conn, None).unwrap_err();
+        assert!(err.to_string().contains(&format!("mandate {victim}")), "{err}");
+        set_holder(&mut conn, &original);
+        let stopped = sealed_values(&ctx.db.store);
+        let moved_before_stop = opened(&new_cipher, &stopped).iter().filter(|v| v.is_some()).count();
+        assert!(moved_before_stop > moved, "the batches before the bad value stay committed");
+        let victim_iban = stopped.iter().find(|v| v.0 == IBAN_CONTEXT && v.1 == victim).unwrap();
+        assert!(old_cipher.open(IBAN_CONTEXT, &victim_iban.2).is_ok(), "the failed batch was rolled back");
+
         // Resumed: it goes on from the recorded position, re-sealing each value once.
         let second = rotation.run(&mut conn, None).unwrap();
         assert!(second.finished);
-        assert_eq!(first.resealed + second.resealed, before.len(), "each value re-sealed exactly once");
+        assert_eq!(moved_before_stop + second.resealed, before.len(), "each value re-sealed exactly once");
         let again = rotation.run(&mut conn, None).unwrap();
         assert_eq!((again.batches, again.resealed, again.finished), (0, 0, true), "a finished rotation does nothing");
         drop(conn);
