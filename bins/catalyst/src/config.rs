@@ -48,6 +48,9 @@ pub struct Config {
     /// Whether webhook and gateway endpoints may be loopback, private or link-local addresses
     /// or this server's own host (`CATALYST_ALLOW_PRIVATE_TARGETS`, default: not livemode).
     pub allow_private_targets: bool,
+    /// The bearer token `GET /metrics` requires (`CATALYST_METRICS_TOKEN`, at least 16
+    /// characters); unset = no metrics route.
+    pub metrics_token: Option<String>,
 }
 
 fn seconds(name: &str, default: u64) -> anyhow::Result<std::time::Duration> {
@@ -152,6 +155,10 @@ impl Config {
                 key_path.display().to_string(),
             ),
         };
+        let metrics_token = var("CATALYST_METRICS_TOKEN");
+        if metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
+            bail!("CATALYST_METRICS_TOKEN must be at least 16 characters");
+        }
         let json_logs = matches!(var("CATALYST_LOG_FORMAT").as_deref(), Some("json"));
         Ok(Self {
             database_url,
@@ -165,6 +172,7 @@ impl Config {
             demo_credentials_file,
             json_logs,
             allow_private_targets,
+            metrics_token,
             gateway_timeout: seconds("CATALYST_GATEWAY_TIMEOUT_SECS", 30)?,
             recovery_grace: seconds("CATALYST_RECOVERY_GRACE_SECS", 90)?,
             recovery_interval: seconds("CATALYST_RECOVERY_INTERVAL_SECS", 15)?,
@@ -208,7 +216,8 @@ fn default_key_path(url: &DatabaseUrl) -> PathBuf {
     }
 }
 
-fn load_or_create_key(path: &Path) -> anyhow::Result<DataKey> {
+/// The key in the data key file at `path`, created with a fresh key (mode 0600) if absent.
+pub fn load_or_create_key(path: &Path) -> anyhow::Result<DataKey> {
     match std::fs::read_to_string(path) {
         Ok(text) => {
             DataKey::from_base64(&text).with_context(|| format!("data key file {}", path.display()))

@@ -7,6 +7,7 @@ use std::time::Duration;
 use actix_web::{App, HttpServer};
 use anyhow::Context;
 use catalyst_api::{ApiConfig, AppState, provision, workers};
+use catalyst_domain::token::KeyKind;
 use catalyst_store::{Store, StoreConfig};
 use clap::{Parser, Subcommand};
 use config::Config;
@@ -57,6 +58,22 @@ enum Command {
         #[command(subcommand)]
         command: TenantCommand,
     },
+    /// Manage a tenant's API keys as the operator.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Re-seal every sealed value (IBANs, holder names, gateway credentials, webhook secrets,
+    /// secrets in stored idempotent responses) from the configured data key to a new one, in
+    /// batches; an interrupted run resumes where it stopped. Stop the servers first.
+    RotateDataKey {
+        /// The new key's file: read if it exists (a resumed run), else generated (mode 0600).
+        #[arg(long)]
+        new_key_file: std::path::PathBuf,
+        /// Rows per batch (one transaction each).
+        #[arg(long, default_value_t = 500)]
+        batch: i64,
+    },
     /// Create (or find again) the demo tenant with a sandbox gateway, campaigns, a hosted page
     /// and a webhook profile; print their ids and fresh keys.
     Demo {
@@ -95,6 +112,31 @@ enum BillingCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Issue a new key for a tenant (e.g. one that revoked its last `sk_` key) and print it
+    /// once: only its hash is stored.
+    Create {
+        /// The tenant's id.
+        #[arg(long)]
+        tenant: String,
+        /// `secret` (`sk_`, the management API) or `restricted` (`rk_`).
+        #[arg(long, value_parser = parse_kind)]
+        kind: KeyKind,
+        /// A name for the key.
+        #[arg(long)]
+        name: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_kind(text: &str) -> Result<KeyKind, String> {
+    text.parse()
+        .map_err(|_| format!("{text:?}: expected secret or restricted"))
 }
 
 #[derive(Subcommand)]
@@ -147,6 +189,36 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Key {
+            command:
+                KeyCommand::Create {
+                    tenant,
+                    kind,
+                    name,
+                    json,
+                },
+        } => {
+            let store = open_store(&config, false)?;
+            let issued = match provision::create_key(&store, &tenant, kind, name) {
+                Err(catalyst_store::StoreError::NotFound) => {
+                    anyhow::bail!("no tenant with id {tenant}")
+                }
+                other => other?,
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&issued)?);
+            } else {
+                println!(
+                    "tenant_id: {}\nkey_id:    {}\nkind:      {}\nkey:       {}\n(shown once: only its hash is stored)",
+                    issued.tenant_id, issued.id, issued.kind, issued.key
+                );
+            }
+            Ok(())
+        }
+        Command::RotateDataKey {
+            new_key_file,
+            batch,
+        } => rotate_data_key(&config, &new_key_file, batch),
         Command::Sandbox {
             command: SandboxCommand::Settle { tenant },
         } => {
@@ -187,6 +259,36 @@ fn main() -> anyhow::Result<()> {
             print_demo(&setup, json)
         }
     }
+}
+
+/// `catalyst rotate-data-key`: re-seals everything under the key in `new_key_file`.
+fn rotate_data_key(
+    config: &Config,
+    new_key_file: &std::path::Path,
+    batch: i64,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(batch > 0, "--batch must be above 0");
+    let new = config::load_or_create_key(new_key_file)?;
+    let old = &config.data_key;
+    anyhow::ensure!(
+        new.id() != old.id(),
+        "{} holds the key in use ({}); give a new file",
+        new_key_file.display(),
+        config.data_key_source
+    );
+    let store = open_store(config, false)?;
+    let rotation = catalyst_store::rotation::Rotation::new(old, &new, batch);
+    let mut conn = store.conn()?;
+    let report = rotation.run(&mut conn, None)?;
+    println!(
+        "re-sealed {} values in {} batches from key {} to key {}.\nNow point CATALYST_DATA_KEY_FILE at {} (or set CATALYST_DATA_KEY to its content), then start the servers; keep the old key file until they run on the new one.",
+        report.resealed,
+        report.batches,
+        old.id(),
+        new.id(),
+        new_key_file.display()
+    );
+    Ok(())
 }
 
 /// `catalyst billing run`: one billing run on a state of its own (the sandbox answers
@@ -325,11 +427,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     api_config.iban_validate_per_sec = config.iban_validate_rate;
     api_config.allow_private_targets = config.allow_private_targets;
     api_config.own_hosts = vec![config::bind_host(&config.bind).to_owned()];
+    api_config.metrics_token = config.metrics_token.clone();
     let state = AppState::new(store.clone(), api_config);
 
     let (stop_workers, shutdown) = tokio::sync::watch::channel(false);
     let sweeper = tokio::spawn(workers::expiry_sweeper(
-        store,
+        state.clone(),
         Duration::from_secs(30),
         shutdown.clone(),
     ));

@@ -22,6 +22,7 @@ use crate::collect::{self, Collection};
 use crate::db;
 use crate::state::AppState;
 use crate::views::money;
+use crate::{health, telemetry};
 
 /// Subscriptions read per scan.
 const BATCH: i64 = 200;
@@ -302,17 +303,26 @@ async fn collect(
     Ok(Some(settlement))
 }
 
-/// Runs [`run_once`] for the current day every `every` until `shutdown` turns true.
+/// The worker's name in heartbeats and metrics (`catalyst_worker_cycles_total{worker="billing"}`
+/// counts the scheduler's runs).
+const WORKER: &str = "billing";
+
+/// Runs [`run_once`] for the current day every `every` until `shutdown` turns true, with a
+/// heartbeat per run.
 pub async fn run(state: AppState, every: Duration, mut shutdown: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let stale_after = health::allowance(every);
     loop {
+        state.health.beat(WORKER, stale_after);
         tokio::select! {
             _ = tick.tick() => {}
             _ = shutdown.changed() => return,
         }
         let at = now();
-        match run_once(&state, at.date(), at, false).await {
+        let result = run_once(&state, at.date(), at, false).await;
+        telemetry::worker_cycle(WORKER, result.is_ok());
+        match result {
             Ok(r) if r.collected + r.cancelled + r.notices > 0 => tracing::info!(
                 collected = r.collected,
                 approved = r.approved,

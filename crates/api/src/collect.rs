@@ -18,6 +18,7 @@ use catalyst_store::{Gateway, Lead, StoreError};
 use crate::error::ApiError;
 use crate::pay::{self, never_debited, try_adapter_for};
 use crate::state::AppState;
+use crate::telemetry;
 
 /// One collection to submit: the pending transaction and the rows it is collected under.
 pub struct Collection<'a> {
@@ -100,19 +101,18 @@ pub async fn submit(state: &AppState, c: &Collection<'_>) -> Result<Settlement, 
             ));
         }
     };
-    if let Some(gateway) = adapter.in_process() {
-        return Ok(pay::settle_now(
-            gateway,
-            c.transaction,
-            gateway.debit_now(&request),
-        ));
-    }
-    Ok(match adapter.debit(&request).await {
-        Err(error @ GatewayError::TargetRefused) => never_debited(
-            "The payment gateway could not be reached; nothing was debited.",
-            None,
-            Some(error.to_string()),
-        ),
-        answer => pay::settle(adapter.as_ref(), c.transaction, answer).await,
-    })
+    let settlement = if let Some(gateway) = adapter.in_process() {
+        pay::settle_now(gateway, c.transaction, gateway.debit_now(&request))
+    } else {
+        match adapter.debit(&request).await {
+            Err(error @ GatewayError::TargetRefused) => never_debited(
+                "The payment gateway could not be reached; nothing was debited.",
+                None,
+                Some(error.to_string()),
+            ),
+            answer => pay::settle(adapter.as_ref(), c.transaction, answer).await,
+        }
+    };
+    telemetry::payment(adapter.name(), &settlement);
+    Ok(settlement)
 }

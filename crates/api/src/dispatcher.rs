@@ -16,6 +16,7 @@ use tokio::sync::watch;
 
 use crate::provision::WEBHOOK_SECRET_CONTEXT;
 use crate::state::AppState;
+use crate::{health, telemetry};
 
 /// How the dispatcher runs.
 #[derive(Debug, Clone)]
@@ -122,6 +123,11 @@ async fn deliver(
             .and_then(|d| chrono::Duration::from_std(d).ok())
             .map(|d| at + d)
     };
+    telemetry::webhook_attempt(match (&record.success, record.error.as_deref()) {
+        (true, _) => "delivered",
+        (false, Some(TARGET_NOT_ALLOWED)) => "refused",
+        (false, _) => "failed",
+    });
     if !record.success {
         tracing::warn!(delivery = %due.delivery.id, event = %due.event.event_type, attempt = attempts_made,
             status = ?record.status_code, error = ?record.error, detail = ?detail, retry = retry_at.is_some(), "webhook attempt failed");
@@ -169,11 +175,19 @@ fn render(state: &AppState, due: &DueDelivery) -> Result<Outgoing, String> {
     .map_err(|e| e.to_string())
 }
 
-/// Delivers until `shutdown` turns true; a busy outbox is drained without waiting.
+/// The worker's name in heartbeats and metrics.
+const WORKER: &str = "dispatcher";
+
+/// Delivers until `shutdown` turns true, with a heartbeat per round; a busy outbox is drained
+/// without waiting.
 pub async fn run(state: AppState, config: DispatcherConfig, mut shutdown: watch::Receiver<bool>) {
     let client = client(config.timeout, state.targets.clone());
+    let stale_after = health::allowance(config.poll.max(config.timeout));
     loop {
-        let busy = match run_once(&state, &client, &config).await {
+        state.health.beat(WORKER, stale_after);
+        let result = run_once(&state, &client, &config).await;
+        telemetry::worker_cycle(WORKER, result.is_ok());
+        let busy = match result {
             Ok(n) => n > 0,
             Err(e) => {
                 tracing::warn!(error = %e, "webhook dispatch round failed");

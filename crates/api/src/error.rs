@@ -19,6 +19,7 @@ pub enum Conflict {
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
     CustomerNotChargeable,
+    LastSecretKey,
 }
 
 impl Conflict {
@@ -34,6 +35,7 @@ impl Conflict {
             Conflict::IdempotencyKeyInUse => "idempotency_key_in_use",
             Conflict::IdempotencyKeyReused => "idempotency_key_reused",
             Conflict::CustomerNotChargeable => "customer_not_chargeable",
+            Conflict::LastSecretKey => "last_secret_key",
         }
     }
 
@@ -53,6 +55,9 @@ impl Conflict {
             }
             Conflict::IdempotencyKeyInUse => {
                 "A request with this Idempotency-Key is still being processed."
+            }
+            Conflict::LastSecretKey => {
+                "This is the tenant's last active secret key; create another first, or pass ?force=true."
             }
             Conflict::IdempotencyKeyReused => {
                 "This Idempotency-Key was already used with a different request."

@@ -21,6 +21,7 @@ pub mod db;
 pub mod dispatcher;
 pub mod envelope;
 pub mod error;
+pub mod health;
 pub mod hosted;
 pub mod iban;
 pub mod idempotency;
@@ -39,6 +40,7 @@ pub mod routes;
 pub mod sessions;
 pub mod settlement;
 pub mod state;
+pub mod telemetry;
 pub mod views;
 pub mod workers;
 
@@ -58,6 +60,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
                 .wrap(NormalizePath::new(TrailingSlash::Always))
                 .wrap(from_fn(middleware::request_context))
                 .service(api_v1())
+                .configure(operations)
                 .service(web::resource("/s/assets/pay.js/").route(web::get().to(hosted::script)))
                 .service(
                     web::resource("/s/{token}/")
@@ -71,6 +74,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
                 )
                 .default_service(web::to(not_found)),
         );
+}
+
+/// The operator's routes outside `/api/v1`: the probes and the metrics (docs/operations.md).
+fn operations(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/healthz/").route(web::get().to(health::healthz)))
+        .service(web::resource("/readyz/").route(web::get().to(health::readyz)))
+        .service(web::resource("/metrics/").route(web::get().to(telemetry::serve)));
 }
 
 fn api_v1() -> actix_web::Scope {

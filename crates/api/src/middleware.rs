@@ -8,6 +8,9 @@ use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpResponse};
 use serde_json::json;
+use tracing::Instrument;
+
+use crate::telemetry;
 
 /// The `X-Request-Id` header.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -61,7 +64,11 @@ pub async fn request_context(
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().clone();
     let started = Instant::now();
-    let res = next.call(req).await?;
+    let span = tracing::info_span!("request", request_id = %id);
+    let res = catalyst_gateway::trace::with_request_id(id.clone(), next.call(req))
+        .instrument(span.clone())
+        .await?;
+    let _entered = span.enter();
     let route = res
         .request()
         .match_pattern()
@@ -81,12 +88,14 @@ pub async fn request_context(
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID, value);
     }
+    let elapsed = started.elapsed();
+    telemetry::http_request(method.as_str(), &route, status.as_u16(), elapsed);
     tracing::info!(
         request_id = %id,
         %method,
         route,
         status = status.as_u16(),
-        ms = started.elapsed().as_secs_f64() * 1000.0,
+        ms = elapsed.as_secs_f64() * 1000.0,
         "request"
     );
     Ok(res)

@@ -36,6 +36,7 @@ use crate::db;
 use crate::envelope::{self, Call};
 use crate::error::{ApiError, Conflict};
 use crate::state::AppState;
+use crate::telemetry;
 
 /// The validated `/pay/` body.
 struct PayBody {
@@ -536,6 +537,9 @@ pub async fn pay(
         }
         None => None,
     };
+    if let Some(settlement) = &settlement {
+        telemetry::payment(adapter.name(), settlement);
+    }
     // The outcome and the answer on one connection, from the rows the claim returned.
     let (store, livemode) = (state.store.clone(), state.config.livemode);
     let envelope = db::read(&state.store, move |conn| {
@@ -577,7 +581,9 @@ fn debit_in_process(
         t,
         body,
     )?;
-    Ok(Some(settle_now(gateway, t, gateway.debit_now(&request))))
+    let settlement = settle_now(gateway, t, gateway.debit_now(&request));
+    telemetry::payment(adapter.name(), &settlement);
+    Ok(Some(settlement))
 }
 
 /// Applies the gateway's answer from the claim's rows. If the transaction was settled meanwhile

@@ -9,7 +9,7 @@ use catalyst_store::{
 use serde::Serialize;
 
 /// Sealing context of webhook signing secrets.
-pub const WEBHOOK_SECRET_CONTEXT: &str = "webhook.secret";
+pub const WEBHOOK_SECRET_CONTEXT: &str = catalyst_store::crypto::WEBHOOK_SECRET;
 
 /// What `catalyst tenant create` prints.
 #[derive(Debug, Serialize)]
@@ -79,6 +79,35 @@ pub fn create_tenant(store: &Store, name: &str) -> StoreResult<TenantCredentials
             tenant_id: tenant.id,
             secret_key,
             restricted_key,
+        })
+    })
+}
+
+/// A key the operator issued (`catalyst key create`): its id and the full key, shown once.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IssuedKey {
+    pub tenant_id: String,
+    pub id: String,
+    pub kind: String,
+    pub key: String,
+}
+
+/// Issues a new key of `kind` for an existing tenant (`StoreError::NotFound` for an unknown
+/// one): the operator's way back in for a tenant that revoked its last `sk_` key.
+pub fn create_key(
+    store: &Store,
+    tenant_id: &str,
+    kind: KeyKind,
+    name: Option<String>,
+) -> StoreResult<IssuedKey> {
+    store.write(|c| {
+        Tenant::find(c, tenant_id)?;
+        let (row, token) = issue_key(c, tenant_id, kind, name)?;
+        Ok(IssuedKey {
+            tenant_id: row.tenant_id,
+            id: row.id,
+            kind: row.kind,
+            key: token.expose().to_owned(),
         })
     })
 }

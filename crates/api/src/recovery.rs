@@ -20,6 +20,7 @@ use tokio::sync::watch;
 use crate::db;
 use crate::pay::{self, adapter_for, settlement_of};
 use crate::state::AppState;
+use crate::{health, telemetry};
 
 /// How old a `pending` transaction must be before the worker takes it over: older than any
 /// in-flight request of a live server (the gateway client's timeout plus margin).
@@ -216,7 +217,10 @@ async fn reconcile(
     }
 }
 
-/// Runs [`run_once`] every `every` until `shutdown` turns true.
+/// The worker's name in heartbeats and metrics.
+const WORKER: &str = "recovery";
+
+/// Runs [`run_once`] every `every` until `shutdown` turns true, with a heartbeat per cycle.
 pub async fn run(
     state: AppState,
     every: Duration,
@@ -225,12 +229,16 @@ pub async fn run(
 ) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let stale_after = health::allowance(every);
     loop {
+        state.health.beat(WORKER, stale_after);
         tokio::select! {
             _ = tick.tick() => {}
             _ = shutdown.changed() => return,
         }
-        if let Err(e) = run_once(&state, &policy, now()).await {
+        let result = run_once(&state, &policy, now()).await;
+        telemetry::worker_cycle(WORKER, result.is_ok());
+        if let Err(e) = result {
             tracing::warn!(error = %e, "recovery sweep failed");
         }
     }

@@ -9,7 +9,11 @@ use catalyst_store::{Store, outbox};
 use catalyst_gateway::outbound::TargetPolicy;
 use catalyst_gateway::{AdapterContext, SandboxState};
 
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::health::Heartbeats;
 use crate::ratelimit::RateLimiter;
+use crate::telemetry;
 
 /// Settings the API needs from the deployment.
 #[derive(Debug, Clone)]
@@ -33,6 +37,9 @@ pub struct ApiConfig {
     /// Hosts of this deployment besides `public_url`'s (e.g. the bind address), refused as
     /// targets unless private targets are allowed.
     pub own_hosts: Vec<String>,
+    /// The bearer token `GET /metrics` requires (`CATALYST_METRICS_TOKEN`); without one the
+    /// route answers 404.
+    pub metrics_token: Option<String>,
 }
 
 impl ApiConfig {
@@ -47,6 +54,7 @@ impl ApiConfig {
             gateway_timeout: std::time::Duration::from_secs(30),
             allow_private_targets: true,
             own_hosts: Vec::new(),
+            metrics_token: None,
         }
     }
 
@@ -80,6 +88,10 @@ pub struct AppState {
     pub targets: Arc<TargetPolicy>,
     /// Wakes this server's webhook dispatcher when a request committed deliveries.
     pub outbox_signal: Arc<tokio::sync::Notify>,
+    /// The background workers' heartbeats, read by `GET /readyz`.
+    pub health: Arc<Heartbeats>,
+    /// Renders the process's metrics for `GET /metrics`.
+    pub metrics: PrometheusHandle,
     /// [`outbox::deliveries_committed`] when the dispatcher was last woken.
     deliveries_seen: Arc<AtomicU64>,
 }
@@ -102,6 +114,8 @@ impl AppState {
             gateways,
             targets,
             outbox_signal: Arc::new(tokio::sync::Notify::new()),
+            health: Arc::new(Heartbeats::default()),
+            metrics: telemetry::handle(),
             deliveries_seen: Arc::new(AtomicU64::new(outbox::deliveries_committed())),
             config: Arc::new(config),
             browser_read: Arc::new(browser_read),

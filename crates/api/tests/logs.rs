@@ -80,6 +80,13 @@ async fn a_payment_logs_no_personal_data_or_secrets() {
         log.contains("gateway fault"),
         "the unreachable-gateway path must have logged: {log}"
     );
+    // Every line logged while serving a request carries its id (the request span).
+    for line in log.lines().filter(|l| l.contains("gateway fault")) {
+        assert!(
+            line.contains("request{request_id="),
+            "a line without the request id: {line}"
+        );
+    }
     for secret in [
         "DE89370400440532013000",
         "DE8937040044",

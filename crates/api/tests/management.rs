@@ -901,11 +901,14 @@ api_test! {
         let (status, err) = call(&app, get(GATEWAYS).auth(str_of(&s, "key"))).await;
         assert_eq!((status, err["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("authentication_failed")));
 
-        // A key may revoke itself: this answer is still 200, the next request is refused.
+        // A key may revoke itself: this answer is still 200, the next request is refused. It is
+        // the tenant's last secret key, so that takes `?force=true` (409 without).
         let (_, listed) = call(&app, get(API_KEYS).auth(sk)).await;
         let own = listed["results"].as_array().unwrap().iter()
             .find(|k| k["prefix"].as_str() == Some(&sk[..10])).unwrap().clone();
-        let (status, me) = call(&app, post(&format!("{API_KEYS}{}/revoke/", str_of(&own, "id")), json!({})).auth(sk)).await;
+        let (status, err) = call(&app, post(&format!("{API_KEYS}{}/revoke/", str_of(&own, "id")), json!({})).auth(sk)).await;
+        assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("last_secret_key")));
+        let (status, me) = call(&app, post(&format!("{API_KEYS}{}/revoke/?force=true", str_of(&own, "id")), json!({})).auth(sk)).await;
         assert_eq!((status, me["active"].as_bool()), (StatusCode::OK, Some(false)));
         let (status, err) = call(&app, get(API_KEYS).auth(sk)).await;
         assert_eq!((status, err["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("authentication_failed")));

@@ -63,6 +63,7 @@ pub mod emp;
 pub mod fake;
 pub mod outbound;
 pub mod sandbox;
+pub mod trace;
 mod util;
 pub mod xml;
 

@@ -7,6 +7,14 @@ use ring::rand::{SecureRandom, SystemRandom};
 
 use crate::error::StoreError;
 
+/// Sealing context of a gateway's credentials (`gateways.credentials_sealed`).
+pub const GATEWAY_CREDENTIALS: &str = "gateway.credentials";
+/// Sealing context of a webhook profile's signing secret (`webhook_profiles.secret_sealed`).
+pub const WEBHOOK_SECRET: &str = "webhook.secret";
+/// Sealing context of a secret kept in a stored idempotent response
+/// (`idempotency_keys.response_body`, fields ending in `_sealed`).
+pub const IDEMPOTENCY_SECRET: &str = "idempotency.secret";
+
 /// The 32-byte data key. Its `Debug` never shows the bytes.
 #[derive(Clone)]
 pub struct DataKey([u8; 32]);
@@ -28,6 +36,18 @@ impl DataKey {
             .map_err(|_| StoreError::Crypto)?;
         let bytes: [u8; 32] = bytes.try_into().map_err(|_| StoreError::Crypto)?;
         Ok(Self(bytes))
+    }
+
+    /// A one-way fingerprint of the key (16 hex digits), to tell keys apart in records and
+    /// logs without revealing them.
+    pub fn id(&self) -> String {
+        let mut input = b"catalyst data key id\0".to_vec();
+        input.extend_from_slice(&self.0);
+        let digest = ring::digest::digest(&ring::digest::SHA256, &input);
+        digest.as_ref()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// The base64 form, for writing a key file.

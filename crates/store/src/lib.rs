@@ -22,7 +22,7 @@ pub mod checkout;
 pub mod collection;
 mod config;
 mod connection;
-mod crypto;
+pub mod crypto;
 pub mod customers;
 mod error;
 pub mod events;
@@ -37,6 +37,7 @@ pub mod reconciliation;
 pub mod recovery;
 pub mod refunds;
 pub mod reversals;
+pub mod rotation;
 pub mod schema;
 mod scoped;
 pub mod session_pay;
@@ -161,6 +162,17 @@ impl Store {
     /// The cipher for sealed columns.
     pub fn cipher(&self) -> &Cipher {
         &self.cipher
+    }
+
+    /// The pool's connections: `(open, idle)`; `open - idle` are in use.
+    pub fn pool_state(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (state.connections, state.idle_connections)
+    }
+
+    /// The most connections the pool opens.
+    pub fn pool_size(&self) -> u32 {
+        self.pool.max_size()
     }
 
     /// Borrows a pooled connection.

@@ -17,6 +17,16 @@ pub fn run_pending(conn: &mut DbConnection) -> StoreResult<usize> {
     applied.map_err(|e| StoreError::Migration(e.to_string()))
 }
 
+/// Whether a migration embedded in this build is not applied to the database yet (the
+/// readiness probe: a server must not serve a schema older than its code).
+pub fn has_pending(conn: &mut DbConnection) -> StoreResult<bool> {
+    let pending = match conn {
+        DbConnection::Sqlite(c) => c.has_pending_migration(SQLITE),
+        DbConnection::Postgres(c) => c.has_pending_migration(POSTGRES),
+    };
+    pending.map_err(|e| StoreError::Migration(e.to_string()))
+}
+
 /// Reverts every applied migration (used by the up → down → up test and operators' tooling).
 pub fn revert_all(conn: &mut DbConnection) -> StoreResult<usize> {
     let reverted = match conn {

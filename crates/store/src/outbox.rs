@@ -367,6 +367,20 @@ fn cancelled(
     )
 }
 
+/// The outbox backlog for the metrics: how many deliveries are pending and when the oldest of
+/// them was created (one aggregate over the partial index of pending deliveries).
+pub fn backlog(conn: &mut DbConnection) -> StoreResult<(i64, Option<NaiveDateTime>)> {
+    Ok(on_backend!(conn, |c| webhook_deliveries::table
+        .filter(crate::prepared::queue_condition(
+            "webhook_deliveries.status = 'pending'",
+        ))
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::min(webhook_deliveries::created_at),
+        ))
+        .first::<(i64, Option<NaiveDateTime>)>(c))?)
+}
+
 /// Cancels the pending deliveries to `endpoint_id`; call it in the transaction that deactivates
 /// the endpoint. Returns how many were cancelled.
 pub fn cancel_pending_of_endpoint(

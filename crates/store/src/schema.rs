@@ -415,4 +415,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_deliveries,
     webhook_attempts,
     chargebacks,
+    data_key_rotation,
 );
+
+diesel::table! {
+    data_key_rotation (target) {
+        target -> Text,
+        key_id -> Text,
+        position -> Text,
+        done -> Bool,
+        updated_at -> Timestamp,
+    }
+}

@@ -37,6 +37,23 @@ impl Tenant {
         .map_err(Into::into)
     }
 
+    /// Locks the tenant's row until the transaction ends (PostgreSQL `FOR UPDATE`; SQLite's
+    /// write transaction is already the only writer), so checks across its keys hold.
+    pub fn lock(conn: &mut DbConnection, id: &str) -> StoreResult<()> {
+        match conn {
+            DbConnection::Postgres(pg) => tenants::table
+                .find(id)
+                .select(tenants::id)
+                .for_update()
+                .first::<String>(pg)?,
+            DbConnection::Sqlite(lite) => tenants::table
+                .find(id)
+                .select(tenants::id)
+                .first::<String>(lite)?,
+        };
+        Ok(())
+    }
+
     /// The demo tenant, if `catalyst demo` ran before.
     pub fn find_demo(conn: &mut DbConnection) -> StoreResult<Option<Self>> {
         Ok(on_backend!(conn, |c| tenants::table
@@ -75,6 +92,16 @@ impl ApiKey {
             .select(Self::as_select())
             .first(c)
             .optional())?)
+    }
+
+    /// How many active keys of `kind` (`restricted`, `secret`) `tenant` has.
+    pub fn count_active(conn: &mut DbConnection, tenant: &str, kind: &str) -> StoreResult<i64> {
+        Ok(on_backend!(conn, |c| api_keys::table
+            .filter(api_keys::tenant_id.eq(tenant))
+            .filter(api_keys::kind.eq(kind))
+            .filter(api_keys::active.eq(true))
+            .count()
+            .get_result(c))?)
     }
 
     /// Revokes every active key of `tenant` whose name is one of `names`; returns how many.

@@ -16,6 +16,8 @@ const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/";
 pub struct TestDb {
     /// The store under test.
     pub store: Store,
+    /// The data key the store seals with.
+    pub data_key: DataKey,
     guard: Guard,
 }
 
@@ -30,9 +32,12 @@ impl TestDb {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("test.db");
         let url = DatabaseUrl::parse(path.to_str().expect("utf-8 temp path")).expect("sqlite url");
-        let store = Store::open(small(url)).expect("open sqlite store");
+        let config = small(url);
+        let data_key = config.data_key.clone();
+        let store = Store::open(config).expect("open sqlite store");
         Self {
             store,
+            data_key,
             guard: Guard::Sqlite(dir),
         }
     }
@@ -58,9 +63,12 @@ impl TestDb {
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .expect("create test database");
         let url = DatabaseUrl::parse(&with_database(&admin_url, &name)).expect("postgres url");
-        let store = Store::open(small(url)).expect("open postgres store");
+        let config = small(url);
+        let data_key = config.data_key.clone();
+        let store = Store::open(config).expect("open postgres store");
         Some(Self {
             store,
+            data_key,
             guard: Guard::Postgres { admin_url, name },
         })
     }

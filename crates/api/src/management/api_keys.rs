@@ -6,14 +6,14 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use catalyst_domain::token::KeyKind;
-use catalyst_store::{ApiKey, DbConnection, Page, PageRequest, now};
+use catalyst_store::{ApiKey, DbConnection, Page, PageRequest, Tenant, now};
 use serde_json::{Value, json};
 
 use super::fields::{Fields, choice, text};
 use super::{create_revealing, write};
 use crate::auth::{Merchant, Operator};
 use crate::body::JsonBody;
-use crate::error::ApiError;
+use crate::error::{ApiError, Conflict};
 use crate::listing::{self, Render, Resource};
 use crate::provision;
 use crate::state::AppState;
@@ -130,11 +130,35 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(render(&row)))
 }
 
-/// Deactivates the key `id` of the caller's tenant (a no-op when already revoked).
-async fn revoke_key(state: &AppState, m: Merchant, id: String) -> Result<HttpResponse, ApiError> {
+/// `?force=true` (revoke even the last active secret key), else `false`.
+fn force(req: &HttpRequest) -> Result<bool, ApiError> {
+    let given = url::form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(name, _)| name == "force")
+        .map(|(_, value)| value);
+    match given.as_deref() {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(ApiError::field("force", "Must be true or false.")),
+    }
+}
+
+/// Deactivates the key `id` of the caller's tenant (a no-op when already revoked). The last
+/// active secret key is kept unless `force`: without one the tenant can reach the management
+/// API again only through the operator (`catalyst key create`).
+async fn revoke_key(
+    state: &AppState,
+    m: Merchant,
+    id: String,
+    force: bool,
+) -> Result<HttpResponse, ApiError> {
     let row = write(state, move |c| {
+        Tenant::lock(c, &m.tenant_id)?;
         let mut k = ApiKey::find(c, &m.tenant_id, &id)?;
         if k.active {
+            let secret = KeyKind::Secret.as_str();
+            if k.kind == secret && !force && ApiKey::count_active(c, &m.tenant_id, secret)? <= 1 {
+                return Err(ApiError::Conflict(Conflict::LastSecretKey));
+            }
             k.active = false;
             k.updated_at = now();
             k.save(c)?;
@@ -145,24 +169,29 @@ async fn revoke_key(state: &AppState, m: Merchant, id: String) -> Result<HttpRes
     Ok(HttpResponse::Ok().json(render(&row)))
 }
 
-/// `POST /api-keys/{id}/revoke/` — the key stops authenticating at once.
+/// `POST /api-keys/{id}/revoke/` — the key stops authenticating at once. The tenant's last
+/// active secret key answers `409 last_secret_key` unless `?force=true`.
 #[utoipa::path(post, path = "/api/v1/api-keys/{id}/revoke/", tag = "management", security(("bearer" = [])),
-    params(("id" = String, Path)), responses((status = 200, description = "The key, `active: false`"), (status = 404)))]
+    params(("id" = String, Path), ("force" = Option<bool>, Query)),
+    responses((status = 200, description = "The key, `active: false`"), (status = 404), (status = 409)))]
 pub async fn revoke(
     state: web::Data<AppState>,
     Operator(m): Operator,
     id: web::Path<String>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    revoke_key(&state, m, id.into_inner()).await
+    revoke_key(&state, m, id.into_inner(), force(&req)?).await
 }
 
 /// `DELETE /api-keys/{id}/` — the same as `POST /api-keys/{id}/revoke/`.
 #[utoipa::path(delete, path = "/api/v1/api-keys/{id}/", tag = "management", security(("bearer" = [])),
-    params(("id" = String, Path)), responses((status = 200, description = "The key, `active: false`"), (status = 404)))]
+    params(("id" = String, Path), ("force" = Option<bool>, Query)),
+    responses((status = 200, description = "The key, `active: false`"), (status = 404), (status = 409)))]
 pub async fn deactivate(
     state: web::Data<AppState>,
     Operator(m): Operator,
     id: web::Path<String>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    revoke_key(&state, m, id.into_inner()).await
+    revoke_key(&state, m, id.into_inner(), force(&req)?).await
 }

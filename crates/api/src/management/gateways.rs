@@ -29,7 +29,7 @@ const FIELDS: &[&str] = &[
     "active",
 ];
 /// Sealing context of gateway credentials.
-pub const CREDENTIALS_CONTEXT: &str = "gateway.credentials";
+pub const CREDENTIALS_CONTEXT: &str = catalyst_store::crypto::GATEWAY_CREDENTIALS;
 
 /// The adapters a gateway can use.
 const ADAPTERS: &[&str] = &["SANDBOX", "EMP"];

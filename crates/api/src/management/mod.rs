@@ -28,7 +28,7 @@ use crate::idempotency;
 use crate::state::AppState;
 
 /// Sealing context of secrets kept in stored idempotent responses.
-const REPLAY_CONTEXT: &str = "idempotency.secret";
+const REPLAY_CONTEXT: &str = catalyst_store::crypto::IDEMPOTENCY_SECRET;
 
 /// [`db::write`]: `f` inside one write transaction.
 pub(crate) async fn write<T, F>(state: &AppState, f: F) -> Result<T, ApiError>

@@ -220,16 +220,35 @@ impl EmpAdapter {
                 uncertain: false,
             });
         }
-        let response = self
+        let mut request = self
             .http
             .post(url)
             .header(reqwest::header::CONTENT_TYPE, "text/xml")
             .header(reqwest::header::AUTHORIZATION, format!("Basic {auth}"))
-            .header(reqwest::header::ACCEPT, "application/xml, text/xml")
-            .body(body)
-            .send()
-            .await
-            .map_err(transport_error)?;
+            .header(reqwest::header::ACCEPT, "application/xml, text/xml");
+        if let Some(id) = crate::trace::current_request_id() {
+            request = request.header(crate::trace::REQUEST_ID_HEADER, id);
+        }
+        let started = std::time::Instant::now();
+        let answer = Self::read_answer(request.body(body).send().await).await;
+        let result = match &answer {
+            Ok((status, Ok(_))) => status.as_str().to_owned(),
+            Ok((_, Err(_))) => "oversized".to_owned(),
+            Err(_) => "transport_error".to_owned(),
+        };
+        metrics::histogram!(
+            "catalyst_gateway_call_duration_seconds",
+            "adapter" => "EMP", "operation" => operation.to_owned(), "result" => result
+        )
+        .record(started.elapsed().as_secs_f64());
+        answer
+    }
+
+    /// The status and the bounded body of a sent request.
+    async fn read_answer(
+        sent: reqwest::Result<reqwest::Response>,
+    ) -> Result<(StatusCode, Result<String, GatewayError>), SendError> {
+        let response = sent.map_err(transport_error)?;
         let status = response.status();
         let text = match read_limited(response, MAX_GATEWAY_RESPONSE_BYTES).await {
             Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),

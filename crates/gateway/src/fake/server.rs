@@ -98,6 +98,8 @@ pub struct ReceivedRequest {
     pub content_type: Option<String>,
     /// The `User-Agent` header.
     pub user_agent: Option<String>,
+    /// The `X-Request-Id` header (the API request the call serves).
+    pub request_id: Option<String>,
     /// The body.
     pub body: String,
 }
@@ -388,6 +390,9 @@ fn admit(
             username: credentials.as_ref().map(|(u, _)| u.clone()),
             content_type: header_text(header::CONTENT_TYPE),
             user_agent: header_text(header::USER_AGENT),
+            request_id: header_text(header::HeaderName::from_static(
+                crate::trace::REQUEST_ID_HEADER,
+            )),
             body: String::from_utf8_lossy(body).into_owned(),
         });
     }
