@@ -372,6 +372,13 @@ async fn pays_and_returns(site: &Site, c: &Client) {
         .send_keys(&spaced("DE89370400440532013000"))
         .await
         .unwrap();
+    // On to the next field, as a customer would (the lookup may wait for the field's change).
+    c.find(Locator::Css("#holder"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     wait_attr(c, "#iban-feedback", "data-state", "valid").await;
     assert!(!text(c, "#bank-name").await.trim().is_empty());
     assert!(!text(c, "#bank-bic").await.trim().is_empty());
