@@ -386,13 +386,6 @@ async fn pays_and_returns(site: &Site, c: &Client) {
     wait_screen(c, "completed").await;
     assert!(!text(c, "#order-number").await.trim().is_empty());
     assert!(!text(c, "#mandate-reference").await.trim().is_empty());
-    let session_id = site
-        .ctx
-        .db
-        .store
-        .read(|conn| catalyst_store::PaymentSession::find_by_token(conn, &token))
-        .unwrap()
-        .id;
     screens(site, c, &token, "completed", "completed").await;
     c.find(Locator::Css("a#return-link"))
         .await
@@ -406,7 +399,15 @@ async fn pays_and_returns(site: &Site, c: &Client) {
         if url.path() == "/shop/done" {
             let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
             assert!(query.contains(&("order".into(), "7".into())), "{url}");
-            assert!(query.contains(&("session_id".into(), session_id)), "{url}");
+            // API.md §3.1: `session_token` and `session_id` (the same value) are appended.
+            assert!(
+                query.contains(&("session_id".into(), token.clone())),
+                "{url}"
+            );
+            assert!(
+                query.contains(&("session_token".into(), token.clone())),
+                "{url}"
+            );
             break;
         }
         assert!(started.elapsed() < WAIT, "still at {url}");
