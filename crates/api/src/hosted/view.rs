@@ -378,13 +378,14 @@ fn pay_form(
          <label for=\"holder\">{holder}</label>\
          <input id=\"holder\" name=\"holder\" value=\"{holder_value}\" autocomplete=\"name\" required maxlength=\"70\">\
          <p><input type=\"checkbox\" id=\"accept\" name=\"accept\" value=\"yes\" required> <label for=\"accept\" style=\"display:inline\">{accept}</label></p>\
-         <p id=\"form-error\" role=\"alert\">{error}</p>",
+         <p id=\"form-error\" role=\"alert\" data-must-accept=\"{must}\">{error}</p>",
         ret = escape(s["return_url"].as_str().unwrap_or_default()),
         iban = l.iban,
         iban_value = escape(&form.iban),
         holder = l.holder,
         holder_value = escape(&form.holder),
         accept = l.accept,
+        must = l.must_accept,
     ));
     if screen == Screen::Declined {
         h.push_str(&format!(
