@@ -7,10 +7,12 @@
 //! * `chaos` — faults the service must survive (PostgreSQL restart, SIGKILL loop, two
 //!   instances), checked against the database afterwards.
 //! * `registry` — regenerates the SEPA bank registry CSV.
+//! * `screenshots` — regenerates the hosted page's screenshots in docs/hosted-page/.
 
 mod bench;
 mod chaos;
 mod registry;
+mod screenshots;
 
 use anyhow::{Result, bail};
 
@@ -34,6 +36,8 @@ commands:
                  database; invariants checked in the database; `cargo xtask chaos help`
   registry [--version X.Y.Z] [--wheel PATH] [--output PATH]
                  regenerate crates/sepa/data/bank-registry.csv from the schwifty wheel
+  screenshots    run the hosted page's browser suite (installs chromium, chromedriver, axe-core)
+                 and copy its screenshots (390/1280 px, en/de) to docs/hosted-page/
   help           this text";
 
 fn main() {
@@ -53,6 +57,7 @@ fn dispatch(args: &[String]) -> Result<()> {
         "bench" => bench::run(rest),
         "chaos" => chaos::run(rest),
         "registry" => registry::run(rest),
+        "screenshots" => screenshots::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

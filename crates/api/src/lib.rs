@@ -65,7 +65,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
                 .service(
                     web::resource("/s/{token}/")
                         .wrap(from_fn(controls::path_guard))
-                        .route(web::get().to(hosted::page)),
+                        .route(web::get().to(hosted::page))
+                        .route(web::post().to(hosted::pay_form)),
+                )
+                .service(
+                    web::resource("/s/{token}/verify/")
+                        .wrap(from_fn(controls::path_guard))
+                        .route(web::post().to(hosted::verify_form)),
                 )
                 .service(
                     web::resource("/sandbox/verify/{reference}/")

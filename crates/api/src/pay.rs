@@ -462,12 +462,22 @@ pub async fn pay(
     token: web::Path<String>,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    let state = state.get_ref().clone();
-    let token = token.into_inner();
+    let envelope = pay_session(state.get_ref().clone(), token.into_inner(), &body.value).await?;
+    Ok(HttpResponse::Ok().json(envelope))
+}
+
+/// The `/pay/` path for `token` with the request body `value`: validates it, claims the session,
+/// debits and settles. Returns the result envelope. Shared by `/pay/` and the hosted page's
+/// form post, so both pay the same way.
+pub(crate) async fn pay_session(
+    state: AppState,
+    token: String,
+    value: &Value,
+) -> Result<Value, ApiError> {
     if catalyst_domain::token::SessionToken::parse(&token).is_err() {
         return Err(ApiError::NotFound);
     }
-    let body = Arc::new(parse_pay_body(&body.value)?);
+    let body = Arc::new(parse_pay_body(value)?);
 
     // The claim; with an in-process gateway also the debit, its outcome and the answer, in the
     // same transaction.
@@ -506,7 +516,7 @@ pub async fn pay(
     let (claimed, adapter) = match claimed {
         Claim::Answered(envelope) => {
             state.events_written();
-            return Ok(HttpResponse::Ok().json(envelope));
+            return Ok(envelope);
         }
         Claim::AwaitsGateway(claimed, adapter) => (*claimed, adapter),
     };
@@ -548,7 +558,7 @@ pub async fn pay(
     })
     .await?;
     state.events_written();
-    Ok(HttpResponse::Ok().json(envelope))
+    Ok(envelope)
 }
 
 /// How the claim step of `/pay/` ended.
@@ -628,12 +638,22 @@ pub async fn verify(
     token: web::Path<String>,
     body: OptionalJsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    let state = state.get_ref().clone();
-    let token = token.into_inner();
+    let envelope =
+        verify_session(state.get_ref().clone(), token.into_inner(), &body.0.value).await?;
+    Ok(HttpResponse::Ok().json(envelope))
+}
+
+/// The `/verify/` path for `token` with the request body `value`; returns the result envelope.
+/// Shared by `/verify/` and the hosted page's verification form.
+pub(crate) async fn verify_session(
+    state: AppState,
+    token: String,
+    value: &Value,
+) -> Result<Value, ApiError> {
     if catalyst_domain::token::SessionToken::parse(&token).is_err() {
         return Err(ApiError::NotFound);
     }
-    let obj = object(&body.0.value)?;
+    let obj = object(value)?;
     let mut errors = ValidationErrors::new();
     validation::optional(obj, "verification_id", &mut errors, |v| {
         validation::char_field(v, 255)
@@ -671,7 +691,7 @@ pub async fn verify(
     })
     .await?;
     state.events_written();
-    Ok(HttpResponse::Ok().json(envelope))
+    Ok(envelope)
 }
 
 #[cfg(test)]

@@ -1,67 +1,92 @@
-// Hosted payment page: validates the IBAN as it is typed and submits the payment.
+// Hosted payment page: checks the IBAN as it is typed and pays with /pay/ (the form also works
+// without this script: it posts to /s/{token}).
 (function () {
   "use strict";
-  var verifyForm = document.getElementById("verify");
-  if (verifyForm) {
-    verifyForm.addEventListener("submit", function (e) {
-      e.preventDefault();
-      var token = verifyForm.dataset.token;
-      fetch("/api/v1/payment-sessions/" + token + "/verify/", { method: "POST" })
-        .then(function (r) { return r.json(); })
-        .then(function (b) {
-          document.getElementById("result").textContent = b.status || b.detail;
-          if (verifyForm.dataset.returnUrl && (b.status === "completed" || b.retry_allowed === false)) {
-            var url = new URL(verifyForm.dataset.returnUrl);
-            url.searchParams.set("session_token", token);
-            url.searchParams.set("session_id", token);
-            window.location.assign(url.toString());
-          } else if (b.status !== "completed") {
-            window.location.reload();
-          }
-        });
-    });
-  }
-  var form = document.getElementById("pay");
-  if (!form) return;
-  var token = form.dataset.token;
-  var returnUrl = form.dataset.returnUrl;
-  var ibanStatus = document.getElementById("iban-status");
-  var result = document.getElementById("result");
-
-  function post(path, body, auth) {
+  var main = document.getElementById("checkout");
+  function send(path, body, token) {
     var headers = { "Content-Type": "application/json" };
-    if (auth) headers.Authorization = "Bearer " + token;
+    if (token) headers.Authorization = "Bearer " + token;
     return fetch(path, { method: "POST", headers: headers, body: JSON.stringify(body) })
       .then(function (r) { return r.json().then(function (j) { return { status: r.status, body: j }; }); });
   }
+  function reload() { window.location.assign(window.location.pathname + window.location.search); }
 
-  form.iban.addEventListener("change", function () {
-    post("/api/v1/iban-validate/", { iban: form.iban.value }, true).then(function (r) {
-      if (r.status !== 200) { ibanStatus.textContent = ""; return; }
-      ibanStatus.textContent = r.body.valid ? [r.body.bank_name, r.body.bic].filter(Boolean).join(" · ") : r.body.error;
+  var verifyForm = document.getElementById("verify-form");
+  if (verifyForm) {
+    verifyForm.addEventListener("submit", function (e) {
+      e.preventDefault();
+      document.getElementById("verify-button").disabled = true;
+      send("/api/v1/payment-sessions/" + verifyForm.dataset.token + "/verify/", {}).then(reload, reload);
     });
-  });
-
-  function finish() {
-    if (!returnUrl) return;
-    var url = new URL(returnUrl);
-    url.searchParams.set("session_token", token);
-    url.searchParams.set("session_id", token);
-    window.location.assign(url.toString());
   }
+
+  var form = document.getElementById("pay-form");
+  if (!form) return;
+  var token = form.dataset.token;
+  var iban = document.getElementById("iban");
+  var feedback = document.getElementById("iban-feedback");
+  var error = document.getElementById("form-error");
+  var button = document.getElementById("pay-button");
+  var timer = null;
+  var seq = 0;
+
+  function show(state, nodes) {
+    feedback.dataset.state = state;
+    feedback.textContent = "";
+    nodes.forEach(function (n) { feedback.appendChild(n); });
+  }
+  function span(id, text) {
+    var s = document.createElement("span");
+    s.id = id;
+    s.textContent = text;
+    return s;
+  }
+
+  iban.addEventListener("input", function () {
+    var raw = iban.value.replace(/\s+/g, "").toUpperCase();
+    var grouped = raw.replace(/(.{4})(?=.)/g, "$1 ");
+    if (grouped !== iban.value) {
+      var atEnd = iban.selectionStart === iban.value.length;
+      iban.value = grouped;
+      if (atEnd) iban.setSelectionRange(grouped.length, grouped.length);
+    }
+    clearTimeout(timer);
+    if (!raw) { show("empty", []); return; }
+    show("checking", []);
+    var mine = ++seq;
+    timer = setTimeout(function () {
+      send("/api/v1/iban-validate/", { iban: raw }, token).then(function (r) {
+        if (mine !== seq) return;
+        if (r.status !== 200) { show("empty", []); return; }
+        if (r.body.valid) {
+          show("valid", [span("bank-name", r.body.bank_name || ""), document.createTextNode(" "), span("bank-bic", r.body.bic || "")]);
+        } else {
+          show("invalid", [document.createTextNode(r.body.error || "")]);
+        }
+      });
+    }, 300);
+  });
 
   form.addEventListener("submit", function (e) {
     e.preventDefault();
-    if (!form.accept.checked) { result.textContent = "Please accept the mandate."; return; }
-    form.querySelector("button").disabled = true;
-    post("/api/v1/payment-sessions/" + token + "/pay/", {
-      iban: form.iban.value, iban_holder_name: form.holder.value
-    }, false).then(function (r) {
+    if (main.dataset.busy === "true") return;
+    if (!document.getElementById("accept").checked) {
+      error.textContent = form.dataset.mustAccept || error.dataset.mustAccept || "";
+      document.getElementById("accept").focus();
+      return;
+    }
+    main.dataset.busy = "true";
+    button.disabled = true;
+    error.textContent = "";
+    send("/api/v1/payment-sessions/" + token + "/pay/", {
+      iban: iban.value.replace(/\s+/g, ""), iban_holder_name: document.getElementById("holder").value
+    }).then(function (r) {
       var b = r.body;
       if (b.verification_url) { window.location.assign(b.verification_url); return; }
-      if (b.status === "completed" || b.status === "failed") { result.textContent = b.status; finish(); return; }
-      result.textContent = (b.error_details && b.error_details.message) || b.detail || b.status;
-      form.querySelector("button").disabled = false;
-    });
+      if (r.status === 200) { reload(); return; }
+      error.textContent = (b.error_details && b.error_details.message) || b.detail || "";
+      main.dataset.busy = "false";
+      button.disabled = false;
+    }, function () { main.dataset.busy = "false"; button.disabled = false; });
   });
 })();

@@ -1,0 +1,318 @@
+//! The hosted payment page (`/s/{token}`): offer, SEPA mandate and the IBAN form, one screen per
+//! session state (the DOM contract of docs/API.md §3).
+//!
+//! Server-rendered HTML with every value escaped ([`view`]); the page's script (same origin, no
+//! inline script, strict CSP) validates the IBAN with `/iban-validate/` as it is typed and pays
+//! with `/pay/`. Without JavaScript the form posts to `/s/{token}`, which runs the same pay path
+//! ([`crate::pay::pay_session`]) and answers 303 to the page or re-renders the form with the error.
+
+pub mod labels;
+pub mod view;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_domain::session::Locale;
+use catalyst_store::{Gateway, Mandate, Order};
+use serde_json::json;
+
+use crate::db;
+use crate::error::{ApiError, Conflict};
+use crate::sessions::load_current;
+use crate::state::AppState;
+use crate::views;
+pub use view::escape;
+use view::{FormEcho, PageData, Screen};
+
+const SCRIPT: &str = include_str!("pay.js");
+const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; img-src https: data:; \
+                   style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// The largest form body `POST /s/{token}` reads.
+const MAX_FORM_BYTES: usize = 4096;
+
+async fn load(state: &AppState, token: String) -> Result<PageData, ApiError> {
+    db::read(&state.store, move |conn| {
+        let session = load_current(conn, &token)?;
+        let body = views::session_body(conn, &session)?;
+        let order = Order::find_by_session(conn, &session.id)?;
+        let latest = session.latest_transaction(conn)?;
+        let gateway = Gateway::find(conn, &session.tenant_id, &session.gateway_id)?;
+        let signed = match &latest {
+            Some(t) => Some(Mandate::find(conn, &session.tenant_id, &t.mandate_id)?.signed_at),
+            None => None,
+        };
+        Ok::<_, ApiError>(PageData {
+            session: body,
+            mandate_reference: format!("MAND-{}", order.order_number),
+            order_number: order.order_number,
+            latest_status: latest.as_ref().map(|t| t.status.clone()),
+            verification_url: latest.and_then(|t| t.verification_url),
+            creditor_name: gateway.creditor_name.unwrap_or(gateway.name),
+            creditor_address: None,
+            creditor_id: gateway.creditor_identifier,
+            mandate_date: signed.unwrap_or_else(catalyst_store::now).date(),
+        })
+    })
+    .await
+}
+
+fn locale_of(req: &HttpRequest, data: Option<&PageData>) -> Locale {
+    let query =
+        web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+            .ok()
+            .and_then(|q| q.get("locale").cloned());
+    let accept = req
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    view::choose_locale(
+        query.as_deref(),
+        data.and_then(|d| d.session["default_locale"].as_str()),
+        accept,
+    )
+}
+
+fn html(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header(("Referrer-Policy", "no-referrer"))
+        .body(body)
+}
+
+async fn show(
+    state: &AppState,
+    req: &HttpRequest,
+    token: String,
+    status: actix_web::http::StatusCode,
+    form: &FormEcho,
+) -> Result<HttpResponse, ApiError> {
+    match load(state, token).await {
+        Ok(data) => {
+            let locale = locale_of(req, Some(&data));
+            let screen = Screen::of(
+                data.session["status"].as_str().unwrap_or_default(),
+                data.latest_status.as_deref(),
+            );
+            Ok(html(status, view::render(&data, locale, screen, form)))
+        }
+        Err(ApiError::NotFound) => Ok(html(
+            actix_web::http::StatusCode::NOT_FOUND,
+            view::not_found(locale_of(req, None)),
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+/// `GET /s/{token}` — the hosted payment page.
+pub async fn page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    token: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    show(
+        &state,
+        &req,
+        token.into_inner(),
+        actix_web::http::StatusCode::OK,
+        &FormEcho::default(),
+    )
+    .await
+}
+
+fn see_other(token: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("/s/{token}")))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+/// The fields of an `application/x-www-form-urlencoded` body of at most [`MAX_FORM_BYTES`];
+/// `None` for another content type, an oversize body or one that is not UTF-8.
+fn form_fields(req: &HttpRequest, body: &[u8]) -> Option<Vec<(String, String)>> {
+    let form_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';').next().is_some_and(|t| {
+                t.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            })
+        });
+    if !form_type || body.len() > MAX_FORM_BYTES || std::str::from_utf8(body).is_err() {
+        return None;
+    }
+    Some(
+        url::form_urlencoded::parse(body)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect(),
+    )
+}
+
+fn bad_form() -> ApiError {
+    ApiError::Validation(catalyst_domain::validation::ValidationErrors::single(
+        "body",
+        "Expected an application/x-www-form-urlencoded form of at most 4096 bytes.",
+    ))
+}
+
+/// `POST /s/{token}` — the page's form without JavaScript: pays through `/pay/`'s path, then
+/// answers 303 to the page (its new screen), or 400 with the form, the typed values and the error
+/// (nothing written).
+pub async fn pay_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    token: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let token = token.into_inner();
+    let fields = form_fields(&req, &body).ok_or_else(bad_form)?;
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let (iban, holder) = (field("iban"), field("holder"));
+    let locale_data = load(&state, token.clone()).await;
+    let locale = locale_of(&req, locale_data.as_ref().ok());
+    let echo = |error: String| FormEcho {
+        iban: iban.clone(),
+        holder: holder.clone(),
+        error: Some(error),
+    };
+    if field("accept").is_empty() {
+        let form = echo(labels::labels(locale).must_accept.to_owned());
+        return show(
+            &state,
+            &req,
+            token,
+            actix_web::http::StatusCode::BAD_REQUEST,
+            &form,
+        )
+        .await;
+    }
+    let request = json!({"iban": iban, "iban_holder_name": holder});
+    match crate::pay::pay_session(state.get_ref().clone(), token.clone(), &request).await {
+        Ok(_) => Ok(see_other(&token)),
+        Err(ApiError::InvalidIban(message)) => {
+            show(
+                &state,
+                &req,
+                token,
+                actix_web::http::StatusCode::BAD_REQUEST,
+                &echo(message),
+            )
+            .await
+        }
+        Err(ApiError::Validation(errors)) => {
+            let l = labels::labels(locale);
+            let message = [("iban", l.iban), ("iban_holder_name", l.holder)]
+                .iter()
+                .filter_map(|(field, label)| {
+                    errors
+                        .get(field)
+                        .map(|m| format!("{label}: {}", m.join(" ")))
+                })
+                .collect::<Vec<_>>()
+                .join(" ");
+            show(
+                &state,
+                &req,
+                token,
+                actix_web::http::StatusCode::BAD_REQUEST,
+                &echo(message),
+            )
+            .await
+        }
+        Err(ApiError::Conflict(Conflict::SessionNotPayable) | ApiError::SessionExpired) => {
+            Ok(see_other(&token))
+        }
+        Err(ApiError::NotFound) => {
+            show(
+                &state,
+                &req,
+                token,
+                actix_web::http::StatusCode::NOT_FOUND,
+                &FormEcho::default(),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `POST /s/{token}/verify` — the verification step without JavaScript: runs `/verify/`'s path
+/// and answers 303 to the page.
+pub async fn verify_form(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let token = token.into_inner();
+    match crate::pay::verify_session(state.get_ref().clone(), token.clone(), &json!({})).await {
+        Ok(_) | Err(ApiError::Conflict(Conflict::SessionNotVerifiable)) => Ok(see_other(&token)),
+        Err(e) => Err(e),
+    }
+}
+
+/// `GET /s/assets/pay.js` — the page's script.
+pub async fn script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .body(SCRIPT)
+}
+
+/// `GET /sandbox/verify/{reference}` — the SANDBOX gateway's stand-in for the customer's online
+/// bank: it shows what is being confirmed and sends the customer back to the payment page,
+/// where `/verify/` asks the gateway for the result.
+pub async fn sandbox_verification(
+    state: web::Data<AppState>,
+    reference: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let reference = reference.into_inner();
+    let found = db::read(
+        &state.store,
+        move |c| -> Result<Option<(String, String, String)>, ApiError> {
+            let Some(t) = catalyst_store::Transaction::find_by_reference(c, &reference)? else {
+                return Ok(None);
+            };
+            let Some(session_id) = &t.session_id else {
+                return Ok(None);
+            };
+            let session = catalyst_store::PaymentSession::find(c, &t.tenant_id, session_id)?;
+            let gateway = catalyst_store::Gateway::find(c, &t.tenant_id, &t.gateway_id)?;
+            if gateway.adapter != "SANDBOX" {
+                return Ok(None);
+            }
+            let creditor = gateway.creditor_name.unwrap_or(gateway.name);
+            Ok(Some((
+                session.token,
+                views::money(t.amount_minor, &t.currency)? + " " + &t.currency,
+                creditor,
+            )))
+        },
+    )
+    .await?;
+    let Some((token, amount, creditor)) = found else {
+        return Err(ApiError::NotFound);
+    };
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sandbox bank</title>\
+         <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem}}\
+         a{{display:block;margin-top:1rem;padding:.75rem 1rem;background:#0a7d3b;color:#fff;text-align:center;text-decoration:none}}</style></head>\
+         <body><h1>Sandbox bank</h1><p>Confirm the SEPA Direct Debit mandate for <strong>{amount}</strong> to <strong>{creditor}</strong>.</p>\
+         <p>This page stands in for the customer's online bank; nothing real happens.</p>\
+         <a href=\"/s/{token}\">Confirm and return to the payment</a></body></html>",
+        amount = escape(&amount),
+        creditor = escape(&creditor),
+        token = escape(&token),
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(html))
+}
