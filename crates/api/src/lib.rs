@@ -24,6 +24,7 @@ pub mod error;
 pub mod hosted;
 pub mod iban;
 pub mod idempotency;
+pub mod imports;
 mod listing;
 pub mod management;
 pub mod middleware;

@@ -230,6 +230,7 @@ pub mod endpoints {
 
     /// Every event type an endpoint can subscribe to (API.md §5).
     pub const EVENTS: &[&str] = &[
+        "lead.imported",
         "order.created",
         "order.imported",
         "transaction.created",
