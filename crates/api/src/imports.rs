@@ -15,7 +15,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use catalyst_domain::lead::NewLead;
 use catalyst_domain::status::OrderStatus;
 use catalyst_store::imports::{self, LeadRow, OrderRow, Target};
-use catalyst_store::{DbConnection, StoreError, WebhookProfile, now, tx};
+use catalyst_store::{DbConnection, Store, StoreError, WebhookProfile, now, tx};
 use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -39,7 +39,8 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn parse(s: &str) -> Option<Kind> {
+    /// `leads` or `orders`.
+    pub fn parse(s: &str) -> Option<Kind> {
         match s {
             "leads" => Some(Kind::Leads),
             "orders" => Some(Kind::Orders),
@@ -182,36 +183,48 @@ pub async fn create(
     let tenant = m.tenant_id.clone();
     let query = query.into_inner();
     idempotency::run(&state, &tenant, &req, &fingerprint, || async {
-        let (t, partial) = (tenant.clone(), query.partial);
+        let (store, t, partial) = (state.store.clone(), tenant.clone(), query.partial);
         let profile = query.webhook_profile_id.clone();
-        let store = state.store.clone();
-        let outcome = web::block(move || {
-            store.read(|conn| {
-                if let Some(p) = &profile {
-                    WebhookProfile::find(conn, &t, p).map_err(|e| match e {
-                        StoreError::NotFound => {
-                            ApiError::field("webhook_profile_id", "Unknown webhook profile.")
-                        }
-                        e => e.into(),
-                    })?;
-                }
-                let target = Target {
-                    tenant_id: &t,
-                    profile_id: profile.as_deref(),
-                };
-                Ok::<_, ApiError>(tx::write(conn, |c| run(c, target, kind, partial, file)))
-            })
-        })
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+        let outcome =
+            web::block(move || import(&store, &t, kind, partial, profile.as_deref(), file))
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))??;
         state.events_written();
         answer(kind, outcome)
     })
     .await
 }
 
-/// The response for an import's outcome.
-fn answer(
+/// Imports `input` as a CSV of `kind` for `tenant` in one write transaction (blocking: run it
+/// off the async workers). The outer error is the request's (an unknown webhook profile, the
+/// database); the inner one says why the import wrote nothing.
+pub fn import(
+    store: &Store,
+    tenant: &str,
+    kind: Kind,
+    partial: bool,
+    profile: Option<&str>,
+    input: impl std::io::Read,
+) -> Result<Result<Report, ImportError>, ApiError> {
+    store.read(|conn| {
+        if let Some(p) = profile {
+            WebhookProfile::find(conn, tenant, p).map_err(|e| match e {
+                StoreError::NotFound => {
+                    ApiError::field("webhook_profile_id", "Unknown webhook profile.")
+                }
+                e => e.into(),
+            })?;
+        }
+        let target = Target {
+            tenant_id: tenant,
+            profile_id: profile,
+        };
+        Ok(tx::write(conn, |c| run(c, target, kind, partial, input)))
+    })
+}
+
+/// The response for an import's outcome: the report (201), or why nothing was stored (400).
+pub fn answer(
     kind: Kind,
     outcome: Result<Report, ImportError>,
 ) -> Result<(StatusCode, Value), ApiError> {

@@ -558,6 +558,7 @@ pub mod endpoints {
         fn every_emitted_event_is_subscribable() {
             let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../store/src");
             let objects = [
+                "lead",
                 "order",
                 "transaction",
                 "chargeback",
