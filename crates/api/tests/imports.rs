@@ -167,4 +167,22 @@ api_test! {
         assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(ctx.count("leads"), 0);
     }
+
+    async fn imported_events_go_to_the_named_webhook_profile(ctx) {
+        let t = ctx.tenant("Acme");
+        let app = ctx.app().await;
+        let (status, _, profile) = send(&app, post("/api/v1/webhook-profiles/", serde_json::json!({"name": "imports"})).auth(&t.secret_key)).await;
+        assert_eq!(status, StatusCode::CREATED, "{profile}");
+        let id = profile["id"].as_str().unwrap().to_owned();
+        let path = format!("/api/v1/webhook-profiles/{id}/endpoints/");
+        let (status, _, endpoint) = send(&app, post(&path, serde_json::json!({"url": "https://hooks.example.com/in", "events": ["lead.imported"]})).auth(&t.secret_key)).await;
+        assert_eq!(status, StatusCode::CREATED, "{endpoint}");
+        let (status, body) = import(&app, &format!("{LEADS}?webhook_profile_id={id}"), &t.secret_key, GOOD_LEADS, None).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(ctx.count("webhook_deliveries"), 2, "one delivery per imported lead");
+        let (status, body) = import(&app, &format!("{LEADS}?webhook_profile_id=nope"), &t.secret_key, GOOD_LEADS, None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body["errors"]["webhook_profile_id"].is_array(), "{body}");
+        assert_eq!(ctx.count("leads"), 2);
+    }
 }
