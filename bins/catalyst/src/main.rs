@@ -74,6 +74,23 @@ enum Command {
         #[arg(long, default_value_t = 500)]
         batch: i64,
     },
+    /// Import a CSV file of leads or orders for a tenant (API.md §12); prints the report as
+    /// JSON and fails when nothing was stored.
+    Import {
+        /// `leads` or `orders`.
+        kind: String,
+        /// The CSV file (read as a stream).
+        file: std::path::PathBuf,
+        /// The tenant the rows belong to.
+        #[arg(long)]
+        tenant: String,
+        /// Store the good rows and report the bad ones.
+        #[arg(long)]
+        partial: bool,
+        /// The webhook profile the `*.imported` events go to.
+        #[arg(long)]
+        webhook_profile: Option<String>,
+    },
     /// Create (or find again) the demo tenant with a sandbox gateway, campaigns, a hosted page
     /// and a webhook profile; print their ids and fresh keys.
     Demo {
@@ -250,6 +267,32 @@ fn main() -> anyhow::Result<()> {
                     json,
                 },
         } => billing_run(&config, dry_run, date, json),
+        Command::Import {
+            kind,
+            file,
+            tenant,
+            partial,
+            webhook_profile,
+        } => {
+            let kind = catalyst_api::imports::Kind::parse(&kind)
+                .ok_or_else(|| anyhow::anyhow!("KIND is leads or orders, not {kind}"))?;
+            let input = std::io::BufReader::new(std::fs::File::open(&file)?);
+            let store = open_store(&config, false)?;
+            let outcome = catalyst_api::imports::import(
+                &store,
+                &tenant,
+                kind,
+                partial,
+                webhook_profile.as_deref(),
+                input,
+            )
+            .map_err(|e| anyhow::anyhow!("{}", e.body()))?;
+            let (status, body) = catalyst_api::imports::answer(kind, outcome)
+                .map_err(|e| anyhow::anyhow!("{}", e.body()))?;
+            println!("{body}");
+            anyhow::ensure!(status.is_success(), "nothing was imported");
+            Ok(())
+        }
         Command::Demo { json, webhook_url } => {
             let setup = provision::demo(
                 &open_store(&config, false)?,

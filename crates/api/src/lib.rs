@@ -25,6 +25,7 @@ pub mod health;
 pub mod hosted;
 pub mod iban;
 pub mod idempotency;
+pub mod imports;
 mod listing;
 pub mod management;
 pub mod middleware;

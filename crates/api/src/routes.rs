@@ -6,7 +6,9 @@ use actix_web::web;
 use crate::management::deliveries;
 use crate::management::webhook_profiles::{self, endpoints};
 use crate::management::{api_keys, campaigns, gateways, hosted_pages, subscriptions};
-use crate::{customers, iban, openapi, pay, reconciliation, refunds, sessions, settlement};
+use crate::{
+    customers, iban, imports, openapi, pay, reconciliation, refunds, sessions, settlement,
+};
 
 /// Declares resources with their methods; generates `register` and `ROUTE_TABLE`.
 macro_rules! route_table {
@@ -55,6 +57,7 @@ route_table! {
     "/api-keys/{id}/revoke/" => { post: api_keys::revoke },
     "/gateways/{gateway_id}/notifications/" => { post: settlement::notification },
     "/sandbox/settle/" => { post: settlement::settle },
+    "/imports/{kind}/" => { post: imports::create },
     "/subscriptions/" => { get: subscriptions::list },
     "/subscriptions/{id}/" => { get: subscriptions::retrieve, patch: subscriptions::update },
     "/subscriptions/{id}/cancel/" => { post: subscriptions::cancel },

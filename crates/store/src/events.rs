@@ -123,6 +123,16 @@ impl<'a> Subject<'a> {
         self.emit(conn, "order.created", payload, now)
     }
 
+    /// `order.imported`: an order written by a CSV import.
+    pub fn order_imported(&self, conn: &mut DbConnection, now: NaiveDateTime) -> StoreResult<()> {
+        let payload = json!({
+            "order_id": self.order.id, "order_number": self.order.order_number, "status": self.order.status,
+            "amount": money(self.order.amount_minor, &self.order.currency)?, "currency": self.order.currency,
+            "email": self.lead.email, "source": "import",
+        });
+        self.emit(conn, "order.imported", payload, now)
+    }
+
     /// `payment_session.completed` / `.failed` / `.expired`.
     pub fn session_finished(
         &self,
@@ -418,4 +428,34 @@ impl Subject<'_> {
         payload["sequence_type"] = json!(t.sequence_type);
         self.emit(conn, event_type, payload, now)
     }
+}
+
+/// `lead.imported`: a lead written by a CSV import, sent to `profile_id` (the import's webhook
+/// profile). A lead has no order, so its context holds the lead alone.
+pub fn lead_imported(
+    conn: &mut DbConnection,
+    lead: &Lead,
+    profile_id: Option<&str>,
+    now: NaiveDateTime,
+) -> StoreResult<()> {
+    let payload = json!({
+        "lead_id": lead.id, "email": lead.email, "first_name": lead.first_name,
+        "last_name": lead.last_name, "country": lead.country, "source": "import",
+    });
+    let context = json!({
+        "lead": {"id": lead.id, "email": lead.email, "first_name": lead.first_name, "last_name": lead.last_name,
+                 "country": lead.country, "city": lead.city, "postal_code": lead.postal_code, "phone": lead.phone},
+        "session": null, "order": null,
+    });
+    outbox::emit(
+        conn,
+        NewEvent {
+            tenant_id: &lead.tenant_id,
+            profile_id,
+            event_type: "lead.imported",
+            payload,
+            context,
+        },
+        now,
+    )
 }

@@ -27,6 +27,7 @@ pub mod customers;
 mod error;
 pub mod events;
 pub mod idempotency;
+pub mod imports;
 pub mod migrations;
 pub mod outbox;
 pub mod outcome;

@@ -19,6 +19,7 @@ const FLOWS: &[&str] = &[
     "subscriptions",
     "collection",
     "recovery",
+    "imports",
 ];
 
 /// The `crate::<module>` references of a source file, comments left out.

@@ -2,6 +2,7 @@
 
 mod billing;
 pub(crate) mod direct;
+mod imports;
 mod load;
 pub(crate) mod pay;
 pub(crate) mod sessions;
@@ -15,7 +16,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 
 const USAGE: &str = "\
-usage: cargo xtask bench <sessions|pay|webhooks|billing> [options]
+usage: cargo xtask bench <sessions|pay|webhooks|billing|imports> [options]
 
 scenarios:
   sessions   HTTP load benchmark of POST /api/v1/payment-sessions/ (campaign mode, a new lead per
@@ -45,6 +46,10 @@ scenarios:
              PostgreSQL); then --idle subscriptions none of which is due and one billing run
              over them (must finish in < 1 s), with the due scan alone and, on PostgreSQL,
              its EXPLAIN ANALYZE.
+  imports    CSV imports: --rows generated leads, then --rows orders of them, each imported by
+             ONE `catalyst import KIND FILE --tenant ID` (release binary, process start to
+             exit, one streaming pass, one transaction) -> rows/s and the process's peak RSS
+             (VmHWM from /proc, sampled every 5 ms until it exits).
 
 options:
   --duration SECS        measured seconds per run (default 10 for sessions, 6 for pay; at most
@@ -65,6 +70,7 @@ options:
   --subscriptions N      billing: due subscriptions per set (default 100000, at most 1000000)
   --idle N               billing: subscriptions none of which is due (default 1000000, at most
                          10000000; 0 skips the none-due run)
+  --rows N               imports: rows per file (default 100000, at most 1000000)
   --backends LIST        sqlite,postgres (default both)
   --rust-log FILTER      RUST_LOG for the server (default: unset, i.e. the server's default
                          `info,actix_server=warn`, one access-log line per request)
@@ -90,6 +96,7 @@ pub fn run(args: &[String]) -> Result<()> {
         Some("pay") => Scenario::Pay,
         Some("webhooks") => Scenario::Webhooks,
         Some("billing") => Scenario::Billing,
+        Some("imports") => Scenario::Imports,
         None | Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             return Ok(());
@@ -124,6 +131,7 @@ pub fn run(args: &[String]) -> Result<()> {
         Scenario::Pay => pay::run(&options, &root, &target),
         Scenario::Webhooks => webhooks::run(&options, &target),
         Scenario::Billing => billing::run(&options, &target),
+        Scenario::Imports => imports::run(&options, &target),
     }
 }
 
@@ -134,6 +142,7 @@ enum Scenario {
     Pay,
     Webhooks,
     Billing,
+    Imports,
 }
 
 /// What `bench …` was asked to do.
@@ -152,6 +161,8 @@ pub struct Options {
     pub subscriptions: usize,
     /// `billing`: subscriptions none of which is due (0: no none-due run).
     pub idle: usize,
+    /// `imports`: rows per file.
+    pub rows: usize,
     pub backends: Vec<Backend>,
     pub rust_log: Option<String>,
     /// Further environment of the `catalyst` processes (`cargo xtask chaos` shortens the
@@ -199,19 +210,22 @@ impl Options {
             // pay runs each tool --rounds times per level: shorter runs.
             duration: match scenario {
                 Scenario::Pay => 6,
-                Scenario::Sessions | Scenario::Webhooks | Scenario::Billing => 10,
+                Scenario::Sessions | Scenario::Webhooks | Scenario::Billing | Scenario::Imports => {
+                    10
+                }
             },
             warmup: 2,
             rounds: 5,
             concurrency: match scenario {
                 Scenario::Sessions => vec![1, 4, 16, 64],
                 Scenario::Pay => vec![1, 4, 16],
-                Scenario::Webhooks | Scenario::Billing => vec![4],
+                Scenario::Webhooks | Scenario::Billing | Scenario::Imports => vec![4],
             },
             sessions: 500,
             drain: true,
             subscriptions: 100_000,
             idle: 1_000_000,
+            rows: 100_000,
             backends: vec![Backend::Sqlite, Backend::Postgres],
             rust_log: None,
             server_env: Vec::new(),
@@ -269,6 +283,12 @@ impl Options {
                     o.subscriptions = match value()?.trim().parse::<usize>() {
                         Ok(n @ 1..=1_000_000) => n,
                         _ => bail!("--subscriptions: not a number in 1..=1000000"),
+                    };
+                }
+                "--rows" => {
+                    o.rows = match value()?.trim().parse::<usize>() {
+                        Ok(n @ 1..=1_000_000) => n,
+                        _ => bail!("--rows: not a number in 1..=1000000"),
                     };
                 }
                 "--idle" => {

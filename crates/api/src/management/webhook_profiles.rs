@@ -230,6 +230,7 @@ pub mod endpoints {
 
     /// Every event type an endpoint can subscribe to (API.md §5).
     pub const EVENTS: &[&str] = &[
+        "lead.imported",
         "order.created",
         "order.imported",
         "transaction.created",
@@ -557,6 +558,7 @@ pub mod endpoints {
         fn every_emitted_event_is_subscribable() {
             let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../store/src");
             let objects = [
+                "lead",
                 "order",
                 "transaction",
                 "chargeback",
