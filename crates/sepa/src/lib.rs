@@ -1,5 +1,8 @@
 //! IBAN, BIC and SEPA creditor identifier validation with a compiled-in bank registry, and the
-//! SEPA reason-code table, for Catalyst's SEPA Direct Debit platform.
+//! SEPA reason-code table, for Catalyst's SEPA Direct Debit platform; and the ISO 20022 bank
+//! files of SEPA Direct Debit: the [`pain008`] collection-file writer with the [`epc`] rules and
+//! the [`calendar`] of TARGET2 business days, and the [`pain002`] status-report and [`camt054`]
+//! debit-notification readers.
 //!
 //! ```
 //! use catalyst_sepa::{Bic, CreditorId, decline_code_for_reason, validate};
@@ -28,17 +31,25 @@
 #![warn(missing_docs)]
 
 pub mod bic;
+pub mod calendar;
+pub mod camt054;
 mod checksum;
 pub mod country;
 pub mod creditor_id;
+pub mod epc;
+mod file_error;
 pub mod iban;
 mod national;
+pub mod pain002;
+pub mod pain008;
 pub mod reasons;
 pub mod registry;
+mod xml_read;
 
 pub use bic::{Bic, BicError};
 pub use country::{Country, CountryCode};
 pub use creditor_id::{CreditorId, CreditorIdError};
+pub use file_error::FileError;
 pub use iban::{IbanError, ValidIban, normalize, validate};
 pub use reasons::{DeclineCode, ReasonCode, decline_code_for_reason};
 pub use registry::Bank;
