@@ -20,9 +20,17 @@ pub enum Call {
     Verify,
 }
 
-/// The session's result as the envelope's `status`, `retry_allowed` pair.
-fn outcome(session: &PaymentSession, t: Option<&Transaction>, call: Call) -> (&'static str, Value) {
+/// The session's result as the envelope's `status`, `retry_allowed` pair. `awaits_bank`: the
+/// gateway collects by bank file (`BATCH`), so a pending debit is the expected state until the
+/// bank's report is imported, not a lost answer.
+fn outcome(
+    session: &PaymentSession,
+    t: Option<&Transaction>,
+    call: Call,
+    awaits_bank: bool,
+) -> (&'static str, Value) {
     match (session.status.as_str(), t.map(|t| t.status.as_str())) {
+        ("PAYMENT_IN_PROGRESS", Some("pending")) if awaits_bank => ("pending", Value::Null),
         ("COMPLETED", _) => ("completed", Value::Null),
         ("AWAITING_VERIFICATION", _) => ("awaiting_verification", Value::Null),
         ("FAILED", _) => ("failed", json!(false)),
@@ -151,8 +159,10 @@ pub fn render(store: &Store, parts: Parts, call: Call, livemode: bool) -> Result
     } = parts;
     let session = &session;
     let holder = holder_name(store, mandate.as_ref())?;
-    let (status, retry_allowed) = outcome(session, t.as_ref(), call);
+    let awaits_bank = gateway.adapter == catalyst_gateway::batch::NAME;
+    let (status, retry_allowed) = outcome(session, t.as_ref(), call, awaits_bank);
     let error_details = match &t {
+        Some(t) if t.status == "pending" && awaits_bank => Value::Null,
         Some(t) if session.status == "PAYMENT_IN_PROGRESS" => error_details(t),
         Some(t) if t.error_code.is_some() => error_details(t),
         _ => Value::Null,

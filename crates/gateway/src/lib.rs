@@ -57,6 +57,7 @@ use catalyst_domain::money::{Currency, Money};
 use catalyst_domain::secret::Secret;
 use catalyst_sepa::DeclineCode;
 
+pub mod batch;
 pub mod body;
 pub mod emp;
 #[cfg(feature = "fake")]
@@ -67,6 +68,7 @@ pub mod trace;
 mod util;
 pub mod xml;
 
+pub use batch::{BatchAdapter, BatchCredentials};
 pub use emp::EmpAdapter;
 pub use sandbox::{LaterKind, LaterOutcome, SandboxAdapter, SandboxState, later_outcome};
 
@@ -393,14 +395,15 @@ pub trait InProcessGateway: Send + Sync {
 /// A gateway row as the adapters need it (credentials already decrypted).
 #[derive(Debug, Clone)]
 pub struct GatewaySettings {
-    /// `"SANDBOX"` or `"EMP"`.
+    /// `"SANDBOX"`, `"EMP"` or `"BATCH"`.
     pub adapter: String,
     /// Staging (true) or production (false). `EMP` picks its default endpoint by it.
     pub test_mode: bool,
     /// `SANDBOX` only: every otherwise approved debit goes through verification.
     pub requires_verification: bool,
     /// The credentials JSON; `EMP`:
-    /// `{"username", "password", "terminal_token", "endpoint"?}`.
+    /// `{"username", "password", "terminal_token", "endpoint"?}`; `BATCH`:
+    /// `{"creditor_name", "creditor_id", "iban", "bic"}` ([`BatchCredentials`]).
     pub credentials: Option<Secret<String>>,
     /// The bank-statement descriptor; `EMP` sends it as
     /// `dynamic_descriptor_params/merchant_name`.
@@ -435,8 +438,9 @@ pub struct AdapterContext {
     pub targets: Arc<outbound::TargetPolicy>,
 }
 
-/// Builds the adapter named by `settings.adapter` (`"SANDBOX"` or `"EMP"`, ASCII case
-/// ignored). Unknown adapters and bad `EMP` credentials give [`GatewayError::Config`].
+/// Builds the adapter named by `settings.adapter` (`"SANDBOX"`, `"EMP"` or `"BATCH"`, ASCII
+/// case ignored). Unknown adapters and bad `EMP` or `BATCH` credentials give
+/// [`GatewayError::Config`].
 pub fn build_adapter(
     settings: &GatewaySettings,
     ctx: &AdapterContext,
@@ -453,9 +457,11 @@ pub fn build_adapter(
             EmpAdapter::from_settings(settings, ctx.http.clone())?
                 .with_targets(ctx.targets.clone()),
         ))
+    } else if name.eq_ignore_ascii_case(batch::NAME) {
+        Ok(Arc::new(BatchAdapter::from_settings(settings)?))
     } else {
         Err(GatewayError::Config(format!(
-            "unknown gateway adapter {name:?} (expected SANDBOX or EMP)"
+            "unknown gateway adapter {name:?} (expected SANDBOX, EMP or BATCH)"
         )))
     }
 }
@@ -530,8 +536,18 @@ mod tests {
             build_adapter(&emp, &ctx),
             Err(GatewayError::Config(_))
         ));
+        let mut batch = GatewaySettings::sandbox();
+        batch.adapter = "BATCH".into();
+        assert!(matches!(
+            build_adapter(&batch, &ctx),
+            Err(GatewayError::Config(_))
+        ));
+        batch.credentials = Some(Secret::new(
+            r#"{"creditor_name":"Muster GmbH","creditor_id":"DE98ZZZ09999999999","iban":"DE89370400440532013000","bic":"COBADEFFXXX"}"#.into(),
+        ));
+        assert_eq!(build_adapter(&batch, &ctx).unwrap().name(), "BATCH");
         let mut other = GatewaySettings::sandbox();
-        other.adapter = "BATCH".into();
+        other.adapter = "CSV".into();
         assert!(matches!(
             build_adapter(&other, &ctx),
             Err(GatewayError::Config(_))

@@ -6,13 +6,18 @@
 //! so no other worker (another server instance on the same database) takes it meanwhile; on
 //! PostgreSQL the selection is `FOR UPDATE SKIP LOCKED`, on SQLite the write transaction is the
 //! single writer. The worker then either settles the transaction or [`reschedule`]s it.
+//! Transactions of `BATCH` gateways are never due: the bank answers them with files.
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::connection::on_backend;
 use crate::payments::Transaction;
-use crate::schema::transactions;
+use crate::schema::{gateways, transactions};
+
+/// The adapter whose pending debits wait for the bank's files, not for a gateway: recovery
+/// never claims them (there is nothing to query).
+const BATCH_ADAPTER: &str = "BATCH";
 use crate::{DbConnection, StoreResult, prepared, tx};
 
 /// A transaction claimed for reconciling.
@@ -35,6 +40,13 @@ pub fn claim_next(
         let due = transactions::table
             .filter(prepared::queue_condition("transactions.status = 'pending'"))
             .filter(transactions::created_at.lt(created_before))
+            .filter(diesel::dsl::not(
+                transactions::gateway_id.eq_any(
+                    gateways::table
+                        .filter(gateways::adapter.eq(BATCH_ADAPTER))
+                        .select(gateways::id),
+                ),
+            ))
             .filter(
                 transactions::next_recovery_at
                     .is_null()

@@ -217,6 +217,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    batches (id) {
+        id -> Text,
+        tenant_id -> Text,
+        gateway_id -> Text,
+        collection_date -> Date,
+        pain_version -> Text,
+        message_id -> Text,
+        transaction_count -> Integer,
+        control_sum_minor -> BigInt,
+        file -> Binary,
+        created_at -> Timestamp,
+    }
+}
+diesel::table! {
+    batch_transactions (transaction_id) {
+        transaction_id -> Text,
+        batch_id -> Text,
+    }
+}
+diesel::table! {
+    batch_imports (tenant_id, digest) {
+        digest -> Text,
+        tenant_id -> Text,
+        gateway_id -> Text,
+        kind -> Text,
+        summary -> Text,
+        imported_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(orders -> leads (lead_id));
 
 diesel::table! {
@@ -394,6 +425,10 @@ diesel::joinable!(webhook_deliveries -> webhook_events (event_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(webhook_endpoints -> webhook_profiles (profile_id));
 
+diesel::joinable!(batches -> gateways (gateway_id));
+diesel::joinable!(batch_transactions -> batches (batch_id));
+diesel::joinable!(batch_transactions -> transactions (transaction_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
     api_keys,
@@ -416,6 +451,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_attempts,
     chargebacks,
     data_key_rotation,
+    batches,
+    batch_transactions,
+    batch_imports,
 );
 
 diesel::table! {

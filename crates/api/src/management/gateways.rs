@@ -32,7 +32,7 @@ const FIELDS: &[&str] = &[
 pub const CREDENTIALS_CONTEXT: &str = catalyst_store::crypto::GATEWAY_CREDENTIALS;
 
 /// The adapters a gateway can use.
-const ADAPTERS: &[&str] = &["SANDBOX", "EMP"];
+const ADAPTERS: &[&str] = &["SANDBOX", "EMP", "BATCH"];
 
 fn render(g: &Gateway) -> Value {
     json!({
@@ -88,6 +88,61 @@ fn emp_endpoint(v: &Value, targets: &TargetPolicy) -> Result<String, String> {
     let url = catalyst_domain::validation::url_field(v, 2000)?;
     targets.check_url(&url).map_err(|e| e.to_string())?;
     Ok(url)
+}
+
+/// BATCH credentials: `creditor_name`, `creditor_id` (a SEPA creditor identifier), `iban` and
+/// `bic` of the creditor's account, all required and validated; stored normalised.
+fn batch_credentials(v: &Value, f: &mut Fields) -> Option<Value> {
+    const KEYS: [&str; 4] = ["creditor_name", "creditor_id", "iban", "bic"];
+    let Some(obj) = v.as_object() else {
+        f.error(
+            "credentials",
+            catalyst_domain::validation::messages::expected_dict(v),
+        );
+        return None;
+    };
+    let mut ok = true;
+    for key in obj.keys() {
+        if !KEYS.contains(&key.as_str()) {
+            f.error(&format!("credentials.{key}"), "Unknown field.");
+            ok = false;
+        }
+    }
+    let mut given = [String::new(), String::new(), String::new(), String::new()];
+    for (slot, key) in given.iter_mut().zip(KEYS) {
+        match obj.get(key).map(|v| text(70)(v)) {
+            Some(Ok(s)) => *slot = s,
+            Some(Err(m)) => {
+                f.error(&format!("credentials.{key}"), m);
+                ok = false;
+            }
+            None => {
+                f.error(
+                    &format!("credentials.{key}"),
+                    catalyst_domain::validation::messages::REQUIRED,
+                );
+                ok = false;
+            }
+        }
+    }
+    if !ok {
+        return None;
+    }
+    let [name, creditor_id, iban, bic] = given;
+    match catalyst_gateway::BatchCredentials::validate(&name, &creditor_id, &iban, &bic) {
+        Ok(c) => Some(json!({
+            "creditor_name": c.creditor_name,
+            "creditor_id": c.creditor_id.to_string(),
+            "iban": c.iban.expose(),
+            "bic": c.bic.as_str(),
+        })),
+        Err(errors) => {
+            for e in errors {
+                f.error(&format!("credentials.{}", e.field), e.message);
+            }
+            None
+        }
+    }
 }
 
 /// EMP credentials: `username`, `password`, `terminal_token` required, `endpoint` an http(s) URL
@@ -202,6 +257,19 @@ fn apply(
         ("EMP", None) if g.credentials_sealed.is_none() => f.error(
             "credentials",
             "EMP gateways need username, password and terminal_token.",
+        ),
+        ("BATCH", Some(v)) => {
+            if let Some(creds) = batch_credentials(v, &mut f) {
+                g.credentials_sealed = Some(
+                    store
+                        .cipher()
+                        .seal(CREDENTIALS_CONTEXT, creds.to_string().as_bytes())?,
+                );
+            }
+        }
+        ("BATCH", None) if g.credentials_sealed.is_none() => f.error(
+            "credentials",
+            "BATCH gateways need creditor_name, creditor_id, iban and bic.",
         ),
         ("SANDBOX", Some(_)) => f.error("credentials", "SANDBOX gateways take no credentials."),
         _ => {}
