@@ -90,45 +90,63 @@ fn emp_endpoint(v: &Value, targets: &TargetPolicy) -> Result<String, String> {
     Ok(url)
 }
 
-/// BATCH credentials: `creditor_name`, `creditor_id` (a SEPA creditor identifier), `iban` and
-/// `bic` of the creditor's account, all required and validated; stored normalised.
-fn batch_credentials(v: &Value, f: &mut Fields) -> Option<Value> {
-    const KEYS: [&str; 4] = ["creditor_name", "creditor_id", "iban", "bic"];
-    let Some(obj) = v.as_object() else {
+/// The credentials object, or `None` (reported) when `v` is not one.
+fn credentials_object<'v>(v: &'v Value, f: &mut Fields) -> Option<&'v Map<String, Value>> {
+    let obj = v.as_object();
+    if obj.is_none() {
         f.error(
             "credentials",
             catalyst_domain::validation::messages::expected_dict(v),
         );
-        return None;
-    };
+    }
+    obj
+}
+
+/// Reports every key of `obj` not in `allowed` as `credentials.<key>`; false when there was one.
+fn only_known_keys(obj: &Map<String, Value>, allowed: &[&str], f: &mut Fields) -> bool {
     let mut ok = true;
     for key in obj.keys() {
-        if !KEYS.contains(&key.as_str()) {
+        if !allowed.contains(&key.as_str()) {
             f.error(&format!("credentials.{key}"), "Unknown field.");
             ok = false;
         }
     }
-    let mut given = [String::new(), String::new(), String::new(), String::new()];
-    for (slot, key) in given.iter_mut().zip(KEYS) {
-        match obj.get(key).map(|v| text(70)(v)) {
-            Some(Ok(s)) => *slot = s,
-            Some(Err(m)) => {
-                f.error(&format!("credentials.{key}"), m);
-                ok = false;
+    ok
+}
+
+/// The required text credentials `keys` (at most `max` characters each), in order; every
+/// missing or bad one is reported, and then the result is `None`.
+fn required_texts<const N: usize>(
+    obj: &Map<String, Value>,
+    keys: [&str; N],
+    max: usize,
+    f: &mut Fields,
+) -> Option<[String; N]> {
+    let mut given: [String; N] = std::array::from_fn(|_| String::new());
+    let mut ok = true;
+    for (slot, key) in given.iter_mut().zip(keys) {
+        let message = match obj.get(key).map(|v| text(max)(v)) {
+            Some(Ok(s)) => {
+                *slot = s;
+                continue;
             }
-            None => {
-                f.error(
-                    &format!("credentials.{key}"),
-                    catalyst_domain::validation::messages::REQUIRED,
-                );
-                ok = false;
-            }
-        }
+            Some(Err(m)) => m,
+            None => catalyst_domain::validation::messages::REQUIRED.to_owned(),
+        };
+        f.error(&format!("credentials.{key}"), message);
+        ok = false;
     }
-    if !ok {
-        return None;
-    }
-    let [name, creditor_id, iban, bic] = given;
+    ok.then_some(given)
+}
+
+/// BATCH credentials: `creditor_name`, `creditor_id` (a SEPA creditor identifier), `iban` and
+/// `bic` of the creditor's account, all required and validated; stored normalised.
+fn batch_credentials(v: &Value, f: &mut Fields) -> Option<Value> {
+    const KEYS: [&str; 4] = ["creditor_name", "creditor_id", "iban", "bic"];
+    let obj = credentials_object(v, f)?;
+    let known = only_known_keys(obj, &KEYS, f);
+    let given = required_texts(obj, KEYS, 70, f);
+    let [name, creditor_id, iban, bic] = given.filter(|_| known)?;
     match catalyst_gateway::BatchCredentials::validate(&name, &creditor_id, &iban, &bic) {
         Ok(c) => Some(json!({
             "creditor_name": c.creditor_name,
@@ -148,38 +166,21 @@ fn batch_credentials(v: &Value, f: &mut Fields) -> Option<Value> {
 /// EMP credentials: `username`, `password`, `terminal_token` required, `endpoint` an http(s) URL
 /// ([`emp_endpoint`]).
 fn emp_credentials(v: &Value, f: &mut Fields, targets: &TargetPolicy) -> Option<Value> {
-    let Some(obj) = v.as_object() else {
-        f.error(
-            "credentials",
-            catalyst_domain::validation::messages::expected_dict(v),
-        );
-        return None;
-    };
+    const REQUIRED: [&str; 3] = ["username", "password", "terminal_token"];
+    let obj = credentials_object(v, f)?;
+    let mut ok = only_known_keys(
+        obj,
+        &["username", "password", "terminal_token", "endpoint"],
+        f,
+    );
     let mut out = Map::new();
-    let mut ok = true;
-    for key in obj.keys() {
-        if !["username", "password", "terminal_token", "endpoint"].contains(&key.as_str()) {
-            f.error(&format!("credentials.{key}"), "Unknown field.");
-            ok = false;
-        }
-    }
-    for key in ["username", "password", "terminal_token"] {
-        match obj.get(key).map(|v| text(255)(v)) {
-            Some(Ok(s)) => {
-                out.insert(key.into(), Value::String(s));
-            }
-            Some(Err(m)) => {
-                f.error(&format!("credentials.{key}"), m);
-                ok = false;
-            }
-            None => {
-                f.error(
-                    &format!("credentials.{key}"),
-                    catalyst_domain::validation::messages::REQUIRED,
-                );
-                ok = false;
+    match required_texts(obj, REQUIRED, 255, f) {
+        Some(given) => {
+            for (key, value) in REQUIRED.into_iter().zip(given) {
+                out.insert(key.into(), Value::String(value));
             }
         }
+        None => ok = false,
     }
     if let Some(endpoint) = obj.get("endpoint").filter(|v| !v.is_null()) {
         match emp_endpoint(endpoint, targets) {
