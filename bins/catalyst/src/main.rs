@@ -1,6 +1,7 @@
 //! `catalyst`: the server and the operator CLI. Configuration and wiring only.
 
 mod config;
+mod otel;
 
 use std::time::Duration;
 
@@ -183,7 +184,7 @@ fn main() -> anyhow::Result<()> {
         )?);
     }
     let config = Config::from_env()?;
-    init_tracing(config.json_logs);
+    let _telemetry = init_tracing(config.json_logs)?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config),
         Command::FakeGenesis { .. } => unreachable!("handled before configuration is read"),
@@ -382,19 +383,34 @@ fn billing_run(
     Ok(())
 }
 
-fn init_tracing(json: bool) {
+/// Logs to stderr (text or JSON), plus the OpenTelemetry export when built and configured
+/// ([`otel`]); the guard flushes the export when `main` ends.
+fn init_tracing(json: bool) -> anyhow::Result<otel::Guard> {
+    use tracing_subscriber::prelude::*;
+
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,actix_server=warn"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(ansi);
-    if json {
-        builder.json().init()
+    let fmt = if json {
+        fmt.json().boxed()
     } else {
-        builder.init()
+        fmt.boxed()
+    };
+    let (export, guard) = otel::layer()?;
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .with(export)
+        .init();
+    if otel::endpoint_configured() && !cfg!(feature = "otel") {
+        tracing::warn!(
+            "OTEL_EXPORTER_OTLP_ENDPOINT is set but this build has no OpenTelemetry export; build with `--features otel`"
+        );
     }
+    Ok(guard)
 }
 
 /// The store for `serve` (`serving`: one connection kept idle) or for a one-shot command (none:
