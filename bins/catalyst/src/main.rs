@@ -75,10 +75,10 @@ enum Command {
         #[arg(long, default_value_t = 500)]
         batch: i64,
     },
-    /// Import a CSV file of leads or orders for a tenant (API.md §12); prints the report as
+    /// Import a CSV file of leads, orders, transactions or chargebacks for a tenant (API.md §12); prints the report as
     /// JSON and fails when nothing was stored.
     Import {
-        /// `leads` or `orders`.
+        /// `leads`, `orders`, `transactions` or `chargebacks`.
         kind: String,
         /// The CSV file (read as a stream).
         file: std::path::PathBuf,
@@ -275,8 +275,9 @@ fn main() -> anyhow::Result<()> {
             partial,
             webhook_profile,
         } => {
-            let kind = catalyst_api::imports::Kind::parse(&kind)
-                .ok_or_else(|| anyhow::anyhow!("KIND is leads or orders, not {kind}"))?;
+            let kind = catalyst_api::imports::Kind::parse(&kind).ok_or_else(|| {
+                anyhow::anyhow!("KIND is leads, orders, transactions or chargebacks, not {kind}")
+            })?;
             let input = std::io::BufReader::new(std::fs::File::open(&file)?);
             let store = open_store(&config, false)?;
             let outcome = catalyst_api::imports::import(

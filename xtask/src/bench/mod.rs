@@ -46,7 +46,8 @@ scenarios:
              PostgreSQL); then --idle subscriptions none of which is due and one billing run
              over them (must finish in < 1 s), with the due scan alone and, on PostgreSQL,
              its EXPLAIN ANALYZE.
-  imports    CSV imports: --rows generated leads, then --rows orders of them, each imported by
+  imports    CSV imports: --rows generated leads, --rows orders of them, a debit per order and
+             a chargeback of every tenth debit, each file imported by
              ONE `catalyst import KIND FILE --tenant ID` (release binary, process start to
              exit, one streaming pass, one transaction) -> rows/s and the process's peak RSS
              (VmHWM from /proc, sampled every 5 ms until it exits).
