@@ -35,7 +35,9 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
-    /// Run a local fake of the emerchantpay Genesis gateway (for demos and tests).
+    /// Run a local fake of the emerchantpay Genesis gateway (for demos and tests; built with
+    /// `--features fake-genesis`).
+    #[cfg(feature = "fake-genesis")]
     FakeGenesis {
         /// Port on 127.0.0.1.
         #[arg(long, default_value_t = 9393)]
@@ -173,6 +175,7 @@ enum TenantCommand {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     catalyst_gateway::install_crypto_provider();
+    #[cfg(feature = "fake-genesis")]
     if let Some(Command::FakeGenesis { port, delay_ms }) = cli.command {
         let config = catalyst_gateway::fake::FakeConfig {
             delay: Duration::from_millis(delay_ms),
@@ -187,6 +190,7 @@ fn main() -> anyhow::Result<()> {
     let _telemetry = init_tracing(config.json_logs)?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config),
+        #[cfg(feature = "fake-genesis")]
         Command::FakeGenesis { .. } => unreachable!("handled before configuration is read"),
         Command::Migrate => {
             open_store(&config, false)?;
