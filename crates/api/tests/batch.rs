@@ -109,16 +109,27 @@ api_test! {
 fn assert_schema_valid(xml: &[u8], version: &str) {
     let required = std::env::var_os("SEPA_REQUIRE_XMLLINT").is_some_and(|v| !v.is_empty());
     if Command::new("xmllint").arg("--version").output().is_err() {
-        assert!(!required, "SEPA_REQUIRE_XMLLINT is set but xmllint is not installed");
+        assert!(
+            !required,
+            "SEPA_REQUIRE_XMLLINT is set but xmllint is not installed"
+        );
         println!("XSD check skipped (no xmllint; install libxml2-utils)");
         return;
     }
     let xsd = format!("{}/../sepa/xsd/{version}.xsd", env!("CARGO_MANIFEST_DIR"));
     let mut file = tempfile::NamedTempFile::new().unwrap();
     file.write_all(xml).unwrap();
-    let out = Command::new("xmllint").args(["--noout", "--schema", &xsd]).arg(file.path()).output().unwrap();
-    assert!(out.status.success(), "{version} does not validate:\n{}\n{}",
-        String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(xml));
+    let out = Command::new("xmllint")
+        .args(["--noout", "--schema", &xsd])
+        .arg(file.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{version} does not validate:\n{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(xml)
+    );
 }
 
 /// GETs `path` and returns the raw body.
@@ -127,32 +138,82 @@ where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: actix_web::body::MessageBody,
 {
-    let req = test::TestRequest::get().uri(path).insert_header(("Authorization", format!("Bearer {key}")))
-        .peer_addr("203.0.113.7:4000".parse().unwrap()).to_request();
+    let req = test::TestRequest::get()
+        .uri(path)
+        .insert_header(("Authorization", format!("Bearer {key}")))
+        .peer_addr("203.0.113.7:4000".parse().unwrap())
+        .to_request();
     let res = test::call_service(app, req).await;
     let (status, headers) = (res.status(), res.headers().clone());
     (status, headers, test::read_body(res).await.to_vec())
 }
 
 /// A one-off session of `amount` on `gateway`, paid: returns the pending transaction.
-async fn paid<S, B>(ctx: &Ctx, app: &S, key: &str, gateway: &Value, amount: &str, holder: &str) -> Transaction
+async fn paid<S, B>(
+    ctx: &Ctx,
+    app: &S,
+    key: &str,
+    gateway: &Value,
+    amount: &str,
+    holder: &str,
+) -> Transaction
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: actix_web::body::MessageBody,
+{
+    paid_as(
+        ctx,
+        app,
+        key,
+        gateway,
+        json!({"amount": amount, "billing_type": "ONE_OFF"}),
+        holder,
+    )
+    .await
+}
+
+/// [`paid`] with the offer fields given (`amount`, `billing_type`, …).
+async fn paid_as<S, B>(
+    ctx: &Ctx,
+    app: &S,
+    key: &str,
+    gateway: &Value,
+    offer: Value,
+    holder: &str,
+) -> Transaction
 where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: actix_web::body::MessageBody,
 {
     let email = format!("{}@example.com", uuid::Uuid::new_v4().simple());
-    let body = json!({"gateway_id": gateway["id"], "amount": amount, "currency": "EUR", "billing_type": "ONE_OFF",
+    let mut body = json!({"gateway_id": gateway["id"], "currency": "EUR",
         "lead": {"first_name": "Ada", "last_name": "Lovelace", "email": email, "country": "DE"}});
+    for (k, v) in offer.as_object().unwrap() {
+        body[k] = v.clone();
+    }
     let (status, _, created) = send(app, post(SESSIONS, body).auth(key)).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let token = created["session_token"].as_str().unwrap().to_owned();
-    let (status, _, env) = send(app, post(&format!("{SESSIONS}{token}/pay/"),
-        json!({"iban": "DE02120300000000202051", "iban_holder_name": holder}))).await;
-    assert_eq!((status, env["status"].as_str()), (StatusCode::OK, Some("pending")), "{env}");
-    ctx.db.store.read(|c| {
-        let s = PaymentSession::find_by_token(c, &token)?;
-        Ok::<_, catalyst_store::StoreError>(s.latest_transaction(c)?.expect("a transaction"))
-    }).unwrap()
+    let (status, _, env) = send(
+        app,
+        post(
+            &format!("{SESSIONS}{token}/pay/"),
+            json!({"iban": "DE02120300000000202051", "iban_holder_name": holder}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, env["status"].as_str()),
+        (StatusCode::OK, Some("pending")),
+        "{env}"
+    );
+    ctx.db
+        .store
+        .read(|c| {
+            let s = PaymentSession::find_by_token(c, &token)?;
+            Ok::<_, catalyst_store::StoreError>(s.latest_transaction(c)?.expect("a transaction"))
+        })
+        .unwrap()
 }
 
 fn batches_path(gateway: &Value) -> String {
@@ -188,9 +249,14 @@ api_test! {
         // Nothing is pending outside a batch any more; a new payment goes into the next file.
         let (status, _, body) = send(&app, post(&path, json!({})).auth(&tenant.secret_key)).await;
         assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("no_pending_collections")), "{body}");
-        let third = paid(&ctx, &app, &tenant.restricted_key, &gw, "5.00", "Ada Lovelace").await;
+        // The first collection of a recurring session is FRST.
+        let third = paid_as(&ctx, &app, &tenant.restricted_key, &gw,
+            json!({"amount": "5.00", "billing_type": "RECURRING", "billing_frequency": "MONTHLY"}), "Ada Lovelace").await;
         let (status, _, next) = send(&app, post(&path, json!({"collection_date": null})).auth(&tenant.secret_key)).await;
         assert_eq!((status, next["transaction_count"].as_i64(), next["control_sum"].as_str()), (StatusCode::CREATED, Some(1), Some("5.00")), "{next}");
+        let (_, _, xml) = fetch(&app, &format!("{path}{}/file/", next["id"].as_str().unwrap()), &tenant.secret_key).await;
+        assert_schema_valid(&xml, "pain.008.001.08");
+        assert!(String::from_utf8(xml).unwrap().contains("<SeqTp>FRST</SeqTp>"));
         assert_eq!(ctx.count("batch_transactions"), 3);
 
         let (status, _, list) = send(&app, get(&path).auth(&tenant.secret_key)).await;
@@ -336,5 +402,53 @@ api_test! {
         pending.sort();
         assert_eq!(filed, pending, "every collection in exactly one file");
         assert_eq!(ctx.count("batch_transactions"), 12);
+    }
+}
+
+api_test! {
+    async fn a_renewal_on_a_batch_gateway_stays_pending_and_goes_into_the_next_cut(ctx) {
+        use diesel::prelude::*;
+        let demo = ctx.demo();
+        let app = ctx.app().await;
+        let lead = json!({"first_name": "Ada", "last_name": "Lovelace", "email": "r@example.com", "country": "DE"});
+        let (_, _, created) = send(&app, post(SESSIONS, json!({"campaign_id": demo.recurring_campaign_id, "lead": lead})).auth(&demo.restricted_key)).await;
+        let token = created["session_token"].as_str().unwrap().to_owned();
+        let (_, _, env) = send(&app, post(&format!("{SESSIONS}{token}/pay/"),
+            json!({"iban": "DE89370400440532013000", "iban_holder_name": "Ada Lovelace"}))).await;
+        assert_eq!(env["status"], "completed", "{env}");
+        let sub = ctx.db.store.read(|c| {
+            let s = PaymentSession::find_by_token(c, &token)?;
+            catalyst_store::Subscription::of_session(c, &s.id)
+        }).unwrap().expect("a subscription");
+        // The subscription's first collection was approved; from now on it collects through a
+        // BATCH gateway (as one whose first debit a bank report approved).
+        let (_, _, gw) = send(&app, post(GATEWAYS, gateway(credentials())).auth(&demo.secret_key)).await;
+        let mut conn = ctx.db.store.conn().unwrap();
+        diesel::sql_query(format!("UPDATE subscriptions SET gateway_id = '{}' WHERE id = '{}'", gw["id"].as_str().unwrap(), sub.id))
+            .execute(&mut *conn).unwrap();
+        drop(conn);
+
+        let due = sub.next_billing_date;
+        let report = catalyst_api::billing::run_once(&ctx.state, due, catalyst_store::now(), false).await.unwrap();
+        assert_eq!((report.due, report.collected, report.approved, report.declined), (1, 1, 0, 0), "{report:?}");
+        let renewal: Transaction = ctx.db.store.read(|c| {
+            use catalyst_store::schema::transactions;
+            let id: String = transactions::table
+                .filter(transactions::subscription_id.eq(&sub.id))
+                .select(transactions::id)
+                .first(c)?;
+            Transaction::by_id(c, &id)
+        }).unwrap();
+        assert_eq!((renewal.status.as_str(), renewal.sequence_type.as_str(), renewal.gateway_id.as_str()), ("pending", "RCUR", gw["id"].as_str().unwrap()));
+
+        let (status, _, batch) = send(&app, post(&batches_path(&gw), json!({})).auth(&demo.secret_key)).await;
+        assert_eq!((status, batch["transaction_count"].as_i64(), batch["control_sum"].as_str()), (StatusCode::CREATED, Some(1), Some("9.99")), "{batch}");
+        let (_, _, xml) = fetch(&app, &format!("{}{}/file/", batches_path(&gw), batch["id"].as_str().unwrap()), &demo.secret_key).await;
+        assert_schema_valid(&xml, "pain.008.001.08");
+        let text = String::from_utf8(xml).unwrap();
+        let e2e = uuid::Uuid::parse_str(&renewal.id).unwrap().simple().to_string();
+        assert!(text.contains(&format!("<EndToEndId>{e2e}</EndToEndId>")) && text.contains("<SeqTp>RCUR</SeqTp>"), "{text}");
+        // Still pending after the cut: the subscription waits for the bank's report.
+        assert_eq!(ctx.db.store.read(|c| Transaction::by_id(c, &renewal.id)).unwrap().status, "pending");
     }
 }
