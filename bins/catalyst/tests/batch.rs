@@ -139,7 +139,7 @@ fn batch_export(db: TestDb) {
         "batch",
         "export",
         "--gateway",
-        &demo["gateway_id"].as_str().unwrap(),
+        demo["gateway_id"].as_str().unwrap(),
         "--out",
         out_dir.to_str().unwrap(),
     ]);
