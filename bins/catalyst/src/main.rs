@@ -1,5 +1,6 @@
 //! `catalyst`: the server and the operator CLI. Configuration and wiring only.
 
+mod batch;
 mod config;
 mod otel;
 
@@ -93,6 +94,11 @@ enum Command {
         /// The webhook profile the `*.imported` events go to.
         #[arg(long)]
         webhook_profile: Option<String>,
+    },
+    /// Bank files of BATCH gateways (pain.008 export).
+    Batch {
+        #[command(subcommand)]
+        command: batch::BatchCommand,
     },
     /// Create (or find again) the demo tenant with a sandbox gateway, campaigns, a hosted page
     /// and a webhook profile; print their ids and fresh keys.
@@ -299,6 +305,7 @@ fn main() -> anyhow::Result<()> {
             anyhow::ensure!(status.is_success(), "nothing was imported");
             Ok(())
         }
+        Command::Batch { command } => batch::run(&open_store(&config, false)?, command),
         Command::Demo { json, webhook_url } => {
             let setup = provision::demo(
                 &open_store(&config, false)?,

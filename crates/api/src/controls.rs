@@ -21,7 +21,7 @@ use crate::error::ApiError;
 pub const MULTILINE: &[&[&str]] = &[&["metadata", "*"], &["offer", "product_description"]];
 
 /// Path parameters that hold a UUID.
-pub const UUID_PARAMS: &[&str] = &["id", "endpoint_id", "gateway_id"];
+pub const UUID_PARAMS: &[&str] = &["id", "endpoint_id", "gateway_id", "batch_id"];
 
 /// The message of a refused value.
 pub const MESSAGE: &str = "Control characters are not allowed.";

@@ -20,6 +20,8 @@ pub enum Conflict {
     IdempotencyKeyReused,
     CustomerNotChargeable,
     LastSecretKey,
+    NoPendingCollections,
+    NotBatchGateway,
 }
 
 impl Conflict {
@@ -36,6 +38,8 @@ impl Conflict {
             Conflict::IdempotencyKeyReused => "idempotency_key_reused",
             Conflict::CustomerNotChargeable => "customer_not_chargeable",
             Conflict::LastSecretKey => "last_secret_key",
+            Conflict::NoPendingCollections => "no_pending_collections",
+            Conflict::NotBatchGateway => "not_a_batch_gateway",
         }
     }
 
@@ -65,6 +69,10 @@ impl Conflict {
             Conflict::CustomerNotChargeable => {
                 "The customer is deleted or its mandate is revoked; it cannot be charged."
             }
+            Conflict::NoPendingCollections => {
+                "The gateway has no pending collection outside a batch: no file was cut."
+            }
+            Conflict::NotBatchGateway => "Only BATCH gateways collect through bank files.",
         }
     }
 }
@@ -81,6 +89,9 @@ pub enum ApiError {
     /// The transaction cannot be refunded (its kind or status); the text says why.
     #[error("refund not allowed: {0}")]
     RefundNotAllowed(String),
+    /// The collections would make a bank file that breaks an EPC rule; the text says which.
+    #[error("bank file invalid: {0}")]
+    BankFileInvalid(String),
     #[error("not authenticated")]
     NotAuthenticated,
     #[error("authentication failed")]
@@ -120,6 +131,7 @@ impl ApiError {
             ApiError::InvalidIban(_) => "invalid_iban",
             ApiError::MalformedJson(_) => "malformed_json",
             ApiError::RefundNotAllowed(_) => "refund_not_allowed",
+            ApiError::BankFileInvalid(_) => "bank_file_invalid",
             ApiError::NotAuthenticated => "not_authenticated",
             ApiError::AuthenticationFailed => "authentication_failed",
             ApiError::PermissionDenied => "permission_denied",
@@ -142,6 +154,7 @@ impl ApiError {
             ApiError::InvalidIban(sentence) => sentence.clone(),
             ApiError::MalformedJson(why) => format!("JSON parse error - {why}"),
             ApiError::RefundNotAllowed(why) => why.clone(),
+            ApiError::BankFileInvalid(why) => why.clone(),
             ApiError::NotAuthenticated => "Authentication credentials were not provided.".into(),
             ApiError::AuthenticationFailed => "Invalid or revoked API key.".into(),
             ApiError::PermissionDenied => "This key may not perform this action.".into(),
@@ -176,6 +189,7 @@ impl ResponseError for ApiError {
             ApiError::NotAuthenticated | ApiError::AuthenticationFailed => StatusCode::UNAUTHORIZED,
             ApiError::PermissionDenied => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::BankFileInvalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::SessionExpired => StatusCode::GONE,

@@ -7,7 +7,9 @@ use utoipa::{Modify, OpenApi};
 use crate::management::deliveries;
 use crate::management::webhook_profiles::{self, endpoints};
 use crate::management::{api_keys, campaigns, gateways, hosted_pages, subscriptions};
-use crate::{customers, iban, imports, pay, reconciliation, refunds, sessions, settlement};
+use crate::{
+    batches, customers, iban, imports, pay, reconciliation, refunds, sessions, settlement,
+};
 
 /// The document's root.
 #[derive(OpenApi)]
@@ -19,6 +21,7 @@ use crate::{customers, iban, imports, pay, reconciliation, refunds, sessions, se
         refunds::create, refunds::list, imports::create,
         settlement::notification, settlement::settle, deliveries::list, deliveries::retrieve, deliveries::redeliver,
         gateways::create, gateways::list, gateways::retrieve, gateways::update, gateways::deactivate,
+        batches::create, batches::list, batches::file,
         hosted_pages::create, hosted_pages::list, hosted_pages::retrieve, hosted_pages::update,
         hosted_pages::deactivate,
         webhook_profiles::create, webhook_profiles::list, webhook_profiles::retrieve,

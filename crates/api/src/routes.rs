@@ -7,7 +7,7 @@ use crate::management::deliveries;
 use crate::management::webhook_profiles::{self, endpoints};
 use crate::management::{api_keys, campaigns, gateways, hosted_pages, subscriptions};
 use crate::{
-    customers, iban, imports, openapi, pay, reconciliation, refunds, sessions, settlement,
+    batches, customers, iban, imports, openapi, pay, reconciliation, refunds, sessions, settlement,
 };
 
 /// Declares resources with their methods; generates `register` and `ROUTE_TABLE`.
@@ -43,6 +43,8 @@ route_table! {
     "/customers/{id}/subscriptions/" => { post: customers::subscriptions::create },
     "/gateways/" => { post: gateways::create, get: gateways::list },
     "/gateways/{id}/" => { get: gateways::retrieve, patch: gateways::update, delete: gateways::deactivate },
+    "/gateways/{id}/batches/" => { post: batches::create, get: batches::list },
+    "/gateways/{id}/batches/{batch_id}/file/" => { get: batches::file },
     "/hosted-pages/" => { post: hosted_pages::create, get: hosted_pages::list },
     "/hosted-pages/{id}/" => { get: hosted_pages::retrieve, patch: hosted_pages::update, delete: hosted_pages::deactivate },
     "/webhook-profiles/" => { post: webhook_profiles::create, get: webhook_profiles::list },

@@ -8,6 +8,7 @@
 //! notifications.
 
 use catalyst_domain::secret::Secret;
+use catalyst_sepa::pain008::Version;
 use catalyst_sepa::{Bic, CreditorId};
 use serde::Deserialize;
 
@@ -20,7 +21,8 @@ use crate::{
 pub const NAME: &str = "BATCH";
 
 /// The creditor a `BATCH` gateway collects for: the credentials JSON
-/// `{"creditor_name", "creditor_id", "iban", "bic"}`, each validated.
+/// `{"creditor_name", "creditor_id", "iban", "bic"}`, each validated, and the optional
+/// `pain_version` of its files.
 #[derive(Debug, Clone)]
 pub struct BatchCredentials {
     /// The creditor's name as the debtor's bank shows it (at most 70 characters).
@@ -31,6 +33,9 @@ pub struct BatchCredentials {
     pub iban: Secret<String>,
     /// The BIC of the creditor's bank.
     pub bic: Bic,
+    /// The pain.008 version the creditor's bank takes: `pain.008.001.08` unless the
+    /// credentials say `pain.008.001.02`.
+    pub pain_version: Version,
 }
 
 #[derive(Deserialize)]
@@ -40,6 +45,22 @@ struct RawCredentials {
     creditor_id: String,
     iban: String,
     bic: String,
+    #[serde(default)]
+    pain_version: Option<String>,
+}
+
+/// The pain.008 versions a `BATCH` gateway's `pain_version` may name.
+pub const PAIN_VERSIONS: [Version; 2] = [Version::V08, Version::V02];
+
+/// Reads a `pain_version` setting (`pain.008.001.08` or `pain.008.001.02`).
+pub fn parse_pain_version(s: &str) -> Result<Version, CredentialError> {
+    PAIN_VERSIONS
+        .into_iter()
+        .find(|v| v.message_name() == s.trim())
+        .ok_or_else(|| CredentialError {
+            field: "pain_version",
+            message: "Give pain.008.001.08 (the default) or pain.008.001.02.".into(),
+        })
 }
 
 /// Why a credential is refused: the credential's key and a message for the API's field error.
@@ -85,6 +106,7 @@ impl BatchCredentials {
                 creditor_id,
                 iban: Secret::new(iban.as_str().to_owned()),
                 bic,
+                pain_version: Version::V08,
             }),
             (c, i, b) => {
                 errors.extend([c.err(), i.err(), b.err()].into_iter().flatten());
@@ -97,14 +119,25 @@ impl BatchCredentials {
     pub fn from_json(json: &str) -> Result<BatchCredentials, GatewayError> {
         let raw: RawCredentials = serde_json::from_str(json)
             .map_err(|e| GatewayError::Config(format!("BATCH credentials: {e}")))?;
-        BatchCredentials::validate(&raw.creditor_name, &raw.creditor_id, &raw.iban, &raw.bic)
-            .map_err(|errors| {
-                let why: Vec<String> = errors
-                    .iter()
-                    .map(|e| format!("{}: {}", e.field, e.message))
-                    .collect();
-                GatewayError::Config(format!("BATCH credentials: {}", why.join("; ")))
-            })
+        let version = raw.pain_version.as_deref().map(parse_pain_version);
+        let validated =
+            BatchCredentials::validate(&raw.creditor_name, &raw.creditor_id, &raw.iban, &raw.bic);
+        let validated = match (validated, version) {
+            (Ok(c), None) => Ok(c),
+            (Ok(c), Some(Ok(pain_version))) => Ok(BatchCredentials { pain_version, ..c }),
+            (Ok(_), Some(Err(e))) => Err(vec![e]),
+            (Err(mut errors), v) => {
+                errors.extend(v.and_then(Result::err));
+                Err(errors)
+            }
+        };
+        validated.map_err(|errors| {
+            let why: Vec<String> = errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect();
+            GatewayError::Config(format!("BATCH credentials: {}", why.join("; ")))
+        })
     }
 }
 

@@ -140,20 +140,46 @@ fn required_texts<const N: usize>(
 }
 
 /// BATCH credentials: `creditor_name`, `creditor_id` (a SEPA creditor identifier), `iban` and
-/// `bic` of the creditor's account, all required and validated; stored normalised.
+/// `bic` of the creditor's account, all required and validated, and the optional
+/// `pain_version` of the bank files (`pain.008.001.08` default, or `pain.008.001.02`);
+/// stored normalised.
 fn batch_credentials(v: &Value, f: &mut Fields) -> Option<Value> {
     const KEYS: [&str; 4] = ["creditor_name", "creditor_id", "iban", "bic"];
+    const OPTIONAL: &str = "pain_version";
     let obj = credentials_object(v, f)?;
-    let known = only_known_keys(obj, &KEYS, f);
+    let known = only_known_keys(obj, &[KEYS.as_slice(), &[OPTIONAL]].concat(), f);
     let given = required_texts(obj, KEYS, 70, f);
+    let version = match obj.get(OPTIONAL) {
+        None | Some(Value::Null) => Some(None),
+        Some(v) => match v.as_str().map(catalyst_gateway::batch::parse_pain_version) {
+            Some(Ok(version)) => Some(Some(version)),
+            Some(Err(e)) => {
+                f.error(&format!("credentials.{}", e.field), e.message);
+                None
+            }
+            None => {
+                f.error(
+                    "credentials.pain_version",
+                    "Give pain.008.001.08 (the default) or pain.008.001.02.",
+                );
+                None
+            }
+        },
+    };
     let [name, creditor_id, iban, bic] = given.filter(|_| known)?;
     match catalyst_gateway::BatchCredentials::validate(&name, &creditor_id, &iban, &bic) {
-        Ok(c) => Some(json!({
-            "creditor_name": c.creditor_name,
-            "creditor_id": c.creditor_id.to_string(),
-            "iban": c.iban.expose(),
-            "bic": c.bic.as_str(),
-        })),
+        Ok(c) => {
+            let mut stored = json!({
+                "creditor_name": c.creditor_name,
+                "creditor_id": c.creditor_id.to_string(),
+                "iban": c.iban.expose(),
+                "bic": c.bic.as_str(),
+            });
+            if let Some(version) = version? {
+                stored[OPTIONAL] = json!(version.message_name());
+            }
+            Some(stored)
+        }
         Err(errors) => {
             for e in errors {
                 f.error(&format!("credentials.{}", e.field), e.message);

@@ -1,0 +1,109 @@
+//! `catalyst batch …`: bank files of `BATCH` gateways.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use catalyst_store::Store;
+use catalyst_store::batches::{self, Cut};
+use clap::Subcommand;
+
+/// The `batch` subcommands.
+#[derive(Subcommand)]
+pub enum BatchCommand {
+    /// Cut a pain.008 file of the pending collections of every active BATCH gateway (or the
+    /// one given), write each as `<message_id>.xml` into --out, and print a summary line per
+    /// gateway.
+    Export {
+        /// Only this tenant's gateways.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Only this gateway.
+        #[arg(long)]
+        gateway: Option<String>,
+        /// The requested collection date (`YYYY-MM-DD`); default the earliest allowed: the
+        /// first TARGET2 business day after today (UTC).
+        #[arg(long)]
+        collection_date: Option<chrono::NaiveDate>,
+        /// Where the files go (created if missing).
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
+}
+
+/// Runs a `batch` subcommand.
+pub fn run(store: &Store, command: BatchCommand) -> anyhow::Result<()> {
+    match command {
+        BatchCommand::Export {
+            tenant,
+            gateway,
+            collection_date,
+            out,
+        } => export(
+            store,
+            tenant.as_deref(),
+            gateway.as_deref(),
+            collection_date,
+            &out,
+        ),
+    }
+}
+
+fn export(
+    store: &Store,
+    tenant: Option<&str>,
+    gateway: Option<&str>,
+    collection_date: Option<chrono::NaiveDate>,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    let gateways = store.read(|c| batches::batch_gateways(c, tenant, gateway))?;
+    if let Some(id) = gateway {
+        anyhow::ensure!(!gateways.is_empty(), "no active BATCH gateway {id}");
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let (mut files, mut failed) = (0, 0);
+    for g in &gateways {
+        let cut = catalyst_api::batches::cut_for_gateway(
+            store,
+            &g.tenant_id,
+            &g.id,
+            collection_date,
+            catalyst_store::now(),
+        );
+        match cut {
+            Ok(Cut::Empty) => {
+                println!("gateway {} (tenant {}): nothing pending", g.id, g.tenant_id)
+            }
+            Ok(Cut::Cut(b)) => {
+                let path = out.join(format!("{}.xml", b.message_id));
+                std::fs::write(&path, &b.file)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                files += 1;
+                println!(
+                    "gateway {} (tenant {}): batch {} {} collections {} EUR, collection date {}, {} -> {}",
+                    g.id,
+                    g.tenant_id,
+                    b.id,
+                    b.transaction_count,
+                    decimal(b.control_sum_minor),
+                    b.collection_date,
+                    b.pain_version,
+                    path.display()
+                );
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("gateway {} (tenant {}): {}", g.id, g.tenant_id, e.body());
+            }
+        }
+    }
+    println!("files written: {files}");
+    anyhow::ensure!(failed == 0, "{failed} gateway(s) could not be cut");
+    Ok(())
+}
+
+/// Minor units as an exact decimal (`1999` -> `19.99`).
+fn decimal(minor: i64) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let abs = minor.unsigned_abs();
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}

@@ -1,0 +1,209 @@
+//! Bank-file batches of `BATCH` gateways (API.md §4.1): cut a pain.008 file of the gateway's
+//! pending collections, list the files cut, download one.
+//!
+//! [`cut_for_gateway`] is shared with `catalyst batch export`: it loads the tenant's gateway,
+//! reads the creditor and the pain.008 version from its sealed credentials, and hands them to
+//! [`catalyst_store::batches::cut`], which does the rest in one database transaction.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_sepa::pain008::Creditor;
+use catalyst_store::batches::{self, BatchSummary, Cut, CutError, CutRequest};
+use catalyst_store::{Gateway, Store, now};
+use chrono::{NaiveDate, NaiveDateTime};
+use serde_json::{Value, json};
+
+use crate::auth::Operator;
+use crate::body::{OptionalJsonBody, object};
+use crate::db;
+use crate::error::{ApiError, Conflict};
+use crate::management::gateways::CREDENTIALS_CONTEXT;
+use crate::paging;
+use crate::state::AppState;
+use crate::views::{money, timestamp};
+
+/// The batch as the API shows it (without the file).
+pub fn render(b: &BatchSummary) -> Result<Value, ApiError> {
+    Ok(json!({
+        "id": b.id,
+        "gateway_id": b.gateway_id,
+        "collection_date": b.collection_date.format("%Y-%m-%d").to_string(),
+        "pain_version": b.pain_version,
+        "message_id": b.message_id,
+        "transaction_count": b.transaction_count,
+        "control_sum": money(b.control_sum_minor, "EUR")?,
+        "currency": "EUR",
+        "created_at": timestamp(b.created_at),
+    }))
+}
+
+/// The tenant's `BATCH` gateway `gateway_id` and the cut request its credentials make; another
+/// tenant's gateway is not found, any other adapter is a 409 `not_a_batch_gateway`.
+pub fn cut_request(
+    store: &Store,
+    gateway: &Gateway,
+    collection_date: Option<NaiveDate>,
+    at: NaiveDateTime,
+) -> Result<CutRequest, ApiError> {
+    if gateway.adapter != catalyst_gateway::batch::NAME {
+        return Err(ApiError::Conflict(Conflict::NotBatchGateway));
+    }
+    let sealed = gateway
+        .credentials_sealed
+        .as_deref()
+        .ok_or_else(|| ApiError::Internal("a BATCH gateway without credentials".into()))?;
+    let json = String::from_utf8(store.cipher().open(CREDENTIALS_CONTEXT, sealed)?)
+        .map_err(|_| ApiError::Internal("credentials".into()))?;
+    let creds = catalyst_gateway::BatchCredentials::from_json(&json).map_err(|e| {
+        tracing::error!(gateway = %gateway.id, error = %e, "stored BATCH credentials refused");
+        ApiError::ServiceUnavailable("the gateway's credentials are unusable".into())
+    })?;
+    let iban = catalyst_sepa::validate(creds.iban.expose())
+        .map_err(|_| ApiError::ServiceUnavailable("the creditor IBAN is unusable".into()))?;
+    Ok(CutRequest {
+        tenant_id: gateway.tenant_id.clone(),
+        gateway_id: gateway.id.clone(),
+        creditor: Creditor {
+            name: catalyst_sepa::epc::transliterate(&creds.creditor_name),
+            iban,
+            bic: Some(creds.bic),
+            creditor_id: creds.creditor_id,
+        },
+        version: creds.pain_version,
+        collection_date,
+        now: at,
+    })
+}
+
+/// Cuts a batch for the tenant's gateway (the whole flow behind `POST …/batches/` and the CLI).
+pub fn cut_for_gateway(
+    store: &Store,
+    tenant: &str,
+    gateway_id: &str,
+    collection_date: Option<NaiveDate>,
+    at: NaiveDateTime,
+) -> Result<Cut, ApiError> {
+    let mut conn = store.conn()?;
+    let gateway = Gateway::find(&mut conn, tenant, gateway_id)?;
+    let req = cut_request(store, &gateway, collection_date, at)?;
+    Ok(batches::cut(&mut conn, store.cipher(), &req)?)
+}
+
+impl From<CutError> for ApiError {
+    fn from(e: CutError) -> Self {
+        match e {
+            CutError::CollectionDate { date, earliest } => ApiError::field(
+                "collection_date",
+                format!(
+                    "{date} is not a TARGET2 business day at least one business day ahead; the earliest is {earliest}."
+                ),
+            ),
+            CutError::File(why) => ApiError::BankFileInvalid(why.to_string()),
+            CutError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// Reads the optional `{"collection_date": "YYYY-MM-DD"}` body.
+fn parse_body(value: &Value) -> Result<Option<NaiveDate>, ApiError> {
+    let obj = object(value)?;
+    let mut errors = catalyst_domain::validation::ValidationErrors::default();
+    let mut date = None;
+    for (key, v) in obj {
+        match (key.as_str(), v) {
+            ("collection_date", Value::Null) => {}
+            ("collection_date", Value::String(s)) => {
+                match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+                    Ok(d) => date = Some(d),
+                    Err(_) => errors.add("collection_date", "Enter a date as YYYY-MM-DD."),
+                }
+            }
+            ("collection_date", _) => errors.add("collection_date", "Enter a date as YYYY-MM-DD."),
+            (other, _) => errors.add(other, "Unknown field."),
+        }
+    }
+    if errors.is_empty() {
+        Ok(date)
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
+/// `POST /gateways/{id}/batches/`.
+#[utoipa::path(post, path = "/api/v1/gateways/{id}/batches/", tag = "management",
+    security(("bearer" = [])), params(("id" = String, Path)), request_body = Object,
+    responses((status = 201, description = "The batch cut"), (status = 400), (status = 404),
+        (status = 409, description = "`no_pending_collections` or `not_a_batch_gateway`"),
+        (status = 422, description = "`bank_file_invalid`")))]
+pub async fn create(
+    state: web::Data<AppState>,
+    Operator(m): Operator,
+    id: web::Path<String>,
+    body: OptionalJsonBody,
+) -> Result<HttpResponse, ApiError> {
+    let date = parse_body(&body.0.value)?;
+    let store = state.store.clone();
+    let cut = web::block(move || cut_for_gateway(&store, &m.tenant_id, &id, date, now()))
+        .await
+        .map_err(|e| ApiError::ServiceUnavailable(e.to_string()))??;
+    match cut {
+        Cut::Empty => Err(ApiError::Conflict(Conflict::NoPendingCollections)),
+        Cut::Cut(batch) => {
+            Ok(HttpResponse::build(StatusCode::CREATED).json(render(&BatchSummary::from(&batch))?))
+        }
+    }
+}
+
+/// `GET /gateways/{id}/batches/`.
+#[utoipa::path(get, path = "/api/v1/gateways/{id}/batches/", tag = "management",
+    security(("bearer" = [])), params(("id" = String, Path), ("page_size" = Option<u32>, Query),
+        ("cursor" = Option<String>, Query)),
+    responses((status = 200, description = "`{next, previous, results}`"), (status = 404)))]
+pub async fn list(
+    state: web::Data<AppState>,
+    Operator(m): Operator,
+    id: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let page = paging::page_request(&req)?;
+    let rows = db::read(&state.store, move |c| -> Result<_, ApiError> {
+        Gateway::find(c, &m.tenant_id, &id)?;
+        Ok(batches::page(c, &m.tenant_id, &id, &page)?)
+    })
+    .await?;
+    let items = rows
+        .items
+        .iter()
+        .map(render)
+        .collect::<Result<Vec<_>, _>>()?;
+    let page = catalyst_store::Page {
+        items,
+        next: rows.next,
+        previous: rows.previous,
+    };
+    Ok(HttpResponse::Ok().json(paging::list_body(&req, &state.config.public_url, page)))
+}
+
+/// `GET /gateways/{id}/batches/{batch_id}/file/`: the pain.008 document.
+#[utoipa::path(get, path = "/api/v1/gateways/{id}/batches/{batch_id}/file/", tag = "management",
+    security(("bearer" = [])), params(("id" = String, Path), ("batch_id" = String, Path)),
+    responses((status = 200, description = "application/xml attachment"), (status = 404)))]
+pub async fn file(
+    state: web::Data<AppState>,
+    Operator(m): Operator,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (gateway, batch) = path.into_inner();
+    let batch = db::read(&state.store, move |c| {
+        batches::find(c, &m.tenant_id, &gateway, &batch)
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "application/xml"))
+        .insert_header((
+            CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{}.xml\"", batch.message_id),
+        ))
+        .body(batch.file))
+}
