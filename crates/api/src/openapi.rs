@@ -7,7 +7,9 @@ use utoipa::{Modify, OpenApi};
 use crate::management::deliveries;
 use crate::management::webhook_profiles::{self, endpoints};
 use crate::management::{api_keys, campaigns, gateways, hosted_pages, subscriptions};
-use crate::{customers, iban, imports, pay, reconciliation, refunds, sessions, settlement};
+use crate::{
+    bank_reports, customers, iban, imports, pay, reconciliation, refunds, sessions, settlement,
+};
 
 /// The document's root.
 #[derive(OpenApi)]
@@ -17,7 +19,7 @@ use crate::{customers, iban, imports, pay, reconciliation, refunds, sessions, se
         sessions::create, sessions::retrieve, sessions::cancel, pay::pay, pay::verify, iban::validate,
         reconciliation::transactions, reconciliation::chargebacks, reconciliation::subscriptions,
         refunds::create, refunds::list, imports::create,
-        settlement::notification, settlement::settle, deliveries::list, deliveries::retrieve, deliveries::redeliver,
+        settlement::notification, bank_reports::create, settlement::settle, deliveries::list, deliveries::retrieve, deliveries::redeliver,
         gateways::create, gateways::list, gateways::retrieve, gateways::update, gateways::deactivate,
         hosted_pages::create, hosted_pages::list, hosted_pages::retrieve, hosted_pages::update,
         hosted_pages::deactivate,
