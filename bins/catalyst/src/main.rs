@@ -1,11 +1,13 @@
 //! `catalyst`: the server and the operator CLI. Configuration and wiring only.
 
+mod batch;
 mod config;
 
 use std::time::Duration;
 
 use actix_web::{App, HttpServer};
 use anyhow::Context;
+use batch::BatchCommand;
 use catalyst_api::{ApiConfig, AppState, provision, workers};
 use catalyst_domain::token::KeyKind;
 use catalyst_store::{Store, StoreConfig};
@@ -90,6 +92,11 @@ enum Command {
         /// The webhook profile the `*.imported` events go to.
         #[arg(long)]
         webhook_profile: Option<String>,
+    },
+    /// Bank files of BATCH gateways.
+    Batch {
+        #[command(subcommand)]
+        command: BatchCommand,
     },
     /// Create (or find again) the demo tenant with a sandbox gateway, campaigns, a hosted page
     /// and a webhook profile; print their ids and fresh keys.
@@ -293,6 +300,7 @@ fn main() -> anyhow::Result<()> {
             anyhow::ensure!(status.is_success(), "nothing was imported");
             Ok(())
         }
+        Command::Batch { command } => batch::run(&open_store(&config, false)?, command),
         Command::Demo { json, webhook_url } => {
             let setup = provision::demo(
                 &open_store(&config, false)?,

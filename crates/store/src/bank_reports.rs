@@ -357,3 +357,16 @@ fn mismatch(entry: &Entry, t: &Transaction) -> Option<String> {
     }
     None
 }
+
+/// The ids of the tenant's active BATCH gateways, oldest first.
+pub fn batch_gateway_ids(conn: &mut DbConnection, tenant_id: &str) -> StoreResult<Vec<String>> {
+    use crate::schema::gateways;
+    on_backend!(conn, |c| gateways::table
+        .filter(gateways::tenant_id.eq(tenant_id))
+        .filter(gateways::adapter.eq("BATCH"))
+        .filter(gateways::active.eq(true))
+        .order((gateways::created_at, gateways::id))
+        .select(gateways::id)
+        .load(c))
+    .map_err(Into::into)
+}
