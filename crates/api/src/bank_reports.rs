@@ -150,7 +150,13 @@ pub fn import(
         Ok(r) => r,
         Err(e) => return Ok(Err(ImportError::Unreadable(e))),
     };
-    let (kind, message_id, entries) = entries_of(&parsed);
+    let (kind, message_id, mut entries) = entries_of(&parsed);
+    if let BankReport::StatusReport(r) = &parsed
+        && entries.is_empty()
+        && r.group_status.as_ref().is_some_and(Status::is_rejected)
+    {
+        entries = whole_file_rejected(store, tenant, &gateway.id, r)?;
+    }
     let digest = hex(ring::digest::digest(&ring::digest::SHA256, file).as_ref());
     let report = Report {
         tenant_id: tenant,
@@ -161,6 +167,28 @@ pub fn import(
         entries: &entries,
     };
     Ok(Ok(store.read(|c| bank_reports::import(c, &report, now()))?))
+}
+
+/// A pain.002 that refuses the whole pain.008 file (`GrpSts` `RJCT` without transaction lines):
+/// one reject, with the group's reason, per collection of the batch with that message id.
+fn whole_file_rejected(
+    store: &Store,
+    tenant: &str,
+    gateway_id: &str,
+    r: &StatusReport,
+) -> Result<Vec<Entry>, ApiError> {
+    let ids = store.read(|c| {
+        bank_reports::batch_transaction_ids(c, tenant, gateway_id, &r.original_message_id)
+    })?;
+    Ok(ids
+        .into_iter()
+        .map(|id| Entry {
+            end_to_end_id: Some(id),
+            amount_minor: None,
+            currency: None,
+            action: Action::Reject(refusal(r.group_reasons.first())),
+        })
+        .collect())
 }
 
 fn hex(bytes: &[u8]) -> String {

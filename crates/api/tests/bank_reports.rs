@@ -458,3 +458,31 @@ api_test! {
         assert!(body.to_string().contains("BATCH"), "{body}");
     }
 }
+
+api_test! {
+    async fn a_pain002_refusing_the_whole_file_declines_every_collection_of_that_batch(ctx) {
+        let tenant = ctx.tenant("Batch GmbH");
+        let app = ctx.app().await;
+        let gw = batch_gateway(&app, &tenant.secret_key).await;
+        let (_, t1) = pending_debit(&ctx, &app, &tenant.restricted_key, &gw, "19.99", "a@example.com").await;
+        let (_, t2) = pending_debit(&ctx, &app, &tenant.restricted_key, &gw, "5.00", "b@example.com").await;
+        let (_, other) = pending_debit(&ctx, &app, &tenant.restricted_key, &gw, "7.50", "c@example.com").await;
+        cut(&ctx, &tenant.tenant_id, &gw, "MSG-1", &[&t1, &t2]);
+        cut(&ctx, &tenant.tenant_id, &gw, "MSG-2", &[&other]);
+        let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.03"><CstmrPmtStsRpt>
+  <GrpHdr><MsgId>STS-9</MsgId><CreDtTm>2026-12-08T08:00:00</CreDtTm></GrpHdr>
+  <OrgnlGrpInfAndSts><OrgnlMsgId>MSG-1</OrgnlMsgId><OrgnlMsgNmId>pain.008.001.08</OrgnlMsgNmId>
+    <GrpSts>RJCT</GrpSts><StsRsnInf><Rsn><Cd>FF01</Cd></Rsn></StsRsnInf></OrgnlGrpInfAndSts>
+</CstmrPmtStsRpt></Document>"#;
+        let (status, summary) = import(&app, &gw, &tenant.secret_key, "application/xml", xml).await;
+        assert_eq!(status, StatusCode::CREATED, "{summary}");
+        assert_eq!(counts(&summary), [2, 0, 2, 0, 0, 0, 0, 0], "{summary}");
+        for t in [&t1, &t2] {
+            let after = ctx.db.store.read(|c| Transaction::by_id(c, &t.id)).unwrap();
+            assert_eq!((after.status.as_str(), after.gateway_code.as_deref(), after.error_code.as_deref()),
+                ("declined", Some("FF01"), Some("unknown")));
+        }
+        assert_eq!(ctx.db.store.read(|c| Transaction::by_id(c, &other.id)).unwrap().status, "pending", "another batch");
+    }
+}

@@ -370,3 +370,24 @@ pub fn batch_gateway_ids(conn: &mut DbConnection, tenant_id: &str) -> StoreResul
         .load(c))
     .map_err(Into::into)
 }
+
+/// The transaction ids of the gateway's batch with pain.008 message id `message_id` (for a
+/// status report that refuses the whole file without listing its transactions).
+pub fn batch_transaction_ids(
+    conn: &mut DbConnection,
+    tenant_id: &str,
+    gateway_id: &str,
+    message_id: &str,
+) -> StoreResult<Vec<String>> {
+    let batch = batches::table
+        .filter(batches::tenant_id.eq(tenant_id))
+        .filter(batches::gateway_id.eq(gateway_id))
+        .filter(batches::message_id.eq(message_id))
+        .select(batches::id);
+    on_backend!(conn, |c| batch_transactions::table
+        .filter(batch_transactions::batch_id.eq_any(batch))
+        .order(batch_transactions::transaction_id)
+        .select(batch_transactions::transaction_id)
+        .load(c))
+    .map_err(Into::into)
+}
