@@ -486,3 +486,32 @@ api_test! {
         assert_eq!(ctx.db.store.read(|c| Transaction::by_id(c, &other.id)).unwrap().status, "pending", "another batch");
     }
 }
+
+api_test! {
+    async fn the_same_file_imported_twice_at_once_is_applied_once(ctx) {
+        let tenant = ctx.tenant("Batch GmbH");
+        let app = ctx.app().await;
+        let gw = batch_gateway(&app, &tenant.secret_key).await;
+        let (_, t1) = pending_debit(&ctx, &app, &tenant.restricted_key, &gw, "19.99", "a@example.com").await;
+        let (_, t2) = pending_debit(&ctx, &app, &tenant.restricted_key, &gw, "5.00", "b@example.com").await;
+        cut(&ctx, &tenant.tenant_id, &gw, "MSG-1", &[&t1, &t2]);
+        let (changed, completed) = (events(&ctx, "transaction.status_changed"), events(&ctx, "payment_session.completed"));
+        let xml = pain002("STS-1", "MSG-1", &[(&e2e(&t1), "ACSC", None, "19.99"), (&e2e(&t2), "RJCT", Some("MS02"), "5.00")]);
+        let summaries: Vec<_> = std::thread::scope(|s| {
+            let runs: Vec<_> = (0..2).map(|_| s.spawn(|| {
+                catalyst_api::bank_reports::import(&ctx.db.store, &tenant.tenant_id, &gw, xml.as_bytes())
+                    .expect("no request error")
+                    .expect("readable")
+            })).collect();
+            runs.into_iter().map(|r| r.join().unwrap()).collect()
+        });
+        let mut flags: Vec<bool> = summaries.iter().map(|s| s.duplicate).collect();
+        flags.sort();
+        assert_eq!(flags, [false, true], "{summaries:?}");
+        assert!(summaries.iter().all(|s| (s.approved, s.declined) == (1, 1)), "{summaries:?}");
+        assert_eq!(ctx.count("batch_imports"), 1);
+        assert_eq!(events(&ctx, "transaction.status_changed"), changed + 2, "each debit changed status once");
+        assert_eq!(events(&ctx, "payment_session.completed"), completed + 1);
+        assert_eq!(ctx.count("transactions WHERE status = 'declined' AND gateway_code = 'MS02'"), 1);
+    }
+}
