@@ -414,6 +414,10 @@ api_test! {
         assert!(body["errors"][0]["message"].as_str().unwrap().contains("OrgnlEndToEndId"), "{body}");
         assert_eq!(body["errors"][0]["line"], 7, "{body}");
 
+        let huge = format!("{good}<!--{}-->", "x".repeat(8 * 1024 * 1024));
+        let (status, body) = import(&app, &gw, &tenant.secret_key, "application/xml", &huge).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large")), "{body}");
+
         let (status, body) = import(&app, &gw, &tenant.secret_key, "application/json", &good).await;
         assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{body}");
         let (status, body) = import(&app, &gw, &tenant.restricted_key, "application/xml", &good).await;
