@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use actix_web::{App, HttpServer};
 use anyhow::Context;
+use batch::BatchCommand;
 use catalyst_api::{ApiConfig, AppState, provision, workers};
 use catalyst_domain::token::KeyKind;
 use catalyst_store::{Store, StoreConfig};
@@ -95,10 +96,10 @@ enum Command {
         #[arg(long)]
         webhook_profile: Option<String>,
     },
-    /// Bank files of BATCH gateways (pain.008 export).
+    /// Bank files of BATCH gateways: pain.008 export, bank report import.
     Batch {
         #[command(subcommand)]
-        command: batch::BatchCommand,
+        command: BatchCommand,
     },
     /// Create (or find again) the demo tenant with a sandbox gateway, campaigns, a hosted page
     /// and a webhook profile; print their ids and fresh keys.

@@ -425,7 +425,7 @@ pub fn settlement_of(outcome: GatewayOutcome) -> Settlement {
     }
 }
 
-fn decline_message(code: catalyst_sepa::DeclineCode) -> String {
+pub(crate) fn decline_message(code: catalyst_sepa::DeclineCode) -> String {
     use catalyst_sepa::DeclineCode::*;
     match code {
         InsufficientFunds => "The account has insufficient funds.",

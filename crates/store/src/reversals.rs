@@ -56,8 +56,19 @@ pub fn record_chargeback(
     now: NaiveDateTime,
 ) -> StoreResult<Option<Chargeback>> {
     tx::write(conn, |conn| {
-        reverse(conn, transaction_id, kind, reason, Origin::Gateway, now)
+        record_chargeback_in(conn, transaction_id, kind, reason, now)
     })
+}
+
+/// [`record_chargeback`] inside the caller's write transaction (a bank report applies many).
+pub fn record_chargeback_in(
+    conn: &mut DbConnection,
+    transaction_id: &str,
+    kind: ReversalKind,
+    reason: &Reason<'_>,
+    now: NaiveDateTime,
+) -> StoreResult<Option<Chargeback>> {
+    reverse(conn, transaction_id, kind, reason, Origin::Gateway, now)
 }
 
 /// Where a reversal was learnt: from the gateway (`chargeback.created`, reported today) or from
