@@ -1,6 +1,7 @@
-//! Bank reports of BATCH gateways (`POST /gateways/{id}/batches/imports/`, API.md §9.2):
+//! Bank reports of BATCH gateways (`POST /gateways/{id}/batches/imports/`, API.md §9.3):
 //! pain.002 accepts and rejects, camt.054 credits, returns and refund requests, applied to
-//! pending collections made through `/pay/`, on both backends.
+//! pending collections made through `/pay/`, on both backends; and the full cycle: sessions →
+//! a real cut (§9.2) → pain.002 → camt.054 with a return → events and reconciliation.
 
 mod common;
 
@@ -89,8 +90,9 @@ fn session_status(ctx: &Ctx, token: &str) -> String {
         .status
 }
 
-/// TEST-ONLY stand-in for the batch cut (built by another change): puts the transactions into
-/// one `batches` row with message id `message_id`, as a cut would.
+/// Puts exactly these transactions into one `batches` row with message id `message_id`, so a
+/// test can choose a batch's members and its message id; the real cut (POST …/batches/) is
+/// what `a_full_cycle_from_sessions_to_a_return` uses.
 fn cut(ctx: &Ctx, tenant_id: &str, gateway_id: &str, message_id: &str, txns: &[&Transaction]) {
     use catalyst_store::schema::{batch_transactions, batches};
     use diesel::prelude::*;
@@ -517,5 +519,80 @@ api_test! {
         assert_eq!(events(&ctx, "transaction.status_changed"), changed + 2, "each debit changed status once");
         assert_eq!(events(&ctx, "payment_session.completed"), completed + 1);
         assert_eq!(ctx.count("transactions WHERE status = 'declined' AND gateway_code = 'MS02'"), 1);
+    }
+}
+
+api_test! {
+    async fn a_full_cycle_from_sessions_to_a_return(ctx) {
+        let tenant = ctx.tenant("Cycle GmbH");
+        let app = ctx.app().await;
+        let gw = batch_gateway(&app, &tenant.secret_key).await;
+        let (tok1, t1) = pending_debit(&ctx, &app, &tenant.restricted_key, &gw, "19.99", "a@example.com").await;
+        let (tok2, t2) = pending_debit(&ctx, &app, &tenant.restricted_key, &gw, "5.00", "b@example.com").await;
+        let (tok3, t3) = pending_debit(&ctx, &app, &tenant.restricted_key, &gw, "7.50", "c@example.com").await;
+
+        // The cut: one pain.008 file carrying the three pending collections.
+        let (status, _, batch) = send(&app, post(&format!("{GATEWAYS}{gw}/batches/"), json!({})).auth(&tenant.secret_key)).await;
+        assert_eq!(status, StatusCode::CREATED, "{batch}");
+        assert_eq!((batch["transaction_count"].as_u64(), batch["control_sum"].as_str()), (Some(3), Some("32.49")), "{batch}");
+        let message_id = batch["message_id"].as_str().unwrap().to_owned();
+        let req = test::TestRequest::get()
+            .uri(&format!("{GATEWAYS}{gw}/batches/{}/file/", batch["id"].as_str().unwrap()))
+            .insert_header(("Authorization", format!("Bearer {}", tenant.secret_key)))
+            .to_request();
+        let res = test::call_service(&app, req).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let file = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+        for t in [&t1, &t2, &t3] {
+            assert!(file.contains(&format!("<EndToEndId>{}</EndToEndId>", e2e(t))), "{file}");
+        }
+        assert!(file.contains(&format!("<MsgId>{message_id}</MsgId>")));
+        // Nothing is pending outside a batch any more.
+        let (status, _, again) = send(&app, post(&format!("{GATEWAYS}{gw}/batches/"), json!({})).auth(&tenant.secret_key)).await;
+        assert_eq!((status, again["code"].as_str()), (StatusCode::CONFLICT, Some("no_pending_collections")), "{again}");
+
+        // The bank's status report: two accepted, one refused for lack of funds.
+        let (changed, completed) = (events(&ctx, "transaction.status_changed"), events(&ctx, "payment_session.completed"));
+        let status_report = pain002("STS-CYCLE", &message_id, &[
+            (&e2e(&t1), "ACSC", None, "19.99"),
+            (&e2e(&t2), "ACSC", None, "5.00"),
+            (&e2e(&t3), "RJCT", Some("AM04"), "7.50"),
+        ]);
+        let (status, summary) = import(&app, &gw, &tenant.secret_key, "application/xml", &status_report).await;
+        assert_eq!(status, StatusCode::CREATED, "{summary}");
+        assert_eq!(counts(&summary), [3, 2, 1, 0, 0, 0, 0, 0], "{summary}");
+        assert_eq!((session_status(&ctx, &tok1), session_status(&ctx, &tok2)), ("COMPLETED".to_owned(), "COMPLETED".to_owned()));
+        assert_ne!(session_status(&ctx, &tok3), "COMPLETED");
+        assert_eq!(events(&ctx, "transaction.status_changed"), changed + 3);
+        assert_eq!(events(&ctx, "payment_session.completed"), completed + 2);
+
+        // The debit notification a week later: the 5.00 collection came back (MS02, a return).
+        let chargebacks = events(&ctx, "chargeback.created");
+        let notification = camt054("NTF-CYCLE", &[(&e2e(&t2), "DBIT", Some("MS02"), "5.00", "EUR")]);
+        let (status, summary) = import(&app, &gw, &tenant.secret_key, "application/xml", &notification).await;
+        assert_eq!(status, StatusCode::CREATED, "{summary}");
+        assert_eq!(counts(&summary), [1, 0, 0, 1, 0, 0, 0, 0], "{summary}");
+        assert_eq!(events(&ctx, "chargeback.created"), chargebacks + 1);
+        assert_eq!(transaction_of(&ctx, &tok2).status, "charged_back");
+
+        // Reconciliation shows where each collection ended.
+        let (status, _, listed) = send(&app, get(&format!("/api/v1/reconciliation/transactions/?start_date={}", today())).auth(&tenant.restricted_key)).await;
+        assert_eq!(status, StatusCode::OK, "{listed}");
+        let rows = listed["results"].as_array().unwrap();
+        let status_of = |id: &str| rows.iter().find(|r| r["id"] == id).map(|r| r["status"].clone()).unwrap_or(Value::Null);
+        assert_eq!((status_of(&t1.id), status_of(&t2.id), status_of(&t3.id)), (json!("approved"), json!("charged_back"), json!("declined")), "{listed}");
+        let (status, _, returns) = send(&app, get(&format!("/api/v1/reconciliation/chargebacks/?start_date={}", today())).auth(&tenant.restricted_key)).await;
+        assert_eq!(status, StatusCode::OK, "{returns}");
+        let rows = returns["results"].as_array().unwrap();
+        assert_eq!(rows.len(), 1, "{returns}");
+        assert!(rows[0].to_string().contains("MS02"), "{returns}");
+
+        // Both reports again: nothing changes.
+        let before = footprint(&ctx);
+        for xml in [&status_report, &notification] {
+            let (status, again) = import(&app, &gw, &tenant.secret_key, "application/xml", xml).await;
+            assert_eq!((status, again["duplicate"].as_bool()), (StatusCode::OK, Some(true)), "{again}");
+        }
+        assert_eq!(footprint(&ctx), before);
     }
 }
