@@ -1,6 +1,6 @@
 //! `BATCH` gateways (bank-file collection, API.md §4): credentials validated on create, `/pay/`
 //! records a pending collection that nothing sends and recovery never claims; batches cut into
-//! pain.008 files (API.md §4.1), each file checked against the ISO XSD with xmllint; on both
+//! pain.008 files (API.md §9.2), each file checked against the ISO XSD with xmllint; on both
 //! backends.
 
 mod common;
