@@ -252,8 +252,10 @@ api_test! {
         // The first collection of a recurring session is FRST.
         let third = paid_as(&ctx, &app, &tenant.restricted_key, &gw,
             json!({"amount": "5.00", "billing_type": "RECURRING", "billing_frequency": "MONTHLY"}), "Ada Lovelace").await;
-        let (status, _, next) = send(&app, post(&path, json!({"collection_date": null})).auth(&tenant.secret_key)).await;
+        let (status, _, next) = send(&app, post(&path, json!({"collection_date": null})).auth(&tenant.secret_key).header("Idempotency-Key", "cut-2")).await;
         assert_eq!((status, next["transaction_count"].as_i64(), next["control_sum"].as_str()), (StatusCode::CREATED, Some(1), Some("5.00")), "{next}");
+        let (status, _, replay) = send(&app, post(&path, json!({"collection_date": null})).auth(&tenant.secret_key).header("Idempotency-Key", "cut-2")).await;
+        assert_eq!((status, &replay), (StatusCode::CREATED, &next), "a retried cut replays the batch");
         let (_, _, xml) = fetch(&app, &format!("{path}{}/file/", next["id"].as_str().unwrap()), &tenant.secret_key).await;
         assert_schema_valid(&xml, "pain.008.001.08");
         assert!(String::from_utf8(xml).unwrap().contains("<SeqTp>FRST</SeqTp>"));
@@ -498,6 +500,10 @@ where
 {
     let (status, _, c) = send(app, post(&format!("/api/v1/customers/{customer}/charges/"),
         json!({"amount": format!("{n}.00"), "currency": "EUR", "description": format!("Top-up {n}")})).auth(key)).await;
-    assert_eq!((status, c["status"].as_str()), (StatusCode::CREATED, Some("pending")), "{c}");
+    assert_eq!(
+        (status, c["status"].as_str()),
+        (StatusCode::CREATED, Some("pending")),
+        "{c}"
+    );
     c["transaction"]["id"].as_str().unwrap().to_owned()
 }
