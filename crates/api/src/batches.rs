@@ -66,7 +66,10 @@ pub fn cut_request(
         tenant_id: gateway.tenant_id.clone(),
         gateway_id: gateway.id.clone(),
         creditor: Creditor {
-            name: catalyst_sepa::epc::transliterate(&creds.creditor_name),
+            name: catalyst_sepa::epc::transliterate(&creds.creditor_name)
+                .chars()
+                .take(catalyst_sepa::epc::MAX_NAME_CHARS)
+                .collect(),
             iban,
             bic: Some(creds.bic),
             creditor_id: creds.creditor_id,

@@ -483,12 +483,23 @@ api_test! {
             assert!(text.contains(&uuid::Uuid::parse_str(id).unwrap().simple().to_string()), "{text}");
         }
         // The first collection is still pending at the bank: the next one is RCUR, not FRST.
-        charge(3).await;
+        let c = charge(3).await;
         let (_, _, next) = send(&app, post(&path, json!({})).auth(&tenant.secret_key)).await;
         let (_, _, xml) = fetch(&app, &format!("{path}{}/file/", next["id"].as_str().unwrap()), &tenant.secret_key).await;
         assert_schema_valid(&xml, "pain.008.001.08");
         let text = String::from_utf8(xml).unwrap();
         assert!(text.contains("<SeqTp>RCUR</SeqTp>") && !text.contains("FRST"), "{text}");
+        // The bank refused all three: nothing was ever collected, so the next one is FRST again.
+        {
+            use diesel::prelude::*;
+            let mut conn = ctx.db.store.conn().unwrap();
+            diesel::sql_query(format!("UPDATE transactions SET status = 'declined' WHERE id IN ('{a}', '{b}', '{c}')"))
+                .execute(&mut *conn).unwrap();
+        }
+        charge(4).await;
+        let (_, _, last) = send(&app, post(&path, json!({})).auth(&tenant.secret_key)).await;
+        let (_, _, xml) = fetch(&app, &format!("{path}{}/file/", last["id"].as_str().unwrap()), &tenant.secret_key).await;
+        assert!(String::from_utf8(xml).unwrap().contains("<SeqTp>FRST</SeqTp>"));
     }
 }
 
