@@ -1,8 +1,10 @@
-//! `catalyst batch …`: bank files of `BATCH` gateways.
+//! `catalyst batch …`: bank files of `BATCH` gateways: cutting pain.008 files
+//! (docs/bank-files.md) and importing the bank's reports (SEPA.md "Importing bank reports").
 
 use std::path::PathBuf;
 
 use anyhow::Context;
+use catalyst_api::bank_reports;
 use catalyst_store::Store;
 use catalyst_store::batches::{self, Cut};
 use clap::Subcommand;
@@ -28,6 +30,19 @@ pub enum BatchCommand {
         #[arg(long, default_value = ".")]
         out: PathBuf,
     },
+    /// Import a bank report (pain.002 status report or camt.054 notification) for a tenant's
+    /// BATCH gateway; prints the summary as JSON. Importing the same file again changes nothing
+    /// and prints the first summary with `"duplicate": true`.
+    Import {
+        /// The XML file.
+        file: PathBuf,
+        /// The tenant whose collections it reports on.
+        #[arg(long)]
+        tenant: String,
+        /// The BATCH gateway (default: the tenant's only active BATCH gateway).
+        #[arg(long)]
+        gateway: Option<String>,
+    },
 }
 
 /// Runs a `batch` subcommand.
@@ -45,6 +60,11 @@ pub fn run(store: &Store, command: BatchCommand) -> anyhow::Result<()> {
             collection_date,
             &out,
         ),
+        BatchCommand::Import {
+            file,
+            tenant,
+            gateway,
+        } => import(store, &file, &tenant, gateway),
     }
 }
 
@@ -118,4 +138,46 @@ fn decimal(minor: i64) -> String {
     let sign = if minor < 0 { "-" } else { "" };
     let abs = minor.unsigned_abs();
     format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
+fn import(
+    store: &Store,
+    file: &std::path::Path,
+    tenant: &str,
+    gateway: Option<String>,
+) -> anyhow::Result<()> {
+    let gateway = match gateway {
+        Some(g) => g,
+        None => {
+            let gateways = store.read(|c| batches::batch_gateways(c, Some(tenant), None))?;
+            match gateways.as_slice() {
+                [one] => one.id.clone(),
+                [] => anyhow::bail!("tenant {tenant} has no active BATCH gateway"),
+                many => anyhow::bail!(
+                    "tenant {tenant} has several BATCH gateways, choose one with --gateway: {}",
+                    many.iter()
+                        .map(|g| g.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }
+        }
+    };
+    let len = std::fs::metadata(file)
+        .with_context(|| format!("reading {}", file.display()))?
+        .len();
+    anyhow::ensure!(
+        len <= bank_reports::MAX_REPORT_BYTES as u64,
+        "{} is {len} bytes, more than the {} accepted",
+        file.display(),
+        bank_reports::MAX_REPORT_BYTES
+    );
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let outcome = bank_reports::import(store, tenant, &gateway, &bytes)
+        .map_err(|e| anyhow::anyhow!("{}", e.body()))?;
+    let (status, body) =
+        bank_reports::answer(outcome).map_err(|e| anyhow::anyhow!("{}", e.body()))?;
+    println!("{body}");
+    anyhow::ensure!(status.is_success(), "nothing was imported");
+    Ok(())
 }

@@ -2,11 +2,13 @@
 
 mod batch;
 mod config;
+mod otel;
 
 use std::time::Duration;
 
 use actix_web::{App, HttpServer};
 use anyhow::Context;
+use batch::BatchCommand;
 use catalyst_api::{ApiConfig, AppState, provision, workers};
 use catalyst_domain::token::KeyKind;
 use catalyst_store::{Store, StoreConfig};
@@ -35,7 +37,9 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
-    /// Run a local fake of the emerchantpay Genesis gateway (for demos and tests).
+    /// Run a local fake of the emerchantpay Genesis gateway (for demos and tests; built with
+    /// `--features fake-genesis`).
+    #[cfg(feature = "fake-genesis")]
     FakeGenesis {
         /// Port on 127.0.0.1.
         #[arg(long, default_value_t = 9393)]
@@ -75,10 +79,10 @@ enum Command {
         #[arg(long, default_value_t = 500)]
         batch: i64,
     },
-    /// Import a CSV file of leads or orders for a tenant (API.md §12); prints the report as
+    /// Import a CSV file of leads, orders, transactions or chargebacks for a tenant (API.md §12); prints the report as
     /// JSON and fails when nothing was stored.
     Import {
-        /// `leads` or `orders`.
+        /// `leads`, `orders`, `transactions` or `chargebacks`.
         kind: String,
         /// The CSV file (read as a stream).
         file: std::path::PathBuf,
@@ -92,10 +96,10 @@ enum Command {
         #[arg(long)]
         webhook_profile: Option<String>,
     },
-    /// Bank files of BATCH gateways (pain.008 export).
+    /// Bank files of BATCH gateways: pain.008 export, bank report import.
     Batch {
         #[command(subcommand)]
-        command: batch::BatchCommand,
+        command: BatchCommand,
     },
     /// Create (or find again) the demo tenant with a sandbox gateway, campaigns, a hosted page
     /// and a webhook profile; print their ids and fresh keys.
@@ -178,6 +182,7 @@ enum TenantCommand {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     catalyst_gateway::install_crypto_provider();
+    #[cfg(feature = "fake-genesis")]
     if let Some(Command::FakeGenesis { port, delay_ms }) = cli.command {
         let config = catalyst_gateway::fake::FakeConfig {
             delay: Duration::from_millis(delay_ms),
@@ -189,9 +194,10 @@ fn main() -> anyhow::Result<()> {
         )?);
     }
     let config = Config::from_env()?;
-    init_tracing(config.json_logs);
+    let _telemetry = init_tracing(config.json_logs)?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config),
+        #[cfg(feature = "fake-genesis")]
         Command::FakeGenesis { .. } => unreachable!("handled before configuration is read"),
         Command::Migrate => {
             open_store(&config, false)?;
@@ -280,8 +286,9 @@ fn main() -> anyhow::Result<()> {
             partial,
             webhook_profile,
         } => {
-            let kind = catalyst_api::imports::Kind::parse(&kind)
-                .ok_or_else(|| anyhow::anyhow!("KIND is leads or orders, not {kind}"))?;
+            let kind = catalyst_api::imports::Kind::parse(&kind).ok_or_else(|| {
+                anyhow::anyhow!("KIND is leads, orders, transactions or chargebacks, not {kind}")
+            })?;
             let input = std::io::BufReader::new(std::fs::File::open(&file)?);
             let store = open_store(&config, false)?;
             let outcome = catalyst_api::imports::import(
@@ -389,19 +396,34 @@ fn billing_run(
     Ok(())
 }
 
-fn init_tracing(json: bool) {
+/// Logs to stderr (text or JSON), plus the OpenTelemetry export when built and configured
+/// ([`otel`]); the guard flushes the export when `main` ends.
+fn init_tracing(json: bool) -> anyhow::Result<otel::Guard> {
+    use tracing_subscriber::prelude::*;
+
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,actix_server=warn"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(ansi);
-    if json {
-        builder.json().init()
+    let fmt = if json {
+        fmt.json().boxed()
     } else {
-        builder.init()
+        fmt.boxed()
+    };
+    let (export, guard) = otel::layer()?;
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .with(export)
+        .init();
+    if otel::endpoint_configured() && !cfg!(feature = "otel") {
+        tracing::warn!(
+            "OTEL_EXPORTER_OTLP_ENDPOINT is set but this build has no OpenTelemetry export; build with `--features otel`"
+        );
     }
+    Ok(guard)
 }
 
 /// The store for `serve` (`serving`: one connection kept idle) or for a one-shot command (none:

@@ -185,3 +185,19 @@ fn operations_postgres() {
         operations(db);
     }
 }
+
+/// The default build has no `fake-genesis` subcommand (it needs `--features fake-genesis`).
+#[cfg(not(feature = "fake-genesis"))]
+#[test]
+fn the_default_binary_does_not_carry_the_fake_gateway() {
+    let out = std::process::Command::new(support::BIN)
+        .args(["fake-genesis", "--port", "1"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("unrecognized subcommand 'fake-genesis'"),
+        "{stderr}"
+    );
+}

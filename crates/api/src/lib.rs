@@ -12,6 +12,7 @@
 //! ```
 
 pub mod auth;
+pub mod bank_reports;
 pub mod batches;
 pub mod billing;
 pub mod body;

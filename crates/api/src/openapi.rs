@@ -8,7 +8,8 @@ use crate::management::deliveries;
 use crate::management::webhook_profiles::{self, endpoints};
 use crate::management::{api_keys, campaigns, gateways, hosted_pages, subscriptions};
 use crate::{
-    batches, customers, iban, imports, pay, reconciliation, refunds, sessions, settlement,
+    bank_reports, batches, customers, iban, imports, pay, reconciliation, refunds, sessions,
+    settlement,
 };
 
 /// The document's root.
@@ -19,7 +20,7 @@ use crate::{
         sessions::create, sessions::retrieve, sessions::cancel, pay::pay, pay::verify, iban::validate,
         reconciliation::transactions, reconciliation::chargebacks, reconciliation::subscriptions,
         refunds::create, refunds::list, imports::create,
-        settlement::notification, settlement::settle, deliveries::list, deliveries::retrieve, deliveries::redeliver,
+        settlement::notification, bank_reports::create, settlement::settle, deliveries::list, deliveries::retrieve, deliveries::redeliver,
         gateways::create, gateways::list, gateways::retrieve, gateways::update, gateways::deactivate,
         batches::create, batches::list, batches::file,
         hosted_pages::create, hosted_pages::list, hosted_pages::retrieve, hosted_pages::update,

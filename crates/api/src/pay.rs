@@ -425,7 +425,7 @@ pub fn settlement_of(outcome: GatewayOutcome) -> Settlement {
     }
 }
 
-fn decline_message(code: catalyst_sepa::DeclineCode) -> String {
+pub(crate) fn decline_message(code: catalyst_sepa::DeclineCode) -> String {
     use catalyst_sepa::DeclineCode::*;
     match code {
         InsufficientFunds => "The account has insufficient funds.",
@@ -655,10 +655,10 @@ pub(crate) async fn verify_session(
     }
     let obj = object(value)?;
     let mut errors = ValidationErrors::new();
-    validation::optional(obj, "verification_id", &mut errors, |v| {
+    let verification_id = validation::optional(obj, "verification_id", &mut errors, |v| {
         validation::char_field(v, 255)
     });
-    errors.into_result(())?;
+    let verification_id = errors.into_result(verification_id)?;
 
     let tk = token.clone();
     let (session, transaction, gateway) = db::read(&state.store, move |c| {
@@ -672,6 +672,17 @@ pub(crate) async fn verify_session(
         ("AWAITING_VERIFICATION", Some(t)) if t.status == "pending" => t,
         _ => return Err(ApiError::Conflict(Conflict::SessionNotVerifiable)),
     };
+    // The id of the verification is the gateway's reference of the pending debit (the
+    // envelope's `transaction.gateway_reference`); a caller that names another verification
+    // is refused before the gateway is asked.
+    if let Some(id) = verification_id
+        && transaction.gateway_reference.as_deref() != Some(id.as_str())
+    {
+        return Err(ApiError::field(
+            "verification_id",
+            "Does not match the pending verification.",
+        ));
+    }
     let adapter = adapter_for(&state, &gateway)?;
     let req = lookup(&transaction);
     let answer = adapter.verify(&req).await;

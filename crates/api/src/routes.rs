@@ -7,7 +7,8 @@ use crate::management::deliveries;
 use crate::management::webhook_profiles::{self, endpoints};
 use crate::management::{api_keys, campaigns, gateways, hosted_pages, subscriptions};
 use crate::{
-    batches, customers, iban, imports, openapi, pay, reconciliation, refunds, sessions, settlement,
+    bank_reports, batches, customers, iban, imports, openapi, pay, reconciliation, refunds,
+    sessions, settlement,
 };
 
 /// Declares resources with their methods; generates `register` and `ROUTE_TABLE`.
@@ -58,6 +59,7 @@ route_table! {
     "/api-keys/{id}/" => { get: api_keys::retrieve, patch: api_keys::update, delete: api_keys::deactivate },
     "/api-keys/{id}/revoke/" => { post: api_keys::revoke },
     "/gateways/{gateway_id}/notifications/" => { post: settlement::notification },
+    "/gateways/{gateway_id}/batches/imports/" => { post: bank_reports::create },
     "/sandbox/settle/" => { post: settlement::settle },
     "/imports/{kind}/" => { post: imports::create },
     "/subscriptions/" => { get: subscriptions::list },

@@ -269,8 +269,18 @@ api_test! {
         assert_eq!((env["status"].as_str(), env["transaction"]["status"].as_str()), (Some("completed"), Some("approved")));
 
         let bad = new_session(&app, &demo.restricted_key, json!({"campaign_id": demo.campaign_id, "lead": lead("v2@example.com")})).await;
-        send(&app, post(&format!("{SESSIONS}{bad}/pay/"), pay_body("DE65100000000000000701"))).await;
-        let (_, _, env) = send(&app, post(&format!("{SESSIONS}{bad}/verify/"), json!({"verification_id": "abc"}))).await;
+        let (_, _, paid) = send(&app, post(&format!("{SESSIONS}{bad}/pay/"), pay_body("DE65100000000000000701"))).await;
+        // verification_id, when sent, must name the pending verification: the debit's
+        // transaction.gateway_reference (for the sandbox also the last segment of
+        // verification_url). Another id is refused before the gateway is asked.
+        let (status, _, err) = send(&app, post(&format!("{SESSIONS}{bad}/verify/"), json!({"verification_id": "abc"}))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+        assert!(err["errors"]["verification_id"].is_array(), "{err}");
+        let (_, _, s) = send(&app, get(&format!("{SESSIONS}{bad}/"))).await;
+        assert_eq!(s["status"].as_str(), Some("AWAITING_VERIFICATION"), "nothing changed");
+        let verification_id = paid["transaction"]["gateway_reference"].as_str().unwrap().to_owned();
+        assert!(paid["verification_url"].as_str().unwrap().contains(&verification_id), "{paid}");
+        let (_, _, env) = send(&app, post(&format!("{SESSIONS}{bad}/verify/"), json!({"verification_id": verification_id}))).await;
         assert_envelope_shape(&env);
         assert_eq!((env["status"].as_str(), env["retry_allowed"].clone()), (Some("failed"), json!(true)));
         assert_eq!((env["error_details"]["code"].as_str(), env["error_details"]["gateway_code"].as_str()), (Some("mandate_rejected"), Some("MS02")));

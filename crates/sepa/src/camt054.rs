@@ -119,7 +119,11 @@ fn return_reason(tx: &Node) -> Option<StatusReason> {
 /// Reads a camt.054 document. Errors are [`FileError::TooLarge`] or [`FileError::Malformed`]
 /// with the line and column.
 pub fn read(input: &[u8]) -> Result<DebitCreditNotification, FileError> {
-    let doc = xml_read::parse(input)?;
+    from_document(&xml_read::parse(input)?)
+}
+
+/// Reads an already parsed document (the root `<Document>`).
+pub(crate) fn from_document(doc: &Node) -> Result<DebitCreditNotification, FileError> {
     let ns = doc.attr("xmlns").unwrap_or("");
     if doc.name != "Document" || !ns.starts_with("urn:iso:std:iso:20022:tech:xsd:camt.054.") {
         return Err(doc.error(format!(

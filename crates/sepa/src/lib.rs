@@ -44,6 +44,7 @@ pub mod pain002;
 pub mod pain008;
 pub mod reasons;
 pub mod registry;
+pub mod report;
 mod xml_read;
 
 pub use bic::{Bic, BicError};

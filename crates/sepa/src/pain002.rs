@@ -203,7 +203,11 @@ pub(crate) fn reasons(node: &Node) -> Vec<StatusReason> {
 /// Reads a pain.002 document. Errors are [`FileError::TooLarge`] or [`FileError::Malformed`]
 /// with the line and column (bad XML, a DTD, another message, a missing required element).
 pub fn read(input: &[u8]) -> Result<StatusReport, FileError> {
-    let doc = xml_read::parse(input)?;
+    from_document(&xml_read::parse(input)?)
+}
+
+/// Reads an already parsed document (the root `<Document>`).
+pub(crate) fn from_document(doc: &Node) -> Result<StatusReport, FileError> {
     let ns = doc.attr("xmlns").unwrap_or("");
     if doc.name != "Document" || !ns.starts_with("urn:iso:std:iso:20022:tech:xsd:pain.002.") {
         return Err(doc.error(format!(

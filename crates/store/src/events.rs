@@ -271,7 +271,42 @@ impl Subject<'_> {
         c: &crate::chargebacks::Chargeback,
         now: NaiveDateTime,
     ) -> StoreResult<()> {
-        let payload = json!({
+        let payload = self.chargeback_fields(t, c)?;
+        self.emit(conn, "chargeback.created", payload, now)
+    }
+
+    /// `chargeback.imported`: a reversal written by a CSV import.
+    pub fn chargeback_imported(
+        &self,
+        conn: &mut DbConnection,
+        t: &Transaction,
+        c: &crate::chargebacks::Chargeback,
+        now: NaiveDateTime,
+    ) -> StoreResult<()> {
+        let mut payload = self.chargeback_fields(t, c)?;
+        payload["source"] = json!("import");
+        self.emit(conn, "chargeback.imported", payload, now)
+    }
+
+    /// `transaction.imported`: a debit written by a CSV import.
+    pub fn transaction_imported(
+        &self,
+        conn: &mut DbConnection,
+        t: &Transaction,
+        now: NaiveDateTime,
+    ) -> StoreResult<()> {
+        let mut payload = self.transaction_fields(t)?;
+        payload["sequence_type"] = json!(t.sequence_type);
+        payload["source"] = json!("import");
+        self.emit(conn, "transaction.imported", payload, now)
+    }
+
+    fn chargeback_fields(
+        &self,
+        t: &Transaction,
+        c: &crate::chargebacks::Chargeback,
+    ) -> StoreResult<Value> {
+        Ok(json!({
             "chargeback_id": c.id, "kind": c.kind, "reason_code": c.reason_code,
             "reason_description": c.reason_description, "error_code": c.error_code,
             "amount": money(c.amount_minor, &c.currency)?, "currency": c.currency,
@@ -279,8 +314,7 @@ impl Subject<'_> {
             "transaction_id": t.id, "merchant_transaction_id": t.merchant_transaction_id,
             "tenant_reference_id": t.tenant_reference_id, "order_number": self.order.order_number,
             "session_token": self.session_token(), "email": self.lead.email,
-        });
-        self.emit(conn, "chargeback.created", payload, now)
+        }))
     }
 }
 

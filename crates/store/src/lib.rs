@@ -15,6 +15,7 @@
 //! assert_eq!(store.read(|c| Tenant::find(c, &tenant.id)).unwrap().name, "Acme");
 //! ```
 
+pub mod bank_reports;
 pub mod batches;
 pub mod billing;
 pub mod chargebacks;

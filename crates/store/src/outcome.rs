@@ -16,14 +16,24 @@ pub fn apply_outcome(
     now: NaiveDateTime,
 ) -> StoreResult<()> {
     crate::tx::write(conn, |conn| {
-        let t = Transaction::by_id(conn, transaction_id)?;
-        match t.purpose() {
-            Purpose::SessionDebit => {
-                crate::session_pay::apply_settlement_to(conn, t, settlement, now).map(drop)
-            }
-            Purpose::Renewal => crate::billing::apply_renewal(conn, t, settlement, now),
-            Purpose::Charge => crate::charges::apply_charge(conn, t, settlement, now),
-            Purpose::Refund => crate::refunds::apply_refund_to(conn, t, settlement, now),
-        }
+        apply_outcome_in(conn, transaction_id, settlement, now)
     })
+}
+
+/// [`apply_outcome`] inside the caller's write transaction (a bank report applies many).
+pub fn apply_outcome_in(
+    conn: &mut DbConnection,
+    transaction_id: &str,
+    settlement: &Settlement,
+    now: NaiveDateTime,
+) -> StoreResult<()> {
+    let t = Transaction::by_id(conn, transaction_id)?;
+    match t.purpose() {
+        Purpose::SessionDebit => {
+            crate::session_pay::apply_settlement_to(conn, t, settlement, now).map(drop)
+        }
+        Purpose::Renewal => crate::billing::apply_renewal(conn, t, settlement, now),
+        Purpose::Charge => crate::charges::apply_charge(conn, t, settlement, now),
+        Purpose::Refund => crate::refunds::apply_refund_to(conn, t, settlement, now),
+    }
 }

@@ -1,6 +1,8 @@
-//! `cargo xtask bench imports`: one `catalyst import` of --rows generated leads, then one of
-//! as many orders of those leads, per backend: rows/s (process start to exit) and the
-//! process's peak resident set size, which must not grow with the file (the import streams).
+//! `cargo xtask bench imports`: per backend, one `catalyst import` of --rows generated leads,
+//! then one of as many orders of those leads, one of a debit per order (each under a mandate
+//! of its own) and one of a chargeback for every tenth debit: rows/s (process start to exit)
+//! and the process's peak resident set size, which must not grow with the file (the import
+//! streams).
 
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -41,22 +43,31 @@ pub fn run(options: &Options, target: &Path) -> Result<()> {
         let mut deployment = Deployment::start(options, backend, &binary, None)?;
         deployment.server.stop();
         let dir = deployment.work.path().to_owned();
-        let leads = dir.join("leads.csv");
-        let orders = dir.join("orders.csv");
-        generate(&leads, &orders, options.rows)?;
-        for (kind, file) in [("leads", &leads), ("orders", &orders)] {
+        let files = Files {
+            leads: dir.join("leads.csv"),
+            orders: dir.join("orders.csv"),
+            transactions: dir.join("transactions.csv"),
+            chargebacks: dir.join("chargebacks.csv"),
+        };
+        generate(&files, options.rows, &deployment.demo.gateway_id)?;
+        for (kind, file, rows) in [
+            ("leads", &files.leads, options.rows),
+            ("orders", &files.orders, options.rows),
+            ("transactions", &files.transactions, options.rows),
+            ("chargebacks", &files.chargebacks, options.rows.div_ceil(10)),
+        ] {
             let mut cmd = deployment.env.command(&binary);
             cmd.args(["import", kind])
                 .arg(file)
                 .args(["--tenant", &deployment.demo.tenant_id]);
             let (wall, peak_rss_kib, report) = measure(cmd)?;
-            if report["imported"].as_u64() != Some(options.rows as u64) {
+            if report["imported"].as_u64() != Some(rows as u64) {
                 bail!("catalyst import {kind}: unexpected report {report}");
             }
             let run = Run {
                 backend,
                 kind,
-                rows: options.rows,
+                rows,
                 wall,
                 peak_rss_kib,
             };
@@ -89,27 +100,48 @@ pub fn run(options: &Options, target: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Writes `n` leads and one order for each of them.
-fn generate(leads: &Path, orders: &Path, n: usize) -> Result<()> {
-    let mut l = BufWriter::new(std::fs::File::create(leads)?);
-    let mut o = BufWriter::new(std::fs::File::create(orders)?);
+/// The generated CSV files.
+struct Files {
+    leads: std::path::PathBuf,
+    orders: std::path::PathBuf,
+    transactions: std::path::PathBuf,
+    chargebacks: std::path::PathBuf,
+}
+
+/// Writes `n` leads, one order for each (with its own number), one approved debit per order on
+/// `gateway`, and a chargeback of every tenth debit.
+fn generate(files: &Files, n: usize, gateway: &str) -> Result<()> {
+    let create = |p: &Path| -> Result<BufWriter<std::fs::File>> {
+        Ok(BufWriter::new(std::fs::File::create(p)?))
+    };
+    let (mut l, mut o) = (create(&files.leads)?, create(&files.orders)?);
+    let (mut t, mut c) = (create(&files.transactions)?, create(&files.chargebacks)?);
     writeln!(l, "email,first_name,last_name,country,city,postal_code")?;
-    writeln!(o, "email,amount,currency,status")?;
+    writeln!(o, "email,amount,currency,status,order_number")?;
+    writeln!(
+        t,
+        "order_number,gateway_id,iban,iban_holder_name,amount,currency,status,created_at,merchant_transaction_id"
+    )?;
+    writeln!(c, "merchant_transaction_id,reason_code,report_date")?;
     for i in 0..n {
         writeln!(
             l,
             "lead{i}@bench.example,Lead,\"Number {i}, Jr.\",DE,Berlin,{:05}",
             i % 100_000
         )?;
+        let amount = format!("{}.{:02}", 1 + i % 500, i % 100);
+        writeln!(o, "lead{i}@bench.example,{amount},EUR,COMPLETED,BENCH-{i}")?;
         writeln!(
-            o,
-            "lead{i}@bench.example,{}.{:02},EUR,COMPLETED",
-            1 + i % 500,
-            i % 100
+            t,
+            "BENCH-{i},{gateway},DE89370400440532013000,Lead Number {i},{amount},EUR,approved,2026-11-02T10:00:00Z,BENCH-TXN-{i}"
         )?;
+        if i % 10 == 0 {
+            writeln!(c, "BENCH-TXN-{i},MD06,2026-11-20")?;
+        }
     }
-    l.flush()?;
-    o.flush()?;
+    for mut w in [l, o, t, c] {
+        w.flush()?;
+    }
     Ok(())
 }
 

@@ -4,6 +4,7 @@ mod billing;
 pub(crate) mod direct;
 mod imports;
 mod load;
+mod page;
 pub(crate) mod pay;
 pub(crate) mod sessions;
 pub(crate) mod sys;
@@ -46,7 +47,12 @@ scenarios:
              PostgreSQL); then --idle subscriptions none of which is due and one billing run
              over them (must finish in < 1 s), with the due scan alone and, on PostgreSQL,
              its EXPLAIN ANALYZE.
-  imports    CSV imports: --rows generated leads, then --rows orders of them, each imported by
+  page       the hosted payment page GET /s/{token} of one demo session under wrk -c 16
+             --latency (release binary): req/s, p50/p99 (client-side: an upper bound of the
+             server's time), and the bytes of the HTML and of every same-origin script and
+             stylesheet it loads (headers included; the logo left out).
+  imports    CSV imports: --rows generated leads, --rows orders of them, a debit per order and
+             a chargeback of every tenth debit, each file imported by
              ONE `catalyst import KIND FILE --tenant ID` (release binary, process start to
              exit, one streaming pass, one transaction) -> rows/s and the process's peak RSS
              (VmHWM from /proc, sampled every 5 ms until it exits).
@@ -97,6 +103,7 @@ pub fn run(args: &[String]) -> Result<()> {
         Some("webhooks") => Scenario::Webhooks,
         Some("billing") => Scenario::Billing,
         Some("imports") => Scenario::Imports,
+        Some("page") => Scenario::Page,
         None | Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             return Ok(());
@@ -132,6 +139,7 @@ pub fn run(args: &[String]) -> Result<()> {
         Scenario::Webhooks => webhooks::run(&options, &target),
         Scenario::Billing => billing::run(&options, &target),
         Scenario::Imports => imports::run(&options, &target),
+        Scenario::Page => page::run(&options, &target),
     }
 }
 
@@ -143,6 +151,7 @@ enum Scenario {
     Webhooks,
     Billing,
     Imports,
+    Page,
 }
 
 /// What `bench …` was asked to do.
@@ -210,9 +219,11 @@ impl Options {
             // pay runs each tool --rounds times per level: shorter runs.
             duration: match scenario {
                 Scenario::Pay => 6,
-                Scenario::Sessions | Scenario::Webhooks | Scenario::Billing | Scenario::Imports => {
-                    10
-                }
+                Scenario::Sessions
+                | Scenario::Webhooks
+                | Scenario::Billing
+                | Scenario::Imports
+                | Scenario::Page => 10,
             },
             warmup: 2,
             rounds: 5,
@@ -220,6 +231,7 @@ impl Options {
                 Scenario::Sessions => vec![1, 4, 16, 64],
                 Scenario::Pay => vec![1, 4, 16],
                 Scenario::Webhooks | Scenario::Billing | Scenario::Imports => vec![4],
+                Scenario::Page => vec![16],
             },
             sessions: 500,
             drain: true,

@@ -246,6 +246,8 @@ pub fn run_bounded(command: &mut Command, timeout: Duration, what: &str) -> Resu
 pub struct HttpResponse {
     pub status: u16,
     pub body: String,
+    /// Bytes received: status line, headers and body.
+    pub raw_len: usize,
 }
 
 /// One HTTP/1.1 request with `Connection: close` (readiness probe and smoke test only).
@@ -283,7 +285,11 @@ pub fn http(
         .split_once("\r\n\r\n")
         .map(|(_, b)| b.to_owned())
         .unwrap_or_default();
-    Ok(HttpResponse { status, body })
+    Ok(HttpResponse {
+        status,
+        body,
+        raw_len: raw.len(),
+    })
 }
 
 /// The 1/5/15-minute load averages, as `uptime` shows them.

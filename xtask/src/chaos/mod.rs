@@ -294,7 +294,14 @@ fn binary(options: &Options) -> Result<PathBuf> {
 }
 
 fn build(root: &Path, debug: bool) -> Result<()> {
-    let mut args = vec!["build", "-p", "catalyst"];
+    // Part 2 of `chaos billing` runs `catalyst fake-genesis`.
+    let mut args = vec![
+        "build",
+        "-p",
+        "catalyst",
+        "--features",
+        "catalyst/fake-genesis",
+    ];
     if !debug {
         args.push("--release");
     }

@@ -1,4 +1,5 @@
-//! `POST /imports/{kind}/`: CSV imports of leads and orders (API.md §12).
+//! `POST /imports/{kind}/`: CSV imports of leads, orders, transactions and chargebacks
+//! (API.md §12). The rules of each kind's rows are in [`rows`].
 //!
 //! The body (`text/csv`) is streamed to a temporary file, at most [`MAX_IMPORT_BYTES`], while
 //! its SHA-256 is taken for the `Idempotency-Key` fingerprint; the file is then read row by row
@@ -12,19 +13,20 @@ use std::io::{Seek, Write};
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use catalyst_domain::lead::NewLead;
-use catalyst_domain::status::OrderStatus;
-use catalyst_store::imports::{self, LeadRow, OrderRow, Target};
-use catalyst_store::{DbConnection, Store, StoreError, WebhookProfile, now, tx};
+use catalyst_store::imports::Target;
+use catalyst_store::{Cipher, DbConnection, Store, StoreError, WebhookProfile, tx};
 use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use catalyst_domain::validation::messages;
+
 use crate::auth::Operator;
-use crate::customers::charges::{amount, currency};
 use crate::error::ApiError;
 use crate::idempotency;
 use crate::state::AppState;
+
+mod rows;
 
 /// Largest accepted import body.
 pub const MAX_IMPORT_BYTES: u64 = 64 * 1024 * 1024;
@@ -36,14 +38,18 @@ pub const MAX_LISTED_ERRORS: usize = 100;
 pub enum Kind {
     Leads,
     Orders,
+    Transactions,
+    Chargebacks,
 }
 
 impl Kind {
-    /// `leads` or `orders`.
+    /// `leads`, `orders`, `transactions` or `chargebacks`.
     pub fn parse(s: &str) -> Option<Kind> {
         match s {
             "leads" => Some(Kind::Leads),
             "orders" => Some(Kind::Orders),
+            "transactions" => Some(Kind::Transactions),
+            "chargebacks" => Some(Kind::Chargebacks),
             _ => None,
         }
     }
@@ -52,6 +58,8 @@ impl Kind {
         match self {
             Kind::Leads => "leads",
             Kind::Orders => "orders",
+            Kind::Transactions => "transactions",
+            Kind::Chargebacks => "chargebacks",
         }
     }
 
@@ -62,7 +70,35 @@ impl Kind {
                 &["email", "first_name", "last_name", "country"],
                 &["address", "city", "postal_code", "phone"],
             ),
-            Kind::Orders => (&["email", "amount", "currency", "status"], &[]),
+            Kind::Orders => (
+                &["email", "amount", "currency", "status"],
+                &["order_number"],
+            ),
+            Kind::Transactions => (
+                &[
+                    "order_number",
+                    "gateway_id",
+                    "iban",
+                    "iban_holder_name",
+                    "amount",
+                    "currency",
+                    "status",
+                    "created_at",
+                ],
+                &[
+                    "mandate_reference",
+                    "mandate_signed_at",
+                    "sequence_type",
+                    "merchant_transaction_id",
+                    "tenant_reference_id",
+                    "gateway_reference",
+                    "reason_code",
+                ],
+            ),
+            Kind::Chargebacks => (
+                &["merchant_transaction_id", "reason_code", "report_date"],
+                &["amount", "currency", "kind"],
+            ),
         }
     }
 }
@@ -128,9 +164,11 @@ impl From<StoreError> for ImportError {
 }
 
 #[utoipa::path(post, path = "/api/v1/imports/{kind}/", tag = "imports",
-    params(("kind" = String, Path, description = "`leads` or `orders`"),
+    params(("kind" = String, Path, description = "`leads`, `orders`, `transactions` or `chargebacks`"),
         ("partial" = Option<bool>, Query), ("webhook_profile_id" = Option<String>, Query)),
-    request_body(content = String, content_type = "text/csv"), security(("bearer" = [])),
+    request_body(content = String, content_type = "text/csv",
+        description = "The CSV file; or `multipart/form-data` with the file in the field `file`"),
+    security(("bearer" = [])),
     responses((status = 201, description = "`{\"object\": \"import\", \"kind\", \"rows\", \"imported\", \"failed\", \"errors\"}`"),
         (status = 400, description = "import_invalid (rows and columns in `errors`) / malformed_csv"),
         (status = 401), (status = 403), (status = 404), (status = 413), (status = 415)))]
@@ -140,41 +178,35 @@ pub async fn create(
     req: HttpRequest,
     kind: web::Path<String>,
     query: web::Query<ImportQuery>,
-    mut payload: web::Payload,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let kind = Kind::parse(&kind).ok_or(ApiError::NotFound)?;
     let content_type = req
         .headers()
         .get(actix_web::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !content_type
+        .unwrap_or("")
         .trim_start()
-        .to_ascii_lowercase()
-        .starts_with("text/csv")
-    {
-        return Err(ApiError::UnsupportedMediaType);
-    }
-    let mut file = tempfile::tempfile().map_err(|e| ApiError::Internal(e.to_string()))?;
-    let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
-    let mut size = 0u64;
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| ApiError::PayloadTooLarge)?;
-        size += chunk.len() as u64;
-        if size > MAX_IMPORT_BYTES {
-            return Err(ApiError::PayloadTooLarge);
+        .to_ascii_lowercase();
+    let spooled = if content_type.starts_with("text/csv") {
+        spool(payload).await?
+    } else if content_type.starts_with("multipart/form-data") {
+        let mut form = actix_multipart::Multipart::new(req.headers(), payload);
+        let mut spooled = None;
+        while let Some(field) = form.next().await {
+            let field = field.map_err(|e| ApiError::field("file", e.to_string()))?;
+            if field.name() == Some("file") && spooled.is_none() {
+                spooled = Some(spool(field).await?);
+            }
         }
-        digest.update(&chunk);
-        file.write_all(&chunk)
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
-    }
-    file.rewind()
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        spooled.ok_or_else(|| ApiError::field("file", messages::REQUIRED))?
+    } else {
+        return Err(ApiError::UnsupportedMediaType);
+    };
+    let Spooled { file, digest } = spooled;
     let mut fingerprint = format!(
         "{:?} partial={} profile={:?} ",
-        digest.finish(),
-        query.partial,
-        query.webhook_profile_id
+        digest, query.partial, query.webhook_profile_id
     )
     .into_bytes();
     fingerprint.extend_from_slice(req.query_string().as_bytes());
@@ -193,6 +225,39 @@ pub async fn create(
         answer(kind, outcome)
     })
     .await
+}
+
+/// An uploaded file, written to an unnamed temporary file as it arrived.
+struct Spooled {
+    file: std::fs::File,
+    digest: ring::digest::Digest,
+}
+
+/// Streams a body (or a multipart field) to a temporary file, at most [`MAX_IMPORT_BYTES`],
+/// taking its SHA-256 on the way; rewound for reading.
+async fn spool<S, E>(mut body: S) -> Result<Spooled, ApiError>
+where
+    S: futures_util::Stream<Item = Result<actix_web::web::Bytes, E>> + Unpin,
+{
+    let mut file = tempfile::tempfile().map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut size = 0u64;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|_| ApiError::PayloadTooLarge)?;
+        size += chunk.len() as u64;
+        if size > MAX_IMPORT_BYTES {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        digest.update(&chunk);
+        file.write_all(&chunk)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+    }
+    file.rewind()
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(Spooled {
+        file,
+        digest: digest.finish(),
+    })
 }
 
 /// Imports `input` as a CSV of `kind` for `tenant` in one write transaction (blocking: run it
@@ -219,7 +284,9 @@ pub fn import(
             tenant_id: tenant,
             profile_id: profile,
         };
-        Ok(tx::write(conn, |c| run(c, target, kind, partial, input)))
+        Ok(tx::write(conn, |c| {
+            run(c, store.cipher(), target, kind, partial, input)
+        }))
     })
 }
 
@@ -253,6 +320,7 @@ pub fn answer(
 /// `Err` rolls the transaction back.
 pub fn run(
     conn: &mut DbConnection,
+    cipher: &Cipher,
     target: Target<'_>,
     kind: Kind,
     partial: bool,
@@ -282,31 +350,28 @@ pub fn run(
                 .trim()
                 .to_owned()
         };
+        let check_only = report.failed > 0 && !partial;
         let result = match kind {
-            Kind::Leads => write_lead(conn, target, &fields, report.failed > 0 && !partial),
-            Kind::Orders => write_order(conn, target, &fields, report.failed > 0 && !partial),
+            Kind::Leads => rows::lead(conn, target, &fields, check_only),
+            Kind::Orders => rows::order(conn, target, &fields, check_only),
+            Kind::Transactions => rows::transaction(conn, cipher, target, &fields, check_only),
+            Kind::Chargebacks => rows::chargeback(conn, target, &fields, check_only),
         };
         match result {
             Ok(()) => report.imported += 1,
-            Err(Bad::Row(column, message)) => report.fail(RowError {
+            Err(rows::Bad::Row(column, message)) => report.fail(RowError {
                 row,
                 line,
                 column,
                 message,
             }),
-            Err(Bad::Store(e)) => return Err(e.into()),
+            Err(rows::Bad::Store(e)) => return Err(e.into()),
         }
     }
     if report.failed > 0 && !partial {
         return Err(ImportError::Rejected(report));
     }
     Ok(report)
-}
-
-/// Why one row was not written.
-enum Bad {
-    Row(String, String),
-    Store(StoreError),
 }
 
 fn malformed(row: u64, e: &csv::Error) -> ImportError {
@@ -350,96 +415,4 @@ fn check_header(kind: Kind, headers: &csv::StringRecord) -> Result<(), ImportErr
         }
     }
     Ok(())
-}
-
-/// Validates a lead row as a session's `lead` object; writes it unless `check_only`.
-fn write_lead(
-    conn: &mut DbConnection,
-    target: Target<'_>,
-    field: &dyn Fn(&str) -> String,
-    check_only: bool,
-) -> Result<(), Bad> {
-    let (required, optional) = Kind::Leads.columns();
-    let object: serde_json::Map<String, Value> = required
-        .iter()
-        .chain(optional)
-        .map(|c| ((*c).to_owned(), Value::String(field(c))))
-        .collect();
-    let lead = NewLead::from_json(&Value::Object(object)).map_err(|errors| {
-        let (column, messages) = errors.into_map().into_iter().next().unwrap_or_default();
-        Bad::Row(column, messages.join(" "))
-    })?;
-    if check_only {
-        return Ok(());
-    }
-    let row = LeadRow {
-        email: lead.email,
-        first_name: lead.first_name,
-        last_name: lead.last_name,
-        country: lead.country,
-        address: lead.address,
-        city: lead.city,
-        postal_code: lead.postal_code,
-        phone: lead.phone,
-    };
-    imports::import_lead(conn, target, row, now()).map_err(Bad::Store)?;
-    Ok(())
-}
-
-/// Validates an order row (amount and currency as a charge's, a typed status); writes it
-/// unless `check_only`. The lead must exist, so it is looked up even when only checking.
-fn write_order(
-    conn: &mut DbConnection,
-    target: Target<'_>,
-    field: &dyn Fn(&str) -> String,
-    check_only: bool,
-) -> Result<(), Bad> {
-    let email = field("email");
-    if !catalyst_domain::lead::is_valid_email(&email) {
-        return Err(Bad::Row(
-            "email".into(),
-            "Enter a valid email address.".into(),
-        ));
-    }
-    let cur =
-        currency(&Value::String(field("currency"))).map_err(|m| Bad::Row("currency".into(), m))?;
-    let amount_minor =
-        amount(&Value::String(field("amount")), cur).map_err(|m| Bad::Row("amount".into(), m))?;
-    let status: OrderStatus = field("status").parse().map_err(|_| {
-        Bad::Row(
-            "status".into(),
-            catalyst_domain::validation::messages::invalid_choice(&field("status")),
-        )
-    })?;
-    let row = OrderRow {
-        email,
-        amount_minor,
-        currency: cur.code().to_owned(),
-        status,
-    };
-    if check_only {
-        return match imports::lead_exists(conn, target, &row.email) {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(unknown_lead()),
-            Err(e) => Err(Bad::Store(e)),
-        };
-    }
-    match imports::import_order(
-        conn,
-        target,
-        row,
-        now(),
-        &mut crate::sessions::new_order_number,
-    ) {
-        Ok(_) => Ok(()),
-        Err(e) if imports::is_unknown_reference(&e) => Err(unknown_lead()),
-        Err(e) => Err(Bad::Store(e)),
-    }
-}
-
-fn unknown_lead() -> Bad {
-    Bad::Row(
-        "email".into(),
-        "No lead of this tenant has this email.".into(),
-    )
 }

@@ -7,9 +7,15 @@ use diesel::prelude::*;
 
 use catalyst_domain::status::OrderStatus;
 
+mod chargebacks;
+mod transactions;
+
+pub use chargebacks::{ChargebackRow, import_chargeback};
+pub use transactions::{Account, ImportedOutcome, TransactionRow, import_transaction};
+
 use crate::connection::on_backend;
 use crate::events::{self, Subject};
-use crate::schema::leads;
+use crate::schema::{leads, orders};
 use crate::sessions::{Lead, Order, insert_order_with_fresh_number};
 use crate::{DbConnection, StoreError, StoreResult};
 
@@ -31,6 +37,8 @@ pub struct LeadRow {
 pub struct OrderRow {
     /// The e-mail of a lead of the tenant (imported earlier or created by a session).
     pub email: String,
+    /// The order's number in the system it comes from; `None`: a fresh one.
+    pub order_number: Option<String>,
     pub amount_minor: i64,
     pub currency: String,
     pub status: OrderStatus,
@@ -73,7 +81,8 @@ pub fn import_lead(
 }
 
 /// Writes one order of the tenant's newest lead with `row.email`, and its `order.imported`
-/// event. No such lead → [`StoreError::NotFound`] (the row's `email` is wrong).
+/// event. No such lead → [`StoreError::NotFound`] (the row's `email` is wrong); a given order
+/// number already in use → [`StoreError::Conflict`]`("order_number")`.
 pub fn import_order(
     conn: &mut DbConnection,
     target: Target<'_>,
@@ -93,7 +102,10 @@ pub fn import_order(
         tenant_id: target.tenant_id.to_owned(),
         session_id: None,
         lead_id: lead.id.clone(),
-        order_number: new_order_number(),
+        order_number: row
+            .order_number
+            .clone()
+            .unwrap_or_else(&mut *new_order_number),
         status: row.status.as_str().to_owned(),
         amount_minor: row.amount_minor,
         currency: row.currency,
@@ -102,7 +114,18 @@ pub fn import_order(
         customer_id: None,
         webhook_profile_id: target.profile_id.map(str::to_owned),
     };
-    insert_order_with_fresh_number(conn, &mut order, new_order_number)?;
+    if row.order_number.is_some() {
+        let inserted = on_backend!(conn, |c| diesel::insert_into(orders::table)
+            .values(&order)
+            .on_conflict(orders::order_number)
+            .do_nothing()
+            .execute(c))?;
+        if inserted == 0 {
+            return Err(StoreError::Conflict("order_number"));
+        }
+    } else {
+        insert_order_with_fresh_number(conn, &mut order, new_order_number)?;
+    }
     Subject::of_order(&order, &lead).order_imported(conn, now)?;
     Ok(order)
 }
@@ -117,6 +140,32 @@ pub fn lead_exists(conn: &mut DbConnection, target: Target<'_>, email: &str) -> 
         .first(c)
         .optional())?;
     Ok(found.is_some())
+}
+
+/// Why a row cannot be written: it refers to something the tenant does not have, or clashes
+/// with what it has. `column` names the CSV column to blame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub column: &'static str,
+    pub message: String,
+}
+
+impl Rejection {
+    pub(crate) fn new(column: &'static str, message: impl Into<String>) -> Self {
+        Rejection {
+            column,
+            message: message.into(),
+        }
+    }
+}
+
+/// True when an order (of any tenant: numbers are unique) has this number.
+pub fn order_number_taken(conn: &mut DbConnection, number: &str) -> StoreResult<bool> {
+    let n: i64 = on_backend!(conn, |c| orders::table
+        .filter(orders::order_number.eq(number))
+        .count()
+        .get_result(c))?;
+    Ok(n > 0)
 }
 
 /// True when `e` means the row referred to something the tenant does not have.
