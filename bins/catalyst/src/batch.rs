@@ -82,37 +82,49 @@ fn export(
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let (mut files, mut failed) = (0, 0);
     for g in &gateways {
-        let cut = catalyst_api::batches::cut_for_gateway(
-            store,
-            &g.tenant_id,
-            &g.id,
-            collection_date,
-            catalyst_store::now(),
-        );
-        match cut {
-            Ok(Cut::Empty) => {
-                println!("gateway {} (tenant {}): nothing pending", g.id, g.tenant_id)
-            }
-            Ok(Cut::Cut(b)) => {
-                let path = out.join(format!("{}.xml", b.message_id));
-                std::fs::write(&path, &b.file)
-                    .with_context(|| format!("writing {}", path.display()))?;
-                files += 1;
-                println!(
-                    "gateway {} (tenant {}): batch {} {} collections {} EUR, collection date {}, {} -> {}",
-                    g.id,
-                    g.tenant_id,
-                    b.id,
-                    b.transaction_count,
-                    decimal(b.control_sum_minor),
-                    b.collection_date,
-                    b.pain_version,
-                    path.display()
-                );
-            }
-            Err(e) => {
-                failed += 1;
-                eprintln!("gateway {} (tenant {}): {}", g.id, g.tenant_id, e.body());
+        // A file holds at most MAX_COLLECTIONS_PER_FILE: cut again until the rest is filed.
+        let mut filed_any = false;
+        loop {
+            let cut = catalyst_api::batches::cut_for_gateway(
+                store,
+                &g.tenant_id,
+                &g.id,
+                collection_date,
+                catalyst_store::now(),
+            );
+            match cut {
+                Ok(Cut::Empty) => {
+                    if !filed_any {
+                        println!("gateway {} (tenant {}): nothing pending", g.id, g.tenant_id);
+                    }
+                    break;
+                }
+                Ok(Cut::Cut(b)) => {
+                    let path = out.join(format!("{}.xml", b.message_id));
+                    std::fs::write(&path, &b.file)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    files += 1;
+                    filed_any = true;
+                    println!(
+                        "gateway {} (tenant {}): batch {} {} collections {} EUR, collection date {}, {} -> {}",
+                        g.id,
+                        g.tenant_id,
+                        b.id,
+                        b.transaction_count,
+                        decimal(b.control_sum_minor),
+                        b.collection_date,
+                        b.pain_version,
+                        path.display()
+                    );
+                    if i64::from(b.transaction_count) < batches::MAX_COLLECTIONS_PER_FILE {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    failed += 1;
+                    eprintln!("gateway {} (tenant {}): {}", g.id, g.tenant_id, e.body());
+                    break;
+                }
             }
         }
     }

@@ -18,6 +18,7 @@ use crate::auth::Operator;
 use crate::body::{OptionalJsonBody, object};
 use crate::db;
 use crate::error::{ApiError, Conflict};
+use crate::idempotency;
 use crate::management::gateways::CREDENTIALS_CONTEXT;
 use crate::paging;
 use crate::state::AppState;
@@ -65,7 +66,10 @@ pub fn cut_request(
         tenant_id: gateway.tenant_id.clone(),
         gateway_id: gateway.id.clone(),
         creditor: Creditor {
-            name: catalyst_sepa::epc::transliterate(&creds.creditor_name),
+            name: catalyst_sepa::epc::transliterate(&creds.creditor_name)
+                .chars()
+                .take(catalyst_sepa::epc::MAX_NAME_CHARS)
+                .collect(),
             iban,
             bic: Some(creds.bic),
             creditor_id: creds.creditor_id,
@@ -140,19 +144,23 @@ pub async fn create(
     state: web::Data<AppState>,
     Operator(m): Operator,
     id: web::Path<String>,
+    req: HttpRequest,
     body: OptionalJsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let date = parse_body(&body.0.value)?;
-    let store = state.store.clone();
-    let cut = web::block(move || cut_for_gateway(&store, &m.tenant_id, &id, date, now()))
-        .await
-        .map_err(|e| ApiError::ServiceUnavailable(e.to_string()))??;
-    match cut {
-        Cut::Empty => Err(ApiError::Conflict(Conflict::NoPendingCollections)),
-        Cut::Cut(batch) => {
-            Ok(HttpResponse::build(StatusCode::CREATED).json(render(&BatchSummary::from(&batch))?))
+    let state = state.get_ref().clone();
+    let tenant = m.tenant_id.clone();
+    idempotency::run(&state, &m.tenant_id, &req, &body.0.raw, || async {
+        let store = state.store.clone();
+        let cut = web::block(move || cut_for_gateway(&store, &tenant, &id, date, now()))
+            .await
+            .map_err(|e| ApiError::ServiceUnavailable(e.to_string()))??;
+        match cut {
+            Cut::Empty => Err(ApiError::Conflict(Conflict::NoPendingCollections)),
+            Cut::Cut(batch) => Ok((StatusCode::CREATED, render(&BatchSummary::from(&batch))?)),
         }
-    }
+    })
+    .await
 }
 
 /// `GET /gateways/{id}/batches/`.

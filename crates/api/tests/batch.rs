@@ -252,8 +252,10 @@ api_test! {
         // The first collection of a recurring session is FRST.
         let third = paid_as(&ctx, &app, &tenant.restricted_key, &gw,
             json!({"amount": "5.00", "billing_type": "RECURRING", "billing_frequency": "MONTHLY"}), "Ada Lovelace").await;
-        let (status, _, next) = send(&app, post(&path, json!({"collection_date": null})).auth(&tenant.secret_key)).await;
+        let (status, _, next) = send(&app, post(&path, json!({"collection_date": null})).auth(&tenant.secret_key).header("Idempotency-Key", "cut-2")).await;
         assert_eq!((status, next["transaction_count"].as_i64(), next["control_sum"].as_str()), (StatusCode::CREATED, Some(1), Some("5.00")), "{next}");
+        let (status, _, replay) = send(&app, post(&path, json!({"collection_date": null})).auth(&tenant.secret_key).header("Idempotency-Key", "cut-2")).await;
+        assert_eq!((status, &replay), (StatusCode::CREATED, &next), "a retried cut replays the batch");
         let (_, _, xml) = fetch(&app, &format!("{path}{}/file/", next["id"].as_str().unwrap()), &tenant.secret_key).await;
         assert_schema_valid(&xml, "pain.008.001.08");
         assert!(String::from_utf8(xml).unwrap().contains("<SeqTp>FRST</SeqTp>"));
@@ -451,4 +453,68 @@ api_test! {
         // Still pending after the cut: the subscription waits for the bank's report.
         assert_eq!(ctx.db.store.read(|c| Transaction::by_id(c, &renewal.id)).unwrap().status, "pending");
     }
+}
+
+api_test! {
+    async fn a_saved_mandate_is_frst_once_then_rcur_in_the_same_file_and_the_next(ctx) {
+        let tenant = ctx.tenant("Batch GmbH");
+        let app = ctx.app().await;
+        let (_, _, gw) = send(&app, post(GATEWAYS, gateway(credentials())).auth(&tenant.secret_key)).await;
+        let body = json!({"gateway_id": gw["id"], "amount": "0.00", "currency": "EUR", "billing_type": "ONE_OFF",
+            "mode": "customer", "external_customer_id": "user-1",
+            "lead": {"first_name": "Ada", "last_name": "Lovelace", "email": "c@example.com", "country": "DE"}});
+        let (status, _, created) = send(&app, post(SESSIONS, body).auth(&tenant.restricted_key)).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let token = created["session_token"].as_str().unwrap();
+        let (_, _, env) = send(&app, post(&format!("{SESSIONS}{token}/pay/"),
+            json!({"iban": "DE89370400440532013000", "iban_holder_name": "Ada Lovelace"}))).await;
+        let customer = env["customer"]["id"].as_str().expect("a saved customer").to_owned();
+        let charge = |n: u32| post_charge(&app, &tenant.restricted_key, &customer, n);
+        let (a, b) = (charge(1).await, charge(2).await);
+        let path = batches_path(&gw);
+        let (status, _, batch) = send(&app, post(&path, json!({})).auth(&tenant.secret_key)).await;
+        assert_eq!((status, batch["transaction_count"].as_i64()), (StatusCode::CREATED, Some(2)), "{batch}");
+        let (_, _, xml) = fetch(&app, &format!("{path}{}/file/", batch["id"].as_str().unwrap()), &tenant.secret_key).await;
+        assert_schema_valid(&xml, "pain.008.001.08");
+        let text = String::from_utf8(xml).unwrap();
+        assert_eq!((text.matches("<SeqTp>FRST</SeqTp>").count(), text.matches("<SeqTp>RCUR</SeqTp>").count()), (1, 1), "{text}");
+        assert_eq!(text.matches("<PmtInf>").count(), 2, "one block per sequence type");
+        for id in [&a, &b] {
+            assert!(text.contains(&uuid::Uuid::parse_str(id).unwrap().simple().to_string()), "{text}");
+        }
+        // The first collection is still pending at the bank: the next one is RCUR, not FRST.
+        let c = charge(3).await;
+        let (_, _, next) = send(&app, post(&path, json!({})).auth(&tenant.secret_key)).await;
+        let (_, _, xml) = fetch(&app, &format!("{path}{}/file/", next["id"].as_str().unwrap()), &tenant.secret_key).await;
+        assert_schema_valid(&xml, "pain.008.001.08");
+        let text = String::from_utf8(xml).unwrap();
+        assert!(text.contains("<SeqTp>RCUR</SeqTp>") && !text.contains("FRST"), "{text}");
+        // The bank refused all three: nothing was ever collected, so the next one is FRST again.
+        {
+            use diesel::prelude::*;
+            let mut conn = ctx.db.store.conn().unwrap();
+            diesel::sql_query(format!("UPDATE transactions SET status = 'declined' WHERE id IN ('{a}', '{b}', '{c}')"))
+                .execute(&mut *conn).unwrap();
+        }
+        charge(4).await;
+        let (_, _, last) = send(&app, post(&path, json!({})).auth(&tenant.secret_key)).await;
+        let (_, _, xml) = fetch(&app, &format!("{path}{}/file/", last["id"].as_str().unwrap()), &tenant.secret_key).await;
+        assert!(String::from_utf8(xml).unwrap().contains("<SeqTp>FRST</SeqTp>"));
+    }
+}
+
+/// A customer charge of `n` euros through the customer's gateway; returns the transaction id.
+async fn post_charge<S, B>(app: &S, key: &str, customer: &str, n: u32) -> String
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: actix_web::body::MessageBody,
+{
+    let (status, _, c) = send(app, post(&format!("/api/v1/customers/{customer}/charges/"),
+        json!({"amount": format!("{n}.00"), "currency": "EUR", "description": format!("Top-up {n}")})).auth(key)).await;
+    assert_eq!(
+        (status, c["status"].as_str()),
+        (StatusCode::CREATED, Some("pending")),
+        "{c}"
+    );
+    c["transaction"]["id"].as_str().unwrap().to_owned()
 }

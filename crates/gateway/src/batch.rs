@@ -259,6 +259,32 @@ mod tests {
     }
 
     #[test]
+    fn the_pain_version_defaults_to_08_and_is_validated() {
+        let json = |extra: &str| {
+            format!(
+                r#"{{"creditor_name":"Muster GmbH","creditor_id":"DE98ZZZ09999999999","iban":"DE89370400440532013000","bic":"COBADEFFXXX"{extra}}}"#
+            )
+        };
+        let version =
+            |extra: &str| BatchCredentials::from_json(&json(extra)).map(|c| c.pain_version);
+        assert_eq!(version("").unwrap(), Version::V08);
+        assert_eq!(
+            version(r#","pain_version":"pain.008.001.02""#).unwrap(),
+            Version::V02
+        );
+        assert_eq!(
+            version(r#","pain_version":"pain.008.001.08""#).unwrap(),
+            Version::V08
+        );
+        let err = version(r#","pain_version":"pain.008.001.05""#).unwrap_err();
+        assert!(err.to_string().contains("pain_version"), "{err}");
+        assert_eq!(
+            parse_pain_version("pain.008.001.09").unwrap_err().field,
+            "pain_version"
+        );
+    }
+
+    #[test]
     fn debits_stay_pending_under_our_id() {
         let mut settings = GatewaySettings::sandbox();
         settings.adapter = NAME.into();

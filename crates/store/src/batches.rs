@@ -30,6 +30,11 @@ use crate::schema::{
 use crate::sessions::{Order, PaymentSession};
 use crate::{Cipher, DbConnection, StoreError, tx};
 
+/// Most collections in one file; what is left goes into the next cut. Keeps every `IN (…)`
+/// list below the backends' bind-parameter limits and files at a size banks take (~500 bytes a
+/// collection).
+pub const MAX_COLLECTIONS_PER_FILE: i64 = 10_000;
+
 /// How often a cut that lost a race to another cut starts over before giving up.
 const CUT_ATTEMPTS: u32 = 5;
 
@@ -190,13 +195,17 @@ fn cut_once(
     if pending.is_empty() {
         return Ok(Cut::Empty);
     }
-    let mandate_ids: Vec<String> = pending.iter().map(|t| t.mandate_id.clone()).collect();
+    let distinct = |ids: Vec<String>| -> Vec<String> {
+        let set: std::collections::BTreeSet<String> = ids.into_iter().collect();
+        set.into_iter().collect()
+    };
+    let mandate_ids = distinct(pending.iter().map(|t| t.mandate_id.clone()).collect());
     let mandates: Vec<Mandate> = on_backend!(conn, |c| mandates::table
         .filter(mandates::id.eq_any(&mandate_ids))
         .select(Mandate::as_select())
         .load(c))?;
     let sent = mandates_sent_before(conn, &mandate_ids)?;
-    let order_ids: Vec<String> = pending.iter().map(|t| t.order_id.clone()).collect();
+    let order_ids = distinct(pending.iter().map(|t| t.order_id.clone()).collect());
     let orders: Vec<Order> = on_backend!(conn, |c| orders::table
         .filter(orders::id.eq_any(&order_ids))
         .select(Order::as_select())
@@ -267,7 +276,8 @@ fn cut_once(
     Ok(Cut::Cut(batch))
 }
 
-/// The tenant's pending EUR debits on the gateway that no batch carries, oldest first.
+/// The tenant's pending EUR debits on the gateway that no batch carries, oldest first, at most
+/// [`MAX_COLLECTIONS_PER_FILE`].
 fn unbatched_pending(
     conn: &mut DbConnection,
     tenant: &str,
@@ -283,6 +293,7 @@ fn unbatched_pending(
             batch_transactions::table.select(batch_transactions::transaction_id)
         ),))
         .order(transactions::id.asc())
+        .limit(MAX_COLLECTIONS_PER_FILE)
         .select(Transaction::as_select())
         .load(c))?)
 }
