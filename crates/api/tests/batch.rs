@@ -503,6 +503,55 @@ api_test! {
     }
 }
 
+api_test! {
+    async fn a_new_creditor_identifier_is_filed_as_an_amendment_of_running_mandates(ctx) {
+        let tenant = ctx.tenant("Batch GmbH");
+        let app = ctx.app().await;
+        let (_, _, gw) = send(&app, post(GATEWAYS, gateway(credentials())).auth(&tenant.secret_key)).await;
+        let body = json!({"gateway_id": gw["id"], "amount": "0.00", "currency": "EUR", "billing_type": "ONE_OFF",
+            "mode": "customer", "external_customer_id": "user-1",
+            "lead": {"first_name": "Ada", "last_name": "Lovelace", "email": "c@example.com", "country": "DE"}});
+        let (_, _, created) = send(&app, post(SESSIONS, body).auth(&tenant.restricted_key)).await;
+        let token = created["session_token"].as_str().unwrap();
+        let (_, _, env) = send(&app, post(&format!("{SESSIONS}{token}/pay/"),
+            json!({"iban": "DE89370400440532013000", "iban_holder_name": "Ada Lovelace"}))).await;
+        let customer = env["customer"]["id"].as_str().expect("a saved customer").to_owned();
+        let path = batches_path(&gw);
+        post_charge(&app, &tenant.restricted_key, &customer, 1).await;
+        let (_, _, first) = send(&app, post(&path, json!({})).auth(&tenant.secret_key)).await;
+        let (_, _, xml) = fetch(&app, &format!("{path}{}/file/", first["id"].as_str().unwrap()), &tenant.secret_key).await;
+        assert!(String::from_utf8(xml).unwrap().contains("<AmdmntInd>false</AmdmntInd>"));
+
+        // Only the business code changes: the same creditor, no amendment (EPC rulebook).
+        let id = gw["id"].as_str().unwrap();
+        let same = json!({"credentials": {"creditor_name": "Acme GmbH", "creditor_id": "DE98AB109999999999",
+            "iban": "DE89 3704 0044 0532 0130 00", "bic": "COBADEFFXXX"}});
+        let (status, _, body) = send(&app, patch(&format!("{GATEWAYS}{id}/"), same).auth(&tenant.secret_key)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        post_charge(&app, &tenant.restricted_key, &customer, 2).await;
+        let (_, _, second) = send(&app, post(&path, json!({})).auth(&tenant.secret_key)).await;
+        let (_, _, xml) = fetch(&app, &format!("{path}{}/file/", second["id"].as_str().unwrap()), &tenant.secret_key).await;
+        let text = String::from_utf8(xml).unwrap();
+        assert!(text.contains("<SeqTp>RCUR</SeqTp>") && text.contains("<AmdmntInd>false</AmdmntInd>"), "{text}");
+
+        // A new creditor identifier: the next collection under the running mandate names the
+        // original one, and the file still passes the XSD.
+        let moved = json!({"credentials": {"creditor_name": "Acme GmbH", "creditor_id": "DE79ZZZ01234567890",
+            "iban": "DE89 3704 0044 0532 0130 00", "bic": "COBADEFFXXX"}});
+        let (status, _, body) = send(&app, patch(&format!("{GATEWAYS}{id}/"), moved).auth(&tenant.secret_key)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        post_charge(&app, &tenant.restricted_key, &customer, 3).await;
+        let (_, _, third) = send(&app, post(&path, json!({})).auth(&tenant.secret_key)).await;
+        let (_, _, xml) = fetch(&app, &format!("{path}{}/file/", third["id"].as_str().unwrap()), &tenant.secret_key).await;
+        assert_schema_valid(&xml, "pain.008.001.08");
+        let text = String::from_utf8(xml).unwrap();
+        assert!(text.contains("<AmdmntInd>true</AmdmntInd>"), "{text}");
+        let details = &text[text.find("<AmdmntInfDtls>").unwrap()..text.find("</AmdmntInfDtls>").unwrap()];
+        assert!(details.contains("DE98AB109999999999") || details.contains("DE98ZZZ09999999999"), "{details}");
+        assert!(text.contains("DE79ZZZ01234567890"), "the new identifier in the creditor scheme id");
+    }
+}
+
 /// A customer charge of `n` euros through the customer's gateway; returns the transaction id.
 async fn post_charge<S, B>(app: &S, key: &str, customer: &str, n: u32) -> String
 where

@@ -10,8 +10,10 @@
 //! - `EndToEndId`: the transaction id as a UUID in simple form (32 lowercase hex digits);
 //! - `MsgId`: `B` + the batch id in simple form; `PmtInfId`s derive from it (`…-1`, `…-2`);
 //! - the sequence type, see [`sequence_of`];
-//! - the mandate reference and the date it was signed; no amendment details, since the data
-//!   model keeps no earlier state of a mandate (a changed IBAN is a new mandate);
+//! - the mandate reference and the date it was signed; an amendment only when the creditor
+//!   identifier changed since the mandate's last filed collection (the batch stores the one it
+//!   was filed under; the business code may change without one, EPC rulebook). A changed IBAN
+//!   or reference is a new mandate in this data model, so never an amendment;
 //! - the debtor's name and IBAN, opened from their sealed columns here and never logged; the
 //!   name is transliterated to the SEPA Latin set and cut to 70 characters;
 //! - remittance information `Order <order number>`.
@@ -58,6 +60,9 @@ pub struct Batch {
     /// The pain.008 document (UTF-8 XML).
     pub file: Vec<u8>,
     pub created_at: NaiveDateTime,
+    /// The creditor identifier the file was filed under (`None` for batches cut before it was
+    /// recorded).
+    pub creditor_id: Option<String>,
 }
 
 /// A batch without its file, for listings.
@@ -205,6 +210,7 @@ fn cut_once(
         .select(Mandate::as_select())
         .load(c))?;
     let sent = mandates_sent_before(conn, &mandate_ids)?;
+    let filed_under = creditors_filed_under(conn, &mandate_ids)?;
     let order_ids = distinct(pending.iter().map(|t| t.order_id.clone()).collect());
     let orders: Vec<Order> = on_backend!(conn, |c| orders::table
         .filter(orders::id.eq_any(&order_ids))
@@ -232,9 +238,18 @@ fn cut_once(
             .and_then(|id| sessions.iter().find(|s| &s.id == id));
         let earlier = sent.contains(&mandate.id) || !first_in_file.insert(mandate.id.clone());
         let order = orders.iter().find(|o| o.id == t.order_id);
-        collections.push(collection(
-            cipher, t, mandate, session, order, earlier, date,
-        )?);
+        let mut c = collection(cipher, t, mandate, session, order, earlier, date)?;
+        if c.sequence == SequenceType::Rcur {
+            c.amendment = filed_under
+                .get(&mandate.id)
+                .and_then(|old| catalyst_sepa::CreditorId::parse(old).ok())
+                .filter(|old| !old.is_same_creditor(&req.creditor.creditor_id))
+                .map(|old| pain008::Amendment {
+                    original_creditor_id: Some(old),
+                    ..Default::default()
+                });
+        }
+        collections.push(c);
     }
 
     let id = uuid::Uuid::now_v7();
@@ -261,6 +276,7 @@ fn cut_once(
         control_sum_minor: file.control_sum_minor(),
         file: xml,
         created_at: req.now,
+        creditor_id: Some(req.creditor.creditor_id.as_str().to_owned()),
     };
     on_backend!(conn, |c| diesel::insert_into(batches::table)
         .values(&batch)
@@ -314,6 +330,29 @@ fn mandates_sent_before(
         .select(transactions::mandate_id)
         .load(c))?;
     Ok(rows.into_iter().collect())
+}
+
+/// For each of `mandate_ids` with a filed collection the bank has not refused, the creditor
+/// identifier of the newest batch that carried one.
+fn creditors_filed_under(
+    conn: &mut DbConnection,
+    mandate_ids: &[String],
+) -> Result<std::collections::HashMap<String, String>, StoreError> {
+    let rows: Vec<(String, Option<String>)> = on_backend!(conn, |c| transactions::table
+        .inner_join(
+            batch_transactions::table.on(batch_transactions::transaction_id.eq(transactions::id)),
+        )
+        .inner_join(batches::table.on(batches::id.eq(batch_transactions::batch_id)))
+        .filter(transactions::mandate_id.eq_any(mandate_ids))
+        .filter(transactions::status.eq_any(["pending", "approved"]))
+        .order(batches::created_at.asc())
+        .select((transactions::mandate_id, batches::creditor_id))
+        .load(c))?;
+    // Ascending: the newest batch's identifier is inserted last and wins.
+    Ok(rows
+        .into_iter()
+        .filter_map(|(mandate, creditor)| Some((mandate, creditor?)))
+        .collect())
 }
 
 /// The sequence type of a collection: `OOFF` for the payment of a one-off session whose mandate

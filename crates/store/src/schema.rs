@@ -229,6 +229,7 @@ diesel::table! {
         control_sum_minor -> BigInt,
         file -> Binary,
         created_at -> Timestamp,
+        creditor_id -> Nullable<Text>,
     }
 }
 diesel::table! {
