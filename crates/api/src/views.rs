@@ -104,7 +104,7 @@ pub fn session_body(conn: &mut DbConnection, s: &PaymentSession) -> Result<Value
         },
         "mandate": {
             "acceptance_mode": page.as_ref().map(|p| p.mandate_acceptance_mode.clone()).unwrap_or_else(|| "checkbox".into()),
-            "text": catalyst_domain::mandate::mandate_text(locale, &creditor),
+            "text": crate::hosted::view::mandate_text(locale, &creditor),
             "creditor_name": gateway.creditor_name,
             "creditor_identifier": gateway.creditor_identifier,
         },

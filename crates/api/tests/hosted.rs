@@ -86,8 +86,9 @@ api_test! {
         let (status, html) = html_of(&app, form(token, "iban=DE00+1234&holder=Ada+%3Cb%3E&accept=yes")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(screen(&html), "pay");
-        assert!(html.contains("value=\"Ada &lt;b&gt;\"") && html.contains("aria-invalid=\"true\""), "{html}");
-        assert!(html.contains("22 characters, this one has 8.</p>"), "the error is shown in #form-error: {html}");
+        assert!(html.contains("value=\"Ada &#60;b&#62;\"") && html.contains("aria-invalid=\"true\""), "{html}");
+        // In the payer's language (the DE lead's session speaks German), with both numbers.
+        assert!(html.contains("IBANs aus DE haben 22 Zeichen, diese hat 8.</p>"), "the error is shown in #form-error: {html}");
         // The mandate not accepted: 400, nothing written.
         let (status, _) = html_of(&app, form(token, "iban=DE89370400440532013000&holder=Ada")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);

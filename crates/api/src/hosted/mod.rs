@@ -6,7 +6,7 @@
 //! with `/pay/`. Without JavaScript the form posts to `/s/{token}`, which runs the same pay path
 //! ([`crate::pay::pay_session`]) and answers 303 to the page or re-renders the form with the error.
 
-pub mod labels;
+pub mod i18n;
 pub mod view;
 
 use actix_web::http::header;
@@ -20,12 +20,15 @@ use crate::error::{ApiError, Conflict};
 use crate::sessions::load_current;
 use crate::state::AppState;
 use crate::views;
+use i18n::Messages;
 pub use view::escape;
-use view::{FormEcho, PageData, Screen};
+use view::{FormEcho, PageData, Screen, TrialTerms};
 
 const SCRIPT: &str = include_str!("pay.js");
 const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; img-src https: data:; \
                    style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// Days of notice before a debit when the campaign sets none (API.md `prenotification_days`).
+const DEFAULT_PRENOTIFICATION_DAYS: i64 = 5;
 /// The largest form body `POST /s/{token}` reads.
 const MAX_FORM_BYTES: usize = 4096;
 
@@ -40,6 +43,25 @@ async fn load(state: &AppState, token: String) -> Result<PageData, ApiError> {
             Some(t) => Some(Mandate::find(conn, &session.tenant_id, &t.mandate_id)?.signed_at),
             None => None,
         };
+        let prenotification_days = match &session.campaign_id {
+            Some(id) => catalyst_store::Campaign::find(conn, &session.tenant_id, id)?
+                .prenotification_days
+                .map_or(DEFAULT_PRENOTIFICATION_DAYS, i64::from),
+            None => DEFAULT_PRENOTIFICATION_DAYS,
+        };
+        let trial = match (session.trial_period, &session.trial_interval_unit) {
+            (Some(period), Some(unit)) => Some(TrialTerms {
+                period: u32::try_from(period).unwrap_or_default(),
+                unit: unit
+                    .parse()
+                    .map_err(|_| ApiError::Internal("stored trial unit".into()))?,
+                price: views::money(
+                    session.trial_price_minor.unwrap_or_default(),
+                    &session.currency,
+                )?,
+            }),
+            _ => None,
+        };
         Ok::<_, ApiError>(PageData {
             session: body,
             mandate_reference: format!("MAND-{}", order.order_number),
@@ -50,6 +72,8 @@ async fn load(state: &AppState, token: String) -> Result<PageData, ApiError> {
             creditor_address: None,
             creditor_id: gateway.creditor_identifier,
             mandate_date: signed.unwrap_or_else(catalyst_store::now).date(),
+            prenotification_days,
+            trial,
         })
     })
     .await
@@ -89,7 +113,7 @@ async fn show(
 ) -> Result<HttpResponse, ApiError> {
     match load(state, token).await {
         Ok(data) => {
-            let locale = locale_of(req, Some(&data));
+            let locale = form.locale.unwrap_or_else(|| locale_of(req, Some(&data)));
             let screen = Screen::of(
                 data.session["status"].as_str().unwrap_or_default(),
                 data.latest_status.as_deref(),
@@ -120,9 +144,14 @@ pub async fn page(
     .await
 }
 
-fn see_other(token: &str) -> HttpResponse {
+/// 303 to the page, keeping `locale` in the query when given.
+fn see_other(token: &str, locale: Option<Locale>) -> HttpResponse {
+    let location = match locale {
+        Some(l) => format!("/s/{token}?locale={}", l.as_str()),
+        None => format!("/s/{token}"),
+    };
     HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, format!("/s/{token}")))
+        .insert_header((header::LOCATION, location))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish()
 }
@@ -177,14 +206,24 @@ pub async fn pay_form(
     };
     let (iban, holder) = (field("iban"), field("holder"));
     let locale_data = load(&state, token.clone()).await;
-    let locale = locale_of(&req, locale_data.as_ref().ok());
+    // The page's hidden `locale` field: the language the payer chose, kept across the post.
+    let chosen: Option<Locale> = field("locale").parse().ok();
+    let default_locale = locale_data
+        .as_ref()
+        .ok()
+        .and_then(|d| d.session["default_locale"].as_str())
+        .and_then(|l| l.parse::<Locale>().ok());
+    let redirect_locale = chosen.filter(|c| Some(*c) != default_locale);
+    let locale = chosen.unwrap_or_else(|| locale_of(&req, locale_data.as_ref().ok()));
     let echo = |error: String| FormEcho {
         iban: iban.clone(),
         holder: holder.clone(),
         error: Some(error),
+        locale: Some(locale),
     };
+    let t = Messages::of(locale);
     if field("accept").is_empty() {
-        let form = echo(labels::labels(locale).must_accept.to_owned());
+        let form = echo(t.get("must-accept"));
         return show(
             &state,
             &req,
@@ -194,9 +233,19 @@ pub async fn pay_form(
         )
         .await;
     }
+    if let Err(e) = catalyst_sepa::validate(&iban) {
+        return show(
+            &state,
+            &req,
+            token,
+            actix_web::http::StatusCode::BAD_REQUEST,
+            &echo(view::iban_error(&t, &e)),
+        )
+        .await;
+    }
     let request = json!({"iban": iban, "iban_holder_name": holder});
     match crate::pay::pay_session(state.get_ref().clone(), token.clone(), &request).await {
-        Ok(_) => Ok(see_other(&token)),
+        Ok(_) => Ok(see_other(&token, redirect_locale)),
         Err(ApiError::InvalidIban(message)) => {
             show(
                 &state,
@@ -208,16 +257,18 @@ pub async fn pay_form(
             .await
         }
         Err(ApiError::Validation(errors)) => {
-            let l = labels::labels(locale);
-            let message = [("iban", l.iban), ("iban_holder_name", l.holder)]
-                .iter()
-                .filter_map(|(field, label)| {
-                    errors
-                        .get(field)
-                        .map(|m| format!("{label}: {}", m.join(" ")))
-                })
-                .collect::<Vec<_>>()
-                .join(" ");
+            let message = [
+                ("iban", t.get("iban")),
+                ("iban_holder_name", t.get("holder")),
+            ]
+            .iter()
+            .filter_map(|(field, label)| {
+                errors
+                    .get(field)
+                    .map(|m| format!("{label}: {}", m.join(" ")))
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
             show(
                 &state,
                 &req,
@@ -228,7 +279,7 @@ pub async fn pay_form(
             .await
         }
         Err(ApiError::Conflict(Conflict::SessionNotPayable) | ApiError::SessionExpired) => {
-            Ok(see_other(&token))
+            Ok(see_other(&token, redirect_locale))
         }
         Err(ApiError::NotFound) => {
             show(
@@ -252,7 +303,9 @@ pub async fn verify_form(
 ) -> Result<HttpResponse, ApiError> {
     let token = token.into_inner();
     match crate::pay::verify_session(state.get_ref().clone(), token.clone(), &json!({})).await {
-        Ok(_) | Err(ApiError::Conflict(Conflict::SessionNotVerifiable)) => Ok(see_other(&token)),
+        Ok(_) | Err(ApiError::Conflict(Conflict::SessionNotVerifiable)) => {
+            Ok(see_other(&token, None))
+        }
         Err(e) => Err(e),
     }
 }
