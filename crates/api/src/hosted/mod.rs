@@ -12,7 +12,7 @@ pub mod view;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use catalyst_domain::session::Locale;
-use catalyst_store::{Gateway, Mandate, Order};
+use catalyst_store::{Mandate, Order};
 use serde_json::json;
 
 use crate::db;
@@ -38,7 +38,7 @@ async fn load(state: &AppState, token: String) -> Result<PageData, ApiError> {
         let body = views::session_body(conn, &session)?;
         let order = Order::find_by_session(conn, &session.id)?;
         let latest = session.latest_transaction(conn)?;
-        let gateway = Gateway::find(conn, &session.tenant_id, &session.gateway_id)?;
+        let creditor = views::Creditor::of_session(conn, &session)?;
         let signed = match &latest {
             Some(t) => Some(Mandate::find(conn, &session.tenant_id, &t.mandate_id)?.signed_at),
             None => None,
@@ -68,9 +68,9 @@ async fn load(state: &AppState, token: String) -> Result<PageData, ApiError> {
             order_number: order.order_number,
             latest_status: latest.as_ref().map(|t| t.status.clone()),
             verification_url: latest.and_then(|t| t.verification_url),
-            creditor_name: gateway.creditor_name.unwrap_or(gateway.name),
-            creditor_address: None,
-            creditor_id: gateway.creditor_identifier,
+            creditor_name: creditor.name,
+            creditor_address: creditor.address,
+            creditor_id: creditor.identifier,
             mandate_date: signed.unwrap_or_else(catalyst_store::now).date(),
             prenotification_days,
             trial,
@@ -243,7 +243,7 @@ pub async fn pay_form(
         )
         .await;
     }
-    let request = json!({"iban": iban, "iban_holder_name": holder});
+    let request = json!({"iban": iban, "iban_holder_name": holder, "locale": locale.as_str()});
     match crate::pay::pay_session(state.get_ref().clone(), token.clone(), &request).await {
         Ok(_) => Ok(see_other(&token, redirect_locale)),
         Err(ApiError::InvalidIban(message)) => {

@@ -86,7 +86,8 @@
     button.disabled = true;
     error.textContent = "";
     send("/api/v1/payment-sessions/" + token + "/pay/", {
-      iban: iban.value.replace(/\s+/g, ""), iban_holder_name: document.getElementById("holder").value
+      iban: iban.value.replace(/\s+/g, ""), iban_holder_name: document.getElementById("holder").value,
+      locale: document.documentElement.lang
     }).then(function (r) {
       var b = r.body;
       if (b.verification_url) { window.location.assign(b.verification_url); return; }
