@@ -11,6 +11,7 @@ pub mod view;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
 use catalyst_domain::session::Locale;
 use catalyst_store::{Mandate, Order};
 use serde_json::json;
@@ -21,7 +22,6 @@ use crate::sessions::load_current;
 use crate::state::AppState;
 use crate::views;
 use i18n::Messages;
-pub use view::escape;
 use view::{FormEcho, PageData, Screen, TrialTerms};
 
 const SCRIPT: &str = include_str!("pay.js");
@@ -74,6 +74,8 @@ async fn load(state: &AppState, token: String) -> Result<PageData, ApiError> {
             mandate_date: signed.unwrap_or_else(catalyst_store::now).date(),
             prenotification_days,
             trial,
+            // A cancel expires the session before its time; running out happens after it.
+            cancelled: session.status == "EXPIRED" && session.updated_at < session.expires_at,
         })
     })
     .await
@@ -117,6 +119,7 @@ async fn show(
             let screen = Screen::of(
                 data.session["status"].as_str().unwrap_or_default(),
                 data.latest_status.as_deref(),
+                data.cancelled,
             );
             Ok(html(status, view::render(&data, locale, screen, form)))
         }
@@ -318,6 +321,15 @@ pub async fn script() -> HttpResponse {
         .body(SCRIPT)
 }
 
+/// The sandbox bank's confirmation page.
+#[derive(askama::Template)]
+#[template(path = "hosted/sandbox_bank.html")]
+struct SandboxBank<'a> {
+    amount: &'a str,
+    creditor: &'a str,
+    token: &'a str,
+}
+
 /// `GET /sandbox/verify/{reference}` — the SANDBOX gateway's stand-in for the customer's online
 /// bank: it shows what is being confirmed and sends the customer back to the payment page,
 /// where `/verify/` asks the gateway for the result.
@@ -352,17 +364,13 @@ pub async fn sandbox_verification(
     let Some((token, amount, creditor)) = found else {
         return Err(ApiError::NotFound);
     };
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sandbox bank</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem}}\
-         a{{display:block;margin-top:1rem;padding:.75rem 1rem;background:#0a7d3b;color:#fff;text-align:center;text-decoration:none}}</style></head>\
-         <body><h1>Sandbox bank</h1><p>Confirm the SEPA Direct Debit mandate for <strong>{amount}</strong> to <strong>{creditor}</strong>.</p>\
-         <p>This page stands in for the customer's online bank; nothing real happens.</p>\
-         <a href=\"/s/{token}\">Confirm and return to the payment</a></body></html>",
-        amount = escape(&amount),
-        creditor = escape(&creditor),
-        token = escape(&token),
-    );
+    let html = SandboxBank {
+        amount: &amount,
+        creditor: &creditor,
+        token: &token,
+    }
+    .render()
+    .map_err(|e| ApiError::Internal(format!("sandbox bank page: {e}")))?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CONTENT_SECURITY_POLICY, CSP))

@@ -44,9 +44,11 @@ impl Screen {
         }
     }
 
-    /// The screen for a session `status` whose latest transaction has `latest_status`.
-    pub fn of(status: &str, latest_status: Option<&str>) -> Screen {
+    /// The screen for a session `status` whose latest transaction has `latest_status`;
+    /// `cancelled` when the session was cancelled rather than run out.
+    pub fn of(status: &str, latest_status: Option<&str>, cancelled: bool) -> Screen {
         match status {
+            "EXPIRED" if cancelled => Screen::Cancelled,
             "PENDING" if latest_status == Some("declined") => Screen::Declined,
             "PENDING" => Screen::Pay,
             "AWAITING_VERIFICATION" => Screen::Verification,
@@ -87,22 +89,6 @@ pub fn choose_locale(
         .unwrap_or(Locale::En)
 }
 
-/// Escapes text for HTML element and attribute content.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// A trial before the regular debits.
 pub struct TrialTerms {
     /// Length in `unit`s.
@@ -137,6 +123,8 @@ pub struct PageData {
     pub prenotification_days: i64,
     /// The trial, if the offer has one.
     pub trial: Option<TrialTerms>,
+    /// The session was cancelled (expired before its `expires_at`).
+    pub cancelled: bool,
 }
 
 /// What the no-JS form sent back, shown again with the error.
@@ -447,10 +435,8 @@ pub fn render(data: &PageData, locale: Locale, screen: Screen, form: &FormEcho) 
         form,
     };
     page.render().unwrap_or_else(|e| {
-        format!(
-            "<!doctype html><title>error</title><p>{}</p>",
-            escape(&e.to_string())
-        )
+        tracing::error!(error = %e, "hosted page template");
+        "<!doctype html><title>Error</title><p>The page could not be shown.</p>".to_owned()
     })
 }
 
@@ -517,6 +503,7 @@ mod tests {
             mandate_date: chrono::NaiveDate::from_ymd_opt(2026, 12, 22).unwrap(),
             prenotification_days: 5,
             trial,
+            cancelled: false,
         }
     }
 
