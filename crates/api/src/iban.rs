@@ -23,6 +23,8 @@ pub fn answer(input: &str) -> Value {
             "bic": iban.bic(),
             "sepa": iban.is_sepa(),
             "error": null,
+            "error_code": null,
+            "error_params": null,
         }),
         Err(e) => {
             let normalized = catalyst_sepa::normalize(input);
@@ -35,9 +37,27 @@ pub fn answer(input: &str) -> Value {
                 "bic": null,
                 "sepa": country.map(|c| c.is_sepa()),
                 "error": e.to_string(),
+                "error_code": e.code(),
+                "error_params": error_params(&e),
             })
         }
     }
+}
+
+/// The values the `error` sentence names, for a front end that words it in its own language.
+fn error_params(e: &catalyst_sepa::IbanError) -> Value {
+    let (expected, actual) = match e {
+        catalyst_sepa::IbanError::WrongLength {
+            expected, actual, ..
+        } => (Some(*expected), Some(*actual)),
+        _ => (None, None),
+    };
+    json!({
+        "country": e.country().map(|c| c.as_str().to_owned()),
+        "expected": expected,
+        "actual": actual,
+        "character": e.shown_character(),
+    })
 }
 
 /// Who may call: an `rk_`/`sk_` key, or the `ps_` token of a session that is not terminal.
@@ -94,7 +114,8 @@ mod tests {
         assert_eq!(
             answer("DE89 3704 0044 0532 0130 00"),
             json!({"valid": true, "iban": "DE89370400440532013000", "country": "DE", "bank_name": "Commerzbank",
-                   "bic": "COBADEFFXXX", "sepa": true, "error": null})
+                   "bic": "COBADEFFXXX", "sepa": true, "error": null,
+                   "error_code": null, "error_params": null})
         );
     }
 
@@ -115,5 +136,15 @@ mod tests {
             "DE IBANs have 22 characters, this one has 21."
         );
         assert_eq!(answer("XX89370400440532013000")["country"], json!(null));
+        let short = answer("DE8937040044053201300");
+        assert_eq!(short["error_code"], "wrong_length");
+        assert_eq!(
+            short["error_params"],
+            json!({"country": "DE", "expected": 22, "actual": 21, "character": null})
+        );
+        assert_eq!(
+            answer("DE89-3704")["error_params"]["character"],
+            json!("'-'")
+        );
     }
 }

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use actix_web::{HttpResponse, web};
 use catalyst_domain::secret::Secret;
+use catalyst_domain::session::Locale;
 use catalyst_domain::validation::{self, ValidationErrors, messages};
 use catalyst_gateway::{
     DebitKind, DebitRequest, GatewayAdapter, GatewayError, GatewayOutcome, InProcessGateway,
@@ -43,6 +44,8 @@ struct PayBody {
     iban: catalyst_sepa::ValidIban,
     holder: String,
     tenant_reference_id: Option<String>,
+    /// The language the payer read the mandate in (else the session's default).
+    locale: Option<Locale>,
 }
 
 fn parse_pay_body(value: &Value) -> Result<PayBody, ApiError> {
@@ -73,6 +76,17 @@ fn parse_pay_body(value: &Value) -> Result<PayBody, ApiError> {
             None
         }
     };
+    let locale = match obj.get("locale") {
+        None | Some(Value::Null) => None,
+        Some(v) => match v.as_str().and_then(|s| s.parse::<Locale>().ok()) {
+            Some(l) => Some(l),
+            None => {
+                let shown = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+                errors.add("locale", messages::invalid_choice(&shown));
+                None
+            }
+        },
+    };
     let (iban, holder) = errors.into_result((iban, holder))?;
     let (iban, holder) = (iban.unwrap_or_default(), holder.unwrap_or_default());
     let iban = catalyst_sepa::validate(&iban).map_err(|e| ApiError::InvalidIban(e.to_string()))?;
@@ -80,19 +94,26 @@ fn parse_pay_body(value: &Value) -> Result<PayBody, ApiError> {
         iban,
         holder,
         tenant_reference_id,
+        locale,
     })
 }
 
 /// Builds the rows the claim writes: the mandate, the pending transaction (unless nothing is
 /// debited) and the customer (customer modes), stamped `at` (the claim's own time).
+#[allow(clippy::too_many_arguments)]
 fn draft(
     store: &Store,
     body: &PayBody,
+    creditor: &str,
     session: &PaymentSession,
     order: &Order,
     lead: &Lead,
     at: chrono::NaiveDateTime,
 ) -> Result<PaymentDraft, StoreError> {
+    let locale = body
+        .locale
+        .or_else(|| session.default_locale.parse().ok())
+        .unwrap_or_default();
     let initial_minor = session.pricing()?.initial_amount().minor();
     let debits = session.mode != "customer" && initial_minor > 0;
     let customer = match (session.mode.as_str(), &session.customer_id) {
@@ -145,6 +166,8 @@ fn draft(
         iban_masked: body.iban.mask_full(),
         gateway_reference: None,
         revoked_at: None,
+        mandate_text: Some(crate::hosted::view::mandate_text(locale, creditor)),
+        mandate_locale: Some(locale.as_str().to_owned()),
     };
     let transaction = debits.then(|| Transaction {
         id: uuid::Uuid::now_v7().to_string(),
@@ -487,11 +510,16 @@ pub(crate) async fn pay_session(
         let mut adapter = None;
         // One clock reading for the claim, its rows and an in-process settlement.
         let at = now();
+        // The creditor the mandate text names (an unknown token fails in the claim below).
+        let creditor = match PaymentSession::find_by_token(conn, &tk) {
+            Ok(s) => crate::views::Creditor::of_session(conn, &s)?.name,
+            Err(_) => String::new(),
+        };
         let (claimed, settled) = catalyst_store::session_pay::claim_and_settle(
             conn,
             &tk,
             at,
-            |s, o, l| draft(&st.store, &b, s, o, l, at),
+            |s, o, l| draft(&st.store, &b, &creditor, s, o, l, at),
             |claimed| match try_adapter_for(&st, &claimed.gateway)? {
                 Ok(built) => {
                     let settlement = debit_in_process(&st, built.as_ref(), claimed, &b)?;

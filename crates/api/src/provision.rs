@@ -62,6 +62,12 @@ pub fn issue_key(
 const OPERATOR_KEY_NAME: &str = "operator";
 /// The name of the keys `catalyst demo` issues; each run revokes the previous run's.
 const DEMO_KEY_NAME: &str = "demo";
+/// The creditor the demo page's SEPA mandate names.
+const DEMO_CREDITOR_NAME: &str = "Catalyst Demo Merchant GmbH";
+/// The demo creditor's postal address.
+const DEMO_CREDITOR_ADDRESS: &str = "Musterstraße 1, 10115 Berlin, Germany";
+/// The demo creditor identifier (the Bundesbank's published test id).
+const DEMO_CREDITOR_ID: &str = "DE98ZZZ09999999999";
 
 fn keys(conn: &mut DbConnection, tenant: &str, name: &str) -> StoreResult<(String, String)> {
     let (_, secret) = issue_key(conn, tenant, KeyKind::Secret, Some(name.into()))?;
@@ -195,10 +201,26 @@ pub fn demo(store: &Store, base_url: &str, webhook_url: Option<&str>) -> StoreRe
                     active: true,
                     created_at: at,
                     updated_at: at,
+                    creditor_name: None,
+                    creditor_address: None,
+                    creditor_identifier: None,
                 };
                 h.insert(c)?;
                 h
             }
+        };
+        // The complete mandate: the demo creditor's name, address and identifier (also on a
+        // demo page made before the page had these settings).
+        let page = if page.creditor_address.is_none() {
+            let mut h = page;
+            h.creditor_name = Some(DEMO_CREDITOR_NAME.into());
+            h.creditor_address = Some(DEMO_CREDITOR_ADDRESS.into());
+            h.creditor_identifier = Some(DEMO_CREDITOR_ID.into());
+            h.updated_at = at;
+            h.save(c)?;
+            h
+        } else {
+            page
         };
         let profile = match all(|p| WebhookProfile::page(c, &tid, p))?
             .into_iter()

@@ -26,6 +26,43 @@ fn parse_json(text: &str) -> Result<Value, ApiError> {
     serde_json::from_str(text).map_err(|e| ApiError::Internal(format!("stored JSON: {e}")))
 }
 
+/// Who collects under a session's mandate: the hosted page's creditor settings, each falling back
+/// to the gateway's (name to the gateway's name).
+pub struct Creditor {
+    /// The creditor's name.
+    pub name: String,
+    /// The creditor's postal address, when configured.
+    pub address: Option<String>,
+    /// The SEPA creditor identifier, when configured.
+    pub identifier: Option<String>,
+}
+
+impl Creditor {
+    /// The creditor of session `s`.
+    pub fn of_session(conn: &mut DbConnection, s: &PaymentSession) -> Result<Creditor, ApiError> {
+        let gateway = Gateway::find(conn, &s.tenant_id, &s.gateway_id)?;
+        let page = match &s.hosted_page_id {
+            Some(id) => Some(HostedPage::find(conn, &s.tenant_id, id)?),
+            None => None,
+        };
+        Ok(Creditor::of(&gateway, page.as_ref()))
+    }
+
+    /// The creditor from a gateway and the session's hosted page.
+    pub fn of(gateway: &Gateway, page: Option<&HostedPage>) -> Creditor {
+        Creditor {
+            name: page
+                .and_then(|p| p.creditor_name.clone())
+                .or_else(|| gateway.creditor_name.clone())
+                .unwrap_or_else(|| gateway.name.clone()),
+            address: page.and_then(|p| p.creditor_address.clone()),
+            identifier: page
+                .and_then(|p| p.creditor_identifier.clone())
+                .or_else(|| gateway.creditor_identifier.clone()),
+        }
+    }
+}
+
 /// The §3.2 body of a session.
 pub fn session_body(conn: &mut DbConnection, s: &PaymentSession) -> Result<Value, ApiError> {
     let gateway = Gateway::find(conn, &s.tenant_id, &s.gateway_id)?;
@@ -41,10 +78,7 @@ pub fn session_body(conn: &mut DbConnection, s: &PaymentSession) -> Result<Value
     };
     let offer = parse_json(&s.offer_snapshot)?;
     let locale: Locale = s.default_locale.parse().unwrap_or(Locale::En);
-    let creditor = gateway
-        .creditor_name
-        .clone()
-        .unwrap_or_else(|| gateway.name.clone());
+    let creditor = Creditor::of(&gateway, page.as_ref());
 
     let line_items = match parse_json(&s.line_items)? {
         Value::Array(items) => items
@@ -104,9 +138,10 @@ pub fn session_body(conn: &mut DbConnection, s: &PaymentSession) -> Result<Value
         },
         "mandate": {
             "acceptance_mode": page.as_ref().map(|p| p.mandate_acceptance_mode.clone()).unwrap_or_else(|| "checkbox".into()),
-            "text": catalyst_domain::mandate::mandate_text(locale, &creditor),
-            "creditor_name": gateway.creditor_name,
-            "creditor_identifier": gateway.creditor_identifier,
+            "text": crate::hosted::view::mandate_text(locale, &creditor.name),
+            "creditor_name": creditor.name,
+            "creditor_address": creditor.address,
+            "creditor_identifier": creditor.identifier,
         },
         "lead": {"first_name": payer.first_name, "last_name": payer.last_name, "email": payer.email},
     }))

@@ -488,6 +488,85 @@ async fn expired(site: &Site, c: &Client) {
     assert!(c.find(Locator::Css("#pay-form")).await.is_err());
 }
 
+/// The live IBAN check explains a wrong IBAN in the page's language, with both lengths.
+async fn localized_iban_error(site: &Site, c: &Client) {
+    let token = site.session(json!({})).await;
+    for (locale, iban, message) in [
+        (
+            "de",
+            "DE8937040044053201300",
+            "IBANs aus DE haben 22 Zeichen, diese hat 21.",
+        ),
+        (
+            "pl",
+            "DE88370400440532013000",
+            "Cyfry kontrolne IBAN są nieprawidłowe.",
+        ),
+        (
+            "fr",
+            "QQ89370400440532013000",
+            "QQ n'est pas un pays IBAN connu.",
+        ),
+    ] {
+        c.goto(&format!("{}?locale={locale}", site.page(&token)))
+            .await
+            .unwrap();
+        wait_screen(c, "pay").await;
+        c.find(Locator::Css("#iban"))
+            .await
+            .unwrap()
+            .send_keys(iban)
+            .await
+            .unwrap();
+        wait_attr(c, "#iban-feedback", "data-state", "invalid").await;
+        assert_eq!(text(c, "#iban-feedback").await, message, "{locale}");
+    }
+}
+
+/// A payment session that ends without a payment: declined with no attempts left (`failed`),
+/// a payment under way (`processing`), cancelled by the merchant (`cancelled`).
+async fn final_screens(site: &Site, c: &Client) {
+    let failed = site.session(json!({"max_payment_attempts": 1})).await;
+    let res = site
+        .http
+        .post(format!(
+            "{}/api/v1/payment-sessions/{failed}/pay/",
+            site.base
+        ))
+        .header("Content-Type", "application/json")
+        .body(json!({"iban": "DE91100000000123456789", "iban_holder_name": "Ada"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success() || res.status().is_client_error());
+    screens(site, c, &failed, "failed", "failed").await;
+    assert!(c.find(Locator::Css("#pay-form")).await.is_err());
+
+    let processing = site.session(json!({})).await;
+    let store = &site.ctx.db.store;
+    let mut session = store
+        .read(|conn| catalyst_store::PaymentSession::find_by_token(conn, &processing))
+        .unwrap();
+    session.status = "PAYMENT_IN_PROGRESS".into();
+    store.write(|conn| session.save(conn)).unwrap();
+    screens(site, c, &processing, "processing", "processing").await;
+
+    let cancelled = site.session(json!({})).await;
+    let res = site
+        .http
+        .post(format!(
+            "{}/api/v1/payment-sessions/{cancelled}/cancel/",
+            site.base
+        ))
+        .bearer_auth(&site.demo.restricted_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    screens(site, c, &cancelled, "cancelled", "cancelled").await;
+    assert!(c.find(Locator::Css("#pay-form")).await.is_err());
+}
+
 /// Without JavaScript the form posts to `/s/{token}` and the answer is the next screen.
 async fn without_javascript(site: &Site, c: &Client) {
     let token = site.session(json!({"max_payment_attempts": 2})).await;
@@ -514,6 +593,8 @@ api_test! {
         declined_then_retry(&site, &c).await;
         verification_round_trip(&site, &c).await;
         expired(&site, &c).await;
+        localized_iban_error(&site, &c).await;
+        final_screens(&site, &c).await;
         c.close().await.unwrap();
         let no_js = driver.browser(false).await;
         without_javascript(&site, &no_js).await;

@@ -34,7 +34,8 @@ api_test! {
         let app = ctx.app().await;
         let ps = session_token(&app, &demo).await;
         let expected = json!({"valid": true, "iban": "DE89370400440532013000", "country": "DE", "bank_name": "Commerzbank",
-                              "bic": "COBADEFFXXX", "sepa": true, "error": null});
+                              "bic": "COBADEFFXXX", "sepa": true, "error": null,
+                              "error_code": null, "error_params": null});
         for token in [demo.restricted_key.as_str(), demo.secret_key.as_str(), ps.as_str()] {
             let (status, _, body) = send(&app, post(PATH, json!({"iban": "de89 3704 0044 0532 0130 00"})).auth(token)).await;
             assert_eq!((status, &body), (StatusCode::OK, &expected), "{token}");

@@ -428,6 +428,7 @@ api_test! {
             "name": "Plain", "branding": {"logo_url": null, "primary_color": null, "accent_color": null},
             "content": {"headline": null}, "show_product_name": true, "show_product_price": true,
             "show_product_description": true, "mandate_acceptance_mode": "checkbox", "active": true,
+            "creditor_name": null, "creditor_address": null, "creditor_identifier": null,
         }));
         let p = create(&app, sk, HOSTED_PAGES, with(hosted_page(), "show_product_price", json!(false))).await;
         assert_eq!((&p["branding"], &p["content"]), (&hosted_page()["branding"], &hosted_page()["content"]));

@@ -145,7 +145,7 @@ api_test! {
             (with(direct.clone(), "return_url", json!("ftp://example.com/x")), "return_url"),
             (with(direct.clone(), "expires_in_seconds", json!(59)), "expires_in_seconds"),
             (with(direct.clone(), "expires_in_seconds", json!(86401)), "expires_in_seconds"),
-            (with(direct.clone(), "default_locale", json!("pt")), "default_locale"),
+            (with(direct.clone(), "default_locale", json!("sv")), "default_locale"),
             (with(direct.clone(), "payment_types", json!(["card"])), "payment_types"),
             (with(direct.clone(), "line_items", json!([{"amount": "1.00"}])), "line_items.0.description"),
             (with(direct.clone(), "line_items", json!([{"description": "x", "amount": "1.00", "quantity": 0}])), "line_items.0.quantity"),

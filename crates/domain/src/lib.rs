@@ -65,7 +65,6 @@ pub mod country;
 pub mod dunning;
 pub mod ids;
 pub mod lead;
-pub mod mandate;
 pub mod money;
 pub mod net;
 pub mod secret;

@@ -107,12 +107,16 @@ string_enum! {
         Nl => "nl",
         /// Japanese.
         Ja => "ja",
+        /// Polish.
+        Pl => "pl",
+        /// Portuguese.
+        Pt => "pt",
     }
 }
 
 impl Locale {
     /// The default language for a country (any case): DE/AT/CH/LI → de, FR/BE/LU/MC → fr,
-    /// ES → es, IT/SM/VA → it, NL → nl, JP → ja, else en.
+    /// ES → es, IT/SM/VA → it, NL → nl, JP → ja, PL → pl, PT/BR → pt, else en.
     pub fn for_country(code: &str) -> Locale {
         match code.to_ascii_uppercase().as_str() {
             "DE" | "AT" | "CH" | "LI" => Locale::De,
@@ -121,6 +125,8 @@ impl Locale {
             "IT" | "SM" | "VA" => Locale::It,
             "NL" => Locale::Nl,
             "JP" => Locale::Ja,
+            "PL" => Locale::Pl,
+            "PT" | "BR" => Locale::Pt,
             _ => Locale::En,
         }
     }

@@ -70,6 +70,25 @@ impl IbanError {
             Self::WrongCheckDigits => "wrong_check_digits",
         }
     }
+
+    /// The offending character as the error sentence shows it (`'-'`, or `U+200B` when it
+    /// cannot be seen); `None` for other kinds.
+    pub fn shown_character(&self) -> Option<String> {
+        match self {
+            Self::InvalidCharacter { character } => Some(Shown(*character).to_string()),
+            _ => None,
+        }
+    }
+
+    /// The country the error is about, when it names one.
+    pub fn country(&self) -> Option<CountryCode> {
+        match self {
+            Self::UnknownCountry { country }
+            | Self::WrongLength { country, .. }
+            | Self::InvalidFormat { country } => Some(*country),
+            _ => None,
+        }
+    }
 }
 
 /// Shows a character in an error sentence: quoted if it can be seen, as `U+XXXX` if it is

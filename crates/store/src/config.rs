@@ -49,6 +49,12 @@ pub struct HostedPage {
     pub active: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The creditor's name on the mandate (overrides the gateway's).
+    pub creditor_name: Option<String>,
+    /// The creditor's postal address on the mandate, one line.
+    pub creditor_address: Option<String>,
+    /// The SEPA creditor identifier on the mandate (overrides the gateway's), validated.
+    pub creditor_identifier: Option<String>,
 }
 crate::scoped::tenant_scoped!(HostedPage, hosted_pages);
 

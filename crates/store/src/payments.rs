@@ -67,6 +67,10 @@ pub struct Mandate {
     pub gateway_reference: Option<String>,
     /// When the mandate was revoked (customer deleted); no collection after that.
     pub revoked_at: Option<NaiveDateTime>,
+    /// The mandate text the payer accepted, as shown (null before this was kept).
+    pub mandate_text: Option<String>,
+    /// The locale `mandate_text` was shown in.
+    pub mandate_locale: Option<String>,
 }
 crate::scoped::tenant_scoped!(Mandate, mandates);
 

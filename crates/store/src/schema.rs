@@ -59,6 +59,9 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        creditor_name -> Nullable<Text>,
+        creditor_address -> Nullable<Text>,
+        creditor_identifier -> Nullable<Text>,
     }
 }
 
@@ -287,6 +290,8 @@ diesel::table! {
         iban_masked -> Text,
         gateway_reference -> Nullable<Text>,
         revoked_at -> Nullable<Timestamp>,
+        mandate_text -> Nullable<Text>,
+        mandate_locale -> Nullable<Text>,
     }
 }
 

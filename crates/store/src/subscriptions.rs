@@ -48,6 +48,10 @@ pub struct MandateDetails {
     pub bank_name: Option<String>,
     /// `FRST` until a collection succeeded, then `RCUR`.
     pub sequence_type: String,
+    /// The mandate text the payer accepted (null for mandates from before it was kept).
+    pub mandate_text: Option<String>,
+    /// The locale of `mandate_text`.
+    pub mandate_locale: Option<String>,
 }
 
 /// A subscription with its session token, order number and mandate.

@@ -52,6 +52,8 @@ fn draft(s: &PaymentSession, o: &Order, l: &Lead) -> Result<PaymentDraft, StoreE
         iban_masked: "******************3000".into(),
         gateway_reference: None,
         revoked_at: None,
+        mandate_text: Some("By signing this mandate form, you authorise (A) Demo".into()),
+        mandate_locale: Some("en".into()),
     };
     let transaction = Transaction {
         id: id(),

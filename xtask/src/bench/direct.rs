@@ -416,6 +416,8 @@ fn payment_draft(session: &PaymentSession, order: &Order, lead: &Lead) -> Paymen
         iban_masked: "******************3000".into(),
         gateway_reference: None,
         revoked_at: None,
+        mandate_text: Some("By signing this mandate form, you authorise (A) Demo".into()),
+        mandate_locale: Some("en".into()),
     };
     let b = *uuid::Uuid::new_v4().as_bytes();
     let transaction = Transaction {

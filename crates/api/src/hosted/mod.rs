@@ -6,13 +6,14 @@
 //! with `/pay/`. Without JavaScript the form posts to `/s/{token}`, which runs the same pay path
 //! ([`crate::pay::pay_session`]) and answers 303 to the page or re-renders the form with the error.
 
-pub mod labels;
+pub mod i18n;
 pub mod view;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
 use catalyst_domain::session::Locale;
-use catalyst_store::{Gateway, Mandate, Order};
+use catalyst_store::{Mandate, Order};
 use serde_json::json;
 
 use crate::db;
@@ -20,12 +21,14 @@ use crate::error::{ApiError, Conflict};
 use crate::sessions::load_current;
 use crate::state::AppState;
 use crate::views;
-pub use view::escape;
-use view::{FormEcho, PageData, Screen};
+use i18n::Messages;
+use view::{FormEcho, PageData, Screen, TrialTerms};
 
 const SCRIPT: &str = include_str!("pay.js");
 const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; img-src https: data:; \
                    style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// Days of notice before a debit when the campaign sets none (API.md `prenotification_days`).
+const DEFAULT_PRENOTIFICATION_DAYS: i64 = 5;
 /// The largest form body `POST /s/{token}` reads.
 const MAX_FORM_BYTES: usize = 4096;
 
@@ -35,10 +38,29 @@ async fn load(state: &AppState, token: String) -> Result<PageData, ApiError> {
         let body = views::session_body(conn, &session)?;
         let order = Order::find_by_session(conn, &session.id)?;
         let latest = session.latest_transaction(conn)?;
-        let gateway = Gateway::find(conn, &session.tenant_id, &session.gateway_id)?;
+        let creditor = views::Creditor::of_session(conn, &session)?;
         let signed = match &latest {
             Some(t) => Some(Mandate::find(conn, &session.tenant_id, &t.mandate_id)?.signed_at),
             None => None,
+        };
+        let prenotification_days = match &session.campaign_id {
+            Some(id) => catalyst_store::Campaign::find(conn, &session.tenant_id, id)?
+                .prenotification_days
+                .map_or(DEFAULT_PRENOTIFICATION_DAYS, i64::from),
+            None => DEFAULT_PRENOTIFICATION_DAYS,
+        };
+        let trial = match (session.trial_period, &session.trial_interval_unit) {
+            (Some(period), Some(unit)) => Some(TrialTerms {
+                period: u32::try_from(period).unwrap_or_default(),
+                unit: unit
+                    .parse()
+                    .map_err(|_| ApiError::Internal("stored trial unit".into()))?,
+                price: views::money(
+                    session.trial_price_minor.unwrap_or_default(),
+                    &session.currency,
+                )?,
+            }),
+            _ => None,
         };
         Ok::<_, ApiError>(PageData {
             session: body,
@@ -46,10 +68,14 @@ async fn load(state: &AppState, token: String) -> Result<PageData, ApiError> {
             order_number: order.order_number,
             latest_status: latest.as_ref().map(|t| t.status.clone()),
             verification_url: latest.and_then(|t| t.verification_url),
-            creditor_name: gateway.creditor_name.unwrap_or(gateway.name),
-            creditor_address: None,
-            creditor_id: gateway.creditor_identifier,
+            creditor_name: creditor.name,
+            creditor_address: creditor.address,
+            creditor_id: creditor.identifier,
             mandate_date: signed.unwrap_or_else(catalyst_store::now).date(),
+            prenotification_days,
+            trial,
+            // A cancel expires the session before its time; running out happens after it.
+            cancelled: session.status == "EXPIRED" && session.updated_at < session.expires_at,
         })
     })
     .await
@@ -89,10 +115,11 @@ async fn show(
 ) -> Result<HttpResponse, ApiError> {
     match load(state, token).await {
         Ok(data) => {
-            let locale = locale_of(req, Some(&data));
+            let locale = form.locale.unwrap_or_else(|| locale_of(req, Some(&data)));
             let screen = Screen::of(
                 data.session["status"].as_str().unwrap_or_default(),
                 data.latest_status.as_deref(),
+                data.cancelled,
             );
             Ok(html(status, view::render(&data, locale, screen, form)))
         }
@@ -120,9 +147,14 @@ pub async fn page(
     .await
 }
 
-fn see_other(token: &str) -> HttpResponse {
+/// 303 to the page, keeping `locale` in the query when given.
+fn see_other(token: &str, locale: Option<Locale>) -> HttpResponse {
+    let location = match locale {
+        Some(l) => format!("/s/{token}?locale={}", l.as_str()),
+        None => format!("/s/{token}"),
+    };
     HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, format!("/s/{token}")))
+        .insert_header((header::LOCATION, location))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish()
 }
@@ -177,14 +209,24 @@ pub async fn pay_form(
     };
     let (iban, holder) = (field("iban"), field("holder"));
     let locale_data = load(&state, token.clone()).await;
-    let locale = locale_of(&req, locale_data.as_ref().ok());
+    // The page's hidden `locale` field: the language the payer chose, kept across the post.
+    let chosen: Option<Locale> = field("locale").parse().ok();
+    let default_locale = locale_data
+        .as_ref()
+        .ok()
+        .and_then(|d| d.session["default_locale"].as_str())
+        .and_then(|l| l.parse::<Locale>().ok());
+    let redirect_locale = chosen.filter(|c| Some(*c) != default_locale);
+    let locale = chosen.unwrap_or_else(|| locale_of(&req, locale_data.as_ref().ok()));
     let echo = |error: String| FormEcho {
         iban: iban.clone(),
         holder: holder.clone(),
         error: Some(error),
+        locale: Some(locale),
     };
+    let t = Messages::of(locale);
     if field("accept").is_empty() {
-        let form = echo(labels::labels(locale).must_accept.to_owned());
+        let form = echo(t.get("must-accept"));
         return show(
             &state,
             &req,
@@ -194,9 +236,19 @@ pub async fn pay_form(
         )
         .await;
     }
-    let request = json!({"iban": iban, "iban_holder_name": holder});
+    if let Err(e) = catalyst_sepa::validate(&iban) {
+        return show(
+            &state,
+            &req,
+            token,
+            actix_web::http::StatusCode::BAD_REQUEST,
+            &echo(view::iban_error(&t, &e)),
+        )
+        .await;
+    }
+    let request = json!({"iban": iban, "iban_holder_name": holder, "locale": locale.as_str()});
     match crate::pay::pay_session(state.get_ref().clone(), token.clone(), &request).await {
-        Ok(_) => Ok(see_other(&token)),
+        Ok(_) => Ok(see_other(&token, redirect_locale)),
         Err(ApiError::InvalidIban(message)) => {
             show(
                 &state,
@@ -208,16 +260,18 @@ pub async fn pay_form(
             .await
         }
         Err(ApiError::Validation(errors)) => {
-            let l = labels::labels(locale);
-            let message = [("iban", l.iban), ("iban_holder_name", l.holder)]
-                .iter()
-                .filter_map(|(field, label)| {
-                    errors
-                        .get(field)
-                        .map(|m| format!("{label}: {}", m.join(" ")))
-                })
-                .collect::<Vec<_>>()
-                .join(" ");
+            let message = [
+                ("iban", t.get("iban")),
+                ("iban_holder_name", t.get("holder")),
+            ]
+            .iter()
+            .filter_map(|(field, label)| {
+                errors
+                    .get(field)
+                    .map(|m| format!("{label}: {}", m.join(" ")))
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
             show(
                 &state,
                 &req,
@@ -228,7 +282,7 @@ pub async fn pay_form(
             .await
         }
         Err(ApiError::Conflict(Conflict::SessionNotPayable) | ApiError::SessionExpired) => {
-            Ok(see_other(&token))
+            Ok(see_other(&token, redirect_locale))
         }
         Err(ApiError::NotFound) => {
             show(
@@ -252,7 +306,9 @@ pub async fn verify_form(
 ) -> Result<HttpResponse, ApiError> {
     let token = token.into_inner();
     match crate::pay::verify_session(state.get_ref().clone(), token.clone(), &json!({})).await {
-        Ok(_) | Err(ApiError::Conflict(Conflict::SessionNotVerifiable)) => Ok(see_other(&token)),
+        Ok(_) | Err(ApiError::Conflict(Conflict::SessionNotVerifiable)) => {
+            Ok(see_other(&token, None))
+        }
         Err(e) => Err(e),
     }
 }
@@ -263,6 +319,15 @@ pub async fn script() -> HttpResponse {
         .content_type("text/javascript; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
         .body(SCRIPT)
+}
+
+/// The sandbox bank's confirmation page.
+#[derive(askama::Template)]
+#[template(path = "hosted/sandbox_bank.html")]
+struct SandboxBank<'a> {
+    amount: &'a str,
+    creditor: &'a str,
+    token: &'a str,
 }
 
 /// `GET /sandbox/verify/{reference}` — the SANDBOX gateway's stand-in for the customer's online
@@ -299,17 +364,13 @@ pub async fn sandbox_verification(
     let Some((token, amount, creditor)) = found else {
         return Err(ApiError::NotFound);
     };
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sandbox bank</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem}}\
-         a{{display:block;margin-top:1rem;padding:.75rem 1rem;background:#0a7d3b;color:#fff;text-align:center;text-decoration:none}}</style></head>\
-         <body><h1>Sandbox bank</h1><p>Confirm the SEPA Direct Debit mandate for <strong>{amount}</strong> to <strong>{creditor}</strong>.</p>\
-         <p>This page stands in for the customer's online bank; nothing real happens.</p>\
-         <a href=\"/s/{token}\">Confirm and return to the payment</a></body></html>",
-        amount = escape(&amount),
-        creditor = escape(&creditor),
-        token = escape(&token),
-    );
+    let html = SandboxBank {
+        amount: &amount,
+        creditor: &creditor,
+        token: &token,
+    }
+    .render()
+    .map_err(|e| ApiError::Internal(format!("sandbox bank page: {e}")))?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CONTENT_SECURITY_POLICY, CSP))

@@ -35,6 +35,13 @@
     feedback.textContent = "";
     nodes.forEach(function (n) { feedback.appendChild(n); });
   }
+  // The error in the page's language: the template in data-msg-<error_code>, {name}s filled in.
+  function explain(b) {
+    var template = b.error_code && feedback.getAttribute("data-msg-" + b.error_code);
+    if (!template) return b.error || "";
+    var p = b.error_params || {};
+    return template.replace(/\{(\w+)\}/g, function (m, name) { return p[name] == null ? m : String(p[name]); });
+  }
   function span(id, text) {
     var s = document.createElement("span");
     s.id = id;
@@ -61,7 +68,7 @@
         if (r.body.valid) {
           show("valid", [span("bank-name", r.body.bank_name || ""), document.createTextNode(" "), span("bank-bic", r.body.bic || "")]);
         } else {
-          show("invalid", [document.createTextNode(r.body.error || "")]);
+          show("invalid", [document.createTextNode(explain(r.body))]);
         }
       });
     }, 300);
@@ -79,7 +86,8 @@
     button.disabled = true;
     error.textContent = "";
     send("/api/v1/payment-sessions/" + token + "/pay/", {
-      iban: iban.value.replace(/\s+/g, ""), iban_holder_name: document.getElementById("holder").value
+      iban: iban.value.replace(/\s+/g, ""), iban_holder_name: document.getElementById("holder").value,
+      locale: document.documentElement.lang
     }).then(function (r) {
       var b = r.body;
       if (b.verification_url) { window.location.assign(b.verification_url); return; }

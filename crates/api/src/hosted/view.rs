@@ -1,9 +1,12 @@
-//! The hosted page's view: which screen a session shows, in which locale, and its HTML.
+//! The hosted page's view: which screen a session shows, in which locale, and its HTML (askama
+//! templates under `crates/api/templates/hosted/`, every value escaped).
 
+use askama::Template;
+use catalyst_domain::billing::TrialIntervalUnit;
 use catalyst_domain::session::Locale;
 use serde_json::Value;
 
-use super::labels::{Labels, labels};
+use super::i18n::{Arg, Messages};
 
 /// The screen the page shows (the `data-screen` of `#checkout`, DOM contract).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,9 +44,11 @@ impl Screen {
         }
     }
 
-    /// The screen for a session `status` whose latest transaction has `latest_status`.
-    pub fn of(status: &str, latest_status: Option<&str>) -> Screen {
+    /// The screen for a session `status` whose latest transaction has `latest_status`;
+    /// `cancelled` when the session was cancelled rather than run out.
+    pub fn of(status: &str, latest_status: Option<&str>, cancelled: bool) -> Screen {
         match status {
+            "EXPIRED" if cancelled => Screen::Cancelled,
             "PENDING" if latest_status == Some("declined") => Screen::Declined,
             "PENDING" => Screen::Pay,
             "AWAITING_VERIFICATION" => Screen::Verification,
@@ -84,59 +89,14 @@ pub fn choose_locale(
         .unwrap_or(Locale::En)
 }
 
-/// A decimal amount string (`"1234.50"`) of `currency` formatted for `locale`:
-/// en/ja `€1,234.50`, de/es/it/nl `1.234,50 €`, fr `1 234,50 €` (narrow no-break space).
-pub fn format_amount(locale: Locale, amount: &str, currency: &str) -> String {
-    let (negative, digits) = match amount.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, amount),
-    };
-    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
-    let (group, decimal) = match locale {
-        Locale::En | Locale::Ja => (",", "."),
-        Locale::Fr => ("\u{202f}", ","),
-        Locale::De | Locale::Es | Locale::It | Locale::Nl => (".", ","),
-    };
-    let mut grouped = String::new();
-    for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            grouped.push_str(group);
-        }
-        grouped.push(c);
-    }
-    let number = if frac.is_empty() {
-        grouped
-    } else {
-        format!("{grouped}{decimal}{frac}")
-    };
-    let symbol = match currency {
-        "EUR" => "€",
-        "GBP" => "£",
-        "USD" => "$",
-        "JPY" => "¥",
-        other => other,
-    };
-    let sign = if negative { "-" } else { "" };
-    match locale {
-        Locale::En | Locale::Ja => format!("{sign}{symbol}{number}"),
-        _ => format!("{sign}{number}\u{a0}{symbol}"),
-    }
-}
-
-/// Escapes text for HTML element and attribute content.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+/// A trial before the regular debits.
+pub struct TrialTerms {
+    /// Length in `unit`s.
+    pub period: u32,
+    /// Unit of `period`.
+    pub unit: TrialIntervalUnit,
+    /// The trial's price as a decimal string (`"0.00"` when free).
+    pub price: String,
 }
 
 /// Everything the page shows, read from the store.
@@ -157,8 +117,14 @@ pub struct PageData {
     pub creditor_address: Option<String>,
     /// The creditor identifier, when configured.
     pub creditor_id: Option<String>,
-    /// The mandate date (signed date when signed, else today), `YYYY-MM-DD`.
+    /// The mandate date (signed date when signed, else today).
     pub mandate_date: chrono::NaiveDate,
+    /// Days of notice before each debit.
+    pub prenotification_days: i64,
+    /// The trial, if the offer has one.
+    pub trial: Option<TrialTerms>,
+    /// The session was cancelled (expired before its `expires_at`).
+    pub cancelled: bool,
 }
 
 /// What the no-JS form sent back, shown again with the error.
@@ -170,19 +136,12 @@ pub struct FormEcho {
     pub holder: String,
     /// The error to show in `#form-error`.
     pub error: Option<String>,
+    /// The locale the form was posted in, when it named one.
+    pub locale: Option<Locale>,
 }
 
 fn text(v: &Value) -> Option<&str> {
     v.as_str().filter(|t| !t.is_empty())
-}
-
-fn date_in(locale: Locale, d: chrono::NaiveDate) -> String {
-    match locale {
-        Locale::En => d.format("%-d %B %Y").to_string(),
-        Locale::Ja => d.format("%Y年%-m月%-d日").to_string(),
-        Locale::De | Locale::Nl => d.format("%d.%m.%Y").to_string(),
-        Locale::Fr | Locale::Es | Locale::It => d.format("%d/%m/%Y").to_string(),
-    }
 }
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:34rem;margin:1.5rem auto;padding:0 1rem;color:#111;line-height:1.45}\
@@ -196,11 +155,191 @@ button:disabled{opacity:.6}#mandate{font-size:.9rem;border:1px solid #999;paddin
 #amount{font-size:1.5rem;font-weight:700}#iban-feedback[data-state=invalid],#form-error{color:#a00000}\
 ul#line-items{padding-left:1.2rem}";
 
+/// The message ids of the IBAN errors, as `data-msg-<name>` on `#iban-feedback` for the script.
+/// Keyed by the `error_code` of `/iban-validate/` (API.md §4).
+pub const IBAN_MESSAGES: &[(&str, &str)] = &[
+    ("empty", "iban-empty"),
+    ("invalid_character", "iban-character"),
+    ("missing_country_code", "iban-country-code"),
+    ("unknown_country", "iban-unknown-country"),
+    ("wrong_length", "iban-length"),
+    ("invalid_format", "iban-format"),
+    ("wrong_check_digits", "iban-check-digits"),
+];
+
+/// The IBAN error explained in the payer's language.
+pub fn iban_error(t: &Messages, error: &catalyst_sepa::IbanError) -> String {
+    use catalyst_sepa::IbanError as E;
+    match error {
+        E::Empty => t.get("iban-empty"),
+        E::InvalidCharacter { character } => t.with(
+            "iban-character",
+            &[(
+                "character",
+                error
+                    .shown_character()
+                    .unwrap_or_else(|| character.to_string())
+                    .into(),
+            )],
+        ),
+        E::MissingCountryCode => t.get("iban-country-code"),
+        E::UnknownCountry { country } => t.with(
+            "iban-unknown-country",
+            &[("country", country.as_str().into())],
+        ),
+        E::WrongLength {
+            country,
+            expected,
+            actual,
+        } => t.with(
+            "iban-length",
+            &[
+                ("country", country.as_str().into()),
+                ("expected", count(*expected)),
+                ("actual", count(*actual)),
+            ],
+        ),
+        E::InvalidFormat { country } => {
+            t.with("iban-format", &[("country", country.as_str().into())])
+        }
+        E::WrongCheckDigits => t.get("iban-check-digits"),
+        // A kind added to the sepa crate later: its English text until it has a message.
+        other => other.to_string(),
+    }
+}
+
+fn count(n: usize) -> Arg<'static> {
+    Arg::Number(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+struct LocaleLink {
+    code: &'static str,
+    current: bool,
+}
+
+struct LineView {
+    quantity: String,
+    description: String,
+    amount: String,
+}
+
+struct MandateView {
+    creditor_name: String,
+    creditor_address: String,
+    creditor_id: String,
+    reference: String,
+    kind: &'static str,
+    kind_text: String,
+    date: String,
+    text: String,
+    prenotification: String,
+}
+
+struct FormView {
+    return_url: String,
+    iban: String,
+    holder: String,
+    invalid: bool,
+    error: String,
+    attempts_left: String,
+    iban_messages: Vec<(&'static str, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "hosted/page.html")]
+struct PageTemplate<'a> {
+    t: Messages,
+    lang: &'static str,
+    style: &'static str,
+    color: &'a str,
+    locales: Vec<LocaleLink>,
+    screen: &'static str,
+    token: &'a str,
+    logo: Option<&'a str>,
+    merchant: &'a str,
+    product_name: Option<&'a str>,
+    description: Option<&'a str>,
+    show_price: bool,
+    amount: String,
+    schedule: Option<String>,
+    line_items: Vec<LineView>,
+    verification_url: Option<&'a str>,
+    order_number: &'a str,
+    return_link: Option<String>,
+    mandate: Option<MandateView>,
+    form: Option<FormView>,
+}
+
+#[derive(Template)]
+#[template(path = "hosted/not_found.html")]
+struct NotFoundTemplate {
+    t: Messages,
+    lang: &'static str,
+}
+
+/// The mandate text the payer accepts, in `locale`, naming `creditor`.
+pub fn mandate_text(locale: Locale, creditor: &str) -> String {
+    Messages::of(locale).with("mandate-text", &[("creditor", creditor.into())])
+}
+
+/// True when the session's mandate allows more than one debit.
+pub fn is_recurring(session: &Value) -> bool {
+    session["offer"]["billing_type"] == "recurring"
+        || session["offer"]["billing_type"] == "trial_recurring"
+        || session["mode"] != "payment"
+}
+
+/// The recurring schedule in words, with the trial: "€9.99 monthly from 5 January, first 14
+/// days free"; `None` for a one-off offer.
+pub fn schedule(t: &Messages, data: &PageData) -> Option<String> {
+    let s = &data.session;
+    let frequency = text(&s["offer"]["billing_frequency"])?;
+    let currency = s["currency"].as_str().unwrap_or_default();
+    let amount = t.amount(s["amount"].as_str().unwrap_or("0"), currency);
+    let start = match &data.trial {
+        Some(trial) => trial.unit.add_to(data.mandate_date, trial.period),
+        None => data.mandate_date,
+    };
+    let mut words = t.with(
+        "schedule",
+        &[
+            ("amount", amount.into()),
+            ("frequency", t.get(&format!("frequency-{frequency}")).into()),
+            ("start", t.day_month(start).into()),
+        ],
+    );
+    if let Some(trial) = &data.trial {
+        let free = trial.price.trim_start_matches(['0', '.']).is_empty();
+        let args = [
+            ("unit", Arg::from(trial.unit.as_str())),
+            ("count", Arg::Number(i64::from(trial.period))),
+            ("price", t.amount(&trial.price, currency).into()),
+        ];
+        words.push_str(", ");
+        words.push_str(&t.with(if free { "trial-free" } else { "trial-paid" }, &args));
+    }
+    Some(words)
+}
+
+/// Where the customer goes from a final screen: the session's `return_url`, else the campaign's
+/// success (completed) or failure (failed, cancelled, expired) redirect; `session_id` appended.
+pub fn return_link(s: &Value, screen: Screen) -> Option<String> {
+    let campaign_url = match screen {
+        Screen::Completed => "success_redirect_url",
+        Screen::Failed | Screen::Cancelled | Screen::Expired => "failure_redirect_url",
+        _ => return None,
+    };
+    let url = text(&s["return_url"]).or_else(|| text(&s["campaign"][campaign_url]))?;
+    Some(with_session_id(
+        url,
+        s["session_token"].as_str().unwrap_or_default(),
+    ))
+}
+
 /// The page's HTML for `data` in `locale` on `screen`.
 pub fn render(data: &PageData, locale: Locale, screen: Screen, form: &FormEcho) -> String {
-    let l = labels(locale);
+    let t = Messages::of(locale);
     let s = &data.session;
-    let token = escape(s["session_token"].as_str().unwrap_or_default());
     let campaign = &s["campaign"];
     let color = campaign["branding"]["primary_color"]
         .as_str()
@@ -209,234 +348,118 @@ pub fn render(data: &PageData, locale: Locale, screen: Screen, form: &FormEcho) 
         })
         .unwrap_or("#1f4ed8");
     let currency = s["currency"].as_str().unwrap_or_default();
-    let amount = format_amount(locale, s["amount"].as_str().unwrap_or("0"), currency);
+    let amount = t.amount(s["amount"].as_str().unwrap_or("0"), currency);
     let merchant = text(&campaign["content"]["headline"])
         .or_else(|| text(&campaign["name"]))
         .unwrap_or(&data.creditor_name);
-    let mut h = String::with_capacity(8 * 1024);
-    h.push_str(&format!(
-        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title>\
-         <style>{STYLE}button{{background:{color};color:#fff}}</style></head><body>",
-        lang = locale.as_str(),
-        title = escape(merchant),
-    ));
-    h.push_str("<nav id=\"locales\" aria-label=\"Language\">");
-    for other in Locale::ALL {
-        let current = if *other == locale {
-            " aria-current=\"true\""
-        } else {
-            ""
-        };
-        h.push_str(&format!(
-            "<a hreflang=\"{c}\" lang=\"{c}\" href=\"?locale={c}\"{current}>{c}</a>",
-            c = other.as_str()
-        ));
-    }
-    h.push_str("</nav>");
-    h.push_str(&format!(
-        "<main id=\"checkout\" data-screen=\"{}\">",
-        screen.as_str()
-    ));
-    if let Some(logo) =
-        text(&campaign["branding"]["logo_url"]).filter(|u| u.starts_with("https://"))
-    {
-        h.push_str(&format!(
-            "<img id=\"merchant-logo\" class=\"logo\" alt=\"\" src=\"{}\">",
-            escape(logo)
-        ));
-    }
-    h.push_str(&format!(
-        "<h1 id=\"merchant-name\">{}</h1>",
-        escape(merchant)
-    ));
-    offer(&mut h, s, locale, &amount, currency);
-    match screen {
-        Screen::Pay | Screen::Declined => {}
-        Screen::Failed => h.push_str(&format!(
-            "<p id=\"form-error\" role=\"alert\">{}</p>",
-            l.failed
-        )),
-        Screen::Verification => verification(&mut h, l, &token, data.verification_url.as_deref()),
-        Screen::Processing => h.push_str(&format!("<p role=\"status\">{}</p>", l.processing)),
-        Screen::Completed => completed(&mut h, l, data),
-        Screen::Expired => h.push_str(&format!("<p role=\"status\">{}</p>", l.expired)),
-        Screen::Cancelled => h.push_str(&format!("<p role=\"status\">{}</p>", l.cancelled)),
-    }
-    if screen.shows_form() || screen == Screen::Completed {
-        mandate(&mut h, l, data, locale);
-    }
-    if screen.shows_form() {
-        pay_form(&mut h, l, s, &token, screen, form, &amount);
-    }
-    h.push_str("</main><script src=\"/s/assets/pay.js\"></script></body></html>");
-    h
-}
-
-fn offer(h: &mut String, s: &Value, locale: Locale, amount: &str, currency: &str) {
-    let campaign = &s["campaign"];
     let show = |key: &str| campaign.is_null() || campaign[key].as_bool().unwrap_or(true);
-    if show("show_product_name")
-        && let Some(name) = text(&s["offer"]["product_name"]).or_else(|| text(&s["offer"]["name"]))
-    {
-        h.push_str(&format!("<p id=\"product-name\">{}</p>", escape(name)));
-    }
-    if show("show_product_description")
-        && let Some(d) = text(&s["offer"]["product_description"])
-    {
-        h.push_str(&format!("<p class=\"description\">{}</p>", escape(d)));
-    }
-    if show("show_product_price") {
-        h.push_str(&format!("<p id=\"amount\">{}</p>", escape(amount)));
-        if s["offer"]["billing_type"] == "recurring"
-            && let Some(freq) = text(&s["offer"]["billing_frequency"])
-        {
-            h.push_str(&format!(
-                "<p id=\"schedule\">{} / {}</p>",
-                escape(amount),
-                escape(&freq.to_lowercase())
-            ));
-        }
-    }
-    let items = s["line_items"]
+    let line_items = s["line_items"]
         .as_array()
         .map(Vec::as_slice)
-        .unwrap_or_default();
-    if !items.is_empty() {
-        h.push_str("<ul id=\"line-items\">");
-        for item in items {
-            h.push_str(&format!(
-                "<li>{} × {} — {}</li>",
-                escape(&item["quantity"].to_string()),
-                escape(item["description"].as_str().unwrap_or_default()),
-                escape(&format_amount(
-                    locale,
-                    item["amount"].as_str().unwrap_or("0"),
-                    currency
-                ))
-            ));
-        }
-        h.push_str(&format!(
-            "</ul><p>{} <span id=\"line-items-total\">{}</span></p>",
-            labels(locale).total,
-            escape(amount)
-        ));
-    }
-}
-
-fn mandate(h: &mut String, l: &Labels, data: &PageData, locale: Locale) {
-    let s = &data.session;
-    let recurring = s["offer"]["billing_type"] == "recurring" || s["mode"] != "payment";
-    h.push_str(&format!(
-        "<section id=\"mandate\" aria-labelledby=\"mandate-title\"><h2 id=\"mandate-title\">{}</h2><dl>\
-         <dt>{}</dt><dd><span id=\"creditor-name\">{}</span><br><span id=\"creditor-address\">{}</span></dd>\
-         <dt>{}</dt><dd id=\"creditor-id\">{}</dd>\
-         <dt>{}</dt><dd id=\"mandate-reference\">{}</dd>\
-         <dd id=\"mandate-type\">{}</dd>\
-         <dt>{}</dt><dd id=\"mandate-date\">{}</dd></dl>\
-         <p class=\"mandate-text\">{}</p><p id=\"mandate-rights\">{}</p></section>",
-        l.mandate,
-        l.creditor,
-        escape(&data.creditor_name),
-        escape(data.creditor_address.as_deref().unwrap_or_default()),
-        l.creditor_id,
-        escape(data.creditor_id.as_deref().unwrap_or_default()),
-        l.reference,
-        escape(&data.mandate_reference),
-        if recurring { l.kind_recurring } else { l.kind_one_off },
-        l.date,
-        escape(&date_in(locale, data.mandate_date)),
-        escape(s["mandate"]["text"].as_str().unwrap_or_default()),
-        l.rights,
-    ));
-}
-
-fn pay_form(
-    h: &mut String,
-    l: &Labels,
-    s: &Value,
-    token: &str,
-    screen: Screen,
-    form: &FormEcho,
-    amount: &str,
-) {
-    let error = match (&form.error, screen) {
-        (Some(e), _) => escape(e),
-        (None, Screen::Declined) => l.declined.to_owned(),
-        _ => String::new(),
+        .unwrap_or_default()
+        .iter()
+        .map(|item| LineView {
+            quantity: item["quantity"].to_string(),
+            description: item["description"].as_str().unwrap_or_default().to_owned(),
+            amount: t.amount(item["amount"].as_str().unwrap_or("0"), currency),
+        })
+        .collect();
+    let recurring = is_recurring(s);
+    let mandate = (screen.shows_form() || screen == Screen::Completed).then(|| MandateView {
+        creditor_name: data.creditor_name.clone(),
+        creditor_address: data.creditor_address.clone().unwrap_or_default(),
+        creditor_id: data.creditor_id.clone().unwrap_or_default(),
+        reference: data.mandate_reference.clone(),
+        kind: if recurring { "recurring" } else { "one_off" },
+        kind_text: t.get(if recurring {
+            "mandate-recurring"
+        } else {
+            "mandate-one-off"
+        }),
+        date: t.date(data.mandate_date),
+        text: mandate_text(locale, &data.creditor_name),
+        prenotification: t.with(
+            "mandate-prenotification",
+            &[("days", Arg::Number(data.prenotification_days))],
+        ),
+    });
+    let form = screen.shows_form().then(|| FormView {
+        return_url: s["return_url"].as_str().unwrap_or_default().to_owned(),
+        iban: form.iban.clone(),
+        holder: form.holder.clone(),
+        invalid: form.error.is_some(),
+        error: match (&form.error, screen) {
+            (Some(e), _) => e.clone(),
+            (None, Screen::Declined) => t.get("declined"),
+            _ => String::new(),
+        },
+        attempts_left: s["attempts_remaining"].to_string(),
+        iban_messages: iban_templates(&t),
+    });
+    let page = PageTemplate {
+        t,
+        lang: locale.as_str(),
+        style: STYLE,
+        color,
+        locales: Locale::ALL
+            .iter()
+            .map(|l| LocaleLink {
+                code: l.as_str(),
+                current: *l == locale,
+            })
+            .collect(),
+        screen: screen.as_str(),
+        token: s["session_token"].as_str().unwrap_or_default(),
+        logo: text(&campaign["branding"]["logo_url"]).filter(|u| u.starts_with("https://")),
+        merchant,
+        product_name: if show("show_product_name") {
+            text(&s["offer"]["product_name"]).or_else(|| text(&s["offer"]["name"]))
+        } else {
+            None
+        },
+        description: if show("show_product_description") {
+            text(&s["offer"]["product_description"])
+        } else {
+            None
+        },
+        show_price: show("show_product_price"),
+        amount,
+        schedule: schedule(&t, data),
+        line_items,
+        verification_url: data.verification_url.as_deref().filter(|u| {
+            u.starts_with("https://") || u.starts_with("http://") || u.starts_with('/')
+        }),
+        order_number: &data.order_number,
+        return_link: return_link(s, screen),
+        mandate,
+        form,
     };
-    let invalid = if form.error.is_some() {
-        " aria-invalid=\"true\""
-    } else {
-        ""
-    };
-    h.push_str(&format!(
-        "<form id=\"pay-form\" method=\"post\" action=\"/s/{token}\" data-token=\"{token}\" data-return-url=\"{ret}\">\
-         <label for=\"iban\">{iban}</label>\
-         <input id=\"iban\" name=\"iban\" value=\"{iban_value}\" autocomplete=\"off\" inputmode=\"text\" spellcheck=\"false\" required maxlength=\"42\" aria-describedby=\"iban-feedback\"{invalid}>\
-         <p id=\"iban-feedback\" aria-live=\"polite\" data-state=\"empty\"></p>\
-         <label for=\"holder\">{holder}</label>\
-         <input id=\"holder\" name=\"holder\" value=\"{holder_value}\" autocomplete=\"name\" required maxlength=\"70\">\
-         <p><input type=\"checkbox\" id=\"accept\" name=\"accept\" value=\"yes\" required> <label for=\"accept\" style=\"display:inline\">{accept}</label></p>\
-         <p id=\"form-error\" role=\"alert\" data-must-accept=\"{must}\">{error}</p>",
-        ret = escape(s["return_url"].as_str().unwrap_or_default()),
-        iban = l.iban,
-        iban_value = escape(&form.iban),
-        holder = l.holder,
-        holder_value = escape(&form.holder),
-        accept = l.accept,
-        must = l.must_accept,
-    ));
-    if screen == Screen::Declined {
-        h.push_str(&format!(
-            "<p>{} <span id=\"attempts-left\">{}</span></p>",
-            l.attempts_left, s["attempts_remaining"]
-        ));
-    }
-    h.push_str(&format!(
-        "<button type=\"submit\" id=\"pay-button\">{} — {}</button></form>",
-        l.pay,
-        escape(amount)
-    ));
+    page.render().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "hosted page template");
+        "<!doctype html><title>Error</title><p>The page could not be shown.</p>".to_owned()
+    })
 }
 
-fn verification(h: &mut String, l: &Labels, token: &str, url: Option<&str>) {
-    h.push_str(&format!("<p>{}</p>", l.verification));
-    if let Some(url) =
-        url.filter(|u| u.starts_with("https://") || u.starts_with("http://") || u.starts_with('/'))
-    {
-        h.push_str(&format!(
-            "<p><a id=\"verify-link\" href=\"{}\">{}</a></p>",
-            escape(url),
-            escape(url)
-        ));
-    }
-    h.push_str(&format!(
-        "<form id=\"verify-form\" method=\"post\" action=\"/s/{token}/verify\" data-token=\"{token}\">\
-         <button type=\"submit\" id=\"verify-button\">{}</button><p id=\"form-error\" role=\"alert\"></p></form>",
-        l.verify
-    ));
-}
-
-fn completed(h: &mut String, l: &Labels, data: &PageData) {
-    let s = &data.session;
-    h.push_str(&format!(
-        "<p role=\"status\">{}</p><dl><dt>{}</dt><dd id=\"order-number\">{}</dd></dl><p>{}</p>",
-        l.completed,
-        l.order,
-        escape(&data.order_number),
-        l.next
-    ));
-    if let Some(url) = text(&s["return_url"]) {
-        h.push_str(&format!(
-            "<p><a id=\"return-link\" href=\"{}\">{}</a></p>",
-            escape(&with_session_id(
-                url,
-                s["session_token"].as_str().unwrap_or_default()
-            )),
-            l.back
-        ));
-    }
+/// The IBAN error messages with `{name}` placeholders, for the script to fill in.
+fn iban_templates(t: &Messages) -> Vec<(&'static str, String)> {
+    let placeholder = |name: &'static str| (name, Arg::from(format!("{{{name}}}")));
+    IBAN_MESSAGES
+        .iter()
+        .map(|(name, id)| {
+            (
+                *name,
+                t.with(
+                    id,
+                    &[
+                        placeholder("character"),
+                        placeholder("country"),
+                        placeholder("expected"),
+                        placeholder("actual"),
+                    ],
+                ),
+            )
+        })
+        .collect()
 }
 
 /// `url` with `session_id` (and `session_token`) appended as query parameters.
@@ -454,31 +477,99 @@ pub fn with_session_id(url: &str, token: &str) -> String {
 
 /// The not-found page (`data-screen="not_found"`).
 pub fn not_found(locale: Locale) -> String {
-    format!(
-        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>404</title></head>\
-         <body><main id=\"checkout\" data-screen=\"not_found\"><p>{}</p></main></body></html>",
-        locale.as_str(),
-        labels(locale).not_found
-    )
+    NotFoundTemplate {
+        t: Messages::of(locale),
+        lang: locale.as_str(),
+    }
+    .render()
+    .unwrap_or_else(|_| "<!doctype html><title>404</title>".to_owned())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn data(trial: Option<TrialTerms>) -> PageData {
+        PageData {
+            session: serde_json::json!({"amount": "9.99", "currency": "EUR",
+                "offer": {"billing_type": "trial_recurring", "billing_frequency": "MONTHLY"}}),
+            order_number: "1".into(),
+            mandate_reference: "MAND-1".into(),
+            latest_status: None,
+            verification_url: None,
+            creditor_name: "Acme".into(),
+            creditor_address: None,
+            creditor_id: None,
+            mandate_date: chrono::NaiveDate::from_ymd_opt(2026, 12, 22).unwrap(),
+            prenotification_days: 5,
+            trial,
+            cancelled: false,
+        }
+    }
+
     #[test]
-    fn amounts_per_locale() {
-        assert_eq!(format_amount(Locale::De, "9.99", "EUR"), "9,99\u{a0}€");
-        assert_eq!(format_amount(Locale::En, "9.99", "EUR"), "€9.99");
+    fn schedule_in_words_per_locale() {
+        let trial = || {
+            Some(TrialTerms {
+                period: 14,
+                unit: TrialIntervalUnit::Day,
+                price: "0.00".into(),
+            })
+        };
+        let en = Messages::of(Locale::En);
         assert_eq!(
-            format_amount(Locale::Fr, "1234.50", "EUR"),
-            "1\u{202f}234,50\u{a0}€"
+            schedule(&en, &data(trial())).as_deref(),
+            Some("€9.99 monthly from 5 January, first 14 days free")
         );
         assert_eq!(
-            format_amount(Locale::En, "1234567.00", "EUR"),
-            "€1,234,567.00"
+            schedule(&Messages::of(Locale::De), &data(trial())).as_deref(),
+            Some("9,99\u{a0}€ monatlich ab 5. Januar, die ersten 14 Tage kostenlos")
         );
-        assert_eq!(format_amount(Locale::Nl, "123.00", "EUR"), "123,00\u{a0}€");
+        let paid = Some(TrialTerms {
+            period: 1,
+            unit: TrialIntervalUnit::Month,
+            price: "1.00".into(),
+        });
+        assert_eq!(
+            schedule(&en, &data(paid)).as_deref(),
+            Some("€9.99 monthly from 22 January, first month for €1.00")
+        );
+        assert_eq!(
+            schedule(&en, &data(None)).as_deref(),
+            Some("€9.99 monthly from 22 December")
+        );
+    }
+
+    #[test]
+    fn iban_errors_in_the_payers_language() {
+        let err = |input: &str| catalyst_sepa::validate(input).unwrap_err();
+        let de = Messages::of(Locale::De);
+        assert_eq!(
+            iban_error(&de, &err("DE8937040044053201300")),
+            "IBANs aus DE haben 22 Zeichen, diese hat 21."
+        );
+        assert_eq!(
+            iban_error(&de, &err("DE88370400440532013000")),
+            "Die Prüfziffern der IBAN stimmen nicht."
+        );
+        assert_eq!(
+            iban_error(&Messages::of(Locale::Fr), &err("XX89370400440532013000")),
+            "XX n'est pas un pays IBAN connu."
+        );
+        assert_eq!(
+            iban_error(&Messages::of(Locale::En), &err("DE89-3704")),
+            "The IBAN contains a character that cannot be in an IBAN: '-'."
+        );
+        let templates = iban_templates(&Messages::of(Locale::Pl));
+        let length = &templates
+            .iter()
+            .find(|(n, _)| *n == "wrong_length")
+            .unwrap()
+            .1;
+        assert!(
+            length.contains("{expected}") && length.contains("{actual}"),
+            "{length}"
+        );
     }
 
     #[test]
@@ -492,7 +583,7 @@ mod tests {
             Locale::De
         );
         assert_eq!(
-            choose_locale(None, None, Some("pt-BR, it-IT;q=0.8")),
+            choose_locale(None, None, Some("sv-SE, it-IT;q=0.8")),
             Locale::It
         );
         assert_eq!(choose_locale(None, None, None), Locale::En);

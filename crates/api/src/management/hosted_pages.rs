@@ -24,6 +24,9 @@ const FIELDS: &[&str] = &[
     "show_product_price",
     "show_product_description",
     "mandate_acceptance_mode",
+    "creditor_name",
+    "creditor_address",
+    "creditor_identifier",
     "active",
 ];
 const BRANDING_FIELDS: &[&str] = &["logo_url", "primary_color", "accent_color"];
@@ -39,7 +42,9 @@ fn render(p: &HostedPage) -> Value {
         "content": {"headline": p.headline},
         "show_product_name": p.show_product_name, "show_product_price": p.show_product_price,
         "show_product_description": p.show_product_description,
-        "mandate_acceptance_mode": p.mandate_acceptance_mode, "active": p.active,
+        "mandate_acceptance_mode": p.mandate_acceptance_mode,
+        "creditor_name": p.creditor_name, "creditor_address": p.creditor_address,
+        "creditor_identifier": p.creditor_identifier, "active": p.active,
         "created_at": timestamp(p.created_at), "updated_at": timestamp(p.updated_at),
     })
 }
@@ -75,6 +80,14 @@ fn hex_color(v: &Value) -> Result<String, String> {
     }
 }
 
+/// A SEPA creditor identifier (`DE98ZZZ09999999999`), checked and stored in canonical form.
+fn creditor_identifier(v: &Value) -> Result<String, String> {
+    let s = text(35)(v)?;
+    catalyst_sepa::CreditorId::parse(&s)
+        .map(|c| c.to_string())
+        .map_err(|e| e.to_string())
+}
+
 fn apply(p: &mut HostedPage, body: &Value, creating: bool) -> Result<(), ApiError> {
     let mut f = Fields::new(body, FIELDS, creating)?;
     if let Some(name) = f.required("name", text(255)) {
@@ -107,6 +120,15 @@ fn apply(p: &mut HostedPage, body: &Value, creating: bool) -> Result<(), ApiErro
     }
     if let Some(mode) = f.set("mandate_acceptance_mode", one_of(ACCEPTANCE_MODES)) {
         p.mandate_acceptance_mode = mode;
+    }
+    if let Some(name) = f.nullable("creditor_name", text(70)) {
+        p.creditor_name = name;
+    }
+    if let Some(address) = f.nullable("creditor_address", text(255)) {
+        p.creditor_address = address;
+    }
+    if let Some(id) = f.nullable("creditor_identifier", creditor_identifier) {
+        p.creditor_identifier = id;
     }
     if let Some(active) = f.set("active", boolean) {
         p.active = active;
@@ -141,6 +163,9 @@ pub async fn create(
             active: true,
             created_at: at,
             updated_at: at,
+            creditor_name: None,
+            creditor_address: None,
+            creditor_identifier: None,
         };
         apply(&mut p, &body.value, true)?;
         let row = write(&state, move |c| {

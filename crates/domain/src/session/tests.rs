@@ -708,10 +708,10 @@ fn locale_rules() {
     );
     assert_eq!(
         err_on(
-            with(direct(), "default_locale", json!("pt")),
+            with(direct(), "default_locale", json!("sv")),
             "default_locale"
         ),
-        ["\"pt\" is not a valid choice."]
+        ["\"sv\" is not a valid choice."]
     );
     assert_eq!(
         parse(with(direct(), "default_locale", json!("ja"))).locale(),
@@ -719,8 +719,12 @@ fn locale_rules() {
     );
     assert_eq!(parse(direct()).locale(), Locale::De);
     let mut body = direct();
-    body["lead"]["country"] = json!("PT");
+    body["lead"]["country"] = json!("SE");
     assert_eq!(parse(body).locale(), Locale::En);
+    assert_eq!(
+        parse(with(direct(), "default_locale", json!("pl"))).locale(),
+        Locale::Pl
+    );
 }
 
 #[test]
@@ -740,6 +744,9 @@ fn locale_for_country() {
         ("VA", Locale::It),
         ("NL", Locale::Nl),
         ("JP", Locale::Ja),
+        ("PL", Locale::Pl),
+        ("PT", Locale::Pt),
+        ("BR", Locale::Pt),
         ("GB", Locale::En),
         ("US", Locale::En),
         ("", Locale::En),
@@ -748,7 +755,7 @@ fn locale_for_country() {
         assert_eq!(Locale::for_country(c), l, "{c}");
     }
     assert_eq!(Locale::default(), Locale::En);
-    assert_eq!(Locale::ALL.len(), 7);
+    assert_eq!(Locale::ALL.len(), 9);
 }
 
 // ---- lead -------------------------------------------------------------------------------

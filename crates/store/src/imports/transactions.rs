@@ -221,6 +221,9 @@ fn write(
                 iban_masked: row.account.masked.clone(),
                 gateway_reference: row.gateway_reference.clone().filter(|_| approved),
                 revoked_at: None,
+                // Signed outside Catalyst: the accepted text is not known.
+                mandate_text: None,
+                mandate_locale: None,
             };
             m.insert(conn)?;
             m
