@@ -5,7 +5,7 @@
 mod support;
 
 use catalyst_store::test_support::TestDb;
-use catalyst_store::{PaymentSession, Transaction};
+use catalyst_store::PaymentSession;
 use serde_json::{Value, json};
 use support::{catalyst, count, free_port, start};
 
@@ -21,36 +21,6 @@ fn pain002(e2e: &str) -> String {
 </CstmrPmtStsRpt></Document>
 "#
     )
-}
-
-/// TEST-ONLY stand-in for the batch cut (built by another change): one batch holding `t`.
-fn cut(db: &TestDb, t: &Transaction) {
-    use catalyst_store::schema::{batch_transactions, batches};
-    use diesel::prelude::*;
-    let mut conn = db.store.conn().unwrap();
-    let id = uuid::Uuid::now_v7().to_string();
-    diesel::insert_into(batches::table)
-        .values((
-            batches::id.eq(&id),
-            batches::tenant_id.eq(&t.tenant_id),
-            batches::gateway_id.eq(&t.gateway_id),
-            batches::collection_date.eq(chrono::NaiveDate::from_ymd_opt(2026, 12, 8).unwrap()),
-            batches::pain_version.eq("001.08"),
-            batches::message_id.eq("MSG-1"),
-            batches::transaction_count.eq(1),
-            batches::control_sum_minor.eq(t.amount_minor),
-            batches::file.eq(b"<Document/>".to_vec()),
-            batches::created_at.eq(catalyst_store::now()),
-        ))
-        .execute(&mut *conn)
-        .unwrap();
-    diesel::insert_into(batch_transactions::table)
-        .values((
-            batch_transactions::transaction_id.eq(&t.id),
-            batch_transactions::batch_id.eq(&id),
-        ))
-        .execute(&mut *conn)
-        .unwrap();
 }
 
 fn batch_import(db: TestDb) {
@@ -116,11 +86,32 @@ fn batch_import(db: TestDb) {
             .unwrap()
     };
     let t = transaction();
-    cut(&db, &t);
-    let file = dir.path().join("status.xml");
-    let e2e = uuid::Uuid::parse_str(&t.id).unwrap().simple().to_string();
-    std::fs::write(&file, pain002(&e2e)).unwrap();
     let tenant_id = tenant["tenant_id"].as_str().unwrap();
+    // The operator cuts the batch (the file goes to the bank), then imports the bank's answer.
+    let files = dir.path().join("files");
+    let out = run(&[
+        "batch",
+        "export",
+        "--tenant",
+        tenant_id,
+        "--out",
+        files.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let e2e = uuid::Uuid::parse_str(&t.id).unwrap().simple().to_string();
+    let cut_file = std::fs::read_dir(&files)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert!(std::fs::read_to_string(&cut_file).unwrap().contains(&e2e));
+    let file = dir.path().join("status.xml");
+    std::fs::write(&file, pain002(&e2e)).unwrap();
 
     let out = run(&[
         "batch",
