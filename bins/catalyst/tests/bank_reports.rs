@@ -4,8 +4,8 @@
 
 mod support;
 
-use catalyst_store::test_support::TestDb;
 use catalyst_store::PaymentSession;
+use catalyst_store::test_support::TestDb;
 use serde_json::{Value, json};
 use support::{catalyst, count, free_port, start};
 

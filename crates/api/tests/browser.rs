@@ -523,6 +523,34 @@ async fn localized_iban_error(site: &Site, c: &Client) {
     }
 }
 
+/// A payment refused before any debit (here a wrong IBAN sent anyway) is explained in the
+/// page's language too: the script hands the refusal to the plain form post.
+async fn refused_pay_in_the_page_language(site: &Site, c: &Client) {
+    let token = site.session(json!({})).await;
+    c.goto(&format!("{}?locale=de", site.page(&token)))
+        .await
+        .unwrap();
+    wait_screen(c, "pay").await;
+    pay(c, "DE88370400440532013000").await;
+    // The page reloads under the script: read its source until the form shows the message as
+    // its error (the live check's template attributes hold the same words all along).
+    let refusal = "\">Die Prüfziffern der IBAN stimmen nicht.</p>";
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let source = c.source().await.unwrap_or_default();
+        if source.contains(refusal) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no German refusal: {source}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_screen(c, "pay").await;
+    assert_eq!(
+        text(c, "#form-error").await,
+        "Die Prüfziffern der IBAN stimmen nicht."
+    );
+}
+
 /// A payment session that ends without a payment: declined with no attempts left (`failed`),
 /// a payment under way (`processing`), cancelled by the merchant (`cancelled`).
 async fn final_screens(site: &Site, c: &Client) {
@@ -594,6 +622,7 @@ api_test! {
         verification_round_trip(&site, &c).await;
         expired(&site, &c).await;
         localized_iban_error(&site, &c).await;
+        refused_pay_in_the_page_language(&site, &c).await;
         final_screens(&site, &c).await;
         c.close().await.unwrap();
         let no_js = driver.browser(false).await;

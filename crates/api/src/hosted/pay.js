@@ -92,6 +92,9 @@
       var b = r.body;
       if (b.verification_url) { window.location.assign(b.verification_url); return; }
       if (r.status === 200) { reload(); return; }
+      // Refused before any debit (a bad IBAN or name, a session no longer payable): the plain
+      // form post words the same refusal in the page's language.
+      if (r.status < 500) { form.submit(); return; }
       error.textContent = (b.error_details && b.error_details.message) || b.detail || "";
       main.dataset.busy = "false";
       button.disabled = false;
