@@ -16,12 +16,10 @@ use serde_json::Value;
 use super::sessions::Deployment;
 use super::{Backend, Options, sys};
 
-/// Connections of the measured run.
-const CONNECTIONS: usize = 16;
-
-/// One backend's figures.
+/// One backend's figures at one concurrency.
 struct Run {
     backend: Backend,
+    connections: usize,
     rate: f64,
     p50_ms: f64,
     p99_ms: f64,
@@ -41,7 +39,8 @@ pub fn run(options: &Options, target: &Path) -> Result<()> {
         );
     }
     println!(
-        "bench page: GET /s/{{token}}, wrk -c {CONNECTIONS} for {} s after {} s warm-up; load average before: {}",
+        "bench page: GET /s/{{token}}, wrk -c {:?} for {} s after {} s warm-up; load average before: {}",
+        options.concurrency,
         options.duration,
         options.warmup,
         sys::loadavg()
@@ -79,41 +78,46 @@ pub fn run(options: &Options, target: &Path) -> Result<()> {
             }
         }
         let url = format!("http://{}{path}", deployment.addr);
-        wrk(&url, options.warmup.max(1))?;
-        let out = wrk(&url, options.duration)?;
-        let run = Run {
-            backend,
-            rate: number_after(&out, "Requests/sec:")?,
-            p50_ms: percentile(&out, "50%")?,
-            p99_ms: percentile(&out, "99%")?,
-            server_p50_ms: server_median(&deployment.log)?,
-            html_bytes: page.raw_len,
-            script_bytes,
-            style_bytes,
-        };
-        if out.contains("Non-2xx") || out.contains("Socket errors") {
-            bail!("wrk saw failed requests:\n{out}");
+        for &connections in &options.concurrency {
+            wrk(&url, connections, options.warmup.max(1))?;
+            let lines_before = access_log_lines(&deployment.log)?;
+            let out = wrk(&url, connections, options.duration)?;
+            if out.contains("Non-2xx") || out.contains("Socket errors") {
+                bail!("wrk saw failed requests:\n{out}");
+            }
+            let run = Run {
+                backend,
+                connections,
+                rate: number_after(&out, "Requests/sec:")?,
+                p50_ms: percentile(&out, "50%")?,
+                p99_ms: percentile(&out, "99%")?,
+                server_p50_ms: server_median(&deployment.log, lines_before)?,
+                html_bytes: page.raw_len,
+                script_bytes,
+                style_bytes,
+            };
+            println!(
+                "-c {connections}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms (server p50 {:.3} ms); HTML {} B, scripts {} B, styles {} B",
+                run.rate,
+                run.p50_ms,
+                run.p99_ms,
+                run.server_p50_ms,
+                run.html_bytes,
+                run.script_bytes,
+                run.style_bytes
+            );
+            runs.push(run);
         }
-        println!(
-            "{:.0} req/s, p50 {:.2} ms, p99 {:.2} ms (server p50 {:.3} ms); HTML {} B, scripts {} B, styles {} B",
-            run.rate,
-            run.p50_ms,
-            run.p99_ms,
-            run.server_p50_ms,
-            run.html_bytes,
-            run.script_bytes,
-            run.style_bytes
-        );
-        runs.push(run);
         deployment.finish();
     }
     println!(
-        "\n| backend | req/s | wrk p50 (ms) | wrk p99 (ms) | server p50 (ms) | HTML (B) | scripts (B) | styles (B) | total before the logo (B) |\n|---|---|---|---|---|---|---|---|---|"
+        "\n| backend | connections | req/s | wrk p50 (ms) | wrk p99 (ms) | server p50 (ms) | HTML (B) | scripts (B) | styles (B) | total before the logo (B) |\n|---|---|---|---|---|---|---|---|---|---|"
     );
     for r in &runs {
         println!(
-            "| {} | {:.0} | {:.2} | {:.2} | {:.3} | {} | {} | {} | {} |",
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.3} | {} | {} | {} | {} |",
             r.backend.name(),
+            r.connections,
             r.rate,
             r.p50_ms,
             r.p99_ms,
@@ -129,12 +133,15 @@ pub fn run(options: &Options, target: &Path) -> Result<()> {
 }
 
 /// The median `ms` of the page's access-log lines (`route="/s/{token}"`): the time the server
-/// spent on each request, from the middleware's start to its answer.
-fn server_median(log: &Path) -> Result<f64> {
+/// spent on each request, from the middleware's start to its answer (so with 2 cores and more
+/// connections than workers, also the time a request waited for its worker). `skip`: lines
+/// written before the measured run.
+fn server_median(log: &Path, skip: usize) -> Result<f64> {
     let text =
         std::fs::read_to_string(log).with_context(|| format!("reading {}", log.display()))?;
     let mut ms: Vec<f64> = text
         .lines()
+        .skip(skip)
         .filter(|l| l.contains("/s/{token}") && l.contains("GET"))
         .filter_map(|l| {
             let v = l.split("ms=").nth(1)?;
@@ -152,6 +159,14 @@ fn server_median(log: &Path) -> Result<f64> {
     }
     ms.sort_by(f64::total_cmp);
     Ok(ms[ms.len() / 2])
+}
+
+/// How many lines the server's log has (the measured run's lines come after them).
+fn access_log_lines(log: &Path) -> Result<usize> {
+    Ok(std::fs::read_to_string(log)
+        .with_context(|| format!("reading {}", log.display()))?
+        .lines()
+        .count())
 }
 
 /// Creates a campaign session of the demo tenant; its token.
@@ -208,11 +223,11 @@ fn resources(html: &str) -> Vec<(Resource, String)> {
     found
 }
 
-/// `wrk -t2 -c16 -d{secs}s --latency URL`, its output.
-fn wrk(url: &str, secs: u64) -> Result<String> {
+/// `wrk -t{1,2} -c{connections} -d{secs}s --latency URL`, its output.
+fn wrk(url: &str, connections: usize, secs: u64) -> Result<String> {
     let mut cmd = Command::new("wrk");
-    cmd.args(["-t", &super::load::threads_for(CONNECTIONS).to_string()])
-        .args(["-c", &CONNECTIONS.to_string()])
+    cmd.args(["-t", &super::load::threads_for(connections).to_string()])
+        .args(["-c", &connections.to_string()])
         .args(["-d", &format!("{secs}s")])
         .arg("--latency")
         .arg(url);
