@@ -63,22 +63,53 @@ impl Creditor {
     }
 }
 
+/// The configuration a session's views show: its gateway, campaign and hosted page, read once.
+pub struct SessionConfig {
+    pub gateway: Gateway,
+    pub campaign: Option<Campaign>,
+    pub page: Option<HostedPage>,
+}
+
+impl SessionConfig {
+    /// Reads the session's gateway, campaign and hosted page.
+    pub fn load(conn: &mut DbConnection, s: &PaymentSession) -> Result<Self, ApiError> {
+        Ok(SessionConfig {
+            gateway: Gateway::find(conn, &s.tenant_id, &s.gateway_id)?,
+            campaign: match &s.campaign_id {
+                Some(id) => Some(Campaign::find(conn, &s.tenant_id, id)?),
+                None => None,
+            },
+            page: match &s.hosted_page_id {
+                Some(id) => Some(HostedPage::find(conn, &s.tenant_id, id)?),
+                None => None,
+            },
+        })
+    }
+
+    /// The creditor the session's mandate names.
+    pub fn creditor(&self) -> Creditor {
+        Creditor::of(&self.gateway, self.page.as_ref())
+    }
+}
+
 /// The §3.2 body of a session.
 pub fn session_body(conn: &mut DbConnection, s: &PaymentSession) -> Result<Value, ApiError> {
-    let gateway = Gateway::find(conn, &s.tenant_id, &s.gateway_id)?;
+    let config = SessionConfig::load(conn, s)?;
+    session_body_with(conn, s, &config)
+}
+
+/// [`session_body`] with the session's configuration already read.
+pub fn session_body_with(
+    conn: &mut DbConnection,
+    s: &PaymentSession,
+    config: &SessionConfig,
+) -> Result<Value, ApiError> {
+    let (gateway, campaign, page) = (&config.gateway, &config.campaign, &config.page);
     // What this session's request sent, not the stored fields of the lead it links to.
     let payer = SessionPayer::of_session(conn, &s.id)?;
-    let campaign = match &s.campaign_id {
-        Some(id) => Some(Campaign::find(conn, &s.tenant_id, id)?),
-        None => None,
-    };
-    let page = match &s.hosted_page_id {
-        Some(id) => Some(HostedPage::find(conn, &s.tenant_id, id)?),
-        None => None,
-    };
     let offer = parse_json(&s.offer_snapshot)?;
     let locale: Locale = s.default_locale.parse().unwrap_or(Locale::En);
-    let creditor = Creditor::of(&gateway, page.as_ref());
+    let creditor = Creditor::of(gateway, page.as_ref());
 
     let line_items = match parse_json(&s.line_items)? {
         Value::Array(items) => items

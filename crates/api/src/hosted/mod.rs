@@ -35,20 +35,20 @@ const MAX_FORM_BYTES: usize = 4096;
 async fn load(state: &AppState, token: String) -> Result<PageData, ApiError> {
     db::read(&state.store, move |conn| {
         let session = load_current(conn, &token)?;
-        let body = views::session_body(conn, &session)?;
+        let config = views::SessionConfig::load(conn, &session)?;
+        let body = views::session_body_with(conn, &session, &config)?;
         let order = Order::find_by_session(conn, &session.id)?;
         let latest = session.latest_transaction(conn)?;
-        let creditor = views::Creditor::of_session(conn, &session)?;
+        let creditor = config.creditor();
         let signed = match &latest {
             Some(t) => Some(Mandate::find(conn, &session.tenant_id, &t.mandate_id)?.signed_at),
             None => None,
         };
-        let prenotification_days = match &session.campaign_id {
-            Some(id) => catalyst_store::Campaign::find(conn, &session.tenant_id, id)?
-                .prenotification_days
-                .map_or(DEFAULT_PRENOTIFICATION_DAYS, i64::from),
-            None => DEFAULT_PRENOTIFICATION_DAYS,
-        };
+        let prenotification_days = config
+            .campaign
+            .as_ref()
+            .and_then(|c| c.prenotification_days)
+            .map_or(DEFAULT_PRENOTIFICATION_DAYS, i64::from);
         let trial = match (session.trial_period, &session.trial_interval_unit) {
             (Some(period), Some(unit)) => Some(TrialTerms {
                 period: u32::try_from(period).unwrap_or_default(),
