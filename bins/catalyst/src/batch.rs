@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use catalyst_api::bank_reports;
+use catalyst_domain::money::{Currency, decimal_string};
 use catalyst_store::Store;
 use catalyst_store::batches::{self, Cut};
 use clap::Subcommand;
@@ -111,7 +112,7 @@ fn export(
                         g.tenant_id,
                         b.id,
                         b.transaction_count,
-                        decimal(b.control_sum_minor),
+                        decimal_string(b.control_sum_minor, Currency::EUR),
                         b.collection_date,
                         b.pain_version,
                         path.display()
@@ -131,13 +132,6 @@ fn export(
     println!("files written: {files}");
     anyhow::ensure!(failed == 0, "{failed} gateway(s) could not be cut");
     Ok(())
-}
-
-/// Minor units as an exact decimal (`1999` -> `19.99`).
-fn decimal(minor: i64) -> String {
-    let sign = if minor < 0 { "-" } else { "" };
-    let abs = minor.unsigned_abs();
-    format!("{sign}{}.{:02}", abs / 100, abs % 100)
 }
 
 fn import(

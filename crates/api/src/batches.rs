@@ -22,7 +22,9 @@ use crate::idempotency;
 use crate::management::gateways::CREDENTIALS_CONTEXT;
 use crate::paging;
 use crate::state::AppState;
-use crate::views::{money, timestamp};
+use catalyst_domain::money::{Currency, decimal_string};
+
+use crate::views::timestamp;
 
 /// The batch as the API shows it (without the file).
 pub fn render(b: &BatchSummary) -> Result<Value, ApiError> {
@@ -33,7 +35,8 @@ pub fn render(b: &BatchSummary) -> Result<Value, ApiError> {
         "pain_version": b.pain_version,
         "message_id": b.message_id,
         "transaction_count": b.transaction_count,
-        "control_sum": money(b.control_sum_minor, "EUR")?,
+        // A file's total is not bounded by the limit of one amount.
+        "control_sum": decimal_string(b.control_sum_minor, Currency::EUR),
         "currency": "EUR",
         "created_at": timestamp(b.created_at),
     }))

@@ -254,5 +254,12 @@ api_test! {
         let answer: Value = serde_json::from_slice(&test::read_body(res).await).unwrap();
         assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
         assert!(answer["errors"]["file"].is_array(), "{answer}");
+
+        // Fields other than `file` are dropped, but count against the size limit.
+        let padding = "x".repeat(catalyst_api::imports::MAX_IMPORT_BYTES as usize + 1);
+        let hostile = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\n{padding}\r\n--{boundary}--\r\n");
+        let res = test::call_service(&app, upload(hostile)).await;
+        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(ctx.count("leads"), 2);
     }
 }

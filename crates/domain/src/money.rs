@@ -384,17 +384,28 @@ impl Money {
 
     /// The API form: exactly the currency's decimal places (`"29.99"`, `"99.00"`, JPY `"500"`).
     pub fn to_decimal_string(&self) -> String {
-        let exponent = self.currency.exponent() as usize;
-        if exponent == 0 {
-            return self.minor.to_string();
-        }
-        let per_major = self.currency.minor_per_major();
-        format!(
-            "{}.{:0exponent$}",
-            self.minor / per_major,
-            self.minor % per_major
-        )
+        decimal_string(self.minor, self.currency)
     }
+}
+
+/// `minor` units of `currency` in the API form, for totals that no single amount's limit
+/// bounds (a bank file's control sum): `decimal_string(123_456_789_00, Currency::EUR)` is
+/// `"123456789.00"`.
+///
+/// ```
+/// use catalyst_domain::money::{decimal_string, Currency};
+/// assert_eq!(decimal_string(12_345_678_901, Currency::EUR), "123456789.01");
+/// assert_eq!(decimal_string(-150, Currency::EUR), "-1.50");
+/// ```
+pub fn decimal_string(minor: i64, currency: Currency) -> String {
+    let exponent = currency.exponent() as usize;
+    if exponent == 0 {
+        return minor.to_string();
+    }
+    let per_major = currency.minor_per_major().unsigned_abs();
+    let sign = if minor < 0 { "-" } else { "" };
+    let abs = minor.unsigned_abs();
+    format!("{sign}{}.{:0exponent$}", abs / per_major, abs % per_major)
 }
 
 impl fmt::Display for Money {

@@ -193,10 +193,19 @@ pub async fn create(
     } else if content_type.starts_with("multipart/form-data") {
         let mut form = actix_multipart::Multipart::new(req.headers(), payload);
         let mut spooled = None;
+        // The other fields are read and dropped, within the same size limit.
+        let mut ignored = 0u64;
         while let Some(field) = form.next().await {
-            let field = field.map_err(|e| ApiError::field("file", e.to_string()))?;
+            let mut field = field.map_err(|e| ApiError::field("file", e.to_string()))?;
             if field.name() == Some("file") && spooled.is_none() {
                 spooled = Some(spool(field).await?);
+                continue;
+            }
+            while let Some(chunk) = field.next().await {
+                ignored += chunk.map_err(|_| ApiError::PayloadTooLarge)?.len() as u64;
+                if ignored > MAX_IMPORT_BYTES {
+                    return Err(ApiError::PayloadTooLarge);
+                }
             }
         }
         spooled.ok_or_else(|| ApiError::field("file", messages::REQUIRED))?
