@@ -39,6 +39,9 @@ use crate::error::{ApiError, Conflict};
 use crate::state::AppState;
 use crate::telemetry;
 
+/// The longest account holder name `/pay/` takes, in characters (API.md §3.3).
+pub(crate) const HOLDER_MAX_CHARS: usize = 70;
+
 /// The validated `/pay/` body.
 struct PayBody {
     iban: catalyst_sepa::ValidIban,
@@ -58,7 +61,7 @@ fn parse_pay_body(value: &Value) -> Result<PayBody, ApiError> {
         _ => Err(messages::NOT_A_STRING.to_owned()),
     });
     let holder = validation::required(obj, "iban_holder_name", &mut errors, |v| {
-        validation::char_field(v, 70)
+        validation::char_field(v, HOLDER_MAX_CHARS)
     });
     let tenant_reference_id = match obj.get("tenant_reference_id") {
         None | Some(Value::Null) => None,

@@ -211,6 +211,34 @@ api_test! {
         assert!(text.contains("8 semaines"), "{text}");
     }
 
+    async fn holder_name_errors_without_javascript_in_the_chosen_language(ctx) {
+        let demo = ctx.demo();
+        let app = ctx.app().await;
+        let (_, _, created) = send(&app, post(SESSIONS, json!({"campaign_id": demo.campaign_id,
+            "lead": {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com", "country": "DE"}})).auth(&demo.restricted_key)).await;
+        let token = created["session_token"].as_str().unwrap();
+        let long = "A".repeat(71);
+        let cases = [
+            ("de", "+++", "Bitte geben Sie den Namen des Kontoinhabers ein."),
+            ("en", "", "Enter the account holder&#39;s name."),
+            ("es", long.as_str(), "El nombre del titular de la cuenta puede tener como máximo 70 caracteres."),
+            ("ja", long.as_str(), "口座名義人の名前は 70 文字以内で入力してください。"),
+        ];
+        for (locale, holder, message) in cases {
+            let (status, html) = html_of(&app, form(token, &format!("iban=DE89370400440532013000&holder={holder}&accept=yes&locale={locale}"))).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{locale} {holder:?}");
+            assert!(html.contains(&format!(">{message}</p>")), "{locale} {holder:?}: {html}");
+            // The IBAN typed stays in the form.
+            assert!(html.contains("value=\"DE89370400440532013000\""), "{html}");
+        }
+        assert_eq!(ctx.count("mandates"), 0);
+        assert_eq!(ctx.count("transactions"), 0);
+        // 70 characters are accepted.
+        let res = test::call_service(&app, form(token, &format!("iban=DE89370400440532013000&holder={}&accept=yes", "A".repeat(70))).to_request()).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        assert_eq!(ctx.count("mandates"), 1);
+    }
+
     async fn pay_stores_the_mandate_text_in_the_requested_or_default_locale(ctx) {
         let demo = ctx.demo();
         let app = ctx.app().await;

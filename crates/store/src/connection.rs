@@ -107,6 +107,7 @@ impl DatabaseUrl {
                         format!("creating {}: {e}", self.target),
                     ))
                 })?;
+                sqlite_process_config();
                 let mut conn = SqliteConnection::establish(&self.target)
                     .map_err(diesel::r2d2::Error::ConnectionError)?;
                 // busy_timeout first: the WAL switch itself may need to wait for a lock.
@@ -119,6 +120,32 @@ impl DatabaseUrl {
             }
         }
     }
+}
+
+/// Configures the SQLite library once per process, before its first connection opens (later
+/// calls to `sqlite3_config` are refused by SQLite itself).
+///
+/// - No memory statistics (`SQLITE_CONFIG_MEMSTATUS` off): with them, every allocation SQLite
+///   makes takes one process-wide mutex, which the server's workers queued on under load
+///   (docs/hosted-page.md "Speed and weight").
+/// - Multi-thread mode (`SQLITE_CONFIG_MULTITHREAD`): no mutex per connection. A
+///   [`SqliteConnection`] is `!Sync` and a pooled one belongs to one thread at a time, which is
+///   all this mode asks.
+fn sqlite_process_config() {
+    static CONFIGURED: std::sync::Once = std::sync::Once::new();
+    CONFIGURED.call_once(|| {
+        // SAFETY: `sqlite3_config` is only valid before the library initialises; the `Once`
+        // runs it before this process's first connection opens, and SQLite answers
+        // SQLITE_MISUSE (changing nothing) if something else initialised it first. Both options
+        // take one `int` argument, as passed.
+        unsafe {
+            let _ = libsqlite3_sys::sqlite3_config(
+                libsqlite3_sys::SQLITE_CONFIG_MEMSTATUS,
+                std::ffi::c_int::from(0u8),
+            );
+            let _ = libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MULTITHREAD);
+        }
+    });
 }
 
 /// Creates the SQLite database file readable by its owner only (0600) when it does not exist
@@ -305,6 +332,24 @@ mod tests {
             let mode = std::fs::metadata(&file).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600, "{file} has mode {mode:o}");
         }
+    }
+
+    #[test]
+    fn sqlite_keeps_no_memory_statistics() {
+        // With statistics on, every SQLite allocation takes one process-wide mutex; they count
+        // what is in use, so a connection with a populated schema shows a non-zero figure.
+        let dir = tempfile::tempdir().unwrap();
+        let url =
+            DatabaseUrl::parse(&format!("sqlite://{}", dir.path().join("m.db").display())).unwrap();
+        let mut conn = url.connect().unwrap();
+        conn.batch_execute("CREATE TABLE t (x TEXT); INSERT INTO t VALUES ('a'); SELECT * FROM t;")
+            .unwrap();
+        // SAFETY: a plain read of SQLite's statistics counter.
+        let used = unsafe { libsqlite3_sys::sqlite3_memory_used() };
+        assert_eq!(
+            used, 0,
+            "SQLite counts its memory (SQLITE_CONFIG_MEMSTATUS is on)"
+        );
     }
 
     #[test]

@@ -105,3 +105,5 @@ iban-unknown-country = { $country } ist kein bekanntes IBAN-Land.
 iban-length = IBANs aus { $country } haben { $expected } Zeichen, diese hat { $actual }.
 iban-format = Die IBAN hat nicht das Format einer IBAN aus { $country }.
 iban-check-digits = Die Prüfziffern der IBAN stimmen nicht.
+holder-empty = Bitte geben Sie den Namen des Kontoinhabers ein.
+holder-too-long = Der Name des Kontoinhabers darf höchstens { $max } Zeichen haben.

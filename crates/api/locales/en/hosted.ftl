@@ -106,3 +106,5 @@ iban-unknown-country = { $country } is not a known IBAN country.
 iban-length = { $country } IBANs have { $expected } characters, this one has { $actual }.
 iban-format = The IBAN does not have the format of a { $country } IBAN.
 iban-check-digits = The IBAN check digits are wrong.
+holder-empty = Enter the account holder's name.
+holder-too-long = The account holder's name can have at most { $max } characters.

@@ -105,3 +105,5 @@ iban-unknown-country = { $country } no es un país IBAN conocido.
 iban-length = Los IBAN de { $country } tienen { $expected } caracteres, este tiene { $actual }.
 iban-format = El IBAN no tiene el formato de un IBAN de { $country }.
 iban-check-digits = Los dígitos de control del IBAN son incorrectos.
+holder-empty = Introduzca el nombre del titular de la cuenta.
+holder-too-long = El nombre del titular de la cuenta puede tener como máximo { $max } caracteres.

@@ -105,3 +105,5 @@ iban-unknown-country = { $country } n'est pas un pays IBAN connu.
 iban-length = Les IBAN { $country } comptent { $expected } caractères, celui-ci en compte { $actual }.
 iban-format = L'IBAN n'a pas le format d'un IBAN { $country }.
 iban-check-digits = La clé de contrôle de l'IBAN est incorrecte.
+holder-empty = Saisissez le nom du titulaire du compte.
+holder-too-long = Le nom du titulaire du compte compte au plus { $max } caractères.

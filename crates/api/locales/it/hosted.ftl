@@ -105,3 +105,5 @@ iban-unknown-country = { $country } non è un paese IBAN noto.
 iban-length = Gli IBAN { $country } hanno { $expected } caratteri, questo ne ha { $actual }.
 iban-format = L'IBAN non ha il formato di un IBAN { $country }.
 iban-check-digits = Le cifre di controllo dell'IBAN sono errate.
+holder-empty = Inserisci il nome dell'intestatario del conto.
+holder-too-long = Il nome dell'intestatario del conto può avere al massimo { $max } caratteri.

@@ -84,3 +84,5 @@ iban-unknown-country = { $country } は既知のIBAN国ではありません。
 iban-length = { $country } のIBANは{ $expected }文字ですが、入力は{ $actual }文字です。
 iban-format = { $country } のIBANの形式ではありません。
 iban-check-digits = IBANのチェックディジットが正しくありません。
+holder-empty = 口座名義人の名前を入力してください。
+holder-too-long = 口座名義人の名前は { $max } 文字以内で入力してください。

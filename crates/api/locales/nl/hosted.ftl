@@ -105,3 +105,5 @@ iban-unknown-country = { $country } is geen bekend IBAN-land.
 iban-length = IBAN's uit { $country } hebben { $expected } tekens, deze heeft er { $actual }.
 iban-format = De IBAN heeft niet het formaat van een IBAN uit { $country }.
 iban-check-digits = De controlecijfers van de IBAN kloppen niet.
+holder-empty = Vul de naam van de rekeninghouder in.
+holder-too-long = De naam van de rekeninghouder mag hoogstens { $max } tekens hebben.

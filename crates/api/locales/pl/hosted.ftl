@@ -109,3 +109,5 @@ iban-unknown-country = { $country } nie jest znanym krajem IBAN.
 iban-length = Nieprawidłowa długość IBAN ({ $country }): oczekiwano { $expected } znaków, wpisano { $actual }.
 iban-format = IBAN nie ma formatu numeru IBAN z kraju { $country }.
 iban-check-digits = Cyfry kontrolne IBAN są nieprawidłowe.
+holder-empty = Podaj imię i nazwisko właściciela rachunku.
+holder-too-long = Imię i nazwisko właściciela rachunku może mieć najwyżej { $max } znaków.

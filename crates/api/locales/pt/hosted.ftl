@@ -105,3 +105,5 @@ iban-unknown-country = { $country } não é um país IBAN conhecido.
 iban-length = Os IBAN de { $country } têm { $expected } caracteres, este tem { $actual }.
 iban-format = O IBAN não tem o formato de um IBAN de { $country }.
 iban-check-digits = Os dígitos de controlo do IBAN estão errados.
+holder-empty = Introduza o nome do titular da conta.
+holder-too-long = O nome do titular da conta pode ter no máximo { $max } caracteres.

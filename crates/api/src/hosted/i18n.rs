@@ -268,6 +268,7 @@ mod tests {
             "country",
             "expected",
             "actual",
+            "max",
         ] {
             args.set(name, FluentValue::from(2));
         }

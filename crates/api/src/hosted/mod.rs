@@ -236,6 +236,16 @@ pub async fn pay_form(
         )
         .await;
     }
+    if let Some(error) = view::holder_error(&t, &holder) {
+        return show(
+            &state,
+            &req,
+            token,
+            actix_web::http::StatusCode::BAD_REQUEST,
+            &echo(error),
+        )
+        .await;
+    }
     if let Err(e) = catalyst_sepa::validate(&iban) {
         return show(
             &state,

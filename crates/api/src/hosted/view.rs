@@ -208,6 +208,20 @@ pub fn iban_error(t: &Messages, error: &catalyst_sepa::IbanError) -> String {
     }
 }
 
+/// What is wrong with the account holder's name as typed (the rules of `/pay/`'s
+/// `iban_holder_name`), in the payer's language; `None` when nothing is.
+pub fn holder_error(t: &Messages, holder: &str) -> Option<String> {
+    let max = crate::pay::HOLDER_MAX_CHARS;
+    let holder = holder.trim();
+    if holder.is_empty() {
+        Some(t.get("holder-empty"))
+    } else if holder.chars().count() > max {
+        Some(t.with("holder-too-long", &[("max", count(max))]))
+    } else {
+        None
+    }
+}
+
 fn count(n: usize) -> Arg<'static> {
     Arg::Number(i64::try_from(n).unwrap_or(i64::MAX))
 }
