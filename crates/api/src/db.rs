@@ -5,7 +5,7 @@
 //! serving the request; only when none is idle does it go to the blocking pool, which waits
 //! for one. So a worker never blocks waiting for the pool, and the common case costs no
 //! hand-off to another thread and back (two thread wake-ups per request; in `bench pay` about
-//! 6 % of the server's CPU, ARCHITECTURE.md "Measured in this project").
+//! 6 % of the server's CPU, docs/PERFORMANCE.md "The payment path").
 //!
 //! While a step runs inline its worker serves nothing else, so the server runs as many workers
 //! as the pool has connections (`CATALYST_WORKERS`, README). Work that is not a short database

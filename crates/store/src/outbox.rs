@@ -252,7 +252,7 @@ fn cancel_reason(d: &DueDelivery) -> &'static str {
 ///
 /// Every statement finds its rows through the partial work-queue index or a primary key: a join
 /// of the four tables on `id = ANY($1)`, prepared while they were nearly empty, kept a generic
-/// plan on PostgreSQL that read every event and endpoint (see ARCHITECTURE.md on prepared plans).
+/// plan on PostgreSQL that read every event and endpoint (docs/PERFORMANCE.md on prepared plans).
 fn lease_due(
     conn: &mut DbConnection,
     now: NaiveDateTime,
