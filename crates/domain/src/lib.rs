@@ -71,6 +71,7 @@ pub mod secret;
 pub mod session;
 pub mod status;
 pub mod token;
+pub mod transaction;
 pub mod validation;
 
 pub use billing::{BillingFrequency, BillingType, Pricing, PricingInput, Trial, TrialIntervalUnit};
