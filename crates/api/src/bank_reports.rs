@@ -151,11 +151,13 @@ pub fn import(
         Err(e) => return Ok(Err(ImportError::Unreadable(e))),
     };
     let (kind, message_id, mut entries) = entries_of(&parsed);
-    if let BankReport::StatusReport(r) = &parsed
-        && entries.is_empty()
-        && r.group_status.as_ref().is_some_and(Status::is_rejected)
-    {
-        entries = whole_file_rejected(store, tenant, &gateway.id, r)?;
+    if let BankReport::StatusReport(r) = &parsed {
+        if entries.is_empty() && r.group_status.as_ref().is_some_and(Status::is_rejected) {
+            entries = whole_file_rejected(store, tenant, &gateway.id, r)?;
+        } else {
+            let blocks = blocks_rejected(store, tenant, &gateway.id, r)?;
+            entries.extend(blocks);
+        }
     }
     let digest = hex(ring::digest::digest(&ring::digest::SHA256, file).as_ref());
     let report = Report {
@@ -189,6 +191,66 @@ fn whole_file_rejected(
             action: Action::Reject(refusal(r.group_reasons.first())),
         })
         .collect())
+}
+
+/// The collections of payment information blocks a pain.002 refuses as a whole (`PmtInfSts`
+/// `RJCT`, or no block status under a refused group) that it does not list one by one: which
+/// collections a block held is read from the batch's own pain.008 file. One reject per
+/// collection, with the block's first reason (else the group's).
+fn blocks_rejected(
+    store: &Store,
+    tenant: &str,
+    gateway_id: &str,
+    r: &StatusReport,
+) -> Result<Vec<Entry>, ApiError> {
+    let refused: Vec<_> = r
+        .payments
+        .iter()
+        .filter(|p| {
+            p.status
+                .as_ref()
+                .or(r.group_status.as_ref())
+                .is_some_and(Status::is_rejected)
+        })
+        .collect();
+    if refused.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some(file) =
+        store.read(|c| bank_reports::batch_file(c, tenant, gateway_id, &r.original_message_id))?
+    else {
+        // Not one of this gateway's files: the listed transactions (if any) are reported as
+        // unknown by the import; there is nothing else to apply.
+        return Ok(Vec::new());
+    };
+    let written = catalyst_sepa::pain008::blocks(&file).map_err(|e| {
+        ApiError::Internal(format!("stored pain.008 of {}: {e}", r.original_message_id))
+    })?;
+    let mut entries = Vec::new();
+    for p in refused {
+        let Some(block) = written
+            .iter()
+            .find(|b| b.payment_information_id == p.original_payment_information_id)
+        else {
+            continue;
+        };
+        let reason = p.reasons.first().or(r.group_reasons.first());
+        for id in &block.end_to_end_ids {
+            if p.transactions
+                .iter()
+                .any(|t| &t.original_end_to_end_id == id)
+            {
+                continue;
+            }
+            entries.push(Entry {
+                end_to_end_id: Some(id.clone()),
+                amount_minor: None,
+                currency: None,
+                action: Action::Reject(refusal(reason)),
+            });
+        }
+    }
+    Ok(entries)
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -596,3 +596,47 @@ api_test! {
         assert_eq!(footprint(&ctx), before);
     }
 }
+
+api_test! {
+    async fn a_pain002_refusing_a_payment_block_declines_the_collections_the_cut_put_in_it(ctx) {
+        let tenant = ctx.tenant("Block GmbH");
+        let app = ctx.app().await;
+        let gw = batch_gateway(&app, &tenant.secret_key).await;
+        let (tok1, t1) = pending_debit(&ctx, &app, &tenant.restricted_key, &gw, "19.99", "a@example.com").await;
+        let (_, t2) = pending_debit(&ctx, &app, &tenant.restricted_key, &gw, "5.00", "b@example.com").await;
+        let (_, t3) = pending_debit(&ctx, &app, &tenant.restricted_key, &gw, "7.50", "c@example.com").await;
+        let (status, _, batch) = send(&app, post(&format!("{GATEWAYS}{gw}/batches/"), json!({})).auth(&tenant.secret_key)).await;
+        assert_eq!(status, StatusCode::CREATED, "{batch}");
+        let message_id = batch["message_id"].as_str().unwrap().to_owned();
+        // A later debit, in another file: the refusal must not touch it.
+        let (_, later) = pending_debit(&ctx, &app, &tenant.restricted_key, &gw, "3.00", "d@example.com").await;
+        let (status, _, _) = send(&app, post(&format!("{GATEWAYS}{gw}/batches/"), json!({})).auth(&tenant.secret_key)).await;
+        assert_eq!(status, StatusCode::CREATED);
+
+        // The bank refuses the file's only block (three first collections on one date) with
+        // MS03 and lists one collection on its own with AM04; a block the file does not have
+        // is ignored.
+        let xml = format!(r#"<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.03"><CstmrPmtStsRpt>
+  <GrpHdr><MsgId>STS-BLOCK</MsgId><CreDtTm>2026-12-08T08:00:00</CreDtTm></GrpHdr>
+  <OrgnlGrpInfAndSts><OrgnlMsgId>{message_id}</OrgnlMsgId><OrgnlMsgNmId>pain.008.001.08</OrgnlMsgNmId><GrpSts>PART</GrpSts></OrgnlGrpInfAndSts>
+  <OrgnlPmtInfAndSts><OrgnlPmtInfId>{message_id}-1</OrgnlPmtInfId><PmtInfSts>RJCT</PmtInfSts>
+    <StsRsnInf><Rsn><Cd>MS03</Cd></Rsn></StsRsnInf>
+    <TxInfAndSts><OrgnlEndToEndId>{e3}</OrgnlEndToEndId><TxSts>RJCT</TxSts><StsRsnInf><Rsn><Cd>AM04</Cd></Rsn></StsRsnInf></TxInfAndSts>
+  </OrgnlPmtInfAndSts>
+  <OrgnlPmtInfAndSts><OrgnlPmtInfId>{message_id}-9</OrgnlPmtInfId><PmtInfSts>RJCT</PmtInfSts></OrgnlPmtInfAndSts>
+</CstmrPmtStsRpt></Document>"#, e3 = e2e(&t3));
+        let (status, summary) = import(&app, &gw, &tenant.secret_key, "application/xml", &xml).await;
+        assert_eq!(status, StatusCode::CREATED, "{summary}");
+        assert_eq!(counts(&summary), [3, 0, 3, 0, 0, 0, 0, 0], "{summary}");
+        let code = |t: &Transaction| {
+            let after = ctx.db.store.read(|c| Transaction::by_id(c, &t.id)).unwrap();
+            (after.status, after.gateway_code)
+        };
+        assert_eq!(code(&t1), ("declined".to_owned(), Some("MS03".to_owned())));
+        assert_eq!(code(&t2), ("declined".to_owned(), Some("MS03".to_owned())));
+        assert_eq!(code(&t3), ("declined".to_owned(), Some("AM04".to_owned())), "its own line wins");
+        assert_eq!(code(&later).0, "pending", "another file");
+        assert_ne!(session_status(&ctx, &tok1), "COMPLETED");
+    }
+}

@@ -446,6 +446,45 @@ impl Xml {
     }
 }
 
+/// The end-to-end ids of one payment information block of a written pain.008, as [`blocks`]
+/// reads them back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrittenBlock {
+    /// `PmtInfId`.
+    pub payment_information_id: String,
+    /// The `EndToEndId` of each collection in the block, in file order.
+    pub end_to_end_ids: Vec<String>,
+}
+
+/// Reads the payment information blocks of a pain.008 file (either version): which collections
+/// each `PmtInfId` holds. A bank that refuses a whole block reports only its `PmtInfId`; this
+/// says which collections that refusal covers. Errors as [`crate::pain002::read`]'s.
+pub fn blocks(input: &[u8]) -> Result<Vec<WrittenBlock>, FileError> {
+    let doc = crate::xml_read::parse(input)?;
+    let ns = doc.attr("xmlns").unwrap_or("");
+    if doc.name != "Document" || !ns.starts_with("urn:iso:std:iso:20022:tech:xsd:pain.008.") {
+        return Err(doc.error(format!(
+            "not a pain.008 document (root <{}> in namespace {ns:?})",
+            doc.name
+        )));
+    }
+    let initiation = doc
+        .child("CstmrDrctDbtInitn")
+        .ok_or_else(|| doc.error("no <CstmrDrctDbtInitn>".into()))?;
+    initiation
+        .all("PmtInf")
+        .map(|block| {
+            Ok(WrittenBlock {
+                payment_information_id: block.required(&["PmtInfId"])?,
+                end_to_end_ids: block
+                    .all("DrctDbtTxInf")
+                    .map(|t| t.required(&["PmtId", "EndToEndId"]))
+                    .collect::<Result<_, _>>()?,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::format_minor;

@@ -539,3 +539,40 @@ proptest! {
         prop_assert!(epc::is_sepa_latin(&epc::transliterate(&s)));
     }
 }
+
+#[test]
+fn the_blocks_of_a_written_file_read_back_as_its_payment_groups() {
+    let b = batch();
+    for version in [Version::V08, Version::V02] {
+        let xml = write(&b, version).unwrap();
+        let read = catalyst_sepa::pain008::blocks(&xml).unwrap();
+        let expected: Vec<(String, Vec<String>)> = b
+            .payment_groups()
+            .into_iter()
+            .map(|g| {
+                let ids = g
+                    .collections
+                    .iter()
+                    .map(|&i| b.collections[i].end_to_end_id.clone())
+                    .collect();
+                (g.payment_information_id, ids)
+            })
+            .collect();
+        let got: Vec<(String, Vec<String>)> = read
+            .into_iter()
+            .map(|w| (w.payment_information_id, w.end_to_end_ids))
+            .collect();
+        assert_eq!(got, expected, "{version:?}");
+        // FRST on the 7th (E2E-1, E2E-4), RCUR on the 7th, OOFF and FNAL on the 8th.
+        assert_eq!(got.len(), 4);
+        assert_eq!(got[0].1, ["E2E-1", "E2E-4"]);
+    }
+}
+
+#[test]
+fn blocks_refuse_what_is_not_a_pain008() {
+    let pain002 = br#"<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.03"><CstmrPmtStsRpt/></Document>"#;
+    assert!(catalyst_sepa::pain008::blocks(pain002).is_err());
+    let missing_id = br#"<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.008.001.08"><CstmrDrctDbtInitn><PmtInf><DrctDbtTxInf/></PmtInf></CstmrDrctDbtInitn></Document>"#;
+    assert!(catalyst_sepa::pain008::blocks(missing_id).is_err());
+}

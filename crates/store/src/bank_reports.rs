@@ -358,6 +358,24 @@ fn mismatch(entry: &Entry, t: &Transaction) -> Option<String> {
     None
 }
 
+/// The pain.008 file of the tenant's batch on `gateway_id` whose message id is `message_id`, if
+/// there is one.
+pub fn batch_file(
+    conn: &mut DbConnection,
+    tenant_id: &str,
+    gateway_id: &str,
+    message_id: &str,
+) -> StoreResult<Option<Vec<u8>>> {
+    on_backend!(conn, |c| batches::table
+        .filter(batches::tenant_id.eq(tenant_id))
+        .filter(batches::gateway_id.eq(gateway_id))
+        .filter(batches::message_id.eq(message_id))
+        .select(batches::file)
+        .first::<Vec<u8>>(c)
+        .optional())
+    .map_err(Into::into)
+}
+
 /// The transaction ids of the gateway's batch with pain.008 message id `message_id` (for a
 /// status report that refuses the whole file without listing its transactions).
 pub fn batch_transaction_ids(
