@@ -443,3 +443,38 @@ api_test! {
         }
     }
 }
+
+api_test! {
+    async fn a_listing_shows_each_customer_as_its_own_retrieve_does(ctx) {
+        let demo = ctx.demo();
+        let app = ctx.app().await;
+        let ibans = ["DE89370400440532013000", "DE02120300000000202051", "DE89370400440532013000"];
+        let mut ids = Vec::new();
+        for (i, iban) in ibans.iter().enumerate() {
+            let mut body = customer_mode(&demo.gateway_id, &format!("c{i}@example.com"));
+            body["external_customer_id"] = json!(format!("user-{i}"));
+            body["lead"]["first_name"] = json!(format!("Payer{i}"));
+            let env = pay(&app, &demo.restricted_key, body, iban).await;
+            ids.push(env["customer"]["id"].as_str().unwrap().to_owned());
+        }
+        // One deleted: its revoked mandate is listed too.
+        let (status, _, _) = send(&app, delete(&format!("{CUSTOMERS}{}/", ids[1])).auth(&demo.secret_key)).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _, list) = send(&app, get(&format!("{CUSTOMERS}?page_size=2")).auth(&demo.restricted_key)).await;
+        assert_eq!(status, StatusCode::OK, "{list}");
+        let mut listed: Vec<Value> = list["results"].as_array().unwrap().clone();
+        let cursor = list["next"].as_str().expect("a second page").to_owned();
+        let path = &cursor[cursor.find("/api/v1/").expect("an absolute link")..];
+        let (_, _, rest) = send(&app, get(path).auth(&demo.restricted_key)).await;
+        listed.extend(rest["results"].as_array().unwrap().iter().cloned());
+        assert_eq!(listed.len(), 3, "{list} {rest}");
+        for (i, id) in ids.iter().enumerate() {
+            let (_, _, one) = send(&app, get(&format!("{CUSTOMERS}{id}/")).auth(&demo.secret_key)).await;
+            let row = listed.iter().find(|c| c["id"] == id.as_str()).expect("listed");
+            assert_eq!(row, &one, "customer {i}");
+            assert_eq!(row["first_name"], format!("Payer{i}").as_str());
+            assert_eq!(row["mandate"]["iban_last4"], &ibans[i][ibans[i].len() - 4..]);
+        }
+        assert_ne!(listed.iter().find(|c| c["id"] == ids[1].as_str()).unwrap()["mandate"]["revoked_at"], Value::Null);
+    }
+}

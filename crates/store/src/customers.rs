@@ -13,7 +13,7 @@ use crate::connection::on_backend;
 use crate::events::Subject;
 use crate::pagination::{Page, PageRequest};
 use crate::payments::{Customer, Mandate, Subscription};
-use crate::schema::{customers, mandates};
+use crate::schema::{customers, leads, mandates, session_payers};
 use crate::sessions::{Lead, Order, PaymentSession, SessionPayer};
 use crate::{DbConnection, StoreError, StoreResult, prepared, tx};
 
@@ -94,6 +94,83 @@ pub fn details(conn: &mut DbConnection, customer: Customer) -> StoreResult<Custo
         payer,
         mandate,
     })
+}
+
+/// [`details`] of many customers (a listing's page) in three queries, whatever their number:
+/// their leads, their sessions' payers and their mandates, each read by primary key at once.
+pub fn details_of_all(
+    conn: &mut DbConnection,
+    customers: Vec<Customer>,
+) -> StoreResult<Vec<CustomerDetails>> {
+    use std::collections::HashMap;
+    let lead_ids: Vec<&str> = customers.iter().map(|c| c.lead_id.as_str()).collect();
+    let session_ids: Vec<&str> = customers
+        .iter()
+        .filter_map(|c| c.session_id.as_deref())
+        .collect();
+    let mandate_ids: Vec<&str> = customers
+        .iter()
+        .filter_map(|c| c.mandate_id.as_deref())
+        .collect();
+    let lead_rows: HashMap<String, Lead> = on_backend!(conn, |c| leads::table
+        .filter(leads::id.eq_any(&lead_ids))
+        .select(Lead::as_select())
+        .load::<Lead>(c))?
+    .into_iter()
+    .map(|l| (l.id.clone(), l))
+    .collect();
+    let payers: HashMap<String, SessionPayer> = if session_ids.is_empty() {
+        HashMap::new()
+    } else {
+        on_backend!(conn, |c| session_payers::table
+            .filter(session_payers::session_id.eq_any(&session_ids))
+            .select(SessionPayer::as_select())
+            .load::<SessionPayer>(c))?
+        .into_iter()
+        .map(|p| (p.session_id.clone(), p))
+        .collect()
+    };
+    let mandate_rows: HashMap<String, Mandate> = if mandate_ids.is_empty() {
+        HashMap::new()
+    } else {
+        on_backend!(conn, |c| mandates::table
+            .filter(mandates::id.eq_any(&mandate_ids))
+            .select(Mandate::as_select())
+            .load::<Mandate>(c))?
+        .into_iter()
+        .map(|m| (m.id.clone(), m))
+        .collect()
+    };
+    customers
+        .into_iter()
+        .map(|customer| {
+            // Rows are read by id alone; each must be the customer's tenant's (as `find` checks).
+            let lead = lead_rows
+                .get(&customer.lead_id)
+                .filter(|l| l.tenant_id == customer.tenant_id)
+                .cloned()
+                .ok_or(StoreError::NotFound)?;
+            let payer = match &customer.session_id {
+                Some(id) => payers.get(id).ok_or(StoreError::NotFound)?.present(lead),
+                None => lead,
+            };
+            let mandate = match &customer.mandate_id {
+                Some(id) => Some(
+                    mandate_rows
+                        .get(id)
+                        .filter(|m| m.tenant_id == customer.tenant_id)
+                        .cloned()
+                        .ok_or(StoreError::NotFound)?,
+                ),
+                None => None,
+            };
+            Ok(CustomerDetails {
+                customer,
+                payer,
+                mandate,
+            })
+        })
+        .collect()
 }
 
 /// The mandate `customer` can be charged under, or why it cannot be charged.

@@ -71,11 +71,10 @@ pub async fn list(
     let tenant = m.tenant_id;
     listing::list_with(&state, &req, move |conn, page| {
         let page = customers::page(conn, &tenant, external.as_deref(), status.as_deref(), page)?;
-        let items = page
-            .items
-            .into_iter()
-            .map(|c| rendered(conn, c))
-            .collect::<Result<Vec<_>, ApiError>>()?;
+        let items = customers::details_of_all(conn, page.items)?
+            .iter()
+            .map(render)
+            .collect();
         Ok(catalyst_store::Page {
             items,
             next: page.next,
