@@ -74,7 +74,7 @@ fn pain002(r: &StatusReport) -> Vec<Entry> {
             Entry {
                 end_to_end_id: Some(t.original_end_to_end_id.clone()),
                 amount_minor: t.original_amount_minor,
-                currency: None,
+                currency: t.original_currency.clone(),
                 action,
             }
         })

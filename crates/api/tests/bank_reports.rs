@@ -640,3 +640,24 @@ api_test! {
         assert_ne!(session_status(&ctx, &tok1), "COMPLETED");
     }
 }
+
+api_test! {
+    async fn a_pain002_line_in_another_currency_is_a_mismatch_not_applied(ctx) {
+        let tenant = ctx.tenant("Currency GmbH");
+        let app = ctx.app().await;
+        let gw = batch_gateway(&app, &tenant.secret_key).await;
+        let (_, t1) = pending_debit(&ctx, &app, &tenant.restricted_key, &gw, "19.99", "a@example.com").await;
+        let (_, t2) = pending_debit(&ctx, &app, &tenant.restricted_key, &gw, "5.00", "b@example.com").await;
+        cut(&ctx, &tenant.tenant_id, &gw, "MSG-1", &[&t1, &t2]);
+        let xml = pain002("STS-CCY", "MSG-1", &[(&e2e(&t1), "ACSC", None, "19.99"), (&e2e(&t2), "ACSC", None, "5.00")]);
+        // The second line's amount is in US dollars.
+        let at = xml.rfind("Ccy=\"EUR\"").unwrap();
+        let xml = format!("{}Ccy=\"USD\"{}", &xml[..at], &xml[at + "Ccy=\"EUR\"".len()..]);
+        let (status, summary) = import(&app, &gw, &tenant.secret_key, "application/xml", &xml).await;
+        assert_eq!(status, StatusCode::CREATED, "{summary}");
+        assert_eq!(counts(&summary), [2, 1, 0, 0, 0, 0, 0, 1], "{summary}");
+        assert_eq!(summary["mismatches"][0]["end_to_end_id"], e2e(&t2));
+        let status_of = |t: &Transaction| ctx.db.store.read(|c| Transaction::by_id(c, &t.id)).unwrap().status;
+        assert_eq!((status_of(&t1).as_str(), status_of(&t2).as_str()), ("approved", "pending"));
+    }
+}

@@ -141,6 +141,8 @@ pub struct TransactionStatus {
     pub reasons: Vec<StatusReason>,
     /// `OrgnlTxRef/Amt/InstdAmt` in minor units, when reported.
     pub original_amount_minor: Option<i64>,
+    /// The `Ccy` of that amount, when reported.
+    pub original_currency: Option<String>,
 }
 
 /// The status of one original payment information block.
@@ -240,19 +242,25 @@ pub(crate) fn from_document(doc: &Node) -> Result<StatusReport, FileError> {
                         t.error("<TxInfAndSts> has no <TxSts> and no block or group status".into())
                     })?,
             };
-            let original_amount_minor = match t.at(&["OrgnlTxRef", "Amt", "InstdAmt"]) {
+            let instructed = t.at(&["OrgnlTxRef", "Amt", "InstdAmt"]);
+            let original_amount_minor = match instructed {
                 Some(a) => Some(
                     xml_read::parse_amount(&a.text)
                         .ok_or_else(|| a.error(format!("bad amount {:?}", a.text)))?,
                 ),
                 None => None,
             };
+            let original_currency = instructed
+                .and_then(|a| a.attr("Ccy"))
+                .map(str::to_owned)
+                .filter(|c| !c.is_empty());
             transactions.push(TransactionStatus {
                 original_payment_information_id: pid.clone(),
                 original_end_to_end_id: t.required(&["OrgnlEndToEndId"])?,
                 status: tx_status,
                 reasons: reasons(t),
                 original_amount_minor,
+                original_currency,
             });
         }
         payments.push(PaymentStatus {

@@ -341,6 +341,7 @@ fn pain002_reads_accepted_and_rejected() {
         vec!["Account closed".to_owned()]
     );
     assert_eq!(txs[1].original_amount_minor, Some(1999));
+    assert_eq!(txs[1].original_currency.as_deref(), Some("EUR"));
     assert_eq!(txs[1].original_payment_information_id, "MSG-2026-12-04-1-1");
     // No TxSts: the block's RJCT applies; the proprietary code has no SEPA meaning.
     assert_eq!(txs[2].status, Status::Rejected);
