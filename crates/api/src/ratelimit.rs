@@ -4,19 +4,46 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
+/// Where a limiter reads the time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Clock {
+    /// The monotonic system clock.
+    #[default]
+    System,
+    /// Always this instant: tests that must not depend on how fast requests arrive.
+    Fixed(Instant),
+}
+
+impl Clock {
+    /// The time now, by this clock.
+    pub fn now(self) -> Instant {
+        match self {
+            Clock::System => Instant::now(),
+            Clock::Fixed(at) => at,
+        }
+    }
+}
+
 /// A token bucket per key: `rate` tokens per second, at most `burst` stored.
 pub struct RateLimiter {
     rate: f64,
     burst: f64,
+    clock: Clock,
     buckets: Mutex<HashMap<String, (f64, Instant)>>,
 }
 
 impl RateLimiter {
     /// A limiter allowing `rate` requests per second with bursts of `burst`.
     pub fn new(rate: f64, burst: f64) -> Self {
+        Self::with_clock(rate, burst, Clock::System)
+    }
+
+    /// [`RateLimiter::new`] reading the time from `clock`.
+    pub fn with_clock(rate: f64, burst: f64, clock: Clock) -> Self {
         Self {
             rate,
             burst: burst.max(1.0),
+            clock,
             buckets: Mutex::new(HashMap::new()),
         }
     }
@@ -43,9 +70,9 @@ impl RateLimiter {
         }
     }
 
-    /// Takes one token for `key` now.
+    /// Takes one token for `key` now, by the limiter's clock.
     pub fn check(&self, key: &str) -> Result<(), u64> {
-        self.check_at(key, Instant::now())
+        self.check_at(key, self.clock.now())
     }
 }
 

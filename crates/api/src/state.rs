@@ -28,6 +28,8 @@ pub struct ApiConfig {
     pub browser_read_burst: f64,
     /// `iban_validate` scope: requests per second per key.
     pub iban_validate_per_sec: f64,
+    /// The rate limiters' clock (the system's; tests fix it).
+    pub rate_limit_clock: crate::ratelimit::Clock,
     /// Upper bound of one gateway call.
     pub gateway_timeout: std::time::Duration,
     /// Whether webhook endpoints and gateway endpoints may be non-public addresses (loopback,
@@ -51,6 +53,7 @@ impl ApiConfig {
             browser_read_per_sec: 1.0,
             browser_read_burst: 10.0,
             iban_validate_per_sec: 50.0,
+            rate_limit_clock: crate::ratelimit::Clock::System,
             gateway_timeout: std::time::Duration::from_secs(30),
             allow_private_targets: true,
             own_hosts: Vec::new(),
@@ -99,9 +102,17 @@ pub struct AppState {
 impl AppState {
     /// State for this store and configuration.
     pub fn new(store: Store, config: ApiConfig) -> Self {
-        let browser_read = RateLimiter::new(config.browser_read_per_sec, config.browser_read_burst);
-        let iban_validate =
-            RateLimiter::new(config.iban_validate_per_sec, config.iban_validate_per_sec);
+        let clock = config.rate_limit_clock;
+        let browser_read = RateLimiter::with_clock(
+            config.browser_read_per_sec,
+            config.browser_read_burst,
+            clock,
+        );
+        let iban_validate = RateLimiter::with_clock(
+            config.iban_validate_per_sec,
+            config.iban_validate_per_sec,
+            clock,
+        );
         let targets = Arc::new(config.targets());
         let gateways = AdapterContext {
             http: catalyst_gateway::http_client_for(config.gateway_timeout, targets.clone()),

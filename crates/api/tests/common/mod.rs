@@ -47,6 +47,26 @@ impl Ctx {
             .await
     }
 
+    /// An app on this test's database with its own state, built from the tests' configuration
+    /// changed by `change`.
+    #[allow(dead_code)]
+    pub async fn app_with(
+        &self,
+        change: impl FnOnce(&mut ApiConfig),
+    ) -> impl Service<
+        actix_http::Request,
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+    > {
+        let mut config = ApiConfig::new(BASE);
+        config.browser_read_burst = 1000.0;
+        config.browser_read_per_sec = 1000.0;
+        change(&mut config);
+        let state = AppState::new(self.db.store.clone(), config);
+        test::init_service(App::new().configure(move |cfg| catalyst_api::configure(cfg, state)))
+            .await
+    }
+
     pub fn tenant(&self, name: &str) -> TenantCredentials {
         provision::create_tenant(&self.db.store, name).unwrap()
     }
