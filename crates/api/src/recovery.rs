@@ -132,7 +132,7 @@ async fn reconcile(
     let checks = claimed.recovery_attempts + 1;
     let step = match adapter_for(state, &gateway) {
         Err(e) => {
-            tracing::error!(gateway = %gateway.id, error = %e, "recovery: gateway cannot be built");
+            tracing::error!(gateway = %gateway.id, error = %crate::error::with_causes(&e), "recovery: gateway cannot be built");
             Step::Retry
         }
         Ok(_) if awaiting && t.created_at + policy.verification_timeout > now => {

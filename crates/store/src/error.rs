@@ -29,7 +29,7 @@ pub enum StoreError {
     Corrupt(String),
     /// Any other database error.
     #[error("database error: {0}")]
-    Database(diesel::result::Error),
+    Database(#[source] diesel::result::Error),
 }
 
 impl From<diesel::result::Error> for StoreError {
