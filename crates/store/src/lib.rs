@@ -18,6 +18,7 @@
 pub mod bank_reports;
 pub mod batches;
 pub mod billing;
+pub mod changes;
 pub mod chargebacks;
 pub mod charges;
 pub mod checkout;

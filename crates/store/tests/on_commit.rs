@@ -6,7 +6,6 @@ mod common;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use catalyst_store::test_support::TestDb;
 use catalyst_store::*;
 use common::*;
 
