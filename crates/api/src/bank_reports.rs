@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use crate::auth::Operator;
 use crate::error::ApiError;
 use crate::idempotency;
-use crate::pay::decline_message;
+use crate::payment::decline_message;
 use crate::state::AppState;
 
 /// Largest accepted report (the `sepa` readers' limit, 8 MiB).

@@ -19,8 +19,8 @@ use crate::body::{OptionalJsonBody, object};
 use crate::db;
 use crate::error::{ApiError, Conflict};
 use crate::idempotency;
-use crate::management::gateways::CREDENTIALS_CONTEXT;
 use crate::paging;
+use crate::payment::CREDENTIALS_CONTEXT;
 use crate::state::AppState;
 use catalyst_domain::money::{Currency, decimal_string};
 

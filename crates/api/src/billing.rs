@@ -282,7 +282,7 @@ async fn collect(
     let settlement = match collect::submit(state, &collection).await {
         Ok(s) => s,
         Err(e) => {
-            tracing::error!(transaction = %claimed.transaction.id, error = %e, "billing: renewal could not be submitted; left to recovery");
+            tracing::error!(transaction = %claimed.transaction.id, error = %crate::error::with_causes(&e), "billing: renewal could not be submitted; left to recovery");
             return Ok(None);
         }
     };

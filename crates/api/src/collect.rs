@@ -16,7 +16,7 @@ use catalyst_store::settlement::Settlement;
 use catalyst_store::{Gateway, Lead, StoreError};
 
 use crate::error::ApiError;
-use crate::pay::{self, never_debited, try_adapter_for};
+use crate::payment::{self, never_debited, try_adapter_for};
 use crate::state::AppState;
 use crate::telemetry;
 
@@ -102,7 +102,7 @@ pub async fn submit(state: &AppState, c: &Collection<'_>) -> Result<Settlement, 
         }
     };
     let settlement = if let Some(gateway) = adapter.in_process() {
-        pay::settle_now(gateway, c.transaction, gateway.debit_now(&request))
+        payment::settle_now(gateway, c.transaction, gateway.debit_now(&request))
     } else {
         match adapter.debit(&request).await {
             Err(error @ GatewayError::TargetRefused) => never_debited(
@@ -110,7 +110,7 @@ pub async fn submit(state: &AppState, c: &Collection<'_>) -> Result<Settlement, 
                 None,
                 Some(error.to_string()),
             ),
-            answer => pay::settle(adapter.as_ref(), c.transaction, answer).await,
+            answer => payment::settle(adapter.as_ref(), c.transaction, answer).await,
         }
     };
     telemetry::payment(adapter.name(), &settlement);

@@ -116,6 +116,10 @@ pub enum ApiError {
     ServiceUnavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// A store failure the caller cannot act on (500); the store error stays its source, so
+    /// the log line of the 500 names the cause ([`source_chain`]).
+    #[error("internal error: the store failed")]
+    Store(#[source] StoreError),
 }
 
 impl ApiError {
@@ -143,7 +147,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::Throttled { .. } => "throttled",
             ApiError::ServiceUnavailable(_) => "service_unavailable",
-            ApiError::Internal(_) => "internal_error",
+            ApiError::Internal(_) | ApiError::Store(_) => "internal_error",
         }
     }
 
@@ -168,7 +172,7 @@ impl ApiError {
                 format!("Request was throttled. Expected available in {retry_after_secs} seconds.")
             }
             ApiError::ServiceUnavailable(_) => "The service is temporarily unavailable.".into(),
-            ApiError::Internal(_) => "Internal error.".into(),
+            ApiError::Internal(_) | ApiError::Store(_) => "Internal error.".into(),
         };
         match self {
             ApiError::Validation(errors) => {
@@ -197,7 +201,7 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Internal(_) | ApiError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -221,8 +225,35 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound => ApiError::NotFound,
             StoreError::Unavailable(why) => ApiError::ServiceUnavailable(why),
-            other => ApiError::Internal(other.to_string()),
+            other => ApiError::Store(other),
         }
+    }
+}
+
+/// The causes of `error` below its own message, outermost first, joined by `": "`; `None` when
+/// it has no source. A cause whose text the message above it already ends with (a wrapper that
+/// formats its source into its own message) is not repeated.
+pub fn source_chain(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut above = error.to_string();
+    let mut causes: Vec<String> = Vec::new();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !above.ends_with(&text) {
+            causes.push(text.clone());
+        }
+        above = text;
+        next = cause.source();
+    }
+    (!causes.is_empty()).then(|| causes.join(": "))
+}
+
+/// `error`'s message followed by its [`source_chain`], for a log line that has one field for
+/// the error.
+pub fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
+    match source_chain(error) {
+        Some(causes) => format!("{error}: {causes}"),
+        None => error.to_string(),
     }
 }
 
@@ -247,5 +278,39 @@ impl From<ValidationErrors> for ApiError {
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(e: actix_web::error::BlockingError) -> Self {
         ApiError::Internal(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_failure_keeps_its_cause_for_the_log() {
+        let diesel = diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::Unknown,
+            Box::new("no such table: orders".to_owned()),
+        );
+        let error = ApiError::from(StoreError::from(diesel));
+        assert_eq!(error.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            error.body(),
+            json!({"detail": "Internal error.", "code": "internal_error"})
+        );
+        // The store's message already names the database error: it is not repeated.
+        assert_eq!(
+            source_chain(&error).as_deref(),
+            Some("database error: no such table: orders")
+        );
+        assert_eq!(
+            with_causes(&error),
+            "internal error: the store failed: database error: no such table: orders"
+        );
+    }
+
+    #[test]
+    fn an_error_without_a_cause_has_no_chain() {
+        assert_eq!(source_chain(&ApiError::NotFound), None);
+        assert_eq!(source_chain(&ApiError::Internal("x".into())), None);
     }
 }

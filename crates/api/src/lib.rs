@@ -34,6 +34,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod paging;
 pub mod pay;
+pub mod payment;
 pub mod provision;
 pub mod ratelimit;
 pub mod reconciliation;

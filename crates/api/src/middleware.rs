@@ -76,7 +76,12 @@ pub async fn request_context(
     let status = res.status();
     let mut res = if status.is_server_error() && status.as_u16() == 500 {
         if let Some(err) = res.response().error() {
-            tracing::error!(request_id = %id, %method, route, error = %err, "request failed");
+            // The causes of an API error (a store error, the database's own message) too.
+            let sources = err
+                .as_error::<crate::error::ApiError>()
+                .and_then(|e| crate::error::source_chain(e));
+            tracing::error!(request_id = %id, %method, route, error = %err,
+                source = sources.as_deref().unwrap_or("-"), "request failed");
         }
         let body = json!({"detail": "Internal error.", "code": "internal_error", "request_id": id});
         let (http_req, _) = res.into_parts();

@@ -10,7 +10,6 @@
 
 use std::time::Duration;
 
-use catalyst_gateway::GatewayOutcome;
 use catalyst_store::recovery::{self, ClaimedTransaction};
 use catalyst_store::settlement::Settlement;
 use catalyst_store::{Gateway, PaymentSession, StoreError, now};
@@ -18,7 +17,7 @@ use chrono::NaiveDateTime;
 use tokio::sync::watch;
 
 use crate::db;
-use crate::pay::{self, adapter_for, settlement_of};
+use crate::payment::{self, IfNotFound, Record, adapter_for};
 use crate::state::AppState;
 use crate::{health, telemetry};
 
@@ -132,17 +131,16 @@ async fn reconcile(
     let checks = claimed.recovery_attempts + 1;
     let step = match adapter_for(state, &gateway) {
         Err(e) => {
-            tracing::error!(gateway = %gateway.id, error = %e, "recovery: gateway cannot be built");
+            tracing::error!(gateway = %gateway.id, error = %crate::error::with_causes(&e), "recovery: gateway cannot be built");
             Step::Retry
         }
         Ok(_) if awaiting && t.created_at + policy.verification_timeout > now => {
             Step::WaitUntil(t.created_at + policy.verification_timeout)
         }
-        Ok(adapter) => match adapter.reconcile(&pay::lookup(t)).await {
-            Ok(Some(
-                GatewayOutcome::VerificationRequired { .. } | GatewayOutcome::Pending { .. },
-            ))
-            | Ok(None)
+        Ok(adapter) => match payment::record(adapter.as_ref(), &payment::lookup(t)).await {
+            // A verification the customer never completed, now timed out.
+            Record::Found(Settlement::Verification { .. } | Settlement::Pending { .. })
+            | Record::NotFound
                 if awaiting =>
             {
                 Step::Settle(Settlement::Abandoned {
@@ -150,22 +148,21 @@ async fn reconcile(
                     message: ABANDONED.to_owned(),
                 })
             }
-            Ok(Some(outcome)) => match settlement_of(outcome) {
-                Settlement::Pending { .. } => Step::Retry,
-                settlement => Step::Settle(settlement),
-            },
-            Ok(None) if checks >= policy.not_found_checks => Step::Settle(pay::never_debited(
-                "The payment gateway never received the debit; nothing was debited.",
-                None,
-                None,
-            )),
-            Ok(None) => {
-                tracing::info!(transaction = %t.merchant_transaction_id, checks, "recovery: not found at the gateway; will check again");
-                Step::Retry
-            }
-            Err(e) => {
-                tracing::warn!(transaction = %t.merchant_transaction_id, error = %e, checks, "recovery: reconcile failed; will retry");
-                Step::Retry
+            // The reconcile-after-fault rule; a "not found" is final after enough checks.
+            record => {
+                let if_not_found = if checks >= policy.not_found_checks {
+                    IfNotFound::Final(payment::never_debited(
+                        "The payment gateway never received the debit; nothing was debited.",
+                        None,
+                        None,
+                    ))
+                } else {
+                    IfNotFound::CheckAgain
+                };
+                match record.settle(t, if_not_found) {
+                    Settlement::Pending { .. } => Step::Retry,
+                    settlement => Step::Settle(settlement),
+                }
             }
         },
     };

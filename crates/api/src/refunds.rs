@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use crate::auth::Merchant;
 use crate::body::{OptionalJsonBody, object};
 use crate::error::ApiError;
-use crate::pay::{lookup, may_have_reached, settlement_of, try_adapter_for};
+use crate::payment::{self, IfNotFound, Record, may_have_reached, try_adapter_for};
 use crate::state::AppState;
 use crate::views::{money, timestamp};
 use crate::{db, idempotency, paging};
@@ -156,7 +156,7 @@ pub fn for_refund(settlement: Settlement) -> Settlement {
 
 /// The store's view of the gateway's answer to a refund.
 fn refund_settlement(outcome: GatewayOutcome) -> Settlement {
-    for_refund(settlement_of(outcome))
+    for_refund(payment::settlement_of(outcome))
 }
 
 /// Turns the adapter's answer into what the store applies. On an integration fault the
@@ -179,13 +179,20 @@ async fn settle(
         Err(error) => error,
     };
     tracing::warn!(transaction = %t.merchant_transaction_id, %error, "gateway fault on a refund; reconciling");
-    match adapter.reconcile(&lookup(t)).await {
-        Ok(Some(outcome)) => refund_settlement(outcome),
-        Ok(None) if !may_have_reached(&error) => not_refunded(
-            "The payment gateway could not be reached; nothing was refunded.",
-            Some(error.to_string()),
-        ),
-        Ok(None) | Err(_) => Settlement::Pending { reference: None },
+    match payment::record(adapter, &payment::lookup(t)).await {
+        Record::Found(settlement) => for_refund(settlement),
+        // The reconcile-after-fault rule, with a refund's own "nothing was refunded".
+        record => {
+            let if_not_found = if may_have_reached(&error) {
+                IfNotFound::CheckAgain
+            } else {
+                IfNotFound::Final(not_refunded(
+                    "The payment gateway could not be reached; nothing was refunded.",
+                    Some(error.to_string()),
+                ))
+            };
+            record.settle(t, if_not_found)
+        }
     }
 }
 

@@ -8,12 +8,11 @@
 
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, web};
-use catalyst_gateway::{
-    GatewayAdapter, GatewayError, GatewayOutcome, Notification, ReconcileRequest,
-};
+use catalyst_gateway::{GatewayAdapter, GatewayError, Notification, ReconcileRequest};
 use catalyst_store::chargebacks::Chargeback;
 use catalyst_store::payments::IBAN_CONTEXT;
 use catalyst_store::reversals::{Reason, ReversalKind};
+use catalyst_store::settlement::Settlement;
 use catalyst_store::{Gateway, StoreError, Transaction, now};
 use serde_json::json;
 
@@ -21,7 +20,7 @@ use crate::auth::Operator;
 use crate::body::RawBody;
 use crate::db;
 use crate::error::ApiError;
-use crate::pay::{adapter_for, settlement_of};
+use crate::payment::{self, Record, adapter_for};
 use crate::state::AppState;
 use crate::views;
 
@@ -87,23 +86,22 @@ async fn apply_notification(
         tracing::warn!(gateway = %gateway.id, "notification for an unknown transaction; echoed");
         return Ok(());
     };
-    let req = ReconcileRequest {
+    // The gateway's record, found by the notified reference.
+    let request = ReconcileRequest {
         transaction_id: t.merchant_transaction_id.clone(),
         reference: Some(n.reference.clone()),
     };
-    let outcome = match adapter.reconcile(&req).await {
-        Ok(Some(o)) => o,
-        Ok(None) => return Ok(()),
-        Err(e) => return Err(ApiError::ServiceUnavailable(format!("reconcile: {e}"))),
+    let settlement = match payment::record(adapter, &request).await {
+        Record::Found(settlement) => settlement,
+        Record::NotFound => return Ok(()),
+        Record::Unanswered(e) => {
+            return Err(ApiError::ServiceUnavailable(format!("reconcile: {e}")));
+        }
     };
     let chargeback_like = n.status == "chargebacked" || n.event.as_deref() == Some("chargeback");
-    match (t.status.as_str(), outcome) {
-        (
-            "pending",
-            GatewayOutcome::VerificationRequired { .. } | GatewayOutcome::Pending { .. },
-        ) => {}
-        ("pending", o) => {
-            let settlement = settlement_of(o);
+    match (t.status.as_str(), settlement) {
+        ("pending", Settlement::Verification { .. } | Settlement::Pending { .. }) => {}
+        ("pending", settlement) => {
             db::read(&state.store, move |c| {
                 catalyst_store::outcome::apply_outcome(c, &t.id, &settlement, now())
             })
@@ -111,7 +109,7 @@ async fn apply_notification(
         }
         (
             "approved",
-            GatewayOutcome::Declined {
+            Settlement::Declined {
                 code,
                 gateway_code,
                 gateway_message,
@@ -129,7 +127,7 @@ async fn apply_notification(
                 let reason = Reason {
                     code: reason_code.as_deref(),
                     description: description.as_deref(),
-                    error_code: code.as_str(),
+                    error_code: &code,
                 };
                 catalyst_store::reversals::record_chargeback(c, &t.id, kind, &reason, now())
             })

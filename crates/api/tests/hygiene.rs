@@ -89,7 +89,7 @@ api_test! {
             let mut conn = ctx.db.store.conn().unwrap();
             let mut g = catalyst_store::Gateway::find(&mut conn, &tenant.tenant_id, &id).unwrap();
             g.credentials_sealed = Some(ctx.db.store.cipher().seal(
-                catalyst_api::management::gateways::CREDENTIALS_CONTEXT,
+                catalyst_api::payment::CREDENTIALS_CONTEXT,
                 br#"{"username":"u","password":"p","terminal_token":"t","endpoint":"http://genesis.example.com/"}"#,
             ).unwrap());
             g.save(&mut conn).unwrap();

@@ -423,23 +423,30 @@ pub fn send_notice(
 /// transaction already holds the database.
 fn lock(conn: &mut DbConnection, id: &str, skip_locked: bool) -> StoreResult<Option<Subscription>> {
     let query = subscriptions::table.find(id);
-    Ok(match conn {
-        DbConnection::Postgres(pg) if skip_locked => query
-            .select(Subscription::as_select())
-            .for_update()
-            .skip_locked()
-            .first(pg)
-            .optional()?,
-        DbConnection::Postgres(pg) => query
-            .select(Subscription::as_select())
-            .for_update()
-            .first(pg)
-            .optional()?,
-        DbConnection::Sqlite(lite) => query
-            .select(Subscription::as_select())
-            .first(lite)
-            .optional()?,
-    })
+    Ok(on_backend!(
+        conn,
+        pg | c
+            | if skip_locked {
+                query
+                    .select(Subscription::as_select())
+                    .for_update()
+                    .skip_locked()
+                    .first(c)
+                    .optional()?
+            } else {
+                query
+                    .select(Subscription::as_select())
+                    .for_update()
+                    .first(c)
+                    .optional()?
+            },
+        sqlite
+            | c
+            | query
+                .select(Subscription::as_select())
+                .first(c)
+                .optional()?
+    ))
 }
 
 /// Whether a renewal of the subscription is pending.

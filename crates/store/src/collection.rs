@@ -74,7 +74,7 @@ pub fn new_collection(
 /// taken. Any other unique key it breaks (a renewal's period and attempt, a tenant reference)
 /// fails with [`StoreError::Conflict`] and writes nothing; call it inside [`crate::tx::write`].
 pub fn insert_pending(conn: &mut DbConnection, t: &mut Transaction) -> StoreResult<()> {
-    crate::tx::savepoint(conn, |c| crate::payments::insert_new_transaction(c, t))
+    crate::tx::savepoint(conn, |c| crate::changes::insert_new_transaction(c, t))
 }
 
 /// The transaction and mandate writes of a collection's gateway answer, inside the caller's
@@ -113,7 +113,7 @@ pub fn settle(
     t.updated_at = now;
     t.save_while_pending(conn)?;
     if collected == Collected::Approved && mandate.sequence_type == "FRST" {
-        crate::payments::mark_collected(conn, mandate, t, now)?;
+        crate::changes::mark_collected(conn, mandate, t, now)?;
     }
     Ok(collected)
 }

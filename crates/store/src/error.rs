@@ -29,7 +29,7 @@ pub enum StoreError {
     Corrupt(String),
     /// Any other database error.
     #[error("database error: {0}")]
-    Database(diesel::result::Error),
+    Database(#[source] diesel::result::Error),
 }
 
 impl From<diesel::result::Error> for StoreError {
@@ -40,13 +40,12 @@ impl From<diesel::result::Error> for StoreError {
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                 StoreError::Conflict("unique")
             }
+            // The pool learns of the lost connection on its own (`crate::liveness`).
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
-                crate::connection::connection_lost();
                 StoreError::Unavailable(info.message().to_owned())
             }
             // Left behind by a connection that died mid-transaction: the pool drops it.
             Error::BrokenTransactionManager => {
-                crate::connection::connection_lost();
                 StoreError::Unavailable("the connection's transaction state was lost".into())
             }
             other => StoreError::Database(other),

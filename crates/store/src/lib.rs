@@ -18,6 +18,7 @@
 pub mod bank_reports;
 pub mod batches;
 pub mod billing;
+pub mod changes;
 pub mod chargebacks;
 pub mod charges;
 pub mod checkout;
@@ -30,6 +31,7 @@ mod error;
 pub mod events;
 pub mod idempotency;
 pub mod imports;
+mod liveness;
 pub mod migrations;
 pub mod outbox;
 pub mod outcome;
@@ -59,11 +61,10 @@ use chrono::{NaiveDateTime, SubsecRound, Utc};
 
 pub use checkout::{CreateSessionError, CreatedSession};
 pub use config::{Campaign, Gateway, HostedPage, WebhookEndpoint, WebhookProfile};
-pub use connection::{
-    Backend, CHECKOUT_CHECK_AFTER, ConnectionManager, DatabaseUrl, DbConnection, PoolSlot,
-};
+pub use connection::{Backend, DatabaseUrl, DbConnection};
 pub use crypto::{Cipher, DataKey};
 pub use error::{StoreError, StoreResult};
+pub use liveness::{CHECKOUT_CHECK_AFTER, ConnectionManager, PoolSlot};
 pub use pagination::{Cursor, Page, PageRequest};
 pub use payments::{Customer, Mandate, Subscription, Transaction};
 pub use sessions::{Lead, Order, PaymentSession, SessionPayer};

@@ -2,7 +2,7 @@
 
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use crate::connection::DbConnection;
+use crate::connection::{DbConnection, on_backend};
 use crate::error::{StoreError, StoreResult};
 
 const SQLITE: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -10,28 +10,31 @@ const POSTGRES: EmbeddedMigrations = embed_migrations!("../../migrations/postgre
 
 /// Applies every pending migration; returns how many ran.
 pub fn run_pending(conn: &mut DbConnection) -> StoreResult<usize> {
-    let applied = match conn {
-        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE).map(|v| v.len()),
-        DbConnection::Postgres(c) => c.run_pending_migrations(POSTGRES).map(|v| v.len()),
-    };
+    let applied = on_backend!(
+        conn,
+        pg | c | c.run_pending_migrations(POSTGRES).map(|v| v.len()),
+        sqlite | c | c.run_pending_migrations(SQLITE).map(|v| v.len())
+    );
     applied.map_err(|e| StoreError::Migration(e.to_string()))
 }
 
 /// Whether a migration embedded in this build is not applied to the database yet (the
 /// readiness probe: a server must not serve a schema older than its code).
 pub fn has_pending(conn: &mut DbConnection) -> StoreResult<bool> {
-    let pending = match conn {
-        DbConnection::Sqlite(c) => c.has_pending_migration(SQLITE),
-        DbConnection::Postgres(c) => c.has_pending_migration(POSTGRES),
-    };
+    let pending = on_backend!(
+        conn,
+        pg | c | c.has_pending_migration(POSTGRES),
+        sqlite | c | c.has_pending_migration(SQLITE)
+    );
     pending.map_err(|e| StoreError::Migration(e.to_string()))
 }
 
 /// Reverts every applied migration (used by the up → down → up test and operators' tooling).
 pub fn revert_all(conn: &mut DbConnection) -> StoreResult<usize> {
-    let reverted = match conn {
-        DbConnection::Sqlite(c) => c.revert_all_migrations(SQLITE).map(|v| v.len()),
-        DbConnection::Postgres(c) => c.revert_all_migrations(POSTGRES).map(|v| v.len()),
-    };
+    let reverted = on_backend!(
+        conn,
+        pg | c | c.revert_all_migrations(POSTGRES).map(|v| v.len()),
+        sqlite | c | c.revert_all_migrations(SQLITE).map(|v| v.len())
+    );
     reverted.map_err(|e| StoreError::Migration(e.to_string()))
 }

@@ -2,7 +2,6 @@
 //! them, with one delivery per subscribed endpoint; the dispatcher claims due deliveries under a
 //! lease, sends them, and records every attempt.
 
-use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{Duration, NaiveDateTime};
@@ -89,11 +88,6 @@ pub struct WebhookAttempt {
     pub error: Option<String>,
 }
 
-thread_local! {
-    /// Deliveries queued by the write transaction running on this thread, not committed yet.
-    static QUEUED_IN_TRANSACTION: Cell<u64> = const { Cell::new(0) };
-}
-
 /// Deliveries committed by the write transactions of this process so far.
 static DELIVERIES_COMMITTED: AtomicU64 = AtomicU64::new(0);
 
@@ -102,15 +96,6 @@ static DELIVERIES_COMMITTED: AtomicU64 = AtomicU64::new(0);
 /// does not need not wake it (events of profiles without endpoints queue nothing).
 pub fn deliveries_committed() -> u64 {
     DELIVERIES_COMMITTED.load(Ordering::Acquire)
-}
-
-/// Called by [`tx::write`] when its transaction ends: counts the deliveries it queued as
-/// committed, or forgets them on rollback.
-pub(crate) fn transaction_finished(committed: bool) {
-    let queued = QUEUED_IN_TRANSACTION.take();
-    if committed && queued > 0 {
-        DELIVERIES_COMMITTED.fetch_add(queued, Ordering::AcqRel);
-    }
 }
 
 /// An event to record: type, default payload, and extra variables for payload mappings.
@@ -175,7 +160,13 @@ pub fn emit(conn: &mut DbConnection, event: NewEvent<'_>, now: NaiveDateTime) ->
         }
         .insert(conn)?;
     }
-    QUEUED_IN_TRANSACTION.set(QUEUED_IN_TRANSACTION.get() + subscribed.len() as u64);
+    // Counted once the transaction commits ([`tx::on_commit`]); forgotten on rollback.
+    let queued = subscribed.len() as u64;
+    if queued > 0 {
+        crate::tx::on_commit(move || {
+            DELIVERIES_COMMITTED.fetch_add(queued, Ordering::AcqRel);
+        });
+    }
     Ok(())
 }
 
@@ -277,10 +268,11 @@ fn lease_due(
                 .select(WebhookDelivery::as_select())
         };
     }
-    let mut deliveries: Vec<WebhookDelivery> = match conn {
-        DbConnection::Postgres(pg) => due!().for_update().skip_locked().load(pg)?,
-        DbConnection::Sqlite(lite) => due!().load(lite)?,
-    };
+    let mut deliveries: Vec<WebhookDelivery> = on_backend!(
+        conn,
+        pg | c | due!().for_update().skip_locked().load(c)?,
+        sqlite | c | due!().load(c)?
+    );
     if deliveries.is_empty() {
         return Ok(Vec::new());
     }

@@ -55,10 +55,11 @@ pub fn claim_next(
             .order(transactions::created_at.asc())
             .limit(1)
             .select(transactions::id);
-        let ids: Vec<String> = match conn {
-            DbConnection::Postgres(pg) => due.for_update().skip_locked().load(pg)?,
-            DbConnection::Sqlite(lite) => due.load(lite)?,
-        };
+        let ids: Vec<String> = on_backend!(
+            conn,
+            pg | c | due.for_update().skip_locked().load(c)?,
+            sqlite | c | due.load(c)?
+        );
         let Some(id) = ids.into_iter().next() else {
             return Ok(None);
         };

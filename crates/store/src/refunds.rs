@@ -14,10 +14,11 @@ use diesel::prelude::*;
 use catalyst_domain::OrderStatus;
 use catalyst_domain::money::{Currency, Money};
 
+use crate::changes::insert_new_transaction;
 use crate::connection::on_backend;
 use crate::events::Subject;
 use crate::pagination::{Page, PageRequest};
-use crate::payments::{Transaction, insert_new_transaction};
+use crate::payments::Transaction;
 use crate::schema::transactions;
 use crate::sessions::{Lead, Order};
 use crate::settlement::Settlement;

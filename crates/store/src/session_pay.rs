@@ -7,11 +7,10 @@ use diesel::prelude::*;
 
 use catalyst_domain::{OrderStatus, SessionStatus, SubscriptionStatus};
 
+use crate::changes::{insert_new_transaction, mark_collected};
 use crate::config::Gateway;
 use crate::connection::on_backend;
-use crate::payments::{
-    Customer, Mandate, Subscription, Transaction, insert_new_transaction, mark_collected,
-};
+use crate::payments::{Customer, Mandate, Subscription, Transaction};
 use crate::schema::{gateways, leads, orders, payment_sessions, session_payers};
 use crate::sessions::{Lead, Order, PaymentSession, SessionPayer};
 use crate::settlement::Settlement;

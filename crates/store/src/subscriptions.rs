@@ -381,13 +381,15 @@ fn change(
 
 fn lock(conn: &mut DbConnection, tenant: &str, id: &str) -> StoreResult<Subscription> {
     let query = subscriptions::table.filter(subscriptions::id.eq(id));
-    let row: Subscription = match conn {
-        DbConnection::Postgres(pg) => query
-            .select(Subscription::as_select())
-            .for_update()
-            .first(pg)?,
-        DbConnection::Sqlite(lite) => query.select(Subscription::as_select()).first(lite)?,
-    };
+    let row: Subscription = on_backend!(
+        conn,
+        pg | c
+            | query
+                .select(Subscription::as_select())
+                .for_update()
+                .first(c)?,
+        sqlite | c | query.select(Subscription::as_select()).first(c)?
+    );
     if row.tenant_id == tenant {
         Ok(row)
     } else {

@@ -40,17 +40,21 @@ impl Tenant {
     /// Locks the tenant's row until the transaction ends (PostgreSQL `FOR UPDATE`; SQLite's
     /// write transaction is already the only writer), so checks across its keys hold.
     pub fn lock(conn: &mut DbConnection, id: &str) -> StoreResult<()> {
-        match conn {
-            DbConnection::Postgres(pg) => tenants::table
-                .find(id)
-                .select(tenants::id)
-                .for_update()
-                .first::<String>(pg)?,
-            DbConnection::Sqlite(lite) => tenants::table
-                .find(id)
-                .select(tenants::id)
-                .first::<String>(lite)?,
-        };
+        on_backend!(
+            conn,
+            pg | c
+                | tenants::table
+                    .find(id)
+                    .select(tenants::id)
+                    .for_update()
+                    .first::<String>(c)?,
+            sqlite
+                | c
+                | tenants::table
+                    .find(id)
+                    .select(tenants::id)
+                    .first::<String>(c)?
+        );
         Ok(())
     }
 

@@ -1,31 +1,48 @@
 //! Transactions that behave the same on both backends.
 
+use std::cell::RefCell;
+
 use diesel::Connection;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 
-use crate::connection::DbConnection;
+use crate::connection::{DbConnection, on_backend};
 use crate::error::StoreError;
-use crate::outbox;
 
 type Tm = <DbConnection as Connection>::TransactionManager;
 
+thread_local! {
+    /// The hooks registered by the write transaction running on this thread.
+    static ON_COMMIT: RefCell<Vec<Box<dyn FnOnce()>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `hook` once the write transaction running on this thread ([`write`]) commits; it is
+/// dropped if the transaction rolls back. Call it inside the transaction.
+pub fn on_commit(hook: impl FnOnce() + 'static) {
+    ON_COMMIT.with_borrow_mut(|hooks| hooks.push(Box::new(hook)));
+}
+
+/// The hooks registered since the last call, in registration order.
+fn take_hooks() -> Vec<Box<dyn FnOnce()>> {
+    ON_COMMIT.with_borrow_mut(std::mem::take)
+}
+
 /// Runs `f` in one write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, so a
 /// read-then-write transaction takes the write lock up front (waiting on `busy_timeout`)
-/// instead of failing with "database is locked" when it tries to upgrade. Webhook deliveries
-/// queued inside count in [`outbox::deliveries_committed`] once it commits.
+/// instead of failing with "database is locked" when it tries to upgrade. The hooks registered
+/// inside ([`on_commit`]) run after it commits.
 pub fn write<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<StoreError>,
 {
-    let begun = match conn {
-        DbConnection::Sqlite(c) => {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
-        }
-        DbConnection::Postgres(_) => Tm::begin_transaction(conn),
-    };
+    let begun = on_backend!(
+        conn,
+        pg | c | AnsiTransactionManager::begin_transaction_sql(c, "BEGIN"),
+        sqlite | c | AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
+    );
     begun.map_err(StoreError::from)?;
-    outbox::transaction_finished(false);
+    // Hooks left by work outside any write transaction belong to no commit.
+    drop(take_hooks());
     let result = match f(conn) {
         Ok(value) => match Tm::commit_transaction(conn) {
             Ok(()) => Ok(value),
@@ -44,7 +61,12 @@ where
             Err(e)
         }
     };
-    outbox::transaction_finished(result.is_ok());
+    let hooks = take_hooks();
+    if result.is_ok() {
+        for hook in hooks {
+            hook();
+        }
+    }
     result
 }
 

@@ -211,7 +211,7 @@ pub fn iban_error(t: &Messages, error: &catalyst_sepa::IbanError) -> String {
 /// What is wrong with the account holder's name as typed (the rules of `/pay/`'s
 /// `iban_holder_name`), in the payer's language; `None` when nothing is.
 pub fn holder_error(t: &Messages, holder: &str) -> Option<String> {
-    let max = crate::pay::HOLDER_MAX_CHARS;
+    let max = crate::payment::input::HOLDER_MAX_CHARS;
     let holder = holder.trim();
     if holder.is_empty() {
         Some(t.get("holder-empty"))

@@ -13,6 +13,7 @@ use crate::db;
 use crate::error::ApiError;
 use crate::idempotency;
 use crate::listing::{self, Render, Resource};
+use crate::payment::{CREDENTIALS_CONTEXT, GatewayAdapterExt};
 use crate::state::AppState;
 use crate::views::timestamp;
 
@@ -28,8 +29,6 @@ const FIELDS: &[&str] = &[
     "requires_verification",
     "active",
 ];
-/// Sealing context of gateway credentials.
-pub const CREDENTIALS_CONTEXT: &str = catalyst_store::crypto::GATEWAY_CREDENTIALS;
 
 /// The adapters a gateway can use.
 const ADAPTERS: &[&str] = &["SANDBOX", "EMP", "BATCH"];
@@ -308,7 +307,7 @@ fn apply(
 /// mode, a base URL without a query string), so a gateway that saves can be used at pay time.
 /// The 400 names what the request changed: the credentials' endpoint, else `test_mode`.
 fn check_adapter(state: &AppState, g: &Gateway, body: &Value) -> Result<(), ApiError> {
-    let settings = crate::pay::gateway_settings(state, g)?;
+    let settings = g.settings(state.store.cipher())?;
     let Err(refusal) = catalyst_gateway::build_adapter(&settings, &state.gateways) else {
         return Ok(());
     };
