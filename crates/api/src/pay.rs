@@ -21,7 +21,7 @@ use catalyst_domain::session::Locale;
 use catalyst_domain::validation::{self, ValidationErrors, messages};
 use catalyst_gateway::{
     DebitKind, DebitRequest, GatewayAdapter, GatewayError, GatewayOutcome, InProcessGateway,
-    ReconcileRequest,
+    ReconcileRequest, SandboxLedger,
 };
 use catalyst_store::payments::{HOLDER_CONTEXT, IBAN_CONTEXT};
 use catalyst_store::session_pay::{ClaimError, Claimed, PaymentDraft};
@@ -36,6 +36,7 @@ use crate::body::{JsonBody, OptionalJsonBody, object};
 use crate::db;
 use crate::envelope::{self, Call};
 use crate::error::{ApiError, Conflict};
+use crate::sandbox_ledger::DbLedger;
 use crate::state::AppState;
 use crate::telemetry;
 
@@ -329,16 +330,18 @@ pub async fn settle(
     }
 }
 
-/// [`settle`] for a gateway that answers in-process: its "not found" is final at once.
+/// [`settle`] for a gateway that answers in-process, from its records in `ledger`: its "not
+/// found" is final at once.
 pub fn settle_now(
     gateway: &dyn InProcessGateway,
+    ledger: &mut dyn SandboxLedger,
     t: &Transaction,
     answer: Result<GatewayOutcome, GatewayError>,
 ) -> Settlement {
     match answer {
         Ok(outcome) => settlement_of(outcome),
         Err(error) => {
-            let found = gateway.reconcile_now(&reconcile_request(t, &error));
+            let found = gateway.reconcile_now(ledger, &reconcile_request(t, &error));
             after_fault(t, &error, found, false)
         }
     }
@@ -520,9 +523,9 @@ pub(crate) async fn pay_session(
             &tk,
             at,
             |s, o, l| draft(&st.store, &b, &creditor, s, o, l, at),
-            |claimed| match try_adapter_for(&st, &claimed.gateway)? {
+            |conn, claimed| match try_adapter_for(&st, &claimed.gateway)? {
                 Ok(built) => {
-                    let settlement = debit_in_process(&st, built.as_ref(), claimed, &b)?;
+                    let settlement = debit_in_process(conn, &st, built.as_ref(), claimed, &b)?;
                     adapter = Some(built);
                     Ok::<_, ApiError>(settlement)
                 }
@@ -597,9 +600,10 @@ enum Claim {
     AwaitsGateway(Box<Claimed>, Arc<dyn GatewayAdapter>),
 }
 
-/// The outcome of the claimed debit if `adapter` answers in-process; `None` for a gateway over
-/// the network.
+/// The outcome of the claimed debit if `adapter` answers in-process, its records written on
+/// `conn` (the claim's transaction); `None` for a gateway over the network.
 fn debit_in_process(
+    conn: &mut DbConnection,
     state: &AppState,
     adapter: &dyn GatewayAdapter,
     claimed: &Claimed,
@@ -619,9 +623,24 @@ fn debit_in_process(
         t,
         body,
     )?;
-    let settlement = settle_now(gateway, t, gateway.debit_now(&request));
+    let settlement = debit_now(conn, gateway, t, &request)?;
     telemetry::payment(adapter.name(), &settlement);
     Ok(Some(settlement))
+}
+
+/// Debits `t` on an in-process gateway and settles its answer, the gateway's records written
+/// on `conn`. A failed write of those records is an error, so that the caller's transaction
+/// rolls back rather than record an outcome the gateway has no record of.
+pub fn debit_now(
+    conn: &mut DbConnection,
+    gateway: &dyn InProcessGateway,
+    t: &Transaction,
+    request: &DebitRequest,
+) -> Result<Settlement, StoreError> {
+    let mut ledger = DbLedger::new(conn);
+    let answer = gateway.debit_now(&mut ledger, request);
+    let settlement = settle_now(gateway, &mut ledger, t, answer);
+    ledger.finish(settlement)
 }
 
 /// Applies the gateway's answer from the claim's rows. If the transaction was settled meanwhile

@@ -134,7 +134,7 @@ test_both! {
                 Ok(d)
             };
             let mut conn = db.store.conn().unwrap();
-            let (_, settled) = catalyst_store::session_pay::claim_and_settle(&mut conn, &token, at, stamped_later, |_| {
+            let (_, settled) = catalyst_store::session_pay::claim_and_settle(&mut conn, &token, at, stamped_later, |_, _| {
                 Ok::<_, ClaimError>(Some(outcome.clone()))
             })
             .unwrap();
@@ -152,7 +152,7 @@ test_both! {
         let (token, _) = pending_session(&db.store);
         let before = stored(&db.store, &token).2;
         let mut conn = db.store.conn().unwrap();
-        let (claimed, settled) = catalyst_store::session_pay::claim_and_settle(&mut conn, &token, now(), draft, |c| {
+        let (claimed, settled) = catalyst_store::session_pay::claim_and_settle(&mut conn, &token, now(), draft, |_, c| {
             assert_eq!(c.session.status, "PAYMENT_IN_PROGRESS", "called on the claimed rows");
             Ok::<_, ClaimError>(Some(Settlement::Approved { reference: "sbx_1".into() }))
         })
@@ -173,7 +173,7 @@ test_both! {
         let (token, _) = pending_session(&db.store);
         let before = stored(&db.store, &token).2;
         let mut conn = db.store.conn().unwrap();
-        let result = catalyst_store::session_pay::claim_and_settle(&mut conn, &token, now(), draft, |_| {
+        let result = catalyst_store::session_pay::claim_and_settle(&mut conn, &token, now(), draft, |_, _| {
             Err::<Option<Settlement>, _>(ClaimError::Store(StoreError::Corrupt("broken gateway".into())))
         });
         drop(conn);
@@ -184,7 +184,7 @@ test_both! {
         assert_eq!(events, before, "no event of the rolled-back claim");
         // The session can still be paid.
         let mut conn = db.store.conn().unwrap();
-        let (_, settled) = catalyst_store::session_pay::claim_and_settle(&mut conn, &token, now(), draft, |_| {
+        let (_, settled) = catalyst_store::session_pay::claim_and_settle(&mut conn, &token, now(), draft, |_, _| {
             Ok::<_, ClaimError>(Some(Settlement::Approved { reference: "sbx_2".into() }))
         })
         .unwrap();
@@ -194,7 +194,7 @@ test_both! {
     fn a_network_gateway_gets_only_the_claim(db) {
         let (token, _) = pending_session(&db.store);
         let mut conn = db.store.conn().unwrap();
-        let (claimed, settled) = catalyst_store::session_pay::claim_and_settle(&mut conn, &token, now(), draft, |_| {
+        let (claimed, settled) = catalyst_store::session_pay::claim_and_settle(&mut conn, &token, now(), draft, |_, _| {
             Ok::<_, ClaimError>(None)
         })
         .unwrap();
@@ -202,7 +202,7 @@ test_both! {
         let (session, transaction, _) = stored(&db.store, &token);
         assert_eq!((session.status.as_str(), transaction.unwrap().status.as_str()), ("PAYMENT_IN_PROGRESS", "pending"));
         // A second payer is turned away; the outcome arrives later from the claim's rows.
-        let again = catalyst_store::session_pay::claim_and_settle(&mut conn, &token, now(), draft, |_| {
+        let again = catalyst_store::session_pay::claim_and_settle(&mut conn, &token, now(), draft, |_, _| {
             Ok::<_, ClaimError>(None)
         });
         assert!(matches!(again, Err(ClaimError::NotPayable)));
@@ -318,7 +318,7 @@ test_both! {
             .unwrap();
             Gateway::find(conn, &t.id, &g.id).unwrap();
             Lead::find(conn, &t.id, &created.lead.id).unwrap();
-            let (claimed, _) = catalyst_store::session_pay::claim_and_settle(conn, &created.session.token, now(), draft, |_| {
+            let (claimed, _) = catalyst_store::session_pay::claim_and_settle(conn, &created.session.token, now(), draft, |_, _| {
                 Ok::<_, ClaimError>(Some(outcome.clone()))
             })
             .unwrap();
@@ -390,7 +390,7 @@ test_both! {
         for _ in 0..2 {
             let (token, _) = pending_session(&db.store);
             let mut conn = db.store.conn().unwrap();
-            let (claimed, _) = catalyst_store::session_pay::claim_and_settle(&mut conn, &token, now(), with_taken_id, |_| {
+            let (claimed, _) = catalyst_store::session_pay::claim_and_settle(&mut conn, &token, now(), with_taken_id, |_, _| {
                 Ok::<_, ClaimError>(None)
             })
             .unwrap();
