@@ -15,6 +15,7 @@ use catalyst_store::payments::{HOLDER_CONTEXT, IBAN_CONTEXT, Mandate, Transactio
 use catalyst_store::settlement::Settlement;
 use catalyst_store::{Gateway, Lead, StoreError};
 
+use crate::db;
 use crate::error::ApiError;
 use crate::payment::{self, never_debited, try_adapter_for};
 use crate::state::AppState;
@@ -88,7 +89,7 @@ pub fn debit_request(state: &AppState, c: &Collection<'_>) -> Result<DebitReques
 /// Submits the collection and returns what the store should apply. Never fails on the
 /// gateway's account: a gateway that cannot be built or reached is a decline that does not
 /// count (nothing was debited), an answer that was lost stays pending for the recovery worker.
-/// Fails only when the mandate cannot be opened (a wrong data key).
+/// Fails only when the mandate cannot be opened (a wrong data key) or the database fails.
 pub async fn submit(state: &AppState, c: &Collection<'_>) -> Result<Settlement, ApiError> {
     let request = debit_request(state, c)?;
     let adapter = match try_adapter_for(state, c.gateway)? {
@@ -101,8 +102,16 @@ pub async fn submit(state: &AppState, c: &Collection<'_>) -> Result<Settlement, 
             ));
         }
     };
-    let settlement = if let Some(gateway) = adapter.in_process() {
-        payment::settle_now(gateway, c.transaction, gateway.debit_now(&request))
+    let settlement = if adapter.in_process().is_some() {
+        // The in-process gateway's records in one write transaction of their own.
+        let (adapter, t) = (adapter.clone(), c.transaction.clone());
+        db::write(&state.store, move |conn| match adapter.in_process() {
+            Some(gateway) => payment::debit_now(conn, gateway, &t, &request),
+            None => Err(StoreError::Corrupt(
+                "the gateway stopped answering in-process".into(),
+            )),
+        })
+        .await?
     } else {
         match adapter.debit(&request).await {
             Err(error @ GatewayError::TargetRefused) => never_debited(

@@ -41,6 +41,7 @@ pub mod reconciliation;
 pub mod recovery;
 pub mod refunds;
 pub mod routes;
+pub mod sandbox_ledger;
 pub mod sessions;
 pub mod settlement;
 pub mod state;

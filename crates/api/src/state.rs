@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use actix_web::{HttpRequest, web};
 use catalyst_store::{Store, outbox};
 
+use catalyst_gateway::AdapterContext;
 use catalyst_gateway::outbound::TargetPolicy;
-use catalyst_gateway::{AdapterContext, SandboxState};
 
 use metrics_exporter_prometheus::PrometheusHandle;
 
@@ -85,7 +85,8 @@ pub struct AppState {
     pub browser_read: Arc<RateLimiter>,
     /// `iban_validate` limiter (per key).
     pub iban_validate: Arc<RateLimiter>,
-    /// What gateway adapters are built with: HTTP client, public URL, the sandbox's state.
+    /// What gateway adapters are built with: HTTP client, public URL, the sandbox's records
+    /// (in the database).
     pub gateways: AdapterContext,
     /// Which addresses webhook deliveries and gateway calls may reach.
     pub targets: Arc<TargetPolicy>,
@@ -117,7 +118,7 @@ impl AppState {
         let gateways = AdapterContext {
             http: catalyst_gateway::http_client_for(config.gateway_timeout, targets.clone()),
             public_url: config.public_url.clone(),
-            sandbox: SandboxState::new(),
+            sandbox: Arc::new(crate::sandbox_ledger::DbSandbox::new(store.clone())),
             targets: targets.clone(),
         };
         Self {

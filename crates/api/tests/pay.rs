@@ -353,7 +353,7 @@ api_test! {
         let conflicts = results.iter().filter(|(s, _, b)| *s == StatusCode::CONFLICT && b["code"] == "session_not_payable").count();
         assert_eq!((ok, conflicts), (1, 19), "{:?}", results.iter().map(|r| r.0).collect::<Vec<_>>());
         assert_eq!(ctx.count("transactions"), 1);
-        assert_eq!(ctx.state.gateways.sandbox.len(), 1, "exactly one gateway call");
+        assert_eq!(ctx.count("sandbox_ledger"), 1, "exactly one gateway call");
     }
 
     async fn ibans_and_holders_are_sealed_at_rest(ctx) {

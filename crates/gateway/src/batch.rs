@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use crate::{
     DebitRequest, Echo, GatewayAdapter, GatewayError, GatewayOutcome, GatewaySettings,
-    InProcessGateway, Notification, ReconcileRequest, RefundRequest,
+    InProcessGateway, Notification, ReconcileRequest, RefundRequest, SandboxLedger,
 };
 
 /// The adapter's name in a gateway row.
@@ -173,7 +173,7 @@ impl GatewayAdapter for BatchAdapter {
     }
 
     async fn debit(&self, req: &DebitRequest) -> Result<GatewayOutcome, GatewayError> {
-        self.debit_now(req)
+        Ok(pending(&req.transaction_id))
     }
 
     async fn verify(&self, req: &ReconcileRequest) -> Result<GatewayOutcome, GatewayError> {
@@ -186,7 +186,7 @@ impl GatewayAdapter for BatchAdapter {
         &self,
         req: &ReconcileRequest,
     ) -> Result<Option<GatewayOutcome>, GatewayError> {
-        self.reconcile_now(req)
+        Ok(Some(pending(&req.transaction_id)))
     }
 
     async fn refund(&self, _req: &RefundRequest) -> Result<GatewayOutcome, GatewayError> {
@@ -218,23 +218,31 @@ impl GatewayAdapter for BatchAdapter {
     }
 }
 
+/// Every debit stays pending under our transaction id until a batch carries it to the bank,
+/// and the bank answers with files, not queries: the state is whatever the last import set.
+fn pending(transaction_id: &str) -> GatewayOutcome {
+    GatewayOutcome::Pending {
+        reference: transaction_id.to_owned(),
+    }
+}
+
 impl InProcessGateway for BatchAdapter {
-    /// Records nothing outside the database: the debit is pending under our transaction id
-    /// until a batch carries it to the bank.
-    fn debit_now(&self, req: &DebitRequest) -> Result<GatewayOutcome, GatewayError> {
-        Ok(GatewayOutcome::Pending {
-            reference: req.transaction_id.clone(),
-        })
+    /// Records nothing in the ledger: the database's transaction row is the record.
+    fn debit_now(
+        &self,
+        _ledger: &mut dyn SandboxLedger,
+        req: &DebitRequest,
+    ) -> Result<GatewayOutcome, GatewayError> {
+        Ok(pending(&req.transaction_id))
     }
 
-    /// The bank answers with files, not queries: the state is whatever the last import set.
+    /// Whatever the last import set: pending until then.
     fn reconcile_now(
         &self,
+        _ledger: &mut dyn SandboxLedger,
         req: &ReconcileRequest,
     ) -> Result<Option<GatewayOutcome>, GatewayError> {
-        Ok(Some(GatewayOutcome::Pending {
-            reference: req.transaction_id.clone(),
-        }))
+        Ok(Some(pending(&req.transaction_id)))
     }
 }
 
@@ -295,7 +303,9 @@ mod tests {
         let adapter = BatchAdapter::from_settings(&settings).unwrap();
         let req = DebitRequest::example("TXN-20261204-0000ABCD");
         assert_eq!(
-            adapter.debit_now(&req).unwrap(),
+            adapter
+                .debit_now(&mut crate::sandbox::MemoryRecords::default(), &req)
+                .unwrap(),
             GatewayOutcome::Pending {
                 reference: "TXN-20261204-0000ABCD".into()
             }

@@ -21,7 +21,7 @@
 //! use catalyst_domain::money::{Currency, Money};
 //! use catalyst_domain::secret::Secret;
 //! use catalyst_gateway::{
-//!     AdapterContext, DebitKind, DebitRequest, GatewayOutcome, GatewaySettings, SandboxState,
+//!     AdapterContext, DebitKind, DebitRequest, GatewayOutcome, GatewaySettings, MemoryLedger,
 //!     build_adapter, http_client,
 //!     outbound::TargetPolicy,
 //! };
@@ -31,7 +31,7 @@
 //! let ctx = AdapterContext {
 //!     http: http_client(Duration::from_secs(30)),
 //!     public_url: "http://127.0.0.1:8080".into(),
-//!     sandbox: SandboxState::default(),
+//!     sandbox: Arc::new(MemoryLedger::new()),
 //!     targets: Arc::new(TargetPolicy::allow_all()),
 //! };
 //! let adapter = build_adapter(&GatewaySettings::sandbox(), &ctx).unwrap();
@@ -70,7 +70,10 @@ pub mod xml;
 
 pub use batch::{BatchAdapter, BatchCredentials};
 pub use emp::EmpAdapter;
-pub use sandbox::{LaterKind, LaterOutcome, SandboxAdapter, SandboxState, later_outcome};
+pub use sandbox::{
+    LaterKind, LaterOutcome, MemoryLedger, SandboxAdapter, SandboxBackend, SandboxLedger,
+    SandboxRecord, later_outcome,
+};
 
 /// Which SEPA debit to submit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -253,6 +256,10 @@ pub enum GatewayError {
     /// ([`outbound`]): nothing was sent.
     #[error("the gateway address is not allowed")]
     TargetRefused,
+    /// An in-process gateway could not read or write its records ([`SandboxLedger`]), e.g. a
+    /// database error: nothing was decided.
+    #[error("gateway ledger error: {0}")]
+    Ledger(String),
 }
 
 impl GatewayError {
@@ -379,17 +386,25 @@ pub trait GatewayAdapter: Send + Sync {
 }
 
 /// A gateway that runs inside this process and touches nothing outside it, so its answers are
-/// known at once. The API then claims a payment, debits and records the outcome in one database
-/// transaction: there is no window in which a claimed payment waits for its outcome. If that
-/// transaction rolls back, the debit stays only in the gateway's memory, under a transaction id
-/// that is never used again.
+/// known at once. It keeps what it records in the [`SandboxLedger`] its caller passes: the API
+/// claims a payment, debits, records the gateway's record and the outcome in one database
+/// transaction, so there is no window in which a claimed payment waits for its outcome, or in
+/// which one exists without the other. If that transaction rolls back, so does the gateway's
+/// record of the debit.
 pub trait InProcessGateway: Send + Sync {
-    /// [`GatewayAdapter::debit`], answered without waiting.
-    fn debit_now(&self, req: &DebitRequest) -> Result<GatewayOutcome, GatewayError>;
+    /// [`GatewayAdapter::debit`], answered without waiting, recorded in `ledger`.
+    fn debit_now(
+        &self,
+        ledger: &mut dyn SandboxLedger,
+        req: &DebitRequest,
+    ) -> Result<GatewayOutcome, GatewayError>;
 
-    /// [`GatewayAdapter::reconcile`], answered without waiting.
-    fn reconcile_now(&self, req: &ReconcileRequest)
-    -> Result<Option<GatewayOutcome>, GatewayError>;
+    /// [`GatewayAdapter::reconcile`], answered without waiting from `ledger`.
+    fn reconcile_now(
+        &self,
+        ledger: &mut dyn SandboxLedger,
+        req: &ReconcileRequest,
+    ) -> Result<Option<GatewayOutcome>, GatewayError>;
 }
 
 /// A gateway row as the adapters need it (credentials already decrypted).
@@ -431,8 +446,8 @@ pub struct AdapterContext {
     /// The public base URL of the API, without a trailing slash (sandbox verification pages
     /// are `{public_url}/sandbox/verify/{reference}`).
     pub public_url: String,
-    /// The sandbox's in-process state, shared by every `SANDBOX` adapter.
-    pub sandbox: SandboxState,
+    /// Where every `SANDBOX` adapter keeps its records (the API server: its database).
+    pub sandbox: Arc<dyn SandboxBackend>,
     /// Which addresses gateway calls may reach; `http` must be built with the same policy
     /// ([`http_client_for`]).
     pub targets: Arc<outbound::TargetPolicy>,
@@ -511,7 +526,7 @@ mod tests {
         AdapterContext {
             http: http_client(Duration::from_secs(5)),
             public_url: "http://127.0.0.1:1".into(),
-            sandbox: SandboxState::default(),
+            sandbox: Arc::new(MemoryLedger::new()),
             targets: Arc::new(outbound::TargetPolicy::allow_all()),
         }
     }

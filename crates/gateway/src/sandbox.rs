@@ -1,22 +1,29 @@
 //! The `SANDBOX` adapter: in-process, deterministic, no network.
 //!
-//! The IBANs of [`SANDBOX_IBANS`] give fixed outcomes; any other IBAN is approved. State per
-//! transaction id lives in a [`SandboxState`] shared by every sandbox adapter of the process,
-//! so a repeated debit answers with the first outcome and `reconcile`/`verify` answer from it.
-//! The state is in memory: after a restart the sandbox has forgotten earlier transactions
-//! (`reconcile` answers `None`, `verify` a [`GatewayError::Protocol`]).
+//! The IBANs of [`SANDBOX_IBANS`] give fixed outcomes; any other IBAN is approved. The decisions
+//! are pure functions of the request and of what the sandbox recorded earlier: one
+//! [`SandboxRecord`] per transaction id, kept in a [`SandboxLedger`]. So a repeated debit
+//! answers with the first outcome and `reconcile`/`verify`/refunds/renewals answer from the
+//! records. The adapter's async calls run on its [`SandboxBackend`]; the synchronous
+//! [`InProcessGateway`] face writes to the ledger its caller passes, e.g. the database
+//! transaction that also records the payment. The API server keeps the records in its database
+//! (table `sandbox_ledger`), so they survive restarts and every instance sees them;
+//! [`MemoryLedger`] keeps them in this process's memory (tests, embedders without a database).
+//! A record keeps a debit's IBAN only when it is one of the table's test numbers (every other
+//! IBAN behaves alike), never a payer's account number.
 //!
 //! Off-session operations follow the same table ([`recurring_behavior`],
 //! [`refund_decline_reason`]):
 //!
 //! - A recurring collection ([`DebitKind::Recurring`]) takes the IBAN the sandbox recorded for
-//!   its `reference_id` (the first collection), else the request's IBAN, and gives what a
+//!   its `reference_id` (the first collection; none recorded: an IBAN outside the table), else,
+//!   when the sandbox has no record of that reference, the request's IBAN, and gives what a
 //!   one-off from that IBAN gives; the verification IBANs are approved (nobody is there to
 //!   verify an off-session collection) and `requires_verification` does not apply. The
 //!   first-renewal IBAN declines the first recurring collection under each reference and
 //!   approves the next ones. A reference the sandbox knows but that is not an approved debit
-//!   is refused; an unknown reference without an IBAN is approved (the state may have been
-//!   lost in a restart).
+//!   is refused; an unknown reference without an IBAN is approved (e.g. a first collection
+//!   made before the sandbox kept its records in the database).
 //! - A refund of an approved debit is approved up to what is left of it; over that it is
 //!   declined with Genesis' code `440`, an unknown reference with `410`, a reference that is
 //!   not an approved debit with `400` (`420` for a refund). The refund-decline IBAN's debits
@@ -246,100 +253,225 @@ fn refund_refusal(genesis_code: u16, message: &str) -> GatewayOutcome {
     }
 }
 
-#[derive(Debug, Clone)]
-struct Entry {
-    reference: String,
+/// One transaction the sandbox has recorded (a debit or a refund): what a [`SandboxLedger`]
+/// keeps, so that a repeated call, `verify`, `reconcile`, refunds and renewals find it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxRecord {
+    /// Our transaction id (the key).
+    pub transaction_id: String,
+    /// The sandbox's reference (`sbx_…`), unique.
+    pub reference: String,
+    /// A refund (true) or a debit.
+    pub is_refund: bool,
     /// The current outcome.
-    outcome: GatewayOutcome,
-    /// What `verify` turns a `VerificationRequired` into.
-    on_verify: Option<GatewayOutcome>,
-    /// Debits: the amount and what has been refunded of it.
-    amount_minor: i64,
-    refunded_minor: i64,
-    is_refund: bool,
-    /// Debits: the IBAN (electronic form) collected from, when known; a recurring debit's is
-    /// its first collection's.
-    iban: Option<String>,
+    pub outcome: GatewayOutcome,
+    /// While the outcome is [`GatewayOutcome::VerificationRequired`]: the reason `verify`
+    /// declines with; `None`: `verify` approves.
+    pub verify_decline: Option<String>,
+    /// The amount in minor units.
+    pub amount_minor: i64,
+    /// Debits: how much of the amount has been refunded.
+    pub refunded_minor: i64,
+    /// Debits: the IBAN collected from (a recurring debit's is its first collection's) when
+    /// it is one of [`SANDBOX_IBANS`], public test numbers. Any other IBAN is approved under
+    /// every rule, so it is not kept: the ledger holds no payer's account number.
+    pub test_iban: Option<String>,
+    /// Recurring debits: the reference of the first collection they were made under.
+    pub renewal_of: Option<String>,
 }
 
+/// Where the sandbox keeps its [`SandboxRecord`]s, inside one unit of work (a database
+/// transaction, or a locked in-memory map). Errors are [`GatewayError::Ledger`].
+pub trait SandboxLedger {
+    /// The record of our transaction id.
+    fn by_transaction(
+        &mut self,
+        transaction_id: &str,
+    ) -> Result<Option<SandboxRecord>, GatewayError>;
+
+    /// The record of a sandbox reference.
+    fn by_reference(&mut self, reference: &str) -> Result<Option<SandboxRecord>, GatewayError>;
+
+    /// How many recurring debits were recorded under the first collection `reference`.
+    fn renewals(&mut self, reference: &str) -> Result<u32, GatewayError>;
+
+    /// Records a new transaction.
+    fn insert(&mut self, record: &SandboxRecord) -> Result<(), GatewayError>;
+
+    /// Replaces a transaction's outcome (after `verify`); clears `verify_decline`.
+    fn set_outcome(
+        &mut self,
+        transaction_id: &str,
+        outcome: &GatewayOutcome,
+    ) -> Result<(), GatewayError>;
+
+    /// Adds `amount_minor` to what is refunded of a debit if that stays within its amount;
+    /// false (nothing changed) otherwise.
+    fn add_refunded(
+        &mut self,
+        transaction_id: &str,
+        amount_minor: i64,
+    ) -> Result<bool, GatewayError>;
+}
+
+/// Work on a [`SandboxLedger`]: one sandbox operation.
+pub type LedgerWork =
+    Box<dyn FnOnce(&mut dyn SandboxLedger) -> Result<Option<GatewayOutcome>, GatewayError> + Send>;
+
+/// Where `SANDBOX` adapters keep their records between calls: runs one operation on a
+/// [`SandboxLedger`], all or nothing. The API server's keeps them in its database
+/// (`sandbox_ledger`), so they survive restarts and are shared by every instance;
+/// [`MemoryLedger`] keeps them in this process (tests, embedders without a database).
+#[async_trait::async_trait]
+pub trait SandboxBackend: Send + Sync {
+    /// Runs `work` in one unit of work and returns its answer.
+    async fn transact(&self, work: LedgerWork) -> Result<Option<GatewayOutcome>, GatewayError>;
+}
+
+/// The records of a [`MemoryLedger`].
 #[derive(Debug, Default)]
-struct Inner {
-    by_transaction: HashMap<String, Entry>,
+pub struct MemoryRecords {
+    by_transaction: HashMap<String, SandboxRecord>,
     /// reference → transaction id
     by_reference: HashMap<String, String>,
-    /// `reference_id` → how many recurring debits were recorded under it.
-    renewals: HashMap<String, u32>,
 }
 
-/// The sandbox's per-transaction state, shared by every `SANDBOX` adapter of the process.
-/// Cheap to clone (an `Arc`).
-#[derive(Debug, Clone, Default)]
-pub struct SandboxState {
-    inner: Arc<Mutex<Inner>>,
-}
-
-impl SandboxState {
-    /// An empty state.
-    pub fn new() -> SandboxState {
-        SandboxState::default()
+impl SandboxLedger for MemoryRecords {
+    fn by_transaction(
+        &mut self,
+        transaction_id: &str,
+    ) -> Result<Option<SandboxRecord>, GatewayError> {
+        Ok(self.by_transaction.get(transaction_id).cloned())
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        // A panic while holding the lock cannot leave an entry half-written (every update
-        // is a single insert or field assignment), so a poisoned lock is still usable.
-        self.inner
+    fn by_reference(&mut self, reference: &str) -> Result<Option<SandboxRecord>, GatewayError> {
+        Ok(self
+            .by_reference
+            .get(reference)
+            .and_then(|txn| self.by_transaction.get(txn))
+            .cloned())
+    }
+
+    fn renewals(&mut self, reference: &str) -> Result<u32, GatewayError> {
+        let count = self
+            .by_transaction
+            .values()
+            .filter(|r| r.renewal_of.as_deref() == Some(reference))
+            .count();
+        Ok(u32::try_from(count).unwrap_or(u32::MAX))
+    }
+
+    fn insert(&mut self, record: &SandboxRecord) -> Result<(), GatewayError> {
+        if self.by_transaction.contains_key(&record.transaction_id)
+            || self.by_reference.contains_key(&record.reference)
+        {
+            return Err(GatewayError::Ledger(format!(
+                "transaction {} is recorded already",
+                record.transaction_id
+            )));
+        }
+        self.by_reference
+            .insert(record.reference.clone(), record.transaction_id.clone());
+        self.by_transaction
+            .insert(record.transaction_id.clone(), record.clone());
+        Ok(())
+    }
+
+    fn set_outcome(
+        &mut self,
+        transaction_id: &str,
+        outcome: &GatewayOutcome,
+    ) -> Result<(), GatewayError> {
+        if let Some(record) = self.by_transaction.get_mut(transaction_id) {
+            record.outcome = outcome.clone();
+            record.verify_decline = None;
+        }
+        Ok(())
+    }
+
+    fn add_refunded(
+        &mut self,
+        transaction_id: &str,
+        amount_minor: i64,
+    ) -> Result<bool, GatewayError> {
+        Ok(match self.by_transaction.get_mut(transaction_id) {
+            Some(r) if !r.is_refund && r.refunded_minor + amount_minor <= r.amount_minor => {
+                r.refunded_minor += amount_minor;
+                true
+            }
+            _ => false,
+        })
+    }
+}
+
+/// The sandbox's records in this process's memory, shared by every adapter built on it; lost
+/// on restart and not seen by other processes. Cheap to clone (an `Arc`).
+#[derive(Debug, Clone, Default)]
+pub struct MemoryLedger {
+    records: Arc<Mutex<MemoryRecords>>,
+}
+
+impl MemoryLedger {
+    /// An empty ledger.
+    pub fn new() -> MemoryLedger {
+        MemoryLedger::default()
+    }
+
+    /// The records, locked: a [`SandboxLedger`] for calls to [`InProcessGateway`].
+    pub fn records(&self) -> MutexGuard<'_, MemoryRecords> {
+        // Every operation writes only after its checks, so a panic while holding the lock
+        // cannot leave a record half-written: a poisoned lock is still usable.
+        self.records
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// How many transactions (debits and refunds) the sandbox has recorded.
+    /// How many transactions (debits and refunds) are recorded.
     pub fn len(&self) -> usize {
-        self.lock().by_transaction.len()
+        self.records().by_transaction.len()
     }
 
-    /// True when the sandbox has recorded nothing.
+    /// True when nothing is recorded.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 }
 
-impl Inner {
-    fn insert(&mut self, transaction_id: &str, entry: Entry) {
-        self.by_reference
-            .insert(entry.reference.clone(), transaction_id.to_owned());
-        self.by_transaction.insert(transaction_id.to_owned(), entry);
-    }
-
-    fn by_reference(&self, reference: &str) -> Option<&Entry> {
-        self.by_reference
-            .get(reference)
-            .and_then(|txn| self.by_transaction.get(txn))
-    }
-
-    fn find_mut(&mut self, req: &ReconcileRequest) -> Option<&mut Entry> {
-        let transaction_id = match &req.reference {
-            Some(reference) => self.by_reference.get(reference)?.clone(),
-            None => req.transaction_id.clone(),
-        };
-        self.by_transaction.get_mut(&transaction_id)
+#[async_trait::async_trait]
+impl SandboxBackend for MemoryLedger {
+    async fn transact(&self, work: LedgerWork) -> Result<Option<GatewayOutcome>, GatewayError> {
+        work(&mut *self.records())
     }
 }
 
 /// The `SANDBOX` adapter.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SandboxAdapter {
-    state: SandboxState,
+    backend: Arc<dyn SandboxBackend>,
     public_url: String,
     requires_verification: bool,
 }
 
+impl std::fmt::Debug for SandboxAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxAdapter")
+            .field("public_url", &self.public_url)
+            .field("requires_verification", &self.requires_verification)
+            .finish_non_exhaustive()
+    }
+}
+
 impl SandboxAdapter {
-    /// A sandbox adapter on `state`. Verification pages are
+    /// A sandbox adapter keeping its records in `backend`. Verification pages are
     /// `{public_url}/sandbox/verify/{reference}`; with `requires_verification`, every debit that
     /// would be approved needs verification first (and is approved by `verify`).
-    pub fn new(state: SandboxState, public_url: &str, requires_verification: bool) -> Self {
+    pub fn new(
+        backend: Arc<dyn SandboxBackend>,
+        public_url: &str,
+        requires_verification: bool,
+    ) -> Self {
         SandboxAdapter {
-            state,
+            backend,
             public_url: public_url.trim_end_matches('/').to_owned(),
             requires_verification,
         }
@@ -354,9 +486,29 @@ impl SandboxAdapter {
         format!("sbx_{}", random_hex32())
     }
 
-    /// The first outcome of a new debit, what `verify` would make of it, and the IBAN the
-    /// debit is collected from (when known).
-    fn decide(&self, req: &DebitRequest, inner: &Inner) -> Result<Decision, GatewayError> {
+    /// Runs one operation on the backend's ledger.
+    async fn on_backend(
+        &self,
+        op: impl FnOnce(
+            &SandboxAdapter,
+            &mut dyn SandboxLedger,
+        ) -> Result<Option<GatewayOutcome>, GatewayError>
+        + Send
+        + 'static,
+    ) -> Result<Option<GatewayOutcome>, GatewayError> {
+        let adapter = self.clone();
+        self.backend
+            .transact(Box::new(move |ledger| op(&adapter, ledger)))
+            .await
+    }
+
+    /// The first outcome of a new debit, what `verify` declines it with (if it does), and the
+    /// test IBAN the debit is collected from (when it is one).
+    fn decide(
+        &self,
+        req: &DebitRequest,
+        ledger: &mut dyn SandboxLedger,
+    ) -> Result<Decision, GatewayError> {
         let reference = Self::new_reference();
         let request_iban = req
             .iban
@@ -367,19 +519,25 @@ impl SandboxAdapter {
             DebitKind::Recurring { reference_id } => {
                 // A collection under a saved mandate: refused when the sandbox knows the first
                 // collection and it did not go through; else by the first collection's IBAN.
-                let first = inner.by_reference(reference_id);
-                if first.is_some_and(|e| e.is_refund || !e.outcome.is_approved()) {
+                let first = ledger.by_reference(reference_id)?;
+                if first
+                    .as_ref()
+                    .is_some_and(|r| r.is_refund || !r.outcome.is_approved())
+                {
                     return Ok(Decision {
                         outcome: refusal(
                             Some(reference),
                             "the referenced first collection is not approved",
                         ),
-                        on_verify: None,
+                        verify_decline: None,
                         iban: None,
                     });
                 }
-                let iban = first.and_then(|e| e.iban.clone()).or(request_iban);
-                let earlier = inner.renewals.get(reference_id).copied().unwrap_or(0);
+                let iban = match first {
+                    Some(first) => first.test_iban,
+                    None => request_iban,
+                };
+                let earlier = ledger.renewals(reference_id)?;
                 let behavior = iban.as_deref().map_or(SandboxBehavior::Approve, |iban| {
                     recurring_behavior(iban, earlier)
                 });
@@ -399,22 +557,16 @@ impl SandboxAdapter {
             url: self.verification_url(&reference),
             reference: reference.clone(),
         };
-        let (outcome, on_verify) = match behavior {
+        let (outcome, verify_decline) = match behavior {
             SandboxBehavior::Unreachable => return Err(GatewayError::Timeout),
             SandboxBehavior::Decline { reason } => (decline_outcome(Some(reference), reason), None),
-            SandboxBehavior::Verify { decline: None } => (needs_verification, Some(approved)),
-            SandboxBehavior::Verify {
-                decline: Some(reason),
-            } => (
-                needs_verification,
-                Some(decline_outcome(Some(reference), reason)),
-            ),
+            SandboxBehavior::Verify { decline } => (needs_verification, decline),
             SandboxBehavior::Approve
             | SandboxBehavior::ApproveThenLater(_)
             | SandboxBehavior::RefundDeclined { .. }
             | SandboxBehavior::FirstRenewalDeclined { .. } => {
                 if self.requires_verification && !off_session {
-                    (needs_verification, Some(approved))
+                    (needs_verification, None)
                 } else {
                     (approved, None)
                 }
@@ -422,62 +574,44 @@ impl SandboxAdapter {
         };
         Ok(Decision {
             outcome,
-            on_verify,
+            verify_decline: verify_decline.map(str::to_owned),
             iban,
         })
     }
-}
 
-/// What [`SandboxAdapter::decide`] made of a new debit.
-struct Decision {
-    outcome: GatewayOutcome,
-    on_verify: Option<GatewayOutcome>,
-    iban: Option<String>,
-}
-
-#[async_trait::async_trait]
-impl GatewayAdapter for SandboxAdapter {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    async fn debit(&self, req: &DebitRequest) -> Result<GatewayOutcome, GatewayError> {
-        self.debit_now(req)
-    }
-
-    async fn verify(&self, req: &ReconcileRequest) -> Result<GatewayOutcome, GatewayError> {
-        let mut inner = self.state.lock();
-        let entry = inner.find_mut(req).ok_or_else(|| {
+    fn verify_on(
+        ledger: &mut dyn SandboxLedger,
+        req: &ReconcileRequest,
+    ) -> Result<GatewayOutcome, GatewayError> {
+        let record = find(ledger, req)?.ok_or_else(|| {
             GatewayError::Protocol(format!(
-                "the sandbox has no transaction {} (its state is in memory)",
+                "the sandbox has no transaction {}",
                 req.reference.as_deref().unwrap_or(&req.transaction_id)
             ))
         })?;
-        if let Some(result) = entry.on_verify.take() {
-            entry.outcome = result;
+        if !matches!(record.outcome, GatewayOutcome::VerificationRequired { .. }) {
+            return Ok(record.outcome);
         }
-        Ok(entry.outcome.clone())
+        let outcome = match record.verify_decline.as_deref() {
+            None => GatewayOutcome::Approved {
+                reference: record.reference.clone(),
+            },
+            Some(reason) => decline_outcome(Some(record.reference.clone()), reason),
+        };
+        ledger.set_outcome(&record.transaction_id, &outcome)?;
+        Ok(outcome)
     }
 
-    async fn reconcile(
-        &self,
-        req: &ReconcileRequest,
-    ) -> Result<Option<GatewayOutcome>, GatewayError> {
-        self.reconcile_now(req)
-    }
-
-    async fn refund(&self, req: &RefundRequest) -> Result<GatewayOutcome, GatewayError> {
-        let mut inner = self.state.lock();
-        if let Some(entry) = inner.by_transaction.get(&req.transaction_id) {
-            return Ok(entry.outcome.clone());
+    fn refund_on(
+        ledger: &mut dyn SandboxLedger,
+        req: &RefundRequest,
+    ) -> Result<GatewayOutcome, GatewayError> {
+        if let Some(record) = ledger.by_transaction(&req.transaction_id)? {
+            return Ok(record.outcome);
         }
         let reference = Self::new_reference();
-        let original = inner
-            .by_reference
-            .get(&req.reference)
-            .cloned()
-            .and_then(|txn| inner.by_transaction.get_mut(&txn));
-        let outcome = match original {
+        let amount = req.amount.minor();
+        let outcome = match ledger.by_reference(&req.reference)? {
             None => refund_refusal(410, "Reference transaction not found"),
             Some(original) if original.is_refund => refund_refusal(
                 420,
@@ -487,46 +621,125 @@ impl GatewayAdapter for SandboxAdapter {
                 400,
                 "Cannot refund the reference transaction: it is not an approved debit",
             ),
-            Some(original)
-                if req.amount.minor() > original.amount_minor - original.refunded_minor =>
-            {
-                refund_refusal(
-                    440,
-                    &format!(
-                        "amount exceeds amount of reference transaction ({} of {} minor units left)",
-                        original.amount_minor - original.refunded_minor,
-                        original.amount_minor
-                    ),
-                )
+            Some(original) if amount > original.amount_minor - original.refunded_minor => {
+                over_refund(&original)
             }
-            Some(original) => match original.iban.as_deref().and_then(refund_decline_reason) {
+            Some(original) => match original
+                .test_iban
+                .as_deref()
+                .and_then(refund_decline_reason)
+            {
                 Some(reason) => bank_decline(
                     Some(reference.clone()),
                     reason,
                     "Refund declined by the sandbox",
                 ),
-                None => {
-                    original.refunded_minor += req.amount.minor();
+                None if ledger.add_refunded(&original.transaction_id, amount)? => {
                     GatewayOutcome::Approved {
                         reference: reference.clone(),
                     }
                 }
+                // A concurrent refund took what was left: read it again.
+                None => over_refund(
+                    &ledger
+                        .by_transaction(&original.transaction_id)?
+                        .unwrap_or(original),
+                ),
             },
         };
         tracing::debug!(transaction_id = %req.transaction_id, %reference, ?outcome, "sandbox refund");
-        inner.insert(
-            &req.transaction_id,
-            Entry {
-                reference,
-                outcome: outcome.clone(),
-                on_verify: None,
-                amount_minor: req.amount.minor(),
-                refunded_minor: 0,
-                is_refund: true,
-                iban: None,
-            },
-        );
+        ledger.insert(&SandboxRecord {
+            transaction_id: req.transaction_id.clone(),
+            reference,
+            is_refund: true,
+            outcome: outcome.clone(),
+            verify_decline: None,
+            amount_minor: amount,
+            refunded_minor: 0,
+            test_iban: None,
+            renewal_of: None,
+        })?;
         Ok(outcome)
+    }
+}
+
+/// The refusal of a refund over what is left of `debit`.
+fn over_refund(debit: &SandboxRecord) -> GatewayOutcome {
+    refund_refusal(
+        440,
+        &format!(
+            "amount exceeds amount of reference transaction ({} of {} minor units left)",
+            debit.amount_minor - debit.refunded_minor,
+            debit.amount_minor
+        ),
+    )
+}
+
+/// The record `req` names: by reference when it has one, else by our transaction id.
+fn find(
+    ledger: &mut dyn SandboxLedger,
+    req: &ReconcileRequest,
+) -> Result<Option<SandboxRecord>, GatewayError> {
+    match &req.reference {
+        Some(reference) => ledger.by_reference(reference),
+        None => ledger.by_transaction(&req.transaction_id),
+    }
+}
+
+/// The IBAN if it is one of the sandbox table's.
+fn test_iban(iban: Option<String>) -> Option<String> {
+    iban.filter(|iban| SANDBOX_IBANS.iter().any(|row| row.iban == iban))
+}
+
+/// What [`SandboxAdapter::decide`] made of a new debit.
+struct Decision {
+    outcome: GatewayOutcome,
+    verify_decline: Option<String>,
+    iban: Option<String>,
+}
+
+/// An operation that always answers with an outcome.
+fn answered(outcome: Option<GatewayOutcome>) -> Result<GatewayOutcome, GatewayError> {
+    outcome.ok_or_else(|| GatewayError::Ledger("the sandbox operation gave no answer".into()))
+}
+
+#[async_trait::async_trait]
+impl GatewayAdapter for SandboxAdapter {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    async fn debit(&self, req: &DebitRequest) -> Result<GatewayOutcome, GatewayError> {
+        let req = req.clone();
+        answered(
+            self.on_backend(move |adapter, ledger| adapter.debit_now(ledger, &req).map(Some))
+                .await?,
+        )
+    }
+
+    async fn verify(&self, req: &ReconcileRequest) -> Result<GatewayOutcome, GatewayError> {
+        let req = req.clone();
+        answered(
+            self.on_backend(move |_, ledger| Self::verify_on(ledger, &req).map(Some))
+                .await?,
+        )
+    }
+
+    async fn reconcile(
+        &self,
+        req: &ReconcileRequest,
+    ) -> Result<Option<GatewayOutcome>, GatewayError> {
+        let req = req.clone();
+        self.on_backend(move |adapter, ledger| adapter.reconcile_now(ledger, &req))
+            .await
+    }
+
+    async fn refund(&self, req: &RefundRequest) -> Result<GatewayOutcome, GatewayError> {
+        let req = req.clone();
+        answered(
+            self.on_backend(move |_, ledger| Self::refund_on(ledger, &req).map(Some))
+                .await?,
+        )
     }
 
     fn parse_notification(
@@ -553,44 +766,48 @@ impl GatewayAdapter for SandboxAdapter {
 }
 
 impl InProcessGateway for SandboxAdapter {
-    fn debit_now(&self, req: &DebitRequest) -> Result<GatewayOutcome, GatewayError> {
-        let mut inner = self.state.lock();
-        if let Some(entry) = inner.by_transaction.get(&req.transaction_id) {
-            return Ok(entry.outcome.clone());
+    fn debit_now(
+        &self,
+        ledger: &mut dyn SandboxLedger,
+        req: &DebitRequest,
+    ) -> Result<GatewayOutcome, GatewayError> {
+        if let Some(record) = ledger.by_transaction(&req.transaction_id)? {
+            return Ok(record.outcome);
         }
         let Decision {
             outcome,
-            on_verify,
+            verify_decline,
             iban,
-        } = self.decide(req, &inner)?;
+        } = self.decide(req, ledger)?;
         let reference = outcome
             .reference()
             .expect("sandbox outcomes carry a reference")
             .to_owned();
         tracing::debug!(transaction_id = %req.transaction_id, %reference, ?outcome, "sandbox debit");
-        if let DebitKind::Recurring { reference_id } = &req.kind {
-            *inner.renewals.entry(reference_id.clone()).or_default() += 1;
-        }
-        inner.insert(
-            &req.transaction_id,
-            Entry {
-                reference,
-                outcome: outcome.clone(),
-                on_verify,
-                amount_minor: req.amount.minor(),
-                refunded_minor: 0,
-                is_refund: false,
-                iban,
-            },
-        );
+        let renewal_of = match &req.kind {
+            DebitKind::Recurring { reference_id } => Some(reference_id.clone()),
+            DebitKind::OneOff | DebitKind::FirstRecurring => None,
+        };
+        ledger.insert(&SandboxRecord {
+            transaction_id: req.transaction_id.clone(),
+            reference,
+            is_refund: false,
+            outcome: outcome.clone(),
+            verify_decline,
+            amount_minor: req.amount.minor(),
+            refunded_minor: 0,
+            test_iban: test_iban(iban),
+            renewal_of,
+        })?;
         Ok(outcome)
     }
 
     fn reconcile_now(
         &self,
+        ledger: &mut dyn SandboxLedger,
         req: &ReconcileRequest,
     ) -> Result<Option<GatewayOutcome>, GatewayError> {
-        Ok(self.state.lock().find_mut(req).map(|e| e.outcome.clone()))
+        Ok(find(ledger, req)?.map(|r| r.outcome))
     }
 }
 

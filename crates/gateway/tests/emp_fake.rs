@@ -10,7 +10,7 @@ use catalyst_gateway::emp::transformers::{SignatureAlgorithm, notification_signa
 use catalyst_gateway::fake::{self, FakeConfig, FakeHandle, Terminal};
 use catalyst_gateway::{
     AdapterContext, DebitKind, DebitRequest, GatewayAdapter, GatewayError, GatewayOutcome,
-    GatewaySettings, ReconcileRequest, RefundRequest, SandboxState, build_adapter, http_client,
+    GatewaySettings, MemoryLedger, ReconcileRequest, RefundRequest, build_adapter, http_client,
 };
 use catalyst_sepa::DeclineCode;
 
@@ -40,7 +40,7 @@ fn emp_with_timeout(fake: &FakeHandle, timeout: Duration) -> Arc<dyn GatewayAdap
     let ctx = AdapterContext {
         http: http_client(timeout),
         public_url: "http://127.0.0.1:1".into(),
-        sandbox: SandboxState::new(),
+        sandbox: Arc::new(MemoryLedger::new()),
         targets: std::sync::Arc::new(catalyst_gateway::outbound::TargetPolicy::allow_all()),
     };
     build_adapter(&settings(fake.credentials_json()), &ctx).unwrap()
@@ -352,7 +352,7 @@ async fn bad_credentials_and_terminals_are_configuration_errors() {
     let ctx = AdapterContext {
         http: http_client(Duration::from_secs(5)),
         public_url: String::new(),
-        sandbox: SandboxState::new(),
+        sandbox: Arc::new(MemoryLedger::new()),
         targets: std::sync::Arc::new(catalyst_gateway::outbound::TargetPolicy::allow_all()),
     };
     let base = fake.base_url();

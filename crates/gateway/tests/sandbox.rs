@@ -1,19 +1,21 @@
 //! The SANDBOX adapter: the whole IBAN table of API.md §8, idempotency, verification,
 //! reconcile and refunds.
 
+use std::sync::Arc;
+
 use catalyst_domain::money::{Currency, Money};
 use catalyst_domain::secret::Secret;
 use catalyst_gateway::sandbox::{SANDBOX_IBANS, SandboxBehavior};
 use catalyst_gateway::{
-    DebitKind, DebitRequest, GatewayAdapter, GatewayError, GatewayOutcome, LaterKind,
-    ReconcileRequest, RefundRequest, SandboxAdapter, SandboxState, later_outcome,
+    DebitKind, DebitRequest, GatewayAdapter, GatewayError, GatewayOutcome, LaterKind, MemoryLedger,
+    ReconcileRequest, RefundRequest, SandboxAdapter, later_outcome,
 };
 use catalyst_sepa::DeclineCode;
 
 const PUBLIC_URL: &str = "https://pay.example.com/";
 
-fn adapter(state: &SandboxState, requires_verification: bool) -> SandboxAdapter {
-    SandboxAdapter::new(state.clone(), PUBLIC_URL, requires_verification)
+fn adapter(state: &MemoryLedger, requires_verification: bool) -> SandboxAdapter {
+    SandboxAdapter::new(Arc::new(state.clone()), PUBLIC_URL, requires_verification)
 }
 
 fn debit(txn: &str, iban: &str) -> DebitRequest {
@@ -97,7 +99,7 @@ fn the_test_table_covers_the_sandbox_table() {
 
 #[tokio::test]
 async fn every_table_iban_gives_its_documented_outcome() {
-    let state = SandboxState::new();
+    let state = MemoryLedger::new();
     let sandbox = adapter(&state, false);
     for (i, (iban, expect)) in TABLE.iter().enumerate() {
         let txn = format!("TXN-20260411-{i:08X}");
@@ -184,7 +186,7 @@ async fn every_table_iban_gives_its_documented_outcome() {
 
 #[tokio::test]
 async fn other_ibans_are_approved_in_any_form() {
-    let sandbox = adapter(&SandboxState::new(), false);
+    let sandbox = adapter(&MemoryLedger::new(), false);
     for (i, iban) in [
         "FR1420041010050500013M02606",
         "de44 5001 0517 5407 3249 31",
@@ -215,7 +217,7 @@ async fn other_ibans_are_approved_in_any_form() {
 
 #[tokio::test]
 async fn debits_are_idempotent_per_transaction_id() {
-    let state = SandboxState::new();
+    let state = MemoryLedger::new();
     let first = adapter(&state, false);
     // A second adapter on the same state (another gateway row, or a rebuilt adapter).
     let second = adapter(&state, false);
@@ -269,7 +271,7 @@ async fn debits_are_idempotent_per_transaction_id() {
 
 #[tokio::test]
 async fn requires_verification_sends_approvals_through_verify() {
-    let sandbox = adapter(&SandboxState::new(), true);
+    let sandbox = adapter(&MemoryLedger::new(), true);
     for (txn, iban) in [
         ("TXN-V-1", "DE89370400440532013000"),
         ("TXN-V-2", "DE43100000000000000806"),
@@ -317,7 +319,7 @@ async fn requires_verification_sends_approvals_through_verify() {
 
 #[tokio::test]
 async fn recurring_debits_and_refunds() {
-    let sandbox = adapter(&SandboxState::new(), false);
+    let sandbox = adapter(&MemoryLedger::new(), false);
     let mut first = debit("TXN-R-1", "DE89370400440532013000");
     first.kind = DebitKind::FirstRecurring;
     let first_ref = sandbox
@@ -432,7 +434,7 @@ fn later_outcomes() {
 
 #[tokio::test]
 async fn sandbox_has_no_notifications() {
-    let sandbox = adapter(&SandboxState::new(), false);
+    let sandbox = adapter(&MemoryLedger::new(), false);
     assert_eq!(sandbox.name(), "SANDBOX");
     assert!(sandbox.parse_notification(None, b"unique_id=x").is_err());
     assert_eq!(sandbox.notification_echo(&Default::default()).status, 200);
@@ -440,11 +442,14 @@ async fn sandbox_has_no_notifications() {
 
 #[tokio::test]
 async fn the_sandbox_answers_in_process_with_the_same_state() {
-    let state = SandboxState::new();
+    let state = MemoryLedger::new();
     let sandbox = adapter(&state, false);
     let now = sandbox.in_process().expect("the sandbox runs in-process");
     let approved = now
-        .debit_now(&debit("TXN-NOW-1", "DE89370400440532013000"))
+        .debit_now(
+            &mut *state.records(),
+            &debit("TXN-NOW-1", "DE89370400440532013000"),
+        )
         .unwrap();
     assert!(approved.is_approved());
     // The async face sees the same debit (idempotent by transaction id) and reconciles it.
@@ -456,14 +461,22 @@ async fn the_sandbox_answers_in_process_with_the_same_state() {
         approved
     );
     assert_eq!(
-        now.reconcile_now(&by_txn("TXN-NOW-1")).unwrap(),
+        now.reconcile_now(&mut *state.records(), &by_txn("TXN-NOW-1"))
+            .unwrap(),
         Some(approved)
     );
     assert_eq!(
-        now.debit_now(&debit("TXN-NOW-2", "DE76100000000000000503")),
+        now.debit_now(
+            &mut *state.records(),
+            &debit("TXN-NOW-2", "DE76100000000000000503")
+        ),
         Err(GatewayError::Timeout)
     );
-    assert_eq!(now.reconcile_now(&by_txn("TXN-NOW-2")).unwrap(), None);
+    assert_eq!(
+        now.reconcile_now(&mut *state.records(), &by_txn("TXN-NOW-2"))
+            .unwrap(),
+        None
+    );
     assert_eq!(state.len(), 1);
 }
 
@@ -524,7 +537,7 @@ async fn approved_reference(sandbox: &SandboxAdapter, req: &DebitRequest) -> Str
 #[tokio::test]
 async fn the_first_renewal_iban_declines_the_first_renewal_per_mandate_then_approves() {
     const IBAN: &str = "DE71100000000000000205";
-    let sandbox = adapter(&SandboxState::new(), false);
+    let sandbox = adapter(&MemoryLedger::new(), false);
     // One-off and first collections from it are approved.
     assert!(
         sandbox
@@ -590,7 +603,7 @@ async fn the_first_renewal_iban_declines_the_first_renewal_per_mandate_then_appr
 
 #[tokio::test]
 async fn renewals_follow_the_iban_table_like_one_offs() {
-    let state = SandboxState::new();
+    let state = MemoryLedger::new();
     // Verification is for a customer at the payment page, never for an off-session renewal.
     let sandbox = adapter(&state, true);
     // An approved IBAN: approved. The request's IBAN does not override the mandate's.
@@ -611,7 +624,7 @@ async fn renewals_follow_the_iban_table_like_one_offs() {
             .unwrap()
             .is_approved()
     );
-    // A reference the sandbox does not know (its state is in memory): the request's IBAN
+    // A reference the sandbox has no record of (e.g. made on another sandbox): the request's IBAN
     // decides, as for a one-off; DE91… declines AM04 every time.
     for txn in ["TXN-RT-3", "TXN-RT-4"] {
         let outcome = sandbox
@@ -705,7 +718,7 @@ async fn renewals_follow_the_iban_table_like_one_offs() {
 
 #[tokio::test]
 async fn refunds_are_checked_against_the_original_and_reconciled() {
-    let sandbox = adapter(&SandboxState::new(), false);
+    let sandbox = adapter(&MemoryLedger::new(), false);
     let mut sale = debit("TXN-RF-1", "DE89370400440532013000");
     sale.amount = eur(2999);
     let sale_ref = approved_reference(&sandbox, &sale).await;
@@ -826,7 +839,7 @@ async fn refunds_are_checked_against_the_original_and_reconciled() {
 #[tokio::test]
 async fn the_refund_decline_iban_collects_but_cannot_refund() {
     const IBAN: &str = "DE87100000000000000402";
-    let state = SandboxState::new();
+    let state = MemoryLedger::new();
     let sandbox = adapter(&state, false);
     let sale_ref = approved_reference(&sandbox, &debit("TXN-RD-1", IBAN)).await;
     let first = approved_reference(&sandbox, &first_collection("TXN-RD-2", IBAN)).await;
@@ -884,4 +897,59 @@ async fn the_refund_decline_iban_collects_but_cannot_refund() {
         .1,
         Some("AC04")
     );
+}
+
+#[tokio::test]
+async fn records_keep_test_ibans_only_and_serve_every_adapter_on_the_ledger() {
+    use catalyst_gateway::SandboxLedger;
+    let ledger = MemoryLedger::new();
+    let first = adapter(&ledger, false);
+    let payer = first
+        .debit(&debit("TXN-L-1", "FR14 2004 1010 0505 0001 3M02 606"))
+        .await
+        .unwrap();
+    let refusing = first
+        .debit(&debit("TXN-L-2", "DE87100000000000000402"))
+        .await
+        .unwrap();
+    let payer_ref = payer.reference().unwrap().to_owned();
+    let refusing_ref = refusing.reference().unwrap().to_owned();
+    {
+        let mut records = ledger.records();
+        let payer_record = records.by_transaction("TXN-L-1").unwrap().unwrap();
+        assert_eq!(
+            (payer_record.test_iban, payer_record.amount_minor),
+            (None, 1234),
+            "a payer's IBAN is not kept"
+        );
+        assert_eq!(
+            records
+                .by_reference(&refusing_ref)
+                .unwrap()
+                .unwrap()
+                .test_iban
+                .as_deref(),
+            Some("DE87100000000000000402")
+        );
+    }
+    // Another adapter on the same ledger (a rebuilt adapter, another instance's) applies the
+    // recorded IBAN's rules, not the request's.
+    let second = adapter(&ledger, false);
+    let outcome = second
+        .refund(&refund_of("TXN-L-3", &refusing_ref, 100))
+        .await
+        .unwrap();
+    assert_eq!(declined(&outcome).1, Some("AC04"));
+    for txn in ["TXN-L-4", "TXN-L-5"] {
+        let renewed = second
+            .debit(&renewal(txn, &payer_ref, Some("DE91100000000123456789")))
+            .await
+            .unwrap();
+        assert!(
+            renewed.is_approved(),
+            "{txn}: the first collection's IBAN decides: {renewed:?}"
+        );
+    }
+    assert_eq!(ledger.records().renewals(&payer_ref).unwrap(), 2);
+    assert_eq!(ledger.len(), 5);
 }

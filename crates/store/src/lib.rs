@@ -43,6 +43,7 @@ pub mod recovery;
 pub mod refunds;
 pub mod reversals;
 pub mod rotation;
+pub mod sandbox_ledger;
 pub mod schema;
 mod scoped;
 pub mod session_pay;

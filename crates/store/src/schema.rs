@@ -460,6 +460,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     batches,
     batch_transactions,
     batch_imports,
+    sandbox_ledger,
 );
 
 diesel::table! {
@@ -469,5 +470,24 @@ diesel::table! {
         position -> Text,
         done -> Bool,
         updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sandbox_ledger (transaction_id) {
+        transaction_id -> Text,
+        reference -> Text,
+        is_refund -> Bool,
+        status -> Text,
+        verification_url -> Nullable<Text>,
+        decline_code -> Nullable<Text>,
+        gateway_code -> Nullable<Text>,
+        gateway_message -> Nullable<Text>,
+        verify_decline -> Nullable<Text>,
+        amount_minor -> BigInt,
+        refunded_minor -> BigInt,
+        test_iban -> Nullable<Text>,
+        renewal_of -> Nullable<Text>,
+        created_at -> Timestamp,
     }
 }

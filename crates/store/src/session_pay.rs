@@ -80,7 +80,7 @@ pub fn claim_and_settle<E>(
     token: &str,
     now: NaiveDateTime,
     draft: impl FnOnce(&PaymentSession, &Order, &Lead) -> Result<PaymentDraft, StoreError>,
-    settle_now: impl FnOnce(&Claimed) -> Result<Option<Settlement>, E>,
+    settle_now: impl FnOnce(&mut DbConnection, &Claimed) -> Result<Option<Settlement>, E>,
 ) -> Result<(Claimed, Option<Settled>), E>
 where
     E: From<ClaimError> + From<StoreError>,
@@ -90,7 +90,7 @@ where
         let Some(transaction) = claimed.transaction.clone() else {
             return Ok((claimed, None));
         };
-        let Some(settlement) = settle_now(&claimed)? else {
+        let Some(settlement) = settle_now(conn, &claimed)? else {
             return Ok((claimed, None));
         };
         let settled = apply_to_claim(conn, &claimed, transaction, &settlement, now)?;

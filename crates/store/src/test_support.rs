@@ -85,6 +85,14 @@ impl TestDb {
     pub fn backend(&self) -> Backend {
         self.store.backend()
     }
+
+    /// Another store on this database with the same data key, sharing nothing in memory with
+    /// [`TestDb::store`]: what a second server instance, or the same one after a restart, opens.
+    pub fn open_again(&self) -> Store {
+        let mut config = small(self.store.url().clone());
+        config.data_key = self.data_key.clone();
+        Store::open(config).expect("open the test database again")
+    }
 }
 
 impl Drop for TestDb {

@@ -4,6 +4,7 @@
 mod common;
 
 use catalyst_domain::DuplicatePolicy;
+use catalyst_store::sandbox_ledger::SandboxEntry;
 use catalyst_store::session_pay::{ClaimError, PaymentDraft};
 use catalyst_store::settlement::Settlement;
 use catalyst_store::*;
@@ -134,7 +135,7 @@ test_both! {
                 Ok(d)
             };
             let mut conn = db.store.conn().unwrap();
-            let (_, settled) = catalyst_store::session_pay::claim_and_settle(&mut conn, &token, at, stamped_later, |_| {
+            let (_, settled) = catalyst_store::session_pay::claim_and_settle(&mut conn, &token, at, stamped_later, |_, _| {
                 Ok::<_, ClaimError>(Some(outcome.clone()))
             })
             .unwrap();
@@ -152,7 +153,7 @@ test_both! {
         let (token, _) = pending_session(&db.store);
         let before = stored(&db.store, &token).2;
         let mut conn = db.store.conn().unwrap();
-        let (claimed, settled) = catalyst_store::session_pay::claim_and_settle(&mut conn, &token, now(), draft, |c| {
+        let (claimed, settled) = catalyst_store::session_pay::claim_and_settle(&mut conn, &token, now(), draft, |_, c| {
             assert_eq!(c.session.status, "PAYMENT_IN_PROGRESS", "called on the claimed rows");
             Ok::<_, ClaimError>(Some(Settlement::Approved { reference: "sbx_1".into() }))
         })
@@ -173,28 +174,62 @@ test_both! {
         let (token, _) = pending_session(&db.store);
         let before = stored(&db.store, &token).2;
         let mut conn = db.store.conn().unwrap();
-        let result = catalyst_store::session_pay::claim_and_settle(&mut conn, &token, now(), draft, |_| {
+        let mut recorded = None;
+        let result = catalyst_store::session_pay::claim_and_settle(&mut conn, &token, now(), draft, |c, claimed| {
+            // The in-process gateway recorded the debit in the claim's transaction, then failed.
+            let entry = sandbox_entry(&claimed.transaction.as_ref().unwrap().merchant_transaction_id, "sbx_rolled_back");
+            entry.insert(c)?;
+            recorded = Some(entry.transaction_id);
             Err::<Option<Settlement>, _>(ClaimError::Store(StoreError::Corrupt("broken gateway".into())))
         });
         drop(conn);
         assert!(matches!(result, Err(ClaimError::Store(StoreError::Corrupt(_)))));
+        let recorded = recorded.unwrap();
+        assert_eq!(db.store.read(|c| SandboxEntry::by_transaction(c, &recorded)).unwrap(), None,
+                   "the gateway's record rolls back with the claim");
         let (session, transaction, events) = stored(&db.store, &token);
         assert_eq!((session.status.as_str(), session.version), ("PENDING", 0));
         assert!(transaction.is_none());
         assert_eq!(events, before, "no event of the rolled-back claim");
         // The session can still be paid.
         let mut conn = db.store.conn().unwrap();
-        let (_, settled) = catalyst_store::session_pay::claim_and_settle(&mut conn, &token, now(), draft, |_| {
+        let (_, settled) = catalyst_store::session_pay::claim_and_settle(&mut conn, &token, now(), draft, |_, _| {
             Ok::<_, ClaimError>(Some(Settlement::Approved { reference: "sbx_2".into() }))
         })
         .unwrap();
         assert_eq!(settled.unwrap().session.status, "COMPLETED");
     }
 
+    fn the_sandbox_ledger_finds_counts_and_bounds_refunds(db) {
+        let debit = sandbox_entry("TXN-1", "sbx_1");
+        let mut renewal = sandbox_entry("TXN-2", "sbx_2");
+        renewal.renewal_of = Some("sbx_1".into());
+        db.store.write(|c| { debit.insert(c)?; renewal.insert(c) }).unwrap();
+        assert_eq!(db.store.read(|c| SandboxEntry::by_reference(c, "sbx_2")).unwrap(), Some(renewal.clone()));
+        assert_eq!(db.store.read(|c| SandboxEntry::renewals(c, "sbx_1")).unwrap(), 1);
+        assert_eq!(db.store.read(|c| SandboxEntry::renewals(c, "sbx_2")).unwrap(), 0);
+        // A reference is unique.
+        let taken = sandbox_entry("TXN-3", "sbx_1");
+        assert!(matches!(db.store.write(|c| taken.insert(c)), Err(StoreError::Conflict(_))));
+        // Refunds add up to the amount, not beyond.
+        assert!(db.store.write(|c| SandboxEntry::add_refunded(c, "TXN-1", 1000)).unwrap());
+        assert!(!db.store.write(|c| SandboxEntry::add_refunded(c, "TXN-1", 235)).unwrap());
+        assert!(db.store.write(|c| SandboxEntry::add_refunded(c, "TXN-1", 234)).unwrap());
+        assert_eq!(db.store.read(|c| SandboxEntry::by_transaction(c, "TXN-1")).unwrap().unwrap().refunded_minor, 1234);
+        // Verification: the new outcome, and nothing left to verify.
+        let mut verified = renewal.clone();
+        verified.status = "declined".into();
+        verified.decline_code = Some("mandate_rejected".into());
+        verified.gateway_code = Some("MS02".into());
+        db.store.write(|c| verified.set_outcome(c)).unwrap();
+        let after = db.store.read(|c| SandboxEntry::by_transaction(c, "TXN-2")).unwrap().unwrap();
+        assert_eq!((after.status.as_str(), after.gateway_code.as_deref(), after.verify_decline), ("declined", Some("MS02"), None));
+    }
+
     fn a_network_gateway_gets_only_the_claim(db) {
         let (token, _) = pending_session(&db.store);
         let mut conn = db.store.conn().unwrap();
-        let (claimed, settled) = catalyst_store::session_pay::claim_and_settle(&mut conn, &token, now(), draft, |_| {
+        let (claimed, settled) = catalyst_store::session_pay::claim_and_settle(&mut conn, &token, now(), draft, |_, _| {
             Ok::<_, ClaimError>(None)
         })
         .unwrap();
@@ -202,7 +237,7 @@ test_both! {
         let (session, transaction, _) = stored(&db.store, &token);
         assert_eq!((session.status.as_str(), transaction.unwrap().status.as_str()), ("PAYMENT_IN_PROGRESS", "pending"));
         // A second payer is turned away; the outcome arrives later from the claim's rows.
-        let again = catalyst_store::session_pay::claim_and_settle(&mut conn, &token, now(), draft, |_| {
+        let again = catalyst_store::session_pay::claim_and_settle(&mut conn, &token, now(), draft, |_, _| {
             Ok::<_, ClaimError>(None)
         });
         assert!(matches!(again, Err(ClaimError::NotPayable)));
@@ -318,7 +353,7 @@ test_both! {
             .unwrap();
             Gateway::find(conn, &t.id, &g.id).unwrap();
             Lead::find(conn, &t.id, &created.lead.id).unwrap();
-            let (claimed, _) = catalyst_store::session_pay::claim_and_settle(conn, &created.session.token, now(), draft, |_| {
+            let (claimed, _) = catalyst_store::session_pay::claim_and_settle(conn, &created.session.token, now(), draft, |_, _| {
                 Ok::<_, ClaimError>(Some(outcome.clone()))
             })
             .unwrap();
@@ -390,7 +425,7 @@ test_both! {
         for _ in 0..2 {
             let (token, _) = pending_session(&db.store);
             let mut conn = db.store.conn().unwrap();
-            let (claimed, _) = catalyst_store::session_pay::claim_and_settle(&mut conn, &token, now(), with_taken_id, |_| {
+            let (claimed, _) = catalyst_store::session_pay::claim_and_settle(&mut conn, &token, now(), with_taken_id, |_, _| {
                 Ok::<_, ClaimError>(None)
             })
             .unwrap();
@@ -403,5 +438,27 @@ test_both! {
         assert_eq!(ids[0], taken);
         assert_ne!(ids[1], taken);
         assert!(ids[1].starts_with("TXN-") && ids[1].len() == taken.len(), "{}", ids[1]);
+    }
+}
+
+/// A sandbox debit awaiting verification, as the gateway records it.
+fn sandbox_entry(transaction_id: &str, reference: &str) -> SandboxEntry {
+    SandboxEntry {
+        transaction_id: transaction_id.into(),
+        reference: reference.into(),
+        is_refund: false,
+        status: "verification_required".into(),
+        verification_url: Some(format!(
+            "https://pay.example.com/sandbox/verify/{reference}"
+        )),
+        decline_code: None,
+        gateway_code: None,
+        gateway_message: None,
+        verify_decline: Some("MS02".into()),
+        amount_minor: 1234,
+        refunded_minor: 0,
+        test_iban: Some("DE65100000000000000701".into()),
+        renewal_of: None,
+        created_at: now(),
     }
 }

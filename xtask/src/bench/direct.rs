@@ -23,6 +23,7 @@ use catalyst_domain::token::SessionToken;
 use catalyst_domain::{
     DuplicatePolicy, LeadId, Locale, OrderId, OrderStatus, SessionId, SessionMode, SessionStatus,
 };
+use catalyst_store::sandbox_ledger::SandboxEntry;
 use catalyst_store::schema::{leads, session_payers};
 use catalyst_store::session_pay::{ClaimError, PaymentDraft};
 use catalyst_store::settlement::Settlement;
@@ -293,7 +294,8 @@ pub fn new_order(session: &PaymentSession, order_number: String, at: NaiveDateTi
 ///    on a taken number), `order.created` into the outbox — one write transaction;
 /// 3. `catalyst_store::session_pay::claim_and_settle` with the sandbox's immediate approval: session, order, lead
 ///    and gateway in one query, `PENDING → PAYMENT_IN_PROGRESS`, insert mandate and pending
-///    transaction, order `PENDING`, `transaction.created`; then from the claim's rows:
+///    transaction, order `PENDING`, `transaction.created`; the sandbox's `sandbox_ledger` row
+///    (its lookup by transaction id left out); then from the claim's rows:
 ///    transaction approved, `transaction.status_changed`, session and order `COMPLETED`,
 ///    mandate `RCUR`, `payment_session.completed` — one write transaction. The envelope is
 ///    built from the rows it returned (no reads).
@@ -332,7 +334,28 @@ pub fn create_and_pay(conn: &mut DbConnection, target: &Target, email: &str) -> 
         &token,
         now(),
         |s, o, l| Ok(payment_draft(s, o, l)),
-        |_| Ok::<_, ClaimError>(Some(Settlement::Approved { reference })),
+        |c, claimed| {
+            // The sandbox's record of the debit, as the adapter writes it.
+            let t = claimed.transaction.as_ref().ok_or(StoreError::NotFound)?;
+            SandboxEntry {
+                transaction_id: t.merchant_transaction_id.clone(),
+                reference: reference.clone(),
+                is_refund: false,
+                status: "approved".into(),
+                verification_url: None,
+                decline_code: None,
+                gateway_code: None,
+                gateway_message: None,
+                verify_decline: None,
+                amount_minor: t.amount_minor,
+                refunded_minor: 0,
+                test_iban: None,
+                renewal_of: None,
+                created_at: now(),
+            }
+            .insert(c)?;
+            Ok::<_, ClaimError>(Some(Settlement::Approved { reference }))
+        },
     )
     .map_err(|e| match e {
         ClaimError::Store(e) => e,

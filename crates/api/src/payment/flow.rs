@@ -20,7 +20,7 @@ use serde_json::Value;
 use super::adapter::{adapter_for, try_adapter_for};
 use super::draft::{debit_request, draft};
 use super::input::PayInput;
-use super::reconcile::{lookup, never_debited, settle, settle_now};
+use super::reconcile::{debit_now, lookup, never_debited, settle};
 use crate::db;
 use crate::envelope::{self, Call};
 use crate::error::{ApiError, Conflict};
@@ -64,9 +64,9 @@ pub async fn pay(state: AppState, token: String, input: PayInput) -> Result<Valu
             &tk,
             at,
             |s, o, l| draft(st.store.cipher(), &b, mandate_text, (s, o, l), at),
-            |claimed| match try_adapter_for(&st, &claimed.gateway)? {
+            |conn, claimed| match try_adapter_for(&st, &claimed.gateway)? {
                 Ok(built) => {
-                    let settlement = debit_in_process(&st, built.as_ref(), claimed, &b)?;
+                    let settlement = debit_in_process(conn, &st, built.as_ref(), claimed, &b)?;
                     adapter = Some(built);
                     Ok::<_, ApiError>(settlement)
                 }
@@ -139,9 +139,10 @@ enum Claim {
     AwaitsGateway(Box<Claimed>, Arc<dyn GatewayAdapter>),
 }
 
-/// The outcome of the claimed debit if `adapter` answers in-process; `None` for a gateway over
-/// the network.
+/// The outcome of the claimed debit if `adapter` answers in-process, its records written on
+/// `conn` (the claim's transaction); `None` for a gateway over the network.
 fn debit_in_process(
+    conn: &mut DbConnection,
     state: &AppState,
     adapter: &dyn GatewayAdapter,
     claimed: &Claimed,
@@ -159,7 +160,7 @@ fn debit_in_process(
         t,
         input,
     )?;
-    let settlement = settle_now(gateway, t, gateway.debit_now(&request));
+    let settlement = debit_now(conn, gateway, t, &request)?;
     telemetry::payment(adapter.name(), &settlement);
     Ok(Some(settlement))
 }

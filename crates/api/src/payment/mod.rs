@@ -19,6 +19,6 @@ pub use adapter::{CREDENTIALS_CONTEXT, GatewayAdapterExt, adapter_for, try_adapt
 pub use flow::{pay, verify};
 pub use input::PayInput;
 pub use reconcile::{
-    IfNotFound, Record, decline_message, lookup, may_have_reached, never_debited, record, settle,
-    settle_now, settlement_of,
+    IfNotFound, Record, debit_now, decline_message, lookup, may_have_reached, never_debited,
+    record, settle, settle_now, settlement_of,
 };

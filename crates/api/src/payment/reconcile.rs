@@ -8,9 +8,13 @@
 //! answer → pending, for the recovery worker.
 
 use catalyst_gateway::ReconcileRequest;
-use catalyst_gateway::{GatewayAdapter, GatewayError, GatewayOutcome, InProcessGateway};
-use catalyst_store::Transaction;
+use catalyst_gateway::{
+    DebitRequest, GatewayAdapter, GatewayError, GatewayOutcome, InProcessGateway, SandboxLedger,
+};
 use catalyst_store::settlement::Settlement;
+use catalyst_store::{DbConnection, StoreError, Transaction};
+
+use crate::sandbox_ledger::DbLedger;
 
 /// What the gateway has on record for a transaction.
 pub enum Record {
@@ -87,9 +91,11 @@ pub async fn settle(
     }
 }
 
-/// [`settle`] for a gateway that answers in-process: its "not found" is final at once.
+/// [`settle`] for a gateway that answers in-process, from its records in `ledger`: its "not
+/// found" is final at once.
 pub fn settle_now(
     gateway: &dyn InProcessGateway,
+    ledger: &mut dyn SandboxLedger,
     t: &Transaction,
     answer: Result<GatewayOutcome, GatewayError>,
 ) -> Settlement {
@@ -97,10 +103,25 @@ pub fn settle_now(
         Ok(outcome) => settlement_of(outcome),
         Err(error) => {
             fault(t, &error);
-            let found = Record::of(gateway.reconcile_now(&lookup(t)));
+            let found = Record::of(gateway.reconcile_now(ledger, &lookup(t)));
             found.settle(t, not_found_after(&error, false))
         }
     }
+}
+
+/// Debits `t` on an in-process gateway and settles its answer, the gateway's records written
+/// on `conn`. A failed write of those records is an error, so that the caller's transaction
+/// rolls back rather than record an outcome the gateway has no record of.
+pub fn debit_now(
+    conn: &mut DbConnection,
+    gateway: &dyn InProcessGateway,
+    t: &Transaction,
+    request: &DebitRequest,
+) -> Result<Settlement, StoreError> {
+    let mut ledger = DbLedger::new(conn);
+    let answer = gateway.debit_now(&mut ledger, request);
+    let settlement = settle_now(gateway, &mut ledger, t, answer);
+    ledger.finish(settlement)
 }
 
 fn fault(t: &Transaction, error: &GatewayError) {

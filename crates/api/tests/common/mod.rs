@@ -28,10 +28,7 @@ impl Ctx {
     }
 
     fn on(db: TestDb) -> Self {
-        let mut config = ApiConfig::new(BASE);
-        config.browser_read_burst = 1000.0;
-        config.browser_read_per_sec = 1000.0;
-        let state = AppState::new(db.store.clone(), config);
+        let state = AppState::new(db.store.clone(), config());
         Self { db, state }
     }
 
@@ -42,9 +39,7 @@ impl Ctx {
         Response = ServiceResponse<impl MessageBody>,
         Error = actix_web::Error,
     > {
-        let state = self.state.clone();
-        test::init_service(App::new().configure(move |cfg| catalyst_api::configure(cfg, state)))
-            .await
+        app_on(self.state.clone()).await
     }
 
     /// An app on this test's database with its own state, built from the tests' configuration
@@ -58,15 +53,38 @@ impl Ctx {
         Response = ServiceResponse<impl MessageBody>,
         Error = actix_web::Error,
     > {
-        let mut config = ApiConfig::new(BASE);
-        config.browser_read_burst = 1000.0;
-        config.browser_read_per_sec = 1000.0;
+        let mut config = config();
         change(&mut config);
-        let state = AppState::new(self.db.store.clone(), config);
-        test::init_service(App::new().configure(move |cfg| catalyst_api::configure(cfg, state)))
-            .await
+        app_on(AppState::new(self.db.store.clone(), config)).await
     }
 
+    /// The state of another server instance on the same database: its own store (pool), rate
+    /// limiters, gateway context — nothing shared in memory with `self.state`. Also what this
+    /// server has after a restart.
+    pub fn other_instance(&self) -> AppState {
+        AppState::new(self.db.open_again(), config())
+    }
+}
+
+fn config() -> ApiConfig {
+    let mut config = ApiConfig::new(BASE);
+    config.browser_read_burst = 1000.0;
+    config.browser_read_per_sec = 1000.0;
+    config
+}
+
+/// An app on `state`.
+pub async fn app_on(
+    state: AppState,
+) -> impl Service<
+    actix_http::Request,
+    Response = ServiceResponse<impl MessageBody>,
+    Error = actix_web::Error,
+> {
+    test::init_service(App::new().configure(move |cfg| catalyst_api::configure(cfg, state))).await
+}
+
+impl Ctx {
     pub fn tenant(&self, name: &str) -> TenantCredentials {
         provision::create_tenant(&self.db.store, name).unwrap()
     }
