@@ -4,6 +4,7 @@
 
 mod support;
 
+use catalyst_domain::transaction::TransactionStatus;
 use catalyst_store::PaymentSession;
 use catalyst_store::test_support::TestDb;
 use serde_json::{Value, json};
@@ -135,7 +136,7 @@ fn batch_import(db: TestDb) {
         (Some("pain.002"), Some(1), Some(false)),
         "{summary}"
     );
-    assert_eq!(transaction().status, "approved");
+    assert_eq!(transaction().status, TransactionStatus::Approved);
     let events = count(&db, "SELECT COUNT(*) AS n FROM webhook_events");
 
     let out = run(&[

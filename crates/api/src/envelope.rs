@@ -1,6 +1,7 @@
 //! The result envelope (`object: "payment_session.result"`, API.md §3.5), built from what was
 //! stored — never from what the gateway said in passing. Every key is always present.
 
+use catalyst_domain::transaction::TransactionStatus;
 use catalyst_store::payments::HOLDER_CONTEXT;
 use catalyst_store::session_pay::{Claimed, Settled};
 use catalyst_store::{
@@ -29,14 +30,18 @@ fn outcome(
     call: Call,
     awaits_bank: bool,
 ) -> (&'static str, Value) {
-    match (session.status.as_str(), t.map(|t| t.status.as_str())) {
-        ("PAYMENT_IN_PROGRESS", Some("pending")) if awaits_bank => ("pending", Value::Null),
+    match (session.status.as_str(), t.map(|t| t.status)) {
+        ("PAYMENT_IN_PROGRESS", Some(TransactionStatus::Pending)) if awaits_bank => {
+            ("pending", Value::Null)
+        }
         ("COMPLETED", _) => ("completed", Value::Null),
         ("AWAITING_VERIFICATION", _) => ("awaiting_verification", Value::Null),
         ("FAILED", _) => ("failed", json!(false)),
         ("EXPIRED", _) => ("expired", json!(false)),
-        ("PENDING", Some("declined")) if call == Call::Verify => ("failed", json!(true)),
-        ("PENDING", Some("declined")) => ("declined", json!(true)),
+        ("PENDING", Some(TransactionStatus::Declined)) if call == Call::Verify => {
+            ("failed", json!(true))
+        }
+        ("PENDING", Some(TransactionStatus::Declined)) => ("declined", json!(true)),
         // The gateway's answer is not known yet: not retryable until it is known not to be a debit.
         ("PAYMENT_IN_PROGRESS", _) => ("declined", json!(false)),
         _ => ("pending", Value::Null),
@@ -162,7 +167,7 @@ pub fn render(store: &Store, parts: Parts, call: Call, livemode: bool) -> Result
     let awaits_bank = gateway.adapter == catalyst_gateway::batch::NAME;
     let (status, retry_allowed) = outcome(session, t.as_ref(), call, awaits_bank);
     let error_details = match &t {
-        Some(t) if t.status == "pending" && awaits_bank => Value::Null,
+        Some(t) if t.status == TransactionStatus::Pending && awaits_bank => Value::Null,
         Some(t) if session.status == "PAYMENT_IN_PROGRESS" => error_details(t),
         Some(t) if t.error_code.is_some() => error_details(t),
         _ => Value::Null,
@@ -192,7 +197,7 @@ pub fn render(store: &Store, parts: Parts, call: Call, livemode: bool) -> Result
         "payment_method": payment_method(mandate.as_ref(), holder),
         "sepa": {
             "mandate_reference": mandate.as_ref().map(|m| m.reference.clone()),
-            "sequence_type": t.as_ref().map(|t| t.sequence_type.clone()).or_else(|| mandate.as_ref().map(|m| m.sequence_type.clone())),
+            "sequence_type": t.as_ref().map(|t| t.sequence_type).or_else(|| mandate.as_ref().map(|m| m.sequence_type)),
             "creditor_identifier": gateway.creditor_identifier,
         },
         "adapter": {"name": gateway.adapter},
@@ -215,12 +220,12 @@ pub fn holder_name(store: &Store, mandate: Option<&Mandate>) -> Result<Option<St
 /// `error_details` of a transaction: its decline, or, while it is still pending, that the
 /// gateway's answer is being reconciled; `null` for an approved one.
 pub fn error_details(t: &Transaction) -> Value {
-    match (&t.error_code, t.status.as_str()) {
+    match (&t.error_code, t.status) {
         (Some(_), _) => json!({
             "code": t.error_code, "message": t.error_message,
             "gateway_code": t.gateway_code, "gateway_message": t.gateway_message,
         }),
-        (None, "pending") => json!({
+        (None, TransactionStatus::Pending) => json!({
             "code": "gateway_unavailable", "message": "The gateway did not answer; the payment is being reconciled.",
             "gateway_code": null, "gateway_message": null,
         }),

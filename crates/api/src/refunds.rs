@@ -11,6 +11,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use catalyst_domain::money::{Currency, Money, check_amount_syntax, parse_amount_json};
+use catalyst_domain::transaction::TransactionStatus;
 use catalyst_domain::validation::{self, ValidationErrors};
 use catalyst_gateway::{GatewayAdapter, GatewayError, GatewayOutcome, RefundRequest};
 use catalyst_store::events::refund_status;
@@ -87,7 +88,7 @@ impl From<RefundError> for ApiError {
 
 /// The refund object (`object: "refund"`).
 pub fn render(r: &Transaction, order: &Order) -> Result<Value, ApiError> {
-    let error_details = (r.status == "declined").then(|| {
+    let error_details = (r.status == TransactionStatus::Declined).then(|| {
         json!({"code": r.error_code, "message": r.error_message,
                "gateway_code": r.gateway_code, "gateway_message": r.gateway_message})
     });
@@ -102,7 +103,7 @@ pub fn render(r: &Transaction, order: &Order) -> Result<Value, ApiError> {
         "amount": money(r.amount_minor, &r.currency)?,
         "currency": r.currency,
         "reason": r.description,
-        "status": refund_status(&r.status),
+        "status": refund_status(r.status),
         "error_details": error_details,
         "order": {"id": order.id, "order_number": order.order_number, "status": order.status},
         "created_at": timestamp(r.created_at),

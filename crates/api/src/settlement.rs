@@ -8,6 +8,7 @@
 
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_domain::transaction::TransactionStatus;
 use catalyst_gateway::{GatewayAdapter, GatewayError, Notification, ReconcileRequest};
 use catalyst_store::chargebacks::Chargeback;
 use catalyst_store::payments::IBAN_CONTEXT;
@@ -99,16 +100,19 @@ async fn apply_notification(
         }
     };
     let chargeback_like = n.status == "chargebacked" || n.event.as_deref() == Some("chargeback");
-    match (t.status.as_str(), settlement) {
-        ("pending", Settlement::Verification { .. } | Settlement::Pending { .. }) => {}
-        ("pending", settlement) => {
+    match (t.status, settlement) {
+        (
+            TransactionStatus::Pending,
+            Settlement::Verification { .. } | Settlement::Pending { .. },
+        ) => {}
+        (TransactionStatus::Pending, settlement) => {
             db::read(&state.store, move |c| {
                 catalyst_store::outcome::apply_outcome(c, &t.id, &settlement, now())
             })
             .await?;
         }
         (
-            "approved",
+            TransactionStatus::Approved,
             Settlement::Declined {
                 code,
                 gateway_code,

@@ -7,6 +7,7 @@ mod common;
 
 use actix_web::http::StatusCode;
 use actix_web::test;
+use catalyst_domain::transaction::TransactionStatus;
 use catalyst_store::{PaymentSession, Transaction};
 use common::*;
 use serde_json::{Value, json};
@@ -319,7 +320,7 @@ api_test! {
         let (status, summary) = import(&app, &gw, &tenant.secret_key, "application/xml", &later).await;
         assert_eq!(status, StatusCode::CREATED, "{summary}");
         assert_eq!(counts(&summary), [3, 1, 0, 0, 0, 0, 2, 0], "{summary}");
-        assert_eq!(ctx.db.store.read(|c| Transaction::by_id(c, &t3.id)).unwrap().status, "approved");
+        assert_eq!(ctx.db.store.read(|c| Transaction::by_id(c, &t3.id)).unwrap().status, TransactionStatus::Approved);
     }
 }
 
@@ -358,9 +359,9 @@ api_test! {
         assert!(summary["mismatches"][0]["message"].as_str().unwrap().contains("amount 755"), "{summary}");
 
         let status_of = |t: &Transaction| ctx.db.store.read(|c| Transaction::by_id(c, &t.id)).unwrap();
-        assert_eq!(status_of(&t1).status, "charged_back");
-        assert_eq!(status_of(&t2).status, "charged_back");
-        assert_eq!(status_of(&t3).status, "approved", "a mismatched entry is not applied");
+        assert_eq!(status_of(&t1).status, TransactionStatus::ChargedBack);
+        assert_eq!(status_of(&t2).status, TransactionStatus::ChargedBack);
+        assert_eq!(status_of(&t3).status, TransactionStatus::Approved, "a mismatched entry is not applied");
         let declined = status_of(&t4);
         assert_eq!((declined.status.as_str(), declined.error_code.as_deref(), declined.gateway_code.as_deref()),
             ("declined", Some("account_closed"), Some("AC04")), "a return of a pending debit declines it");
@@ -425,7 +426,7 @@ api_test! {
         let (status, body) = import(&app, &gw, &tenant.restricted_key, "application/xml", &good).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "secret key only: {body}");
         assert_eq!(footprint(&ctx), before, "nothing changed");
-        assert_eq!(ctx.db.store.read(|c| Transaction::by_id(c, &t1.id)).unwrap().status, "pending");
+        assert_eq!(ctx.db.store.read(|c| Transaction::by_id(c, &t1.id)).unwrap().status, TransactionStatus::Pending);
     }
 }
 
@@ -445,7 +446,7 @@ api_test! {
         let (status, body) = import(&app, &gw_b, &b.secret_key, "application/xml", &xml).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         assert_eq!(counts(&body), [1, 0, 0, 0, 0, 1, 0, 0], "another tenant's collection is unknown: {body}");
-        assert_eq!(ctx.db.store.read(|c| Transaction::by_id(c, &t.id)).unwrap().status, "pending");
+        assert_eq!(ctx.db.store.read(|c| Transaction::by_id(c, &t.id)).unwrap().status, TransactionStatus::Pending);
 
         // A pending collection not yet in a batch of this gateway is unknown too.
         let (_, loose) = pending_debit(&ctx, &app, &a.restricted_key, &gw_a, "4.00", "l@example.com").await;
@@ -489,7 +490,7 @@ api_test! {
             assert_eq!((after.status.as_str(), after.gateway_code.as_deref(), after.error_code.as_deref()),
                 ("declined", Some("FF01"), Some("unknown")));
         }
-        assert_eq!(ctx.db.store.read(|c| Transaction::by_id(c, &other.id)).unwrap().status, "pending", "another batch");
+        assert_eq!(ctx.db.store.read(|c| Transaction::by_id(c, &other.id)).unwrap().status, TransactionStatus::Pending, "another batch");
     }
 }
 
@@ -573,7 +574,7 @@ api_test! {
         assert_eq!(status, StatusCode::CREATED, "{summary}");
         assert_eq!(counts(&summary), [1, 0, 0, 1, 0, 0, 0, 0], "{summary}");
         assert_eq!(events(&ctx, "chargeback.created"), chargebacks + 1);
-        assert_eq!(transaction_of(&ctx, &tok2).status, "charged_back");
+        assert_eq!(transaction_of(&ctx, &tok2).status, TransactionStatus::ChargedBack);
 
         // Reconciliation shows where each collection ended.
         let (status, _, listed) = send(&app, get(&format!("/api/v1/reconciliation/transactions/?start_date={}", today())).auth(&tenant.restricted_key)).await;
@@ -633,10 +634,10 @@ api_test! {
             let after = ctx.db.store.read(|c| Transaction::by_id(c, &t.id)).unwrap();
             (after.status, after.gateway_code)
         };
-        assert_eq!(code(&t1), ("declined".to_owned(), Some("MS03".to_owned())));
-        assert_eq!(code(&t2), ("declined".to_owned(), Some("MS03".to_owned())));
-        assert_eq!(code(&t3), ("declined".to_owned(), Some("AM04".to_owned())), "its own line wins");
-        assert_eq!(code(&later).0, "pending", "another file");
+        assert_eq!(code(&t1), (TransactionStatus::Declined, Some("MS03".to_owned())));
+        assert_eq!(code(&t2), (TransactionStatus::Declined, Some("MS03".to_owned())));
+        assert_eq!(code(&t3), (TransactionStatus::Declined, Some("AM04".to_owned())), "its own line wins");
+        assert_eq!(code(&later).0, TransactionStatus::Pending, "another file");
         assert_ne!(session_status(&ctx, &tok1), "COMPLETED");
     }
 }

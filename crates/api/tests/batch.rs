@@ -5,6 +5,7 @@
 
 mod common;
 
+use catalyst_domain::transaction::TransactionStatus;
 use std::io::Write;
 use std::process::Command;
 
@@ -98,7 +99,7 @@ api_test! {
         let later = catalyst_store::now() + chrono::Duration::days(30);
         assert_eq!(run_once(&ctx.state, &RecoveryPolicy::default(), later).await.unwrap(), 0);
         let (_, after) = stored();
-        assert_eq!(after.status, "pending");
+        assert_eq!(after.status, TransactionStatus::Pending);
         let schedule = ctx.db.store.read(|c| catalyst_store::recovery::schedule_of(c, &after.id)).unwrap();
         assert_eq!(schedule.0, 0, "never reconciled: {schedule:?}");
     }
@@ -290,7 +291,7 @@ api_test! {
         assert!(text.contains("<MndtId>MAND-"), "{text}");
         // The transactions stay pending: only the bank's report settles them.
         let status_of = |id: &str| ctx.db.store.read(|c| Transaction::by_id(c, id)).unwrap().status;
-        assert_eq!(status_of(&first.id), "pending");
+        assert_eq!(status_of(&first.id), TransactionStatus::Pending);
     }
 }
 
@@ -451,7 +452,7 @@ api_test! {
         let e2e = uuid::Uuid::parse_str(&renewal.id).unwrap().simple().to_string();
         assert!(text.contains(&format!("<EndToEndId>{e2e}</EndToEndId>")) && text.contains("<SeqTp>RCUR</SeqTp>"), "{text}");
         // Still pending after the cut: the subscription waits for the bank's report.
-        assert_eq!(ctx.db.store.read(|c| Transaction::by_id(c, &renewal.id)).unwrap().status, "pending");
+        assert_eq!(ctx.db.store.read(|c| Transaction::by_id(c, &renewal.id)).unwrap().status, TransactionStatus::Pending);
     }
 }
 

@@ -7,6 +7,7 @@ mod common;
 
 use actix_web::http::StatusCode;
 use catalyst_api::billing::{RunReport, run_once};
+use catalyst_domain::transaction::TransactionStatus;
 use catalyst_store::billing::{self, Claim};
 use catalyst_store::payments::IBAN_CONTEXT;
 use catalyst_store::reversals::{Reason, ReversalKind};
@@ -356,8 +357,8 @@ api_test! {
         assert_eq!((retry.collected, retry.approved), (1, 1), "{retry:?}");
         let after = reload(&ctx, &s);
         assert_eq!((after.status.as_str(), after.dunning_attempts, after.periods_billed), ("ACTIVE", 0, 2));
-        assert_eq!(renewals(&ctx, &s).iter().map(|t| (t.billing_period, t.billing_attempt, t.status.clone())).collect::<Vec<_>>(),
-                   [(Some(due), Some(1), "declined".to_owned()), (Some(due), Some(2), "approved".to_owned())]);
+        assert_eq!(renewals(&ctx, &s).iter().map(|t| (t.billing_period, t.billing_attempt, t.status)).collect::<Vec<_>>(),
+                   [(Some(due), Some(1), TransactionStatus::Declined), (Some(due), Some(2), TransactionStatus::Approved)]);
     }
 
     async fn the_upcoming_notice_is_sent_once_n_days_before(ctx) {
@@ -474,7 +475,7 @@ api_test! {
         let policy = RecoveryPolicy { not_found_checks: 1, ..Default::default() };
         assert_eq!(recovery::run_once(&ctx.state, &policy, at + policy.grace + chrono::Duration::seconds(1)).await.unwrap(), 2);
         let [t] = renewals(&ctx, &submitted).try_into().unwrap();
-        assert_eq!(t.status, "approved");
+        assert_eq!(t.status, TransactionStatus::Approved);
         let after = reload(&ctx, &submitted);
         assert_eq!((after.periods_billed, after.collect_on), (1, Some(d("2027-02-28"))));
         let [t] = renewals(&ctx, &lost).try_into().unwrap();
@@ -485,8 +486,8 @@ api_test! {
         assert_eq!(bill(&ctx, "2027-01-31").await.collected, 0);
         let report = bill(&ctx, "2027-02-01").await;
         assert_eq!((report.collected, report.approved), (1, 1), "{report:?}");
-        let attempts: Vec<_> = renewals(&ctx, &lost).iter().map(|t| (t.billing_attempt.unwrap(), t.status.clone())).collect();
-        assert_eq!(attempts, [(1, "declined".to_owned()), (2, "approved".to_owned())]);
+        let attempts: Vec<_> = renewals(&ctx, &lost).iter().map(|t| (t.billing_attempt.unwrap(), t.status)).collect();
+        assert_eq!(attempts, [(1, TransactionStatus::Declined), (2, TransactionStatus::Approved)]);
         assert_eq!(count(&ctx, &format!("SELECT COUNT(*) AS n FROM transactions WHERE subscription_id = '{}' AND status = 'approved'", submitted.id)), 1);
     }
 

@@ -2,6 +2,7 @@
 
 mod common;
 
+use catalyst_domain::transaction::SequenceType;
 use std::collections::BTreeSet;
 
 use actix_web::http::StatusCode;
@@ -303,7 +304,7 @@ api_test! {
         let expected = catalyst_domain::billing::BillingFrequency::Monthly.add_to(chrono::Utc::now().date_naive());
         assert_eq!(sub["next_billing_date"], expected.format("%Y-%m-%d").to_string());
         let mandate = ctx.db.store.read(|c| catalyst_store::Mandate::page(c, &demo.tenant_id, &catalyst_store::PageRequest { size: 10, cursor: None })).unwrap();
-        assert_eq!(mandate.items[0].sequence_type, "RCUR", "the next collection is RCUR");
+        assert_eq!(mandate.items[0].sequence_type, SequenceType::Recurring, "the next collection is RCUR");
     }
 
     async fn customer_modes_save_the_mandate(ctx) {

@@ -4,6 +4,7 @@
 
 mod common;
 
+use catalyst_domain::transaction::TransactionStatus;
 use std::collections::{BTreeMap, BTreeSet};
 
 use actix_web::body::MessageBody;
@@ -1299,9 +1300,9 @@ fn bulk_rows(store: &Store, env: &Value, tenants: &[&str], n: u32) -> Bulk {
         t.order_id.clone_from(&o.id);
         t.tenant_id.clone_from(&tenant);
         t.status = if i % 4 == 0 {
-            "declined".into()
+            TransactionStatus::Declined
         } else {
-            "approved".into()
+            TransactionStatus::Approved
         };
         let mut cb = NewChargeback::of(&t, "chargeback", "MD06", at.date());
         cb.tenant_id.clone_from(&tenant);

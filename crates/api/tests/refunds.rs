@@ -10,6 +10,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
 use catalyst_api::recovery::{RecoveryPolicy, run_once};
+use catalyst_domain::transaction::TransactionStatus;
 use catalyst_gateway::fake::{self, FakeConfig, Terminal};
 use catalyst_gateway::{GatewaySettings, RefundRequest, build_adapter};
 use catalyst_store::refunds::{self, RefundDraft};
@@ -279,7 +280,7 @@ api_test! {
         assert_eq!(settled["chargebacks"][0]["transaction_id"], json!(charged));
         let (debit, _, order) = stored(&ctx, &charged);
         assert_eq!((debit.status.as_str(), order.status.as_str()), ("charged_back", "CHARGEDBACK"));
-        assert_eq!(stored(&ctx, partial["id"].as_str().unwrap()).0.status, "approved");
+        assert_eq!(stored(&ctx, partial["id"].as_str().unwrap()).0.status, TransactionStatus::Approved);
         let (status, _, e) = send(&app, post(&refund_path(&charged), json!({})).auth(&demo.restricted_key)).await;
         assert_eq!((status, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("refund_not_allowed")), "{e}");
         assert!(e["detail"].as_str().unwrap().contains("charged back"), "{e}");

@@ -10,6 +10,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
 use catalyst_api::provision::DemoSetup;
+use catalyst_domain::transaction::{TransactionKind, TransactionStatus};
 use catalyst_store::schema::{subscriptions as subs, webhook_events};
 use catalyst_store::subscriptions as store_subs;
 use catalyst_store::{Store, Subscription, Transaction};
@@ -223,8 +224,8 @@ api_test! {
             id: uuid::Uuid::now_v7().to_string(),
             session_id: None,
             merchant_transaction_id: "TXN-20270101-0000abcd".into(),
-            kind: "sdd_rebill".into(),
-            status: "declined".into(),
+            kind: TransactionKind::Rebill,
+            status: TransactionStatus::Declined,
             error_code: Some("insufficient_funds".into()),
             subscription_id: Some(id.clone()),
             billing_period: Some(d("2027-01-15")),

@@ -4,6 +4,7 @@
 
 mod common;
 
+use catalyst_domain::transaction::TransactionStatus;
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
@@ -330,7 +331,7 @@ api_test! {
         }
         assert_eq!(ctx.count("chargebacks"), 1, "the same notification twice changes nothing the second time");
         let t = ctx.db.store.read(|c| catalyst_store::Transaction::by_id(c, env["transaction"]["id"].as_str().unwrap())).unwrap();
-        assert_eq!(t.status, "charged_back");
+        assert_eq!(t.status, TransactionStatus::ChargedBack);
         let (status, _, _) = send(&app, post(&format!("/api/v1/gateways/{}/notifications/", uuid::Uuid::now_v7()), json!({}))).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         fake.stop().await;

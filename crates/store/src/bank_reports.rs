@@ -7,6 +7,7 @@
 //! [`Entry`]s. A report is recorded in `batch_imports` under the SHA-256 of its bytes, so the
 //! same file imported again changes nothing and answers with the first import's summary.
 
+use catalyst_domain::transaction::TransactionStatus;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -298,7 +299,7 @@ fn apply_entry(
         }
         return Ok(());
     }
-    let pending = t.status == "pending";
+    let pending = t.status == TransactionStatus::Pending;
     match &entry.action {
         Action::Settle if pending => {
             let reference = t.gateway_reference.clone().unwrap_or_else(|| t.id.clone());
@@ -309,7 +310,7 @@ fn apply_entry(
             apply_outcome_in(conn, &t.id, &declined(&t, refusal), now)?;
             summary.declined += 1;
         }
-        Action::Return { kind, refusal } if t.status == "approved" => {
+        Action::Return { kind, refusal } if t.status == TransactionStatus::Approved => {
             let reason = Reason {
                 code: refusal.reason_code.as_deref(),
                 description: refusal.description.as_deref(),

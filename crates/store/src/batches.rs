@@ -18,6 +18,7 @@
 //!   name is transliterated to the SEPA Latin set and cut to 70 characters;
 //! - remittance information `Order <order number>`.
 
+use catalyst_domain::transaction::{SequenceType as Stored, TransactionStatus};
 use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
 use diesel::prelude::*;
 
@@ -302,7 +303,7 @@ fn unbatched_pending(
     Ok(on_backend!(conn, |c| transactions::table
         .filter(transactions::gateway_id.eq(gateway))
         .filter(transactions::tenant_id.eq(tenant))
-        .filter(transactions::status.eq("pending"))
+        .filter(transactions::status.eq(TransactionStatus::Pending))
         .filter(transactions::kind.eq_any(crate::refunds::REFUNDABLE_KINDS))
         .filter(transactions::currency.eq("EUR"))
         .filter(diesel::dsl::not(transactions::id.eq_any(
@@ -322,7 +323,9 @@ fn mandates_sent_before(
 ) -> Result<std::collections::HashSet<String>, StoreError> {
     let rows: Vec<String> = on_backend!(conn, |c| transactions::table
         .filter(transactions::mandate_id.eq_any(mandate_ids))
-        .filter(transactions::status.eq_any(["pending", "approved"]))
+        .filter(
+            transactions::status.eq_any([TransactionStatus::Pending, TransactionStatus::Approved])
+        )
         .filter(
             transactions::id
                 .eq_any(batch_transactions::table.select(batch_transactions::transaction_id)),
@@ -344,7 +347,9 @@ fn creditors_filed_under(
         )
         .inner_join(batches::table.on(batches::id.eq(batch_transactions::batch_id)))
         .filter(transactions::mandate_id.eq_any(mandate_ids))
-        .filter(transactions::status.eq_any(["pending", "approved"]))
+        .filter(
+            transactions::status.eq_any([TransactionStatus::Pending, TransactionStatus::Approved])
+        )
         .order(batches::created_at.asc())
         .select((transactions::mandate_id, batches::creditor_id))
         .load(c))?;
@@ -369,7 +374,10 @@ pub fn sequence_of(
         && session.is_some_and(|s| s.billing_type == "ONE_OFF" && s.customer_id.is_none());
     if one_off {
         SequenceType::Ooff
-    } else if t.sequence_type == "RCUR" || mandate.sequence_type == "RCUR" || earlier_collection {
+    } else if t.sequence_type == Stored::Recurring
+        || mandate.sequence_type == Stored::Recurring
+        || earlier_collection
+    {
         SequenceType::Rcur
     } else {
         SequenceType::Frst

@@ -12,6 +12,7 @@
 //! applied and the date it was due (`collect_on`). In production both are the same day; a run
 //! for a future date (`catalyst billing run --date`) schedules from that date.
 
+use catalyst_domain::transaction::TransactionStatus;
 use chrono::{Days, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -269,7 +270,7 @@ pub(crate) fn apply_renewal(
     settlement: &Settlement,
     now: NaiveDateTime,
 ) -> StoreResult<()> {
-    if t.status != "pending" {
+    if t.status != TransactionStatus::Pending {
         return Ok(());
     }
     let subscription_id = t

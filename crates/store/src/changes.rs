@@ -4,6 +4,7 @@
 //! their lookups are [`crate::payments`]; the flows that call these, with their events, are
 //! [`crate::session_pay`], [`crate::collection`] and [`crate::refunds`].
 
+use catalyst_domain::transaction::{SequenceType, TransactionStatus};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -67,7 +68,7 @@ impl Transaction {
         match settlement {
             Settlement::Pending { .. } | Settlement::Verification { .. } => return false,
             Settlement::Approved { reference } => {
-                self.status = "approved".into();
+                self.status = TransactionStatus::Approved;
                 self.gateway_reference = Some(reference.clone());
             }
             Settlement::Declined {
@@ -78,7 +79,7 @@ impl Transaction {
                 gateway_message,
                 counts_as_attempt,
             } => {
-                self.status = "declined".into();
+                self.status = TransactionStatus::Declined;
                 if reference.is_some() {
                     self.gateway_reference.clone_from(reference);
                 }
@@ -89,7 +90,7 @@ impl Transaction {
                 self.counts_as_attempt = *counts_as_attempt;
             }
             Settlement::Abandoned { code, message } => {
-                self.status = "declined".into();
+                self.status = TransactionStatus::Declined;
                 self.error_code = Some(code.clone());
                 self.error_message = Some(message.clone());
             }
@@ -108,7 +109,7 @@ impl Transaction {
             transactions::table,
             transactions::id
                 .eq(&self.id)
-                .and(transactions::status.eq("pending")),
+                .and(transactions::status.eq(TransactionStatus::Pending)),
             self,
         )
         .execute(c))?;
@@ -138,7 +139,7 @@ pub fn mark_collected(
         ),
     )
     .execute(c))?;
-    mandate.sequence_type = "RCUR".into();
+    mandate.sequence_type = SequenceType::Recurring;
     mandate
         .gateway_reference
         .clone_from(&collected.gateway_reference);

@@ -1,6 +1,7 @@
 //! Chargebacks and returns: an approved debit reversed after settlement (the row; recording
 //! one with its consequences is [`crate::reversals`]).
 
+use catalyst_domain::transaction::ReversalKind;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -15,7 +16,7 @@ pub struct Chargeback {
     pub transaction_id: String,
     pub gateway_id: String,
     /// `chargeback` or `return`.
-    pub kind: String,
+    pub kind: ReversalKind,
     /// The SEPA reason code (`MD06`, `AM04`, …) when the gateway gave one.
     pub reason_code: Option<String>,
     pub reason_description: Option<String>,

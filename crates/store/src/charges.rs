@@ -3,6 +3,7 @@
 //! is asked; then the gateway's answer, applied in another ([`apply_charge`]): the order
 //! `COMPLETED` on approval, `FAILED` on a decline.
 
+use catalyst_domain::transaction::TransactionStatus;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::Value;
@@ -165,7 +166,7 @@ pub(crate) fn apply_charge(
     settlement: &Settlement,
     now: NaiveDateTime,
 ) -> StoreResult<()> {
-    if t.status != "pending" {
+    if t.status != TransactionStatus::Pending {
         return Ok(());
     }
     let charge = rows_of(conn, t)?;

@@ -4,6 +4,7 @@
 //! gateway's answer. Each caller adds its own rows (subscription, order) and events in the
 //! same database transaction.
 
+use catalyst_domain::transaction::{SequenceType, TransactionKind, TransactionStatus};
 use chrono::NaiveDateTime;
 
 use crate::payments::{Mandate, Transaction};
@@ -37,7 +38,7 @@ pub fn new_collection(
     amount_minor: i64,
     at: NaiveDateTime,
 ) -> Transaction {
-    let recurring = mandate.sequence_type == "RCUR";
+    let recurring = mandate.sequence_type == SequenceType::Recurring;
     Transaction {
         id: uuid::Uuid::now_v7().to_string(),
         tenant_id: order.tenant_id.clone(),
@@ -47,9 +48,14 @@ pub fn new_collection(
         mandate_id: mandate.id.clone(),
         merchant_transaction_id: catalyst_domain::ids::new_merchant_transaction_id(at.date()),
         tenant_reference_id: None,
-        kind: if recurring { "sdd_rebill" } else { "sdd_sale" }.to_owned(),
-        status: "pending".into(),
-        sequence_type: mandate.sequence_type.clone(),
+        kind: if recurring {
+            TransactionKind::Rebill
+        } else {
+            TransactionKind::Sale
+        }
+        .to_owned(),
+        status: TransactionStatus::Pending,
+        sequence_type: mandate.sequence_type,
         amount_minor,
         currency: order.currency.clone(),
         gateway_reference: None,
@@ -112,7 +118,7 @@ pub fn settle(
     t.record_final(settlement, now);
     t.updated_at = now;
     t.save_while_pending(conn)?;
-    if collected == Collected::Approved && mandate.sequence_type == "FRST" {
+    if collected == Collected::Approved && mandate.sequence_type == SequenceType::First {
         crate::changes::mark_collected(conn, mandate, t, now)?;
     }
     Ok(collected)

@@ -3,6 +3,7 @@
 //! `context` adds `lead`, `session` and `order` objects for `payload_mapping` paths such as
 //! `lead.email`.
 
+use catalyst_domain::transaction::TransactionStatus;
 use chrono::NaiveDateTime;
 use serde_json::{Value, json};
 
@@ -331,7 +332,7 @@ impl Subject<'_> {
         let payload = json!({
             "refund_id": r.id, "transaction_id": r.refund_of,
             "merchant_transaction_id": r.merchant_transaction_id, "gateway_reference": r.gateway_reference,
-            "status": refund_status(&r.status), "amount": money(r.amount_minor, &r.currency)?,
+            "status": refund_status(r.status), "amount": money(r.amount_minor, &r.currency)?,
             "currency": r.currency, "reason": r.description,
             "error_code": r.error_code, "error_message": r.error_message, "gateway_code": r.gateway_code,
             "order_id": self.order.id, "order_number": self.order.order_number,
@@ -343,10 +344,10 @@ impl Subject<'_> {
 
 /// A refund's status as the API shows it: its transaction's `pending`, `approved`, `declined`
 /// as `pending`, `succeeded`, `failed`.
-pub fn refund_status(transaction_status: &str) -> &'static str {
+pub fn refund_status(transaction_status: TransactionStatus) -> &'static str {
     match transaction_status {
-        "approved" => "succeeded",
-        "declined" => "failed",
+        TransactionStatus::Approved => "succeeded",
+        TransactionStatus::Declined => "failed",
         _ => "pending",
     }
 }
@@ -449,9 +450,9 @@ impl Subject<'_> {
         metadata: Option<&Value>,
         now: NaiveDateTime,
     ) -> StoreResult<()> {
-        let event_type = match t.status.as_str() {
-            "approved" => "charge.succeeded",
-            "declined" => "charge.failed",
+        let event_type = match t.status {
+            TransactionStatus::Approved => "charge.succeeded",
+            TransactionStatus::Declined => "charge.failed",
             _ => return Ok(()),
         };
         let mut payload = self.transaction_fields(t)?;

@@ -2,6 +2,7 @@
 //! changes them together, with events, lives in the flows ([`crate::session_pay`],
 //! [`crate::billing`], [`crate::charges`], [`crate::refunds`], …).
 
+use catalyst_domain::transaction::{SequenceType, TransactionKind, TransactionStatus};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -55,7 +56,7 @@ pub struct Mandate {
     /// `Cipher::seal(HOLDER_CONTEXT, holder)`.
     pub holder_sealed: String,
     /// `FRST` until a collection succeeded, then `RCUR`.
-    pub sequence_type: String,
+    pub sequence_type: SequenceType,
     pub signed_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -93,11 +94,9 @@ pub struct Transaction {
     /// `TXN-YYYYMMDD-` + 8 hex; the gateway's idempotency key.
     pub merchant_transaction_id: String,
     pub tenant_reference_id: Option<String>,
-    /// `sdd_sale`, `sdd_rebill`, `sdd_refund`.
-    pub kind: String,
-    /// `pending`, `approved`, `declined`, `refunded`, `charged_back`.
-    pub status: String,
-    pub sequence_type: String,
+    pub kind: TransactionKind,
+    pub status: TransactionStatus,
+    pub sequence_type: SequenceType,
     pub amount_minor: i64,
     pub currency: String,
     pub gateway_reference: Option<String>,
@@ -341,7 +340,7 @@ impl Transaction {
             let mut query = transactions::table
                 .inner_join(mandates::table)
                 .inner_join(gateways::table.on(gateways::id.eq(transactions::gateway_id)))
-                .filter(transactions::status.eq("approved"))
+                .filter(transactions::status.eq(TransactionStatus::Approved))
                 .filter(transactions::refund_of.is_null())
                 .filter(gateways::adapter.eq("SANDBOX"))
                 .select((Self::as_select(), Mandate::as_select()))

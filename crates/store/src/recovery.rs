@@ -8,6 +8,7 @@
 //! single writer. The worker then either settles the transaction or [`reschedule`]s it.
 //! Transactions of `BATCH` gateways are never due: the bank answers them with files.
 
+use catalyst_domain::transaction::TransactionStatus;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -92,7 +93,7 @@ pub fn reschedule(
         transactions::table,
         transactions::id
             .eq(transaction_id)
-            .and(transactions::status.eq("pending")),
+            .and(transactions::status.eq(TransactionStatus::Pending)),
         (
             transactions::recovery_attempts.eq(recovery_attempts),
             transactions::next_recovery_at.eq(next_at),

@@ -8,6 +8,7 @@
 //! `refunded_minor` is not a field of [`Transaction`] (a stale `save()` of the debit must not
 //! overwrite it): it is read and written only here.
 
+use catalyst_domain::transaction::{TransactionKind, TransactionStatus};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -25,10 +26,10 @@ use crate::settlement::Settlement;
 use crate::{DbConnection, StoreError, StoreResult, prepared, tx};
 
 /// The transaction kinds that can be refunded.
-pub const REFUNDABLE_KINDS: [&str; 2] = ["sdd_sale", "sdd_rebill"];
+pub const REFUNDABLE_KINDS: [TransactionKind; 2] = [TransactionKind::Sale, TransactionKind::Rebill];
 
 /// The kind of refund transactions.
-pub const REFUND_KIND: &str = "sdd_refund";
+pub const REFUND_KIND: TransactionKind = TransactionKind::Refund;
 
 /// Why a refund was not claimed.
 #[derive(Debug, thiserror::Error)]
@@ -87,19 +88,24 @@ fn refundable(
     refunded: i64,
     requested: Option<i64>,
 ) -> Result<i64, RefundError> {
-    if !REFUNDABLE_KINDS.contains(&original.kind.as_str()) {
+    if !original.kind.is_debit() {
         return Err(RefundError::NotAllowed(format!(
             "Only debits (sdd_sale, sdd_rebill) can be refunded; this transaction is a {}.",
             original.kind
         )));
     }
-    let refused = match original.status.as_str() {
-        "approved" => None,
-        "charged_back" => Some("The transaction was charged back; it cannot be refunded."),
-        "refunded" => Some("The transaction has already been refunded in full."),
-        "declined" => Some("Only approved transactions can be refunded; this one was declined."),
-        "pending" => Some("Only approved transactions can be refunded; this one is still pending."),
-        _ => Some("Only approved transactions can be refunded."),
+    let refused = match original.status {
+        TransactionStatus::Approved => None,
+        TransactionStatus::ChargedBack => {
+            Some("The transaction was charged back; it cannot be refunded.")
+        }
+        TransactionStatus::Refunded => Some("The transaction has already been refunded in full."),
+        TransactionStatus::Declined => {
+            Some("Only approved transactions can be refunded; this one was declined.")
+        }
+        TransactionStatus::Pending => {
+            Some("Only approved transactions can be refunded; this one is still pending.")
+        }
     };
     if let Some(why) = refused {
         return Err(RefundError::NotAllowed(why.to_owned()));
@@ -140,7 +146,7 @@ fn reserve(
         transactions::table,
         transactions::id
             .eq(original_id)
-            .and(transactions::status.eq("approved"))
+            .and(transactions::status.eq(TransactionStatus::Approved))
             .and((transactions::refunded_minor + amount).le(transactions::amount_minor)),
         (
             transactions::refunded_minor.eq(transactions::refunded_minor + amount),
@@ -218,9 +224,9 @@ pub fn claim_refund(
             mandate_id: original.mandate_id.clone(),
             merchant_transaction_id: catalyst_domain::ids::new_merchant_transaction_id(now.date()),
             tenant_reference_id: None,
-            kind: REFUND_KIND.to_owned(),
-            status: "pending".into(),
-            sequence_type: original.sequence_type.clone(),
+            kind: REFUND_KIND,
+            status: TransactionStatus::Pending,
+            sequence_type: original.sequence_type,
             amount_minor: amount,
             currency: original.currency.clone(),
             gateway_reference: None,
@@ -282,7 +288,7 @@ pub(crate) fn apply_refund_to(
         .refund_of
         .clone()
         .ok_or_else(|| StoreError::Corrupt(format!("transaction {} is not a refund", t.id)))?;
-    if t.status != "pending" {
+    if t.status != TransactionStatus::Pending {
         return Ok(());
     }
     let mut order = Order::find(conn, &t.tenant_id, &t.order_id)?;
@@ -346,23 +352,25 @@ fn complete_original(
     let mut original = Transaction::by_id(conn, original_id)?;
     let approved: Vec<i64> = on_backend!(conn, |c| transactions::table
         .filter(transactions::refund_of.eq(original_id))
-        .filter(transactions::status.eq("approved"))
+        .filter(transactions::status.eq(TransactionStatus::Approved))
         .select(transactions::amount_minor)
         .load(c))?;
-    if approved.iter().sum::<i64>() >= original.amount_minor && original.status == "approved" {
+    if approved.iter().sum::<i64>() >= original.amount_minor
+        && original.status == TransactionStatus::Approved
+    {
         let n = on_backend!(conn, |c| prepared::update(
             transactions::table,
             transactions::id
                 .eq(original_id)
-                .and(transactions::status.eq("approved")),
+                .and(transactions::status.eq(TransactionStatus::Approved)),
             (
-                transactions::status.eq("refunded"),
+                transactions::status.eq(TransactionStatus::Refunded),
                 transactions::updated_at.eq(now),
             ),
         )
         .execute(c))?;
         if n == 1 {
-            original.status = "refunded".into();
+            original.status = TransactionStatus::Refunded;
             original.updated_at = now;
             Subject::of_order(order, lead)
                 .transaction_status_changed(conn, &original, "approved", now)?;
@@ -371,7 +379,7 @@ fn complete_original(
     let still_approved: i64 = on_backend!(conn, |c| transactions::table
         .filter(transactions::order_id.eq(&order.id))
         .filter(transactions::kind.eq_any(REFUNDABLE_KINDS))
-        .filter(transactions::status.eq("approved"))
+        .filter(transactions::status.eq(TransactionStatus::Approved))
         .count()
         .get_result(c))?;
     let target = if still_approved == 0 {

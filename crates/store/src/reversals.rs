@@ -1,6 +1,7 @@
 //! Recording a chargeback or return: the reversal row, the transaction, order and subscription
 //! it stops, and their events, in one transaction.
 
+use catalyst_domain::transaction::TransactionStatus;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -13,24 +14,9 @@ use crate::schema::payment_sessions;
 use crate::sessions::{Lead, Order, PaymentSession};
 use crate::{DbConnection, StoreError, StoreResult, tx};
 
-/// Whether a reversal is a chargeback or a return.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReversalKind {
-    /// Disputed by the debtor (`chargebacked` at the gateway).
-    Chargeback,
-    /// Returned unpaid by the debtor's bank after settlement.
-    Return,
-}
-
-impl ReversalKind {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReversalKind::Chargeback => "chargeback",
-            ReversalKind::Return => "return",
-        }
-    }
-}
+/// Whether a reversal is a chargeback or a return (the domain's type, re-exported where the
+/// store's callers have always found it).
+pub use catalyst_domain::transaction::ReversalKind;
 
 /// Why a debit was reversed.
 #[derive(Debug, Clone, Copy)]
@@ -115,7 +101,7 @@ fn reverse(
 ) -> StoreResult<Option<Chargeback>> {
     let mut t = Transaction::by_id(conn, transaction_id)?;
     // Only debits are reversed; a refund gives money back and is never charged back.
-    if t.status != "approved" || t.refund_of.is_some() {
+    if t.status != TransactionStatus::Approved || t.refund_of.is_some() {
         return Ok(None);
     }
     let chargeback = Chargeback {
@@ -123,7 +109,7 @@ fn reverse(
         tenant_id: t.tenant_id.clone(),
         transaction_id: t.id.clone(),
         gateway_id: t.gateway_id.clone(),
-        kind: kind.as_str().to_owned(),
+        kind,
         reason_code: reason.code.map(str::to_owned),
         reason_description: reason.description.map(str::to_owned),
         error_code: reason.error_code.to_owned(),
@@ -141,7 +127,7 @@ fn reverse(
         Err(StoreError::Conflict(_)) => return Ok(None),
         other => other?,
     }
-    t.status = "charged_back".into();
+    t.status = TransactionStatus::ChargedBack;
     t.updated_at = now;
     t.save(conn)?;
     let mut order = Order::find(conn, &t.tenant_id, &t.order_id)?;

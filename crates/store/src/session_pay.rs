@@ -2,6 +2,7 @@
 //! the application of its outcome after it (transaction, session, order, attempts, mandate
 //! sequence, the subscription a recurring plan starts), with their events.
 
+use catalyst_domain::transaction::{SequenceType, TransactionStatus};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -292,7 +293,7 @@ pub(crate) fn apply_settlement_to(
         .find(session_id)
         .select(PaymentSession::as_select())
         .first(c))?;
-    if transaction.status != "pending" {
+    if transaction.status != TransactionStatus::Pending {
         return Ok(session);
     }
     let order = Order::find_by_session(conn, &session.id)?;
@@ -513,7 +514,7 @@ fn complete(
         crate::customers::adopt_mandate(conn, customer_id, mandate, &session.gateway_id, now)?;
     }
     if let Some(t) = collected
-        && mandate.sequence_type == "FRST"
+        && mandate.sequence_type == SequenceType::First
     {
         mark_collected(conn, mandate, t, now)?;
     }

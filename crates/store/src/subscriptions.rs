@@ -16,6 +16,7 @@
 
 use catalyst_domain::SubscriptionStatus;
 use catalyst_domain::billing::BillingFrequency;
+use catalyst_domain::transaction::{TransactionKind, TransactionStatus};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::{Value, json};
@@ -162,11 +163,11 @@ pub fn collections(conn: &mut DbConnection, s: &Subscription) -> StoreResult<Vec
                 .or(transactions::order_id
                     .eq(&s.order_id)
                     .and(transactions::subscription_id.is_null())
-                    .and(transactions::status.ne("declined"))
-                    .and(transactions::status.ne("pending"))),
+                    .and(transactions::status.ne(TransactionStatus::Declined))
+                    .and(transactions::status.ne(TransactionStatus::Pending))),
         )
         .filter(transactions::refund_of.is_null())
-        .filter(transactions::kind.ne("sdd_refund"))
+        .filter(transactions::kind.ne(TransactionKind::Refund))
         .order((transactions::created_at.asc(), transactions::id.asc()))
         .select(Transaction::as_select())
         .load(c))?;

@@ -4,6 +4,7 @@
 mod common;
 
 use catalyst_domain::DuplicatePolicy;
+use catalyst_domain::transaction::{SequenceType, TransactionKind, TransactionStatus};
 use catalyst_store::sandbox_ledger::SandboxEntry;
 use catalyst_store::session_pay::{ClaimError, PaymentDraft};
 use catalyst_store::settlement::Settlement;
@@ -46,7 +47,7 @@ fn draft(s: &PaymentSession, o: &Order, l: &Lead) -> Result<PaymentDraft, StoreE
         bic: None,
         bank_name: None,
         holder_sealed: "sealed".into(),
-        sequence_type: "FRST".into(),
+        sequence_type: SequenceType::First,
         signed_at: at,
         created_at: at,
         updated_at: at,
@@ -65,9 +66,9 @@ fn draft(s: &PaymentSession, o: &Order, l: &Lead) -> Result<PaymentDraft, StoreE
         mandate_id: mandate.id.clone(),
         merchant_transaction_id: format!("TXN-20261121-{}", &id()[28..].to_uppercase()),
         tenant_reference_id: None,
-        kind: "sdd_sale".into(),
-        status: "pending".into(),
-        sequence_type: "FRST".into(),
+        kind: TransactionKind::Sale,
+        status: TransactionStatus::Pending,
+        sequence_type: SequenceType::First,
         amount_minor: s.amount_minor,
         currency: s.currency.clone(),
         gateway_reference: None,
@@ -161,7 +162,7 @@ test_both! {
         drop(conn);
         let settled = settled.expect("settled in the claim's transaction");
         assert_eq!((settled.session.status.as_str(), settled.transaction.status.as_str()), ("COMPLETED", "approved"));
-        assert_eq!(claimed.transaction.unwrap().status, "pending", "the claim's own row");
+        assert_eq!(claimed.transaction.unwrap().status, TransactionStatus::Pending, "the claim's own row");
         let (session, transaction, events) = stored(&db.store, &token);
         let transaction = transaction.unwrap();
         assert_eq!((session.status.as_str(), transaction.status.as_str()), ("COMPLETED", "approved"));

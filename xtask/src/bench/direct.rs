@@ -15,6 +15,7 @@
 //! The rows are built like the API builds them (UUID v7 ids, a fresh `ps_` token, `ORD-`
 //! number, the campaign's offer and price).
 
+use catalyst_domain::transaction::{SequenceType, TransactionKind, TransactionStatus};
 use std::sync::{Barrier, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -432,7 +433,7 @@ fn payment_draft(session: &PaymentSession, order: &Order, lead: &Lead) -> Paymen
         bic: Some("COBADEFFXXX".into()),
         bank_name: Some("Commerzbank".into()),
         holder_sealed: SEALED_HOLDER.into(),
-        sequence_type: "FRST".into(),
+        sequence_type: SequenceType::First,
         signed_at: at,
         created_at: at,
         updated_at: at,
@@ -457,9 +458,9 @@ fn payment_draft(session: &PaymentSession, order: &Order, lead: &Lead) -> Paymen
             u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
         ),
         tenant_reference_id: None,
-        kind: "sdd_sale".into(),
-        status: "pending".into(),
-        sequence_type: "FRST".into(),
+        kind: TransactionKind::Sale,
+        status: TransactionStatus::Pending,
+        sequence_type: SequenceType::First,
         amount_minor: session.amount_minor,
         currency: session.currency.clone(),
         gateway_reference: None,

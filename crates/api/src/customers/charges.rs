@@ -12,6 +12,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use catalyst_domain::money::{Currency, MoneyError, parse_amount_json};
 use catalyst_domain::session::Metadata;
+use catalyst_domain::transaction::TransactionStatus;
 use catalyst_domain::validation::{self, messages};
 use catalyst_store::charges::{self, Charge, NewCharge};
 use catalyst_store::{Store, StoreError, now};
@@ -172,9 +173,9 @@ async fn charge(
 /// `session_token: null`, plus `description` and `metadata`.
 pub fn render(store: &Store, c: &Charge, livemode: bool) -> Result<Value, ApiError> {
     let t = &c.transaction;
-    let status = match t.status.as_str() {
-        "pending" => "pending",
-        "declined" => "failed",
+    let status = match t.status {
+        TransactionStatus::Pending => "pending",
+        TransactionStatus::Declined => "failed",
         _ => "completed",
     };
     let error_details = envelope::error_details(t);

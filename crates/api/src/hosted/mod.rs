@@ -66,7 +66,7 @@ async fn load(state: &AppState, token: String) -> Result<PageData, ApiError> {
             session: body,
             mandate_reference: format!("MAND-{}", order.order_number),
             order_number: order.order_number,
-            latest_status: latest.as_ref().map(|t| t.status.clone()),
+            latest_status: latest.as_ref().map(|t| t.status),
             verification_url: latest.and_then(|t| t.verification_url),
             creditor_name: creditor.name,
             creditor_address: creditor.address,
@@ -118,7 +118,7 @@ async fn show(
             let locale = form.locale.unwrap_or_else(|| locale_of(req, Some(&data)));
             let screen = Screen::of(
                 data.session["status"].as_str().unwrap_or_default(),
-                data.latest_status.as_deref(),
+                data.latest_status,
                 data.cancelled,
             );
             Ok(html(status, view::render(&data, locale, screen, form)))

@@ -4,6 +4,7 @@
 use askama::Template;
 use catalyst_domain::billing::TrialIntervalUnit;
 use catalyst_domain::session::Locale;
+use catalyst_domain::transaction::TransactionStatus;
 use serde_json::Value;
 
 use super::i18n::{Arg, Messages};
@@ -46,10 +47,10 @@ impl Screen {
 
     /// The screen for a session `status` whose latest transaction has `latest_status`;
     /// `cancelled` when the session was cancelled rather than run out.
-    pub fn of(status: &str, latest_status: Option<&str>, cancelled: bool) -> Screen {
+    pub fn of(status: &str, latest_status: Option<TransactionStatus>, cancelled: bool) -> Screen {
         match status {
             "EXPIRED" if cancelled => Screen::Cancelled,
-            "PENDING" if latest_status == Some("declined") => Screen::Declined,
+            "PENDING" if latest_status == Some(TransactionStatus::Declined) => Screen::Declined,
             "PENDING" => Screen::Pay,
             "AWAITING_VERIFICATION" => Screen::Verification,
             "COMPLETED" => Screen::Completed,
@@ -108,7 +109,7 @@ pub struct PageData {
     /// The reference the mandate carries (`MAND-` + order number), known before payment.
     pub mandate_reference: String,
     /// The latest transaction's status, if any.
-    pub latest_status: Option<String>,
+    pub latest_status: Option<TransactionStatus>,
     /// The latest transaction's verification URL, if any.
     pub verification_url: Option<String>,
     /// The creditor's name (hosted page, else gateway).

@@ -4,6 +4,7 @@
 
 use catalyst_domain::lead::NewLead;
 use catalyst_domain::status::OrderStatus;
+use catalyst_domain::transaction::SequenceType;
 use catalyst_domain::validation::messages;
 use catalyst_store::imports::{
     self, Account, ChargebackRow, ImportedOutcome, LeadRow, OrderRow, Rejection, Target,
@@ -240,8 +241,10 @@ pub(super) fn transaction(
         None => None,
     };
     let sequence_type = match field("sequence_type").as_str() {
-        "" => "FRST".to_owned(),
-        s @ ("FRST" | "RCUR" | "OOFF") => s.to_owned(),
+        "" => SequenceType::First,
+        s @ ("FRST" | "RCUR" | "OOFF") => s
+            .parse()
+            .map_err(|_| Bad::Row("sequence_type".into(), messages::invalid_choice(s)))?,
         other => {
             return Err(Bad::Row(
                 "sequence_type".into(),

@@ -3,6 +3,7 @@
 use catalyst_domain::money::Money;
 use catalyst_domain::secret::Secret;
 use catalyst_domain::session::SessionMode;
+use catalyst_domain::transaction::{SequenceType, TransactionKind, TransactionStatus};
 use catalyst_gateway::{DebitKind, DebitRequest};
 use catalyst_store::payments::{HOLDER_CONTEXT, IBAN_CONTEXT};
 use catalyst_store::session_pay::PaymentDraft;
@@ -75,7 +76,7 @@ pub fn draft(
         bic: input.iban.bic().map(str::to_owned),
         bank_name: input.iban.bank_name().map(str::to_owned),
         holder_sealed: cipher.seal(HOLDER_CONTEXT, input.holder.as_bytes())?,
-        sequence_type: "FRST".into(),
+        sequence_type: SequenceType::First,
         signed_at: at,
         created_at: at,
         updated_at: at,
@@ -94,9 +95,9 @@ pub fn draft(
         mandate_id: mandate.id.clone(),
         merchant_transaction_id: catalyst_domain::ids::new_merchant_transaction_id(at.date()),
         tenant_reference_id: input.tenant_reference_id.clone(),
-        kind: "sdd_sale".into(),
-        status: "pending".into(),
-        sequence_type: "FRST".into(),
+        kind: TransactionKind::Sale,
+        status: TransactionStatus::Pending,
+        sequence_type: SequenceType::First,
         amount_minor: initial_minor,
         currency: session.currency.clone(),
         gateway_reference: None,

@@ -9,6 +9,7 @@
 //!   asked inside the claim's transaction, and the outcome is applied before it commits: one
 //!   transaction, no window in which a claimed payment waits for its outcome.
 
+use catalyst_domain::transaction::TransactionStatus;
 use std::sync::Arc;
 
 use catalyst_gateway::{GatewayAdapter, GatewayError};
@@ -213,7 +214,7 @@ pub async fn verify(
     })
     .await?;
     let transaction = match (session.status.as_str(), transaction) {
-        ("AWAITING_VERIFICATION", Some(t)) if t.status == "pending" => t,
+        ("AWAITING_VERIFICATION", Some(t)) if t.status == TransactionStatus::Pending => t,
         _ => return Err(ApiError::Conflict(Conflict::SessionNotVerifiable)),
     };
     // The id of the verification is the gateway's reference of the pending debit (the

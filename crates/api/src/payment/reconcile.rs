@@ -224,6 +224,7 @@ pub fn decline_message(code: catalyst_sepa::DeclineCode) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use catalyst_domain::transaction::{SequenceType, TransactionKind, TransactionStatus};
     use catalyst_store::now;
 
     fn pending() -> Transaction {
@@ -237,9 +238,9 @@ mod tests {
             mandate_id: "m".into(),
             merchant_transaction_id: "TXN-20261204-0000CAFE".into(),
             tenant_reference_id: None,
-            kind: "sdd_sale".into(),
-            status: "pending".into(),
-            sequence_type: "FRST".into(),
+            kind: TransactionKind::Sale,
+            status: TransactionStatus::Pending,
+            sequence_type: SequenceType::First,
             amount_minor: 1234,
             currency: "EUR".into(),
             gateway_reference: None,

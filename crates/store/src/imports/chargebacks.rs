@@ -1,6 +1,7 @@
 //! Imported reversals (`POST /imports/chargebacks/`): a chargeback or return of an approved
 //! debit of the tenant, recorded through [`crate::reversals`] with `chargeback.imported`.
 
+use catalyst_domain::transaction::TransactionStatus;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -56,7 +57,7 @@ pub fn import_chargeback(
             "This is a refund; only debits can be charged back.",
         )));
     }
-    if t.status != "approved" {
+    if t.status != TransactionStatus::Approved {
         return Ok(Err(Rejection::new(
             "merchant_transaction_id",
             format!(

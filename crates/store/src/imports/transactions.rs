@@ -2,6 +2,7 @@
 //! a mandate found by its reference or created from the row, with its `transaction.imported`
 //! event.
 
+use catalyst_domain::transaction::{SequenceType, TransactionKind, TransactionStatus};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -24,10 +25,10 @@ pub enum ImportedOutcome {
 
 impl ImportedOutcome {
     /// The stored transaction status.
-    pub fn as_str(self) -> &'static str {
+    pub fn status(self) -> TransactionStatus {
         match self {
-            ImportedOutcome::Approved => "approved",
-            ImportedOutcome::Declined => "declined",
+            ImportedOutcome::Approved => TransactionStatus::Approved,
+            ImportedOutcome::Declined => TransactionStatus::Declined,
         }
     }
 }
@@ -71,7 +72,7 @@ pub struct TransactionRow {
     pub tenant_reference_id: Option<String>,
     pub outcome: ImportedOutcome,
     /// `FRST`, `RCUR` or `OOFF`.
-    pub sequence_type: String,
+    pub sequence_type: SequenceType,
     pub amount_minor: i64,
     pub currency: String,
     pub gateway_reference: Option<String>,
@@ -193,8 +194,8 @@ fn write(
     let approved = row.outcome == ImportedOutcome::Approved;
     let mandate = match existing {
         Some(mut m) => {
-            if approved && m.sequence_type == "FRST" {
-                m.sequence_type = "RCUR".into();
+            if approved && m.sequence_type == SequenceType::First {
+                m.sequence_type = SequenceType::Recurring;
                 m.updated_at = now;
                 m.save(conn)?;
             }
@@ -214,7 +215,11 @@ fn write(
                 bank_name: row.account.bank_name.clone(),
                 holder_sealed: cipher.seal(HOLDER_CONTEXT, row.account.holder.as_bytes())?,
                 // After an approved collection the next one under this mandate is RCUR.
-                sequence_type: if approved { "RCUR" } else { "FRST" }.into(),
+                sequence_type: if approved {
+                    SequenceType::Recurring
+                } else {
+                    SequenceType::First
+                },
                 signed_at: row.mandate_signed_at.unwrap_or(row.created_at),
                 created_at: now,
                 updated_at: now,
@@ -240,8 +245,8 @@ fn write(
             catalyst_domain::ids::new_merchant_transaction_id(row.created_at.date())
         }),
         tenant_reference_id: row.tenant_reference_id,
-        kind: "sdd_sale".into(),
-        status: row.outcome.as_str().into(),
+        kind: TransactionKind::Sale,
+        status: row.outcome.status(),
         sequence_type: row.sequence_type,
         amount_minor: row.amount_minor,
         currency: row.currency,
