@@ -5,6 +5,8 @@
 
 mod support;
 
+use catalyst_domain::status::OrderStatus;
+use catalyst_domain::status::SessionStatus;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -87,7 +89,7 @@ fn killed_mid_payment_then_recovered(db: TestDb) {
         .store
         .read(|c| PaymentSession::find_by_token(c, &token))
         .unwrap();
-    assert_eq!(stored.status, "PAYMENT_IN_PROGRESS");
+    assert_eq!(stored.status, SessionStatus::PaymentInProgress);
     let pending = db
         .store
         .read(|c| stored.latest_transaction(c))
@@ -133,7 +135,7 @@ fn killed_mid_payment_then_recovered(db: TestDb) {
         .store
         .read(|c| catalyst_store::Order::find_by_session(c, &stored.id))
         .unwrap();
-    assert_eq!(order.status, "COMPLETED");
+    assert_eq!(order.status, OrderStatus::Completed);
     let transactions = db
         .store
         .read(|c| {

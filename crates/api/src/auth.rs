@@ -73,7 +73,7 @@ pub async fn authenticate_session(
     })
     .await?;
     match session {
-        Ok(s) if !s.status()?.is_terminal() && s.expires_at > catalyst_store::now() => Ok(s),
+        Ok(s) if !s.status.is_terminal() && s.expires_at > catalyst_store::now() => Ok(s),
         Ok(_) | Err(StoreError::NotFound) => Err(ApiError::AuthenticationFailed),
         Err(e) => Err(e.into()),
     }

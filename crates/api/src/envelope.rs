@@ -1,6 +1,7 @@
 //! The result envelope (`object: "payment_session.result"`, API.md §3.5), built from what was
 //! stored — never from what the gateway said in passing. Every key is always present.
 
+use catalyst_domain::status::SessionStatus;
 use catalyst_domain::transaction::TransactionStatus;
 use catalyst_store::payments::HOLDER_CONTEXT;
 use catalyst_store::session_pay::{Claimed, Settled};
@@ -168,7 +169,7 @@ pub fn render(store: &Store, parts: Parts, call: Call, livemode: bool) -> Result
     let (status, retry_allowed) = outcome(session, t.as_ref(), call, awaits_bank);
     let error_details = match &t {
         Some(t) if t.status == TransactionStatus::Pending && awaits_bank => Value::Null,
-        Some(t) if session.status == "PAYMENT_IN_PROGRESS" => error_details(t),
+        Some(t) if session.status == SessionStatus::PaymentInProgress => error_details(t),
         Some(t) if t.error_code.is_some() => error_details(t),
         _ => Value::Null,
     };
@@ -181,7 +182,7 @@ pub fn render(store: &Store, parts: Parts, call: Call, livemode: bool) -> Result
         "created_at": t.as_ref().map(|t| timestamp(t.created_at)),
         "processed_at": t.as_ref().and_then(|t| t.processed_at.map(timestamp)),
         "order_number": order.order_number,
-        "verification_url": t.as_ref().filter(|_| session.status == "AWAITING_VERIFICATION").and_then(|t| t.verification_url.clone()),
+        "verification_url": t.as_ref().filter(|_| session.status == SessionStatus::AwaitingVerification).and_then(|t| t.verification_url.clone()),
         "error": error_details.get("message").cloned().unwrap_or(Value::Null),
         "retry_allowed": retry_allowed,
         "transaction": t.as_ref().map(transaction_view),

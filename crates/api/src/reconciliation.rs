@@ -521,7 +521,7 @@ fn subscription_record(line: &SubscriptionLine) -> Result<Record, ApiError> {
     let s = &line.subscription;
     Ok(vec![
         ("id", Some(s.id.clone())),
-        ("status", Some(s.status.clone())),
+        ("status", Some(s.status.as_str().to_owned())),
         ("billing_frequency", Some(s.billing_frequency.clone())),
         ("amount", Some(money(s.amount_minor, &s.currency)?)),
         ("currency", Some(s.currency.clone())),

@@ -8,6 +8,7 @@
 //! reconcile that does not finish the transaction backs off per transaction (exponential,
 //! capped), so a failing gateway is not hammered.
 
+use catalyst_domain::status::SessionStatus;
 use std::time::Duration;
 
 use catalyst_store::recovery::{self, ClaimedTransaction};
@@ -127,7 +128,7 @@ async fn reconcile(
         Ok((session, Gateway::find(c, &tenant, &gateway_id)?))
     })
     .await?;
-    let awaiting = session.is_some_and(|s| s.status == "AWAITING_VERIFICATION");
+    let awaiting = session.is_some_and(|s| s.status == SessionStatus::AwaitingVerification);
     let checks = claimed.recovery_attempts + 1;
     let step = match adapter_for(state, &gateway) {
         Err(e) => {

@@ -214,7 +214,7 @@ fn create_in_store(
         session_id: Some(session.id.clone()),
         lead_id: String::new(),
         order_number: new_order_number(),
-        status: OrderStatus::PendingPaymentSubmission.as_str().to_owned(),
+        status: OrderStatus::PendingPaymentSubmission,
         amount_minor: session.amount_minor,
         currency: session.currency.clone(),
         created_at: at,
@@ -270,7 +270,7 @@ fn session_row(
         id: catalyst_domain::SessionId::new().to_string(),
         tenant_id: tenant.to_owned(),
         token: SessionToken::generate().as_str().to_owned(),
-        status: SessionStatus::Pending.as_str().to_owned(),
+        status: SessionStatus::Pending,
         mode: request.mode.as_str().to_owned(),
         campaign_id: campaign.as_ref().map(|c| c.id.clone()),
         gateway_id: gateway.id.clone(),
@@ -324,7 +324,7 @@ pub(crate) fn load_current(
     }
     let session = PaymentSession::find_by_token(conn, token)?;
     let at = now();
-    if session.status()? == SessionStatus::Pending && session.expires_at <= at {
+    if session.status == SessionStatus::Pending && session.expires_at <= at {
         catalyst_store::checkout::expire_session(conn, &session.id, at)?;
         return Ok(PaymentSession::find_by_token(conn, token)?);
     }
@@ -374,7 +374,7 @@ pub async fn cancel(
         if session.tenant_id != merchant.tenant_id {
             return Err(ApiError::NotFound);
         }
-        if session.status()? != SessionStatus::Pending
+        if session.status != SessionStatus::Pending
             || !catalyst_store::checkout::expire_session(conn, &session.id, now())?
         {
             return Err(ApiError::Conflict(Conflict::SessionNotCancellable));

@@ -89,6 +89,8 @@ fn session_status(ctx: &Ctx, token: &str) -> String {
         .read(|c| PaymentSession::find_by_token(c, token))
         .unwrap()
         .status
+        .as_str()
+        .to_owned()
 }
 
 /// Puts exactly these transactions into one `batches` row with message id `message_id`, so a

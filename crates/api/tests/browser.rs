@@ -11,6 +11,7 @@
 
 mod common;
 
+use catalyst_domain::status::SessionStatus;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -575,7 +576,7 @@ async fn final_screens(site: &Site, c: &Client) {
     let mut session = store
         .read(|conn| catalyst_store::PaymentSession::find_by_token(conn, &processing))
         .unwrap();
-    session.status = "PAYMENT_IN_PROGRESS".into();
+    session.status = SessionStatus::PaymentInProgress;
     store.write(|conn| session.save(conn)).unwrap();
     screens(site, c, &processing, "processing", "processing").await;
 

@@ -10,6 +10,7 @@ mod common;
 
 use actix_web::http::StatusCode;
 use catalyst_api::recovery::{RecoveryPolicy, run_once};
+use catalyst_domain::status::OrderStatus;
 use catalyst_gateway::fake::{self, FakeConfig, Terminal};
 use catalyst_store::settlement::Settlement;
 use catalyst_store::{Mandate, Order, Subscription, Transaction, now};
@@ -217,7 +218,7 @@ api_test! {
         assert_eq!((c["error_details"]["code"].as_str(), c["error_details"]["gateway_code"].as_str()), (Some("insufficient_funds"), Some("AM04")));
         assert_eq!(c["error"], c["error_details"]["message"]);
         let t = transaction(&ctx, &demo.tenant_id, c["transaction"]["id"].as_str().unwrap());
-        assert_eq!(order(&ctx, &demo.tenant_id, &t.order_id).status, "FAILED");
+        assert_eq!(order(&ctx, &demo.tenant_id, &t.order_id).status, OrderStatus::Failed);
         assert_eq!((events(&ctx, "charge.failed"), events(&ctx, "charge.succeeded")), (1, 0));
         // Nothing was collected: the mandate's next collection is still its first.
         let (_, _, again) = send(&app, post(&format!("{CUSTOMERS}{id}/charges/"), charge_body("1.00")).auth(&demo.restricted_key)).await;
@@ -367,7 +368,7 @@ api_test! {
         }
         let t = transaction(&ctx, &tenant.tenant_id, &t.id);
         assert_eq!((t.status.as_str(), t.error_code.as_deref(), t.counts_as_attempt), ("declined", Some("gateway_unavailable"), false));
-        assert_eq!(order(&ctx, &tenant.tenant_id, &t.order_id).status, "FAILED");
+        assert_eq!(order(&ctx, &tenant.tenant_id, &t.order_id).status, OrderStatus::Failed);
         assert_eq!(events(&ctx, "charge.failed"), 1);
 
         // A second lost answer that a gateway notification reports approved: the order completes
@@ -382,7 +383,7 @@ api_test! {
         }
         let t = transaction(&ctx, &tenant.tenant_id, &t.id);
         assert_eq!((t.status.as_str(), t.gateway_reference.as_deref()), ("approved", Some("gw-123")));
-        assert_eq!(order(&ctx, &tenant.tenant_id, &t.order_id).status, "COMPLETED");
+        assert_eq!(order(&ctx, &tenant.tenant_id, &t.order_id).status, OrderStatus::Completed);
         let mandate = ctx.db.store.read(|conn| Mandate::find(conn, &tenant.tenant_id, &t.mandate_id)).unwrap();
         assert_eq!((mandate.sequence_type.as_str(), mandate.gateway_reference.as_deref()), ("RCUR", Some("gw-123")));
         assert_eq!((events(&ctx, "charge.succeeded"), events(&ctx, "transaction.status_changed")), (1, 2));

@@ -8,6 +8,8 @@ mod common;
 
 use actix_web::http::StatusCode;
 use catalyst_api::recovery::{RecoveryPolicy, run_once};
+use catalyst_domain::status::OrderStatus;
+use catalyst_domain::status::SessionStatus;
 use catalyst_gateway::fake::{self, FakeConfig, Terminal};
 use catalyst_store::{PaymentSession, Transaction, now, recovery};
 use chrono::Duration;
@@ -137,7 +139,7 @@ api_test! {
             assert_eq!(s["attempts_remaining"], 2, "{iban}: the attempt is used when the debit is submitted");
             send(&app, post(&format!("{SESSIONS}{token}/verify/"), json!({}))).await;
             let (session, t) = stored(&ctx, &token);
-            assert_eq!(session.status, after_verify, "{iban}");
+            assert_eq!(session.status.as_str(), after_verify, "{iban}");
             assert_eq!((session.max_payment_attempts - session.attempts_used, t.counts_as_attempt), (remaining_after, true), "{iban}: verify's end uses no second attempt");
         }
     }
@@ -154,7 +156,7 @@ api_test! {
         // looked at again until the timeout.
         assert_eq!(run_once(&ctx.state, &policy, now() + Duration::minutes(10)).await.unwrap(), 0);
         let (session, _) = stored(&ctx, &token);
-        assert_eq!(session.status, "AWAITING_VERIFICATION");
+        assert_eq!(session.status, SessionStatus::AwaitingVerification);
         assert_eq!(schedule(&ctx, &t), (0, Some(t.created_at + policy.verification_timeout)));
 
         // After the timeout the gateway still waits for the customer: the session expires.
@@ -163,7 +165,7 @@ api_test! {
         let (session, t) = stored(&ctx, &token);
         assert_eq!((session.status.as_str(), t.status.as_str(), t.error_code.as_deref()), ("EXPIRED", "declined", Some("unknown")));
         let order = ctx.db.store.read(|c| catalyst_store::Order::find_by_session(c, &session.id)).unwrap();
-        assert_eq!(order.status, "CANCELLED");
+        assert_eq!(order.status, OrderStatus::Cancelled);
         assert_eq!((events(&ctx, "payment_session.expired"), events(&ctx, "transaction.status_changed")), (1, 1));
         let (_, _, env) = send(&app, post(&format!("{SESSIONS}{token}/verify/"), json!({}))).await;
         assert_eq!(env["code"], "session_not_verifiable", "{env}");
@@ -220,7 +222,7 @@ api_test! {
         assert_eq!(run_once(&ctx.state, &policy, first).await.unwrap(), 0);
         let second = first + policy.backoff * 2;
         assert_eq!(schedule(&ctx, &t), (2, Some(second)), "the delay grows");
-        assert_eq!(stored(&ctx, &token).0.status, "PAYMENT_IN_PROGRESS", "one 'not found' is not final");
+        assert_eq!(stored(&ctx, &token).0.status, SessionStatus::PaymentInProgress, "one 'not found' is not final");
         assert_eq!(reconciles_of(&gateway, &t), 1);
 
         // The third check that finds nothing is final: nothing was debited, no attempt used.

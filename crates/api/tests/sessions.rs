@@ -3,6 +3,7 @@
 mod common;
 
 use actix_web::http::StatusCode;
+use catalyst_domain::status::OrderStatus;
 use common::*;
 use serde_json::{Value, json};
 
@@ -262,7 +263,7 @@ api_test! {
         assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("session_not_cancellable")));
         let session = ctx.db.store.read(|c| catalyst_store::PaymentSession::find_by_token(c, token)).unwrap();
         let order = ctx.db.store.read(|c| catalyst_store::Order::find_by_session(c, &session.id)).unwrap();
-        assert_eq!(order.status, "CANCELLED");
+        assert_eq!(order.status, OrderStatus::Cancelled);
         let (status, _, _) = send(&app, post(&format!("{SESSIONS}ps_{}/cancel/", "0".repeat(32)), json!({})).auth(&demo.restricted_key)).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
     }
@@ -278,7 +279,7 @@ api_test! {
         let (status, _, s) = send(&app, get(&format!("{SESSIONS}{token}/"))).await;
         assert_eq!((status, s["status"].as_str()), (StatusCode::OK, Some("EXPIRED")));
         let order = ctx.db.store.read(|c| catalyst_store::Order::find_by_session(c, &session.id)).unwrap();
-        assert_eq!(order.status, "CANCELLED");
+        assert_eq!(order.status, OrderStatus::Cancelled);
         let (status, _, _) = send(&app, get(&format!("{SESSIONS}ps_{}/", "z".repeat(32)))).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         let (status, _, _) = send(&app, get(&format!("{SESSIONS}nonsense/"))).await;
@@ -318,7 +319,7 @@ api_test! {
         let token = created["session_token"].as_str().unwrap();
         let session = ctx.db.store.read(|c| catalyst_store::PaymentSession::find_by_token(c, token)).unwrap();
         let mut order = ctx.db.store.read(|c| catalyst_store::Order::find_by_session(c, &session.id)).unwrap();
-        order.status = "COMPLETED".into();
+        order.status = OrderStatus::Completed;
         ctx.db.store.write(|c| order.save(c)).unwrap();
         let (status, _, err) = send(&app, post(SESSIONS, campaign_body(&demo.campaign_id)).auth(&demo.restricted_key)).await;
         assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("duplicate_lead")));

@@ -10,6 +10,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
 use catalyst_api::provision::DemoSetup;
+use catalyst_domain::status::SubscriptionStatus;
 use catalyst_domain::transaction::{TransactionKind, TransactionStatus};
 use catalyst_store::schema::{subscriptions as subs, webhook_events};
 use catalyst_store::subscriptions as store_subs;
@@ -290,7 +291,7 @@ api_test! {
         }
         let (status, _) = call(&app, patch(&one, json!({"amount": "1.00"})).auth(&other.secret_key)).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
-        assert_eq!(stored(&ctx.db.store, &demo.tenant_id, &id).status, "ACTIVE");
+        assert_eq!(stored(&ctx.db.store, &demo.tenant_id, &id).status, SubscriptionStatus::Active);
         let (status, _) = call(&app, get(&format!("{SUBS}not-a-uuid/")).auth(&demo.secret_key)).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
     }
@@ -304,7 +305,7 @@ api_test! {
         assert_eq!((status, err["errors"]["at_period_end"].is_array()), (StatusCode::BAD_REQUEST, true), "{err}");
         let (status, err) = act(&app, sk, &id, "cancel", json!({"now": true})).await;
         assert_eq!((status, err["errors"]["now"][0].as_str()), (StatusCode::BAD_REQUEST, Some("Unknown field.")));
-        assert_eq!(stored(&ctx.db.store, &demo.tenant_id, &id).status, "ACTIVE", "a refused request changes nothing");
+        assert_eq!(stored(&ctx.db.store, &demo.tenant_id, &id).status, SubscriptionStatus::Active, "a refused request changes nothing");
 
         // No body at all: cancel now.
         let (status, s) = call(&app, post(&format!("{SUBS}{id}/cancel/"), Value::Null).auth(sk)).await;

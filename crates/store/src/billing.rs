@@ -305,7 +305,7 @@ pub(crate) fn apply_renewal(
                 s.dunning_attempts = 0;
             }
             if scheduled {
-                s.status = SubscriptionStatus::Active.as_str().to_owned();
+                s.status = SubscriptionStatus::Active;
                 s.collect_on = Some(s.next_billing_date);
                 s.notice_on = Some(dunning::notice_on(
                     s.next_billing_date,
@@ -344,7 +344,7 @@ pub(crate) fn apply_renewal(
             let retry = ladder.retry_on(day, u32::try_from(s.dunning_attempts).unwrap_or(u32::MAX));
             match retry {
                 Some(on) => {
-                    s.status = SubscriptionStatus::PastDue.as_str().to_owned();
+                    s.status = SubscriptionStatus::PastDue;
                     s.collect_on = Some(on);
                     s.notice_on = None;
                     s.save(conn)?;
@@ -356,7 +356,7 @@ pub(crate) fn apply_renewal(
                     // The payment failed while the subscription was still running: the
                     // failure is reported before the subscription ends.
                     if previous != SubscriptionStatus::PastDue {
-                        s.status = SubscriptionStatus::PastDue.as_str().to_owned();
+                        s.status = SubscriptionStatus::PastDue;
                         subject.subscription_status_changed(conn, &s, previous.as_str(), now)?;
                     }
                     s.collect_on = None;
@@ -475,9 +475,7 @@ fn next_attempt(conn: &mut DbConnection, s: &Subscription) -> StoreResult<i32> {
 }
 
 fn status_of(s: &Subscription) -> StoreResult<SubscriptionStatus> {
-    s.status
-        .parse()
-        .map_err(|_| StoreError::Corrupt(format!("subscription status {:?}", s.status)))
+    Ok(s.status)
 }
 
 /// `ACTIVE` or `PAST_DUE`: the billing run collects it.
@@ -499,7 +497,7 @@ fn end(
     previous
         .transition_to(SubscriptionStatus::Cancelled)
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    s.status = SubscriptionStatus::Cancelled.as_str().to_owned();
+    s.status = SubscriptionStatus::Cancelled;
     s.ended_at = Some(now);
     s.collect_on = None;
     s.notice_on = None;

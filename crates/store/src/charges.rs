@@ -176,10 +176,10 @@ pub(crate) fn apply_charge(
         Collected::Declined { .. } => OrderStatus::Failed,
         Collected::Pending => return Ok(()),
     };
-    let from = order.status()?;
+    let from = order.status;
     from.transition_to(to)
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    order.status = to.as_str().to_owned();
+    order.status = to;
     order.updated_at = now;
     order.save(conn)?;
     let subject = Subject::of_order(&order, &charge.payer);

@@ -6,13 +6,13 @@ use catalyst_domain::transaction::{SequenceType, TransactionKind, TransactionSta
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use catalyst_domain::OrderStatus;
+use catalyst_domain::SubscriptionStatus;
 use catalyst_domain::billing::{Pricing, PricingInput};
 use catalyst_domain::money::{Currency, Money};
 
 use crate::connection::on_backend;
 use crate::schema::{customers, mandates, subscriptions, transactions};
-use crate::sessions::{Order, PaymentSession};
+use crate::sessions::PaymentSession;
 use crate::{DbConnection, StoreError, StoreResult};
 
 /// A saved customer (KOMOJU customer modes): a lead with a reusable mandate.
@@ -137,7 +137,7 @@ pub struct Subscription {
     pub gateway_id: String,
     pub mandate_id: String,
     pub customer_id: Option<String>,
-    pub status: String,
+    pub status: SubscriptionStatus,
     pub billing_frequency: String,
     pub amount_minor: i64,
     pub currency: String,
@@ -277,15 +277,6 @@ impl Transaction {
         } else {
             Purpose::Charge
         }
-    }
-}
-
-impl Order {
-    /// The order's status as its enum.
-    pub fn status(&self) -> StoreResult<OrderStatus> {
-        self.status
-            .parse()
-            .map_err(|_| StoreError::Corrupt(format!("order status {:?}", self.status)))
     }
 }
 

@@ -387,9 +387,9 @@ fn complete_original(
     } else {
         OrderStatus::PartiallyRefunded
     };
-    let from = order.status()?;
+    let from = order.status;
     if from != target && from.can_transition_to(target) {
-        order.status = target.as_str().to_owned();
+        order.status = target;
         order.updated_at = now;
         order.save(conn)?;
     }

@@ -131,8 +131,8 @@ fn reverse(
     t.updated_at = now;
     t.save(conn)?;
     let mut order = Order::find(conn, &t.tenant_id, &t.order_id)?;
-    if order.status()?.can_transition_to(OrderStatus::Chargedback) {
-        order.status = OrderStatus::Chargedback.as_str().to_owned();
+    if order.status.can_transition_to(OrderStatus::Chargedback) {
+        order.status = OrderStatus::Chargedback;
         order.updated_at = now;
         order.save(conn)?;
     }
@@ -162,12 +162,9 @@ fn reverse(
         (None, None) => None,
     };
     if let Some(mut sub) = subscription {
-        let previous: SubscriptionStatus = sub
-            .status
-            .parse()
-            .map_err(|_| StoreError::Corrupt("subscription status".into()))?;
+        let previous: SubscriptionStatus = sub.status;
         if previous.can_transition_to(SubscriptionStatus::Chargedback) {
-            sub.status = SubscriptionStatus::Chargedback.as_str().to_owned();
+            sub.status = SubscriptionStatus::Chargedback;
             sub.collect_on = None;
             sub.notice_on = None;
             sub.ended_at = Some(now);

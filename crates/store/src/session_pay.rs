@@ -107,7 +107,7 @@ fn claim(
     draft: impl FnOnce(&PaymentSession, &Order, &Lead) -> Result<PaymentDraft, StoreError>,
 ) -> Result<Claimed, ClaimError> {
     let (session, order, lead, gateway) = claim_rows(conn, token)?;
-    let status = session.status()?;
+    let status = session.status;
     if status == SessionStatus::Pending && session.expires_at <= now {
         return Err(ClaimError::Expired);
     }
@@ -162,16 +162,16 @@ fn claim(
         })?;
     }
     let order_status = order
-        .status()?
+        .status
         .transition_to(OrderStatus::Pending)
-        .unwrap_or(order.status()?);
+        .unwrap_or(order.status);
     let mut order = order;
-    order.status = order_status.as_str().to_owned();
+    order.status = order_status;
     order.updated_at = now;
     order.save(conn)?;
     let subject_session = session.clone();
     let mut session = session;
-    session.status = SessionStatus::PaymentInProgress.as_str().to_owned();
+    session.status = SessionStatus::PaymentInProgress;
     session.version += 1;
     session.updated_at = now;
     if let Some(c) = &customer {
@@ -365,7 +365,7 @@ fn apply(
         mandate,
         subscription,
     } = rows;
-    let current = session.status()?;
+    let current = session.status;
     // The attempt of a debit that needed verification was used when it was submitted.
     let counted_at_submit = t.verification_url.is_some();
     match settlement {
@@ -470,7 +470,7 @@ fn move_session(
     if n != 1 {
         return Err(StoreError::StateConflict);
     }
-    session.status = to.as_str().to_owned();
+    session.status = to;
     session.version += 1;
     session.updated_at = now;
     Ok(())
@@ -482,13 +482,13 @@ fn move_order(
     to: OrderStatus,
     now: NaiveDateTime,
 ) -> StoreResult<()> {
-    let from = order.status()?;
+    let from = order.status;
     if from == to {
         return Ok(());
     }
     from.transition_to(to)
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    order.status = to.as_str().to_owned();
+    order.status = to;
     order.updated_at = now;
     order.save(conn)
 }
@@ -504,7 +504,7 @@ fn complete(
     collected: Option<&Transaction>,
     now: NaiveDateTime,
 ) -> StoreResult<Option<Subscription>> {
-    let from = session.status()?;
+    let from = session.status;
     move_session(conn, session, from, SessionStatus::Completed, now)?;
     move_order(conn, order, OrderStatus::Completed, now)?;
     // A customer-mode session charges its customer under the mandate it just signed.
@@ -541,7 +541,7 @@ fn complete(
             gateway_id: session.gateway_id.clone(),
             mandate_id: mandate.id.clone(),
             customer_id: session.customer_id.clone(),
-            status: SubscriptionStatus::Active.as_str().to_owned(),
+            status: SubscriptionStatus::Active,
             billing_frequency: frequency.as_str().to_owned(),
             amount_minor: pricing.amount().minor(),
             currency: session.currency.clone(),

@@ -4,7 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use catalyst_domain::SessionStatus;
+use catalyst_domain::{OrderStatus, SessionStatus};
 
 use crate::connection::on_backend;
 use crate::schema::{leads, orders, payment_sessions, session_payers};
@@ -123,7 +123,7 @@ pub struct PaymentSession {
     pub id: String,
     pub tenant_id: String,
     pub token: String,
-    pub status: String,
+    pub status: SessionStatus,
     pub mode: String,
     pub campaign_id: Option<String>,
     pub gateway_id: String,
@@ -161,13 +161,6 @@ pub struct PaymentSession {
 crate::scoped::tenant_scoped!(PaymentSession, payment_sessions);
 
 impl PaymentSession {
-    /// The session's status as its enum.
-    pub fn status(&self) -> StoreResult<SessionStatus> {
-        self.status
-            .parse()
-            .map_err(|_| StoreError::Corrupt(format!("session status {:?}", self.status)))
-    }
-
     /// Loads a session by its token (any tenant: the token is the credential).
     pub fn find_by_token(conn: &mut DbConnection, token: &str) -> StoreResult<Self> {
         on_backend!(conn, |c| payment_sessions::table
@@ -189,7 +182,7 @@ pub struct Order {
     pub lead_id: String,
     /// `ORD-` + 8 upper-case hex.
     pub order_number: String,
-    pub status: String,
+    pub status: OrderStatus,
     pub amount_minor: i64,
     pub currency: String,
     pub created_at: NaiveDateTime,

@@ -328,7 +328,7 @@ fn schedule(s: &mut Subscription, date: NaiveDate, today: NaiveDate) {
 fn refused(s: &Subscription, why: &'static str) -> ChangeError {
     ChangeError::NotModifiable {
         id: s.id.clone(),
-        status: s.status.clone(),
+        status: s.status.as_str().to_owned(),
         why,
     }
 }
@@ -340,7 +340,7 @@ fn move_to(
     why: &'static str,
 ) -> Result<(), ChangeError> {
     from.transition_to(to).map_err(|_| refused(s, why))?;
-    s.status = to.as_str().to_owned();
+    s.status = to;
     Ok(())
 }
 
@@ -362,10 +362,7 @@ fn change(
 ) -> Result<Subscription, ChangeError> {
     tx::write(conn, |conn| {
         let before = lock(conn, tenant, id)?;
-        let status: SubscriptionStatus = before
-            .status
-            .parse()
-            .map_err(|_| StoreError::Corrupt(format!("subscription {id} status")))?;
+        let status: SubscriptionStatus = before.status;
         let mut s = before.clone();
         edit(&mut s, status)?;
         let changes = changes(&before, &s)?;
@@ -454,7 +451,7 @@ fn emit(
         None => Subject::of_order(&order, &lead),
     };
     if s.status != before.status {
-        subject.subscription_status_changed(conn, s, &before.status, now)?;
+        subject.subscription_status_changed(conn, s, before.status.as_str(), now)?;
     }
     if !changes.is_empty() {
         subject.subscription_updated(conn, s, Value::Object(changes), now)?;

@@ -5,6 +5,8 @@
 mod common;
 
 use catalyst_domain::DuplicatePolicy;
+use catalyst_domain::status::OrderStatus;
+use catalyst_domain::status::SessionStatus;
 use catalyst_store::checkout::CreatedSession;
 use catalyst_store::test_support::TestDb;
 use catalyst_store::*;
@@ -92,9 +94,9 @@ test_both! {
         );
         assert_eq!(sweep_while(&db, &claim), 0, "the claimed session is not counted as expired");
         let s = db.store.read(|c| PaymentSession::find_by_token(c, &created.session.token)).unwrap();
-        assert_eq!(s.status, "PAYMENT_IN_PROGRESS");
+        assert_eq!(s.status, SessionStatus::PaymentInProgress);
         let order = db.store.read(|c| Order::find_by_session(c, id)).unwrap();
-        assert_eq!(order.status, "PENDING", "the payer's order is not cancelled");
+        assert_eq!(order.status, OrderStatus::Pending, "the payer's order is not cancelled");
         assert_eq!(expired_events(&db.store), 0);
     }
 

@@ -4,6 +4,7 @@
 mod common;
 
 use catalyst_domain::DuplicatePolicy;
+use catalyst_domain::status::SessionStatus;
 use catalyst_domain::transaction::{SequenceType, TransactionKind, TransactionStatus};
 use catalyst_store::sandbox_ledger::SandboxEntry;
 use catalyst_store::session_pay::{ClaimError, PaymentDraft};
@@ -155,7 +156,7 @@ test_both! {
         let before = stored(&db.store, &token).2;
         let mut conn = db.store.conn().unwrap();
         let (claimed, settled) = catalyst_store::session_pay::claim_and_settle(&mut conn, &token, now(), draft, |_, c| {
-            assert_eq!(c.session.status, "PAYMENT_IN_PROGRESS", "called on the claimed rows");
+            assert_eq!(c.session.status, SessionStatus::PaymentInProgress, "called on the claimed rows");
             Ok::<_, ClaimError>(Some(Settlement::Approved { reference: "sbx_1".into() }))
         })
         .unwrap();
@@ -198,7 +199,7 @@ test_both! {
             Ok::<_, ClaimError>(Some(Settlement::Approved { reference: "sbx_2".into() }))
         })
         .unwrap();
-        assert_eq!(settled.unwrap().session.status, "COMPLETED");
+        assert_eq!(settled.unwrap().session.status, SessionStatus::Completed);
     }
 
     fn the_sandbox_ledger_finds_counts_and_bounds_refunds(db) {
@@ -243,7 +244,7 @@ test_both! {
         });
         assert!(matches!(again, Err(ClaimError::NotPayable)));
         let settled = catalyst_store::session_pay::settle_claimed(&mut conn, &claimed, &Settlement::Approved { reference: "emp_1".into() }, now()).unwrap();
-        assert_eq!(settled.session.status, "COMPLETED");
+        assert_eq!(settled.session.status, SessionStatus::Completed);
     }
 }
 

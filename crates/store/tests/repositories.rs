@@ -3,6 +3,8 @@
 mod common;
 
 use catalyst_domain::DuplicatePolicy;
+use catalyst_domain::status::OrderStatus;
+use catalyst_domain::status::SessionStatus;
 use catalyst_store::checkout::CreateSessionError;
 use catalyst_store::idempotency::{self, IdempotencyStart};
 use catalyst_store::sessions::{self};
@@ -159,7 +161,7 @@ test_both! {
         let second = create(&db.store, lead(&t.id, "bob@example.com"), DuplicatePolicy::Reject, &g.id).unwrap();
         assert_eq!(second.lead.id, first.lead.id);
         let mut paid = first.order.clone();
-        paid.status = "COMPLETED".into();
+        paid.status = OrderStatus::Completed;
         db.store.write(|c| paid.save(c)).unwrap();
         let before = (count(&db.store, "leads"), count(&db.store, "payment_sessions"), count(&db.store, "orders"));
         let err = create(&db.store, lead(&t.id, "Bob@Example.com"), DuplicatePolicy::Reject, &g.id).unwrap_err();
@@ -203,8 +205,8 @@ test_both! {
         assert_eq!(n, 1);
         let s = db.store.read(|c| PaymentSession::find_by_token(c, &due.session.token)).unwrap();
         assert_eq!((s.status.as_str(), s.version), ("EXPIRED", 1));
-        assert_eq!(db.store.read(|c| Order::find_by_session(c, &due.session.id)).unwrap().status, "CANCELLED");
-        assert_eq!(db.store.read(|c| PaymentSession::find_by_token(c, &fresh.session.token)).unwrap().status, "PENDING");
+        assert_eq!(db.store.read(|c| Order::find_by_session(c, &due.session.id)).unwrap().status, OrderStatus::Cancelled);
+        assert_eq!(db.store.read(|c| PaymentSession::find_by_token(c, &fresh.session.token)).unwrap().status, SessionStatus::Pending);
         // Expiring an already-expired session changes nothing.
         assert!(!db.store.read(|c| catalyst_store::checkout::expire_session(c, &due.session.id, later)).unwrap());
         assert_eq!(db.store.read(|c| catalyst_store::checkout::expire_due_sessions(c, later, 100)).unwrap(), 0);

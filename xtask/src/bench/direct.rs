@@ -233,7 +233,7 @@ pub fn new_session(
         id: SessionId::new().to_string(),
         tenant_id: campaign.tenant_id.clone(),
         token: SessionToken::generate().as_str().to_owned(),
-        status: SessionStatus::Pending.as_str().to_owned(),
+        status: SessionStatus::Pending,
         mode: SessionMode::Payment.as_str().to_owned(),
         campaign_id: Some(campaign.id.clone()),
         gateway_id: gateway.id.clone(),
@@ -276,7 +276,7 @@ pub fn new_order(session: &PaymentSession, order_number: String, at: NaiveDateTi
         session_id: Some(session.id.clone()),
         lead_id: session.lead_id.clone(),
         order_number,
-        status: OrderStatus::PendingPaymentSubmission.as_str().to_owned(),
+        status: OrderStatus::PendingPaymentSubmission,
         amount_minor: session.amount_minor,
         currency: session.currency.clone(),
         created_at: at,
@@ -363,7 +363,7 @@ pub fn create_and_pay(conn: &mut DbConnection, target: &Target, email: &str) -> 
         other => StoreError::Corrupt(format!("claim: {other}")),
     })?;
     let settled = settled.ok_or_else(|| StoreError::Corrupt("nothing was debited".into()))?;
-    if settled.session.status != SessionStatus::Completed.as_str() {
+    if settled.session.status != SessionStatus::Completed {
         return Err(StoreError::Corrupt(format!(
             "session {} ended {}, not COMPLETED",
             settled.session.id, settled.session.status

@@ -13,6 +13,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use catalyst_domain::session::Locale;
+use catalyst_domain::status::SessionStatus;
 use catalyst_store::{Mandate, Order};
 use serde_json::json;
 
@@ -75,7 +76,8 @@ async fn load(state: &AppState, token: String) -> Result<PageData, ApiError> {
             prenotification_days,
             trial,
             // A cancel expires the session before its time; running out happens after it.
-            cancelled: session.status == "EXPIRED" && session.updated_at < session.expires_at,
+            cancelled: session.status == SessionStatus::Expired
+                && session.updated_at < session.expires_at,
         })
     })
     .await

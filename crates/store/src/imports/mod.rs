@@ -106,7 +106,7 @@ pub fn import_order(
             .order_number
             .clone()
             .unwrap_or_else(&mut *new_order_number),
-        status: row.status.as_str().to_owned(),
+        status: row.status,
         amount_minor: row.amount_minor,
         currency: row.currency,
         created_at: now,

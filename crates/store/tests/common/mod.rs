@@ -1,6 +1,8 @@
 //! Row builders shared by the store tests.
 #![allow(dead_code)]
 
+use catalyst_domain::status::OrderStatus;
+use catalyst_domain::status::SessionStatus;
 use catalyst_store::outbox::{self, NewEvent};
 use catalyst_store::*;
 use chrono::Duration;
@@ -66,7 +68,7 @@ pub fn session(tenant: &str, gateway: &str, expires_in: Duration) -> PaymentSess
         id: id(),
         tenant_id: tenant.into(),
         token: format!("ps_{}", uuid::Uuid::new_v4().simple()),
-        status: "PENDING".into(),
+        status: SessionStatus::Pending,
         mode: "payment".into(),
         campaign_id: None,
         gateway_id: gateway.into(),
@@ -105,7 +107,7 @@ pub fn order(tenant: &str, number: &str) -> Order {
         session_id: None,
         lead_id: String::new(),
         order_number: number.into(),
-        status: "PENDING_PAYMENT_SUBMISSION".into(),
+        status: OrderStatus::PendingPaymentSubmission,
         amount_minor: 2999,
         currency: "EUR".into(),
         created_at: now(),
