@@ -1,6 +1,7 @@
 //! The result envelope (`object: "payment_session.result"`, API.md §3.5), built from what was
 //! stored — never from what the gateway said in passing. Every key is always present.
 
+use catalyst_domain::session::SessionMode;
 use catalyst_domain::status::SessionStatus;
 use catalyst_domain::transaction::TransactionStatus;
 use catalyst_store::payments::HOLDER_CONTEXT;
@@ -138,7 +139,7 @@ fn shown_customer(session: &PaymentSession) -> Option<&str> {
     session
         .customer_id
         .as_deref()
-        .filter(|_| session.mode != "payment")
+        .filter(|_| session.mode != SessionMode::Payment)
 }
 
 /// Builds the envelope of `session` from the store.

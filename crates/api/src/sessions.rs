@@ -271,7 +271,7 @@ fn session_row(
         tenant_id: tenant.to_owned(),
         token: SessionToken::generate().as_str().to_owned(),
         status: SessionStatus::Pending,
-        mode: request.mode.as_str().to_owned(),
+        mode: request.mode,
         campaign_id: campaign.as_ref().map(|c| c.id.clone()),
         gateway_id: gateway.id.clone(),
         hosted_page_id,

@@ -2,6 +2,7 @@
 //! the application of its outcome after it (transaction, session, order, attempts, mandate
 //! sequence, the subscription a recurring plan starts), with their events.
 
+use catalyst_domain::session::SessionMode;
 use catalyst_domain::transaction::{SequenceType, TransactionStatus};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -509,7 +510,7 @@ fn complete(
     move_order(conn, order, OrderStatus::Completed, now)?;
     // A customer-mode session charges its customer under the mandate it just signed.
     if let Some(customer_id) = &mandate.customer_id
-        && session.mode != "payment"
+        && session.mode != SessionMode::Payment
     {
         crate::customers::adopt_mandate(conn, customer_id, mandate, &session.gateway_id, now)?;
     }

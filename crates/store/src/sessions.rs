@@ -4,6 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use catalyst_domain::session::SessionMode;
 use catalyst_domain::{OrderStatus, SessionStatus};
 
 use crate::connection::on_backend;
@@ -124,7 +125,7 @@ pub struct PaymentSession {
     pub tenant_id: String,
     pub token: String,
     pub status: SessionStatus,
-    pub mode: String,
+    pub mode: SessionMode,
     pub campaign_id: Option<String>,
     pub gateway_id: String,
     pub hosted_page_id: Option<String>,

@@ -234,7 +234,7 @@ pub fn new_session(
         tenant_id: campaign.tenant_id.clone(),
         token: SessionToken::generate().as_str().to_owned(),
         status: SessionStatus::Pending,
-        mode: SessionMode::Payment.as_str().to_owned(),
+        mode: SessionMode::Payment,
         campaign_id: Some(campaign.id.clone()),
         gateway_id: gateway.id.clone(),
         hosted_page_id: campaign.hosted_page_id.clone(),

@@ -15,14 +15,6 @@ use serde_json::Value;
 
 use super::input::PayInput;
 
-/// The session's mode; a stored value outside the enum is a corrupt row.
-fn mode(session: &PaymentSession) -> Result<SessionMode, StoreError> {
-    session
-        .mode
-        .parse()
-        .map_err(|_| StoreError::Corrupt(format!("session {} mode", session.id)))
-}
-
 /// Builds the rows the claim writes: the mandate (its text `mandate_text`, in the payer's
 /// language), the pending transaction (unless nothing is debited) and the customer (customer
 /// modes), stamped `at` (the claim's own time).
@@ -33,7 +25,7 @@ pub fn draft(
     (session, order, lead): (&PaymentSession, &Order, &Lead),
     at: NaiveDateTime,
 ) -> Result<PaymentDraft, StoreError> {
-    let mode = mode(session)?;
+    let mode = session.mode;
     let locale = input
         .locale
         .or_else(|| session.default_locale.parse().ok())
@@ -132,13 +124,12 @@ pub fn debit_request(
     input: &PayInput,
 ) -> Result<DebitRequest, StoreError> {
     let pricing = session.pricing()?;
-    let kind = if pricing.billing_type().is_recurring()
-        || mode(session)? == SessionMode::CustomerPayment
-    {
-        DebitKind::FirstRecurring
-    } else {
-        DebitKind::OneOff
-    };
+    let kind =
+        if pricing.billing_type().is_recurring() || session.mode == SessionMode::CustomerPayment {
+            DebitKind::FirstRecurring
+        } else {
+            DebitKind::OneOff
+        };
     let offer: Value = serde_json::from_str(&session.offer_snapshot).unwrap_or(Value::Null);
     let usage = offer["product_name"]
         .as_str()

@@ -1,6 +1,7 @@
 //! Row builders shared by the store tests.
 #![allow(dead_code)]
 
+use catalyst_domain::session::SessionMode;
 use catalyst_domain::status::OrderStatus;
 use catalyst_domain::status::SessionStatus;
 use catalyst_store::outbox::{self, NewEvent};
@@ -69,7 +70,7 @@ pub fn session(tenant: &str, gateway: &str, expires_in: Duration) -> PaymentSess
         tenant_id: tenant.into(),
         token: format!("ps_{}", uuid::Uuid::new_v4().simple()),
         status: SessionStatus::Pending,
-        mode: "payment".into(),
+        mode: SessionMode::Payment,
         campaign_id: None,
         gateway_id: gateway.into(),
         hosted_page_id: None,
