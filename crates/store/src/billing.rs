@@ -212,7 +212,7 @@ pub fn claim_renewal(
         let Some(mut s) = lock(conn, subscription_id, true)? else {
             return Ok(Claim::Skipped);
         };
-        let due = s.collect_on.is_some_and(|d| d <= today) && is_scheduled(&s)?;
+        let due = s.collect_on.is_some_and(|d| d <= today) && is_scheduled(&s);
         if !due || in_flight(conn, &s.id)? {
             return Ok(Claim::Skipped);
         }
@@ -287,8 +287,8 @@ pub(crate) fn apply_renewal(
     }
     let subject = Subject::of_order(&order, &lead);
     subject.transaction_status_changed(conn, &t, "pending", now)?;
-    let previous = status_of(&s)?;
-    let scheduled = is_scheduled(&s)?;
+    let previous = s.status;
+    let scheduled = is_scheduled(&s);
     let current_period = t.billing_period == Some(s.next_billing_date);
     let day = now.date().max(s.collect_on.unwrap_or(NaiveDate::MIN));
     s.updated_at = now;
@@ -314,7 +314,7 @@ pub(crate) fn apply_renewal(
                 ));
             }
             s.save(conn)?;
-            if previous != status_of(&s)? {
+            if previous != s.status {
                 subject.subscription_status_changed(conn, &s, previous.as_str(), now)?;
             }
             subject.subscription_renewed(conn, &s, &t, now)?;
@@ -392,7 +392,7 @@ pub fn send_notice(
         let Some(mut s) = lock(conn, subscription_id, true)? else {
             return Ok(false);
         };
-        if !(s.notice_on.is_some_and(|d| d <= today) && is_scheduled(&s)?) {
+        if !(s.notice_on.is_some_and(|d| d <= today) && is_scheduled(&s)) {
             return Ok(false);
         }
         let collect_on = s.collect_on;
@@ -474,16 +474,12 @@ fn next_attempt(conn: &mut DbConnection, s: &Subscription) -> StoreResult<i32> {
     Ok((s.dunning_attempts + 1).max(highest.unwrap_or(0) + 1))
 }
 
-fn status_of(s: &Subscription) -> StoreResult<SubscriptionStatus> {
-    Ok(s.status)
-}
-
 /// `ACTIVE` or `PAST_DUE`: the billing run collects it.
-fn is_scheduled(s: &Subscription) -> StoreResult<bool> {
-    Ok(matches!(
-        status_of(s)?,
+fn is_scheduled(s: &Subscription) -> bool {
+    matches!(
+        s.status,
         SubscriptionStatus::Active | SubscriptionStatus::PastDue
-    ))
+    )
 }
 
 /// Cancels `s` (nothing more is collected or announced) with `subscription.status_changed`.
@@ -493,7 +489,7 @@ fn end(
     subject: &Subject<'_>,
     now: NaiveDateTime,
 ) -> StoreResult<()> {
-    let previous = status_of(s)?;
+    let previous = s.status;
     previous
         .transition_to(SubscriptionStatus::Cancelled)
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
