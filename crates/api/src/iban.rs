@@ -7,6 +7,8 @@ use serde_json::{Value, json};
 use crate::auth::{Credential, authenticate_key, authenticate_session, credential};
 use crate::body::{JsonBody, object};
 use crate::error::ApiError;
+use crate::schemas::ErrorBody;
+use crate::schemas::payments::{IbanValidateRequest, IbanValidation};
 use crate::state::AppState;
 
 /// Longest input accepted (a 34-character IBAN in paper format with generous white space).
@@ -76,10 +78,14 @@ async fn caller_bucket(state: &AppState, req: &HttpRequest) -> Result<String, Ap
 }
 
 /// `POST /api/v1/iban-validate/` — `rk_`, `sk_` or `ps_`; 50 requests/s per key.
-#[utoipa::path(post, path = "/api/v1/iban-validate/", tag = "iban", request_body = Object,
-    security(("bearer" = [])),
-    responses((status = 200, description = "`{valid, iban, country, bank_name, bic, sepa, error}`"),
-        (status = 400, description = "missing or empty `iban`"), (status = 401), (status = 429)))]
+#[utoipa::path(post, path = "/api/v1/iban-validate/", tag = "iban",
+    request_body = IbanValidateRequest, security(("bearer" = [])),
+    responses((status = 200, body = IbanValidation, description = "Valid or not, with the bank when known"),
+        (status = 400, body = ErrorBody, description = "validation_error: missing or empty `iban`; malformed_json"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 413, body = ErrorBody, description = "payload_too_large"),
+        (status = 415, body = ErrorBody, description = "unsupported_media_type"),
+        (status = 429, body = ErrorBody, description = "throttled (with `Retry-After`)")))]
 pub async fn validate(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -42,6 +42,7 @@ pub mod recovery;
 pub mod refunds;
 pub mod routes;
 pub mod sandbox_ledger;
+pub mod schemas;
 pub mod sessions;
 pub mod settlement;
 pub mod state;

@@ -1,6 +1,8 @@
 //! The API test harness: an app on a throw-away database of either backend.
 #![allow(dead_code)]
 
+pub mod contract;
+
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{Method, StatusCode};
@@ -171,7 +173,8 @@ impl<'a> Req<'a> {
 }
 
 /// Sends `req`; returns the status, the response headers and the body parsed as JSON
-/// (`Value::Null` for an empty or non-JSON body).
+/// (`Value::Null` for an empty or non-JSON body). Panics when the response breaks the OpenAPI
+/// document ([`contract::check`]).
 pub async fn send<S, B>(
     app: &S,
     req: Req<'_>,
@@ -180,6 +183,7 @@ where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
 {
+    let method = req.method.clone();
     let mut r = test::TestRequest::default()
         .method(req.method)
         .uri(req.path)
@@ -199,6 +203,11 @@ where
     let status = res.status();
     let headers = res.headers().clone();
     let bytes = test::read_body(res).await;
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    contract::check(&method, req.path, status, content_type, &bytes);
     let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     (status, headers, body)
 }

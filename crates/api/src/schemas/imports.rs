@@ -1,0 +1,1 @@
+//! CSV imports (API.md §12).

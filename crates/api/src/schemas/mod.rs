@@ -1,0 +1,82 @@
+//! The documented shapes of the API's JSON bodies: the schemas of the OpenAPI document
+//! (`docs/openapi.json`), from which clients are generated.
+//!
+//! Handlers build their bodies with `serde_json`; the types here only describe them and are
+//! never built. The API tests keep them true: every response a test receives from a documented
+//! operation is validated against that operation's schema for its status
+//! (`crates/api/tests/common/contract.rs`), and `tests/openapi_client.rs` checks that a client
+//! generated from the document has every field API.md names.
+//!
+//! Conventions: a response object denies unknown fields (`additionalProperties: false`), so a
+//! field the server adds without documenting it fails the tests; a key that is always present
+//! but may be `null` is an `Option` marked `#[schema(required = true)]`; a key that may be
+//! omitted is a plain `Option`; money is a decimal string (`Amount`).
+#![allow(dead_code)]
+
+pub mod customers;
+pub mod imports;
+pub mod management;
+pub mod payments;
+pub mod reconciliation;
+pub mod sessions;
+pub mod settlement;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Every error response (API.md §2).
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBody {
+    /// A human sentence.
+    pub detail: String,
+    /// Stable: clients branch on it.
+    pub code: ErrorCode,
+    /// `validation_error` only: field path (`lead.email`, `line_items.1.amount`) → messages.
+    pub errors: Option<BTreeMap<String, Vec<String>>>,
+    /// `internal_error` only: the request's `X-Request-Id`, to quote to the operator.
+    pub request_id: Option<String>,
+}
+
+/// The stable error codes (API.md §2).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    ValidationError,
+    InvalidIban,
+    MalformedJson,
+    RefundNotAllowed,
+    MalformedBankFile,
+    NotAuthenticated,
+    AuthenticationFailed,
+    PermissionDenied,
+    NotFound,
+    MethodNotAllowed,
+    TenantReferenceIdConflict,
+    SessionNotPayable,
+    SessionNotVerifiable,
+    SessionNotCancellable,
+    SubscriptionNotModifiable,
+    CustomerNotChargeable,
+    DuplicateLead,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    LastSecretKey,
+    NoPendingCollections,
+    NotABatchGateway,
+    BankFileInvalid,
+    SessionExpired,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    Throttled,
+    ServiceUnavailable,
+    InternalError,
+}
+
+/// A money amount: an exact decimal string in major units with the currency's minor digits
+/// (`"29.99"`). Requests refuse JSON numbers for money (API.md §3.1).
+#[derive(Serialize, ToSchema)]
+#[schema(value_type = String, example = "29.99", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+pub struct Amount(String);

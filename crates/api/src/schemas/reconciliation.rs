@@ -1,0 +1,1 @@
+//! The reconciliation API: transactions, chargebacks, subscriptions (API.md §6) and refunds (§10).
