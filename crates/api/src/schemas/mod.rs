@@ -80,3 +80,17 @@ pub enum ErrorCode {
 #[derive(Serialize, ToSchema)]
 #[schema(value_type = String, example = "29.99", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
 pub struct Amount(String);
+
+/// One page of a list (`?cursor=` pages): `results` in the list's order and the links to
+/// the neighbouring pages, null at either end.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Page<T: ToSchema> {
+    /// The next page's URL, or null on the last page.
+    #[schema(required = true, format = "uri")]
+    pub next: Option<String>,
+    /// The previous page's URL, or null on the first page.
+    #[schema(required = true, format = "uri")]
+    pub previous: Option<String>,
+    pub results: Vec<T>,
+}
