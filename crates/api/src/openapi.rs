@@ -40,7 +40,7 @@ use crate::{
         serve,
     ),
     components(schemas(ErrorBody)),
-    modifiers(&BearerAuth, &InternalError)
+    modifiers(&BearerAuth, &InternalError, &OperationIds)
 )]
 pub struct ApiDoc;
 
@@ -92,8 +92,74 @@ impl Modify for InternalError {
     }
 }
 
+/// Operation ids unique across the document (generated clients name their methods after them):
+/// the path's resource segments, then the handler's name unless the path already ends with it
+/// (`campaigns_list`, `payment_sessions_pay`, `webhook_profiles_endpoints_create`).
+struct OperationIds;
+
+impl Modify for OperationIds {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let resource = resource_name(path);
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let handler = op.operation_id.take().unwrap_or_default();
+                op.operation_id = Some(operation_id(&resource, &handler));
+            }
+        }
+    }
+}
+
+fn resource_name(path: &str) -> String {
+    path.trim_start_matches("/api/v1/")
+        .split('/')
+        .filter(|s| !s.is_empty() && !s.starts_with('{'))
+        .map(|s| s.replace(['-', '.'], "_"))
+        .collect::<Vec<_>>()
+        .join("_")
+}
+
+fn operation_id(resource: &str, handler: &str) -> String {
+    let plural = format!("{handler}s");
+    if handler.is_empty() || resource.ends_with(handler) || resource.ends_with(&plural) {
+        resource.to_string()
+    } else {
+        format!("{resource}_{handler}")
+    }
+}
+
 /// `GET /api/v1/openapi.json`.
 #[utoipa::path(get, path = "/api/v1/openapi.json/", tag = "meta", responses((status = 200, description = "This document")))]
 pub async fn serve() -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_ids_name_the_resource_and_the_action() {
+        let id = |path: &str, handler: &str| operation_id(&resource_name(path), handler);
+        assert_eq!(id("/api/v1/campaigns/", "list"), "campaigns_list");
+        assert_eq!(id("/api/v1/campaigns/{id}/", "retrieve"), "campaigns_retrieve");
+        assert_eq!(id("/api/v1/payment-sessions/{token}/pay/", "pay"), "payment_sessions_pay");
+        assert_eq!(id("/api/v1/iban-validate/", "validate"), "iban_validate");
+        assert_eq!(
+            id("/api/v1/gateways/{gateway_id}/notifications/", "notification"),
+            "gateways_notifications"
+        );
+        assert_eq!(
+            id("/api/v1/webhook-profiles/{id}/endpoints/{endpoint_id}/", "update"),
+            "webhook_profiles_endpoints_update"
+        );
+    }
 }

@@ -49,6 +49,8 @@ pub enum ErrorCode {
     MalformedJson,
     RefundNotAllowed,
     MalformedBankFile,
+    MalformedCsv,
+    ImportInvalid,
     NotAuthenticated,
     AuthenticationFailed,
     PermissionDenied,
