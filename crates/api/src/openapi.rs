@@ -93,7 +93,7 @@ impl Modify for InternalError {
 }
 
 /// `GET /api/v1/openapi.json`.
-#[utoipa::path(get, path = "/api/v1/openapi.json/", tag = "meta", responses((status = 200, description = "This document")))]
+#[utoipa::path(get, path = "/api/v1/openapi.json/", tag = "meta", responses((status = 200, body = Object, description = "This document")))]
 pub async fn serve() -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())
 }

@@ -24,6 +24,8 @@ use catalyst_domain::validation::messages;
 use crate::auth::Operator;
 use crate::error::ApiError;
 use crate::idempotency;
+use crate::schemas::ErrorBody;
+use crate::schemas::imports::{Import, ImportBadRequest, ImportKind, ImportUpload};
 use crate::state::AppState;
 
 mod rows;
@@ -164,14 +166,20 @@ impl From<StoreError> for ImportError {
 }
 
 #[utoipa::path(post, path = "/api/v1/imports/{kind}/", tag = "imports",
-    params(("kind" = String, Path, description = "`leads`, `orders`, `transactions` or `chargebacks`"),
-        ("partial" = Option<bool>, Query), ("webhook_profile_id" = Option<String>, Query)),
-    request_body(content = String, content_type = "text/csv",
-        description = "The CSV file; or `multipart/form-data` with the file in the field `file`"),
+    params(("kind" = ImportKind, Path),
+        ("partial" = Option<bool>, Query, description = "store the good rows and report the bad ones (default false: all or nothing)"),
+        ("webhook_profile_id" = Option<String>, Query, description = "the webhook profile the `*.imported` events go to")),
+    request_body(content((String = "text/csv"), (ImportUpload = "multipart/form-data")),
+        description = "The CSV file (at most 64 MiB), or a `multipart/form-data` upload with the file in the field `file`"),
     security(("bearer" = [])),
-    responses((status = 201, description = "`{\"object\": \"import\", \"kind\", \"rows\", \"imported\", \"failed\", \"errors\"}`"),
-        (status = 400, description = "import_invalid (rows and columns in `errors`) / malformed_csv"),
-        (status = 401), (status = 403), (status = 404), (status = 413), (status = 415)))]
+    responses((status = 201, body = Import, description = "What was stored; with `partial`, the bad rows in `errors`"),
+        (status = 400, body = ImportBadRequest, description = "import_invalid (bad rows, nothing stored) / malformed_csv / validation_error on `file`, `webhook_profile_id` or `Idempotency-Key`"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 404, body = ErrorBody, description = "not_found: another kind in the path"),
+        (status = 409, body = ErrorBody, description = "idempotency_key_in_use / idempotency_key_reused"),
+        (status = 413, body = ErrorBody, description = "payload_too_large: over 64 MiB"),
+        (status = 415, body = ErrorBody, description = "unsupported_media_type: neither text/csv nor multipart/form-data")))]
 pub async fn create(
     state: web::Data<AppState>,
     Operator(m): Operator,
