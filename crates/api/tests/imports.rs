@@ -38,7 +38,14 @@ where
     }
     let res = test::call_service(app, r.to_request()).await;
     let status = res.status();
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
     let bytes = test::read_body(res).await;
+    contract::check(&actix_web::http::Method::POST, path, status, &content_type, &bytes);
     (
         status,
         serde_json::from_slice(&bytes).unwrap_or(Value::Null),
