@@ -192,4 +192,19 @@ api_test! {
         assert!(body["errors"]["webhook_profile_id"].is_array(), "{body}");
         assert_eq!(ctx.count("leads"), 2);
     }
+
+    async fn bad_query_parameters_are_json_validation_errors(ctx) {
+        let t = ctx.tenant("Acme");
+        let app = ctx.app().await;
+        let (status, body) = import(&app, &format!("{LEADS}?partial=maybe"), &t.secret_key, GOOD_LEADS, None).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("validation_error")), "{body}");
+        assert!(body["errors"]["partial"].is_array(), "{body}");
+        let (status, body) = import(&app, &format!("{LEADS}?partial=true&colour=red"), &t.secret_key, GOOD_LEADS, None).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("validation_error")), "{body}");
+        assert!(body["errors"]["colour"].is_array(), "{body}");
+        assert_eq!(ctx.count("leads"), 0, "nothing is imported");
+        let (status, body) = import(&app, &format!("{LEADS}?partial=false"), &t.secret_key, GOOD_LEADS, None).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(ctx.count("leads"), 2);
+    }
 }

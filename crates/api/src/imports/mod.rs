@@ -16,7 +16,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use catalyst_store::imports::Target;
 use catalyst_store::{Cipher, DbConnection, Store, StoreError, WebhookProfile, tx};
 use futures_util::StreamExt;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use catalyst_domain::validation::messages;
@@ -106,14 +105,35 @@ impl Kind {
 }
 
 /// Query parameters.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct ImportQuery {
     /// Store the good rows and report the bad ones.
-    #[serde(default)]
     partial: bool,
     /// The webhook profile the `*.imported` events go to (none: recorded, not delivered).
     webhook_profile_id: Option<String>,
+}
+
+impl ImportQuery {
+    /// Reads `partial` (`true` or `false`) and `webhook_profile_id`; any other parameter is a
+    /// 400 `validation_error` naming it, like an unknown body field.
+    pub fn parse(query: &str) -> Result<Self, ApiError> {
+        let mut out = ImportQuery::default();
+        let mut errors = catalyst_domain::validation::ValidationErrors::new();
+        for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            match (key.as_ref(), value.as_ref()) {
+                ("partial", "true") => out.partial = true,
+                ("partial", "false") => out.partial = false,
+                ("partial", _) => errors.add("partial", "Must be true or false."),
+                ("webhook_profile_id", id) => out.webhook_profile_id = Some(id.to_owned()),
+                (other, _) => errors.add(other, "Unknown parameter."),
+            }
+        }
+        if errors.is_empty() {
+            Ok(out)
+        } else {
+            Err(ApiError::Validation(errors))
+        }
+    }
 }
 
 /// One bad row (or a file that cannot be read at all: `row` 0).
@@ -185,10 +205,10 @@ pub async fn create(
     Operator(m): Operator,
     req: HttpRequest,
     kind: web::Path<String>,
-    query: web::Query<ImportQuery>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let kind = Kind::parse(&kind).ok_or(ApiError::NotFound)?;
+    let query = ImportQuery::parse(req.query_string())?;
     let content_type = req
         .headers()
         .get(actix_web::http::header::CONTENT_TYPE)
@@ -230,7 +250,6 @@ pub async fn create(
 
     let state = state.get_ref().clone();
     let tenant = m.tenant_id.clone();
-    let query = query.into_inner();
     idempotency::run(&state, &tenant, &req, &fingerprint, || async {
         let (store, t, partial) = (state.store.clone(), tenant.clone(), query.partial);
         let profile = query.webhook_profile_id.clone();
