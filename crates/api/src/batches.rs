@@ -21,9 +21,9 @@ use crate::error::{ApiError, Conflict};
 use crate::idempotency;
 use crate::paging;
 use crate::payment::CREDENTIALS_CONTEXT;
-use crate::state::AppState;
 use crate::schemas::management::batches::{Batch as BatchBody, BatchCreate};
 use crate::schemas::{ErrorBody, Page as PageBody};
+use crate::state::AppState;
 use catalyst_domain::money::{Currency, decimal_string};
 
 use crate::views::timestamp;

@@ -235,7 +235,13 @@ where
     let status = res.status();
     let content_type = content_type_of(&res);
     let bytes = test::read_body(res).await;
-    contract::check(&actix_web::http::Method::POST, &imports_path(gateway_id), status, &content_type, &bytes);
+    contract::check(
+        &actix_web::http::Method::POST,
+        &imports_path(gateway_id),
+        status,
+        &content_type,
+        &bytes,
+    );
     let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     (status, body)
 }

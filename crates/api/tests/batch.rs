@@ -151,7 +151,13 @@ where
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    contract::check(&actix_web::http::Method::GET, path, status, content_type, &bytes);
+    contract::check(
+        &actix_web::http::Method::GET,
+        path,
+        status,
+        content_type,
+        &bytes,
+    );
     (status, headers, bytes)
 }
 

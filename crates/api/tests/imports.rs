@@ -45,7 +45,13 @@ where
         .unwrap_or("")
         .to_owned();
     let bytes = test::read_body(res).await;
-    contract::check(&actix_web::http::Method::POST, path, status, &content_type, &bytes);
+    contract::check(
+        &actix_web::http::Method::POST,
+        path,
+        status,
+        &content_type,
+        &bytes,
+    );
     (
         status,
         serde_json::from_slice(&bytes).unwrap_or(Value::Null),

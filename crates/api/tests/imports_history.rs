@@ -35,7 +35,13 @@ where
         .unwrap_or("")
         .to_owned();
     let bytes = test::read_body(res).await;
-    contract::check(&actix_web::http::Method::POST, &format!("/api/v1/imports/{kind}"), status, &content_type, &bytes);
+    contract::check(
+        &actix_web::http::Method::POST,
+        &format!("/api/v1/imports/{kind}"),
+        status,
+        &content_type,
+        &bytes,
+    );
     (
         status,
         serde_json::from_slice(&bytes).unwrap_or(Value::Null),

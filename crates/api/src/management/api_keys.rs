@@ -16,9 +16,11 @@ use crate::body::JsonBody;
 use crate::error::{ApiError, Conflict};
 use crate::listing::{self, Render, Resource};
 use crate::provision;
-use crate::state::AppState;
-use crate::schemas::management::api_keys::{ApiKey as ApiKeyBody, ApiKeyCreate, ApiKeyCreated, ApiKeyUpdate};
+use crate::schemas::management::api_keys::{
+    ApiKey as ApiKeyBody, ApiKeyCreate, ApiKeyCreated, ApiKeyUpdate,
+};
 use crate::schemas::{ErrorBody, Page as PageBody};
+use crate::state::AppState;
 use crate::views::timestamp;
 
 const FIELDS: &[&str] = &["kind", "name"];

@@ -27,9 +27,11 @@ use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::idempotency;
 use crate::listing::{self, Render, Resource};
-use crate::state::AppState;
-use crate::schemas::management::campaigns::{Campaign as CampaignBody, CampaignCreate, CampaignUpdate};
+use crate::schemas::management::campaigns::{
+    Campaign as CampaignBody, CampaignCreate, CampaignUpdate,
+};
 use crate::schemas::{ErrorBody, Page as PageBody};
+use crate::state::AppState;
 use crate::views::{money, timestamp};
 
 const FIELDS: &[&str] = &[

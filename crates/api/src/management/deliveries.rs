@@ -10,9 +10,9 @@ use crate::auth::Operator;
 use crate::db;
 use crate::error::ApiError;
 use crate::listing::{self, Render};
-use crate::state::AppState;
 use crate::schemas::management::deliveries::{Delivery as DeliveryBody, DeliveryStatus};
 use crate::schemas::{ErrorBody, Page as PageBody};
+use crate::state::AppState;
 use crate::views::timestamp;
 
 const STATUSES: &[&str] = &["pending", "delivered", "failed", "cancelled"];

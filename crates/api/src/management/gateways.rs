@@ -14,9 +14,9 @@ use crate::error::ApiError;
 use crate::idempotency;
 use crate::listing::{self, Render, Resource};
 use crate::payment::{CREDENTIALS_CONTEXT, GatewayAdapterExt};
-use crate::state::AppState;
 use crate::schemas::management::gateways::{Gateway as GatewayBody, GatewayCreate, GatewayUpdate};
 use crate::schemas::{ErrorBody, Page as PageBody};
+use crate::state::AppState;
 use crate::views::timestamp;
 
 const FIELDS: &[&str] = &[

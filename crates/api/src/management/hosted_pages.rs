@@ -13,9 +13,11 @@ use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::idempotency;
 use crate::listing::{self, Render, Resource};
-use crate::state::AppState;
-use crate::schemas::management::hosted_pages::{HostedPage as HostedPageBody, HostedPageCreate, HostedPageUpdate};
+use crate::schemas::management::hosted_pages::{
+    HostedPage as HostedPageBody, HostedPageCreate, HostedPageUpdate,
+};
 use crate::schemas::{ErrorBody, Page as PageBody};
+use crate::state::AppState;
 use crate::views::timestamp;
 
 const FIELDS: &[&str] = &[

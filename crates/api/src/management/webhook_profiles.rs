@@ -13,12 +13,12 @@ use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::listing::{self, Render, Resource};
 use crate::provision::WEBHOOK_SECRET_CONTEXT;
-use crate::state::AppState;
 use crate::schemas::management::webhooks::{
     WebhookProfile as WebhookProfileBody, WebhookProfileCreate, WebhookProfileUpdate,
     WebhookProfileWithSecret,
 };
 use crate::schemas::{ErrorBody, Page as PageBody};
+use crate::state::AppState;
 use crate::views::timestamp;
 
 const FIELDS: &[&str] = &["name", "active"];
@@ -244,11 +244,11 @@ pub mod endpoints {
     use crate::error::ApiError;
     use crate::idempotency;
     use crate::listing::{self, Render};
-    use crate::state::AppState;
     use crate::schemas::management::webhooks::{
         WebhookEndpoint as WebhookEndpointBody, WebhookEndpointCreate, WebhookEndpointUpdate,
     };
     use crate::schemas::{ErrorBody, Page as PageBody};
+    use crate::state::AppState;
     use crate::views::timestamp;
 
     const FIELDS: &[&str] = &[
