@@ -26,6 +26,8 @@ use crate::auth::Operator;
 use crate::error::ApiError;
 use crate::idempotency;
 use crate::payment::decline_message;
+use crate::schemas::ErrorBody;
+use crate::schemas::settlement::{BankReportBadRequest, BankReportImport};
 use crate::state::AppState;
 
 /// Largest accepted report (the `sepa` readers' limit, 8 MiB).
@@ -311,13 +313,18 @@ fn is_xml(req: &HttpRequest) -> bool {
 /// `POST /api/v1/gateways/{gateway_id}/batches/imports/` (sk_).
 #[utoipa::path(post, path = "/api/v1/gateways/{gateway_id}/batches/imports/", tag = "gateways",
     params(("gateway_id" = String, Path, description = "a BATCH gateway of the tenant")),
-    request_body(content = String, content_type = "application/xml",
+    request_body(content((String = "application/xml"), (String = "text/xml")),
         description = "a pain.002 status report or a camt.054 debit/credit notification, at most 8 MiB"),
     security(("bearer" = [])),
-    responses((status = 201, description = "the import summary `{\"object\": \"bank_report_import\", \"kind\", \"approved\", \"declined\", \"returned\", \"chargebacks\", \"unknown\", \"unchanged\", \"mismatched\", \"duplicate\": false, …}`"),
-        (status = 200, description = "the same file was imported before: the first import's summary with `duplicate: true`; nothing changed"),
-        (status = 400, description = "malformed_bank_file (line, column) / validation_error (not a BATCH gateway)"),
-        (status = 401), (status = 403), (status = 404), (status = 413), (status = 415)))]
+    responses((status = 201, body = BankReportImport, description = "The import summary (`duplicate: false`)"),
+        (status = 200, body = BankReportImport, description = "The same file was imported before: the first import's summary with `duplicate: true`; nothing changed"),
+        (status = 400, body = BankReportBadRequest, description = "malformed_bank_file (with line and column) / validation_error on `gateway_id` (not a BATCH gateway) or `Idempotency-Key`"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 404, body = ErrorBody, description = "not_found"),
+        (status = 409, body = ErrorBody, description = "idempotency_key_in_use / idempotency_key_reused"),
+        (status = 413, body = ErrorBody, description = "payload_too_large: over 8 MiB"),
+        (status = 415, body = ErrorBody, description = "unsupported_media_type: not application/xml or text/xml")))]
 pub async fn create(
     state: web::Data<AppState>,
     Operator(m): Operator,

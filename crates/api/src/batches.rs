@@ -21,6 +21,8 @@ use crate::error::{ApiError, Conflict};
 use crate::idempotency;
 use crate::paging;
 use crate::payment::CREDENTIALS_CONTEXT;
+use crate::schemas::management::batches::{Batch as BatchBody, BatchCreate};
+use crate::schemas::{ErrorBody, Page as PageBody};
 use crate::state::AppState;
 use catalyst_domain::money::{Currency, decimal_string};
 
@@ -139,10 +141,18 @@ fn parse_body(value: &Value) -> Result<Option<NaiveDate>, ApiError> {
 
 /// `POST /gateways/{id}/batches/`.
 #[utoipa::path(post, path = "/api/v1/gateways/{id}/batches/", tag = "management",
-    security(("bearer" = [])), params(("id" = String, Path)), request_body = Object,
-    responses((status = 201, description = "The batch cut"), (status = 400), (status = 404),
-        (status = 409, description = "`no_pending_collections` or `not_a_batch_gateway`"),
-        (status = 422, description = "`bank_file_invalid`")))]
+    security(("bearer" = [])), params(("id" = String, Path)),
+    request_body(content = Option<BatchCreate>, description = "Optional: an empty body takes the earliest collection date"),
+    responses((status = 201, body = BatchBody, description = "The batch cut"),
+        (status = 400, body = ErrorBody, description = "validation_error: `collection_date` not a date, not a TARGET2 business day or too early; unknown field / malformed_json"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 404, body = ErrorBody, description = "not_found"),
+        (status = 409, body = ErrorBody, description = "no_pending_collections / not_a_batch_gateway / idempotency_key_in_use / idempotency_key_reused"),
+        (status = 413, body = ErrorBody, description = "payload_too_large"),
+        (status = 415, body = ErrorBody, description = "unsupported_media_type"),
+        (status = 422, body = ErrorBody, description = "bank_file_invalid: the file would break an EPC rule; nothing written"),
+        (status = 503, body = ErrorBody, description = "service_unavailable: the gateway's stored credentials are unusable")))]
 pub async fn create(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -170,7 +180,11 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/v1/gateways/{id}/batches/", tag = "management",
     security(("bearer" = [])), params(("id" = String, Path), ("page_size" = Option<u32>, Query),
         ("cursor" = Option<String>, Query)),
-    responses((status = 200, description = "`{next, previous, results}`"), (status = 404)))]
+    responses((status = 200, body = PageBody<BatchBody>, description = "The gateway's batches, newest first"),
+        (status = 400, body = ErrorBody, description = "validation_error: bad `page_size` or `cursor`"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 404, body = ErrorBody, description = "not_found")))]
 pub async fn list(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -199,7 +213,10 @@ pub async fn list(
 /// `GET /gateways/{id}/batches/{batch_id}/file/`: the pain.008 document.
 #[utoipa::path(get, path = "/api/v1/gateways/{id}/batches/{batch_id}/file/", tag = "management",
     security(("bearer" = [])), params(("id" = String, Path), ("batch_id" = String, Path)),
-    responses((status = 200, description = "application/xml attachment"), (status = 404)))]
+    responses((status = 200, content_type = "application/xml", description = "The pain.008 document, as an attachment `<message_id>.xml`"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 404, body = ErrorBody, description = "not_found")))]
 pub async fn file(
     state: web::Data<AppState>,
     Operator(m): Operator,

@@ -137,7 +137,7 @@ fn operation_id(resource: &str, handler: &str) -> String {
 }
 
 /// `GET /api/v1/openapi.json`.
-#[utoipa::path(get, path = "/api/v1/openapi.json/", tag = "meta", responses((status = 200, description = "This document")))]
+#[utoipa::path(get, path = "/api/v1/openapi.json/", tag = "meta", responses((status = 200, body = Object, description = "This document")))]
 pub async fn serve() -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())
 }

@@ -22,6 +22,8 @@ use crate::body::RawBody;
 use crate::db;
 use crate::error::ApiError;
 use crate::payment::{self, Record, adapter_for};
+use crate::schemas::ErrorBody;
+use crate::schemas::settlement::SettleResult;
 use crate::state::AppState;
 use crate::views;
 
@@ -29,9 +31,14 @@ use crate::views;
 /// gateway's own signature and the answer is the gateway's echo.
 #[utoipa::path(post, path = "/api/v1/gateways/{gateway_id}/notifications/", tag = "gateways",
     params(("gateway_id" = String, Path)),
-    responses((status = 200, description = "The gateway's echo (Genesis: `notification_echo` XML)"),
-        (status = 400, description = "bad signature or malformed notification"), (status = 404),
-        (status = 503, description = "not applied yet; the gateway retries")))]
+    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+        description = "The gateway's notification as it sends it (Genesis: form-encoded, signed)"),
+    responses((status = 200, description = "The gateway's echo (Genesis: `notification_echo` XML; other adapters: `OK`)",
+            content((String = "text/xml"), (String = "text/plain"))),
+        (status = 400, body = ErrorBody, description = "validation_error: bad `signature`, or an unreadable notification (`non_field_errors`)"),
+        (status = 404, body = ErrorBody, description = "not_found"),
+        (status = 413, body = ErrorBody, description = "payload_too_large"),
+        (status = 503, body = ErrorBody, description = "service_unavailable: the gateway could not be asked, or its stored settings are refused; the gateway retries")))]
 pub async fn notification(
     state: web::Data<AppState>,
     gateway_id: web::Path<String>,
@@ -185,8 +192,10 @@ pub fn chargeback_json(c: &Chargeback) -> Result<serde_json::Value, ApiError> {
 
 /// `POST /api/v1/sandbox/settle/` (sk_) — only where `livemode` is false.
 #[utoipa::path(post, path = "/api/v1/sandbox/settle/", tag = "sandbox", security(("bearer" = [])),
-    responses((status = 200, description = "`{settled, chargebacks}`"), (status = 401), (status = 403),
-        (status = 404, description = "livemode deployments have no sandbox")))]
+    responses((status = 200, body = SettleResult, description = "The sandbox's later outcomes applied now (API.md §8)"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 404, body = ErrorBody, description = "not_found: livemode deployments have no sandbox")))]
 pub async fn settle(
     state: web::Data<AppState>,
     Operator(m): Operator,

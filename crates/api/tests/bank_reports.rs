@@ -201,6 +201,15 @@ fn camt054(message_id: &str, entries: &[CamtEntry<'_>]) -> String {
     )
 }
 
+/// The response's `Content-Type`, or "".
+fn content_type_of<B>(res: &actix_web::dev::ServiceResponse<B>) -> String {
+    res.headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
+}
+
 async fn import<S, B>(
     app: &S,
     gateway_id: &str,
@@ -224,7 +233,16 @@ where
         .to_request();
     let res = test::call_service(app, req).await;
     let status = res.status();
-    let body = serde_json::from_slice(&test::read_body(res).await).unwrap_or(Value::Null);
+    let content_type = content_type_of(&res);
+    let bytes = test::read_body(res).await;
+    contract::check(
+        &actix_web::http::Method::POST,
+        &imports_path(gateway_id),
+        status,
+        &content_type,
+        &bytes,
+    );
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     (status, body)
 }
 
@@ -539,13 +557,18 @@ api_test! {
         assert_eq!(status, StatusCode::CREATED, "{batch}");
         assert_eq!((batch["transaction_count"].as_u64(), batch["control_sum"].as_str()), (Some(3), Some("32.49")), "{batch}");
         let message_id = batch["message_id"].as_str().unwrap().to_owned();
+        let file_path = format!("{GATEWAYS}{gw}/batches/{}/file/", batch["id"].as_str().unwrap());
         let req = test::TestRequest::get()
-            .uri(&format!("{GATEWAYS}{gw}/batches/{}/file/", batch["id"].as_str().unwrap()))
+            .uri(&file_path)
             .insert_header(("Authorization", format!("Bearer {}", tenant.secret_key)))
             .to_request();
         let res = test::call_service(&app, req).await;
         assert_eq!(res.status(), StatusCode::OK);
-        let file = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+        let content_type = content_type_of(&res);
+        assert!(content_type.starts_with("application/xml"), "{content_type}");
+        let bytes = test::read_body(res).await;
+        contract::check(&actix_web::http::Method::GET, &file_path, StatusCode::OK, &content_type, &bytes);
+        let file = String::from_utf8(bytes.to_vec()).unwrap();
         for t in [&t1, &t2, &t3] {
             assert!(file.contains(&format!("<EndToEndId>{}</EndToEndId>", e2e(t))), "{file}");
         }

@@ -146,7 +146,19 @@ where
         .to_request();
     let res = test::call_service(app, req).await;
     let (status, headers) = (res.status(), res.headers().clone());
-    (status, headers, test::read_body(res).await.to_vec())
+    let bytes = test::read_body(res).await.to_vec();
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    contract::check(
+        &actix_web::http::Method::GET,
+        path,
+        status,
+        content_type,
+        &bytes,
+    );
+    (status, headers, bytes)
 }
 
 /// A one-off session of `amount` on `gateway`, paid: returns the pending transaction.

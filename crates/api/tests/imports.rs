@@ -38,7 +38,20 @@ where
     }
     let res = test::call_service(app, r.to_request()).await;
     let status = res.status();
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
     let bytes = test::read_body(res).await;
+    contract::check(
+        &actix_web::http::Method::POST,
+        path,
+        status,
+        &content_type,
+        &bytes,
+    );
     (
         status,
         serde_json::from_slice(&bytes).unwrap_or(Value::Null),
@@ -183,6 +196,21 @@ api_test! {
         let (status, body) = import(&app, &format!("{LEADS}?webhook_profile_id=nope"), &t.secret_key, GOOD_LEADS, None).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
         assert!(body["errors"]["webhook_profile_id"].is_array(), "{body}");
+        assert_eq!(ctx.count("leads"), 2);
+    }
+
+    async fn bad_query_parameters_are_json_validation_errors(ctx) {
+        let t = ctx.tenant("Acme");
+        let app = ctx.app().await;
+        let (status, body) = import(&app, &format!("{LEADS}?partial=maybe"), &t.secret_key, GOOD_LEADS, None).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("validation_error")), "{body}");
+        assert!(body["errors"]["partial"].is_array(), "{body}");
+        let (status, body) = import(&app, &format!("{LEADS}?partial=true&colour=red"), &t.secret_key, GOOD_LEADS, None).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("validation_error")), "{body}");
+        assert!(body["errors"]["colour"].is_array(), "{body}");
+        assert_eq!(ctx.count("leads"), 0, "nothing is imported");
+        let (status, body) = import(&app, &format!("{LEADS}?partial=false"), &t.secret_key, GOOD_LEADS, None).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
         assert_eq!(ctx.count("leads"), 2);
     }
 }

@@ -323,11 +323,17 @@ api_test! {
             .insert_header(("Content-Type", "application/x-www-form-urlencoded")).set_payload(body).to_request();
         let res = actix_web::test::call_service(&app, notify(form(&"0".repeat(40)))).await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "a wrong signature is refused");
+        let refusal = actix_web::test::read_body(res).await;
+        contract::check(&actix_web::http::Method::POST, &path, StatusCode::BAD_REQUEST, "application/json", &refusal);
         assert_eq!(ctx.count("chargebacks"), 0);
         for _ in 0..2 {
             let res = actix_web::test::call_service(&app, notify(form(&signature))).await;
             assert_eq!(res.status(), StatusCode::OK);
-            let echo = String::from_utf8(actix_web::test::read_body(res).await.to_vec()).unwrap();
+            let content_type = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+            assert!(content_type.starts_with("text/xml"), "{content_type}");
+            let bytes = actix_web::test::read_body(res).await;
+            contract::check(&actix_web::http::Method::POST, &path, StatusCode::OK, &content_type, &bytes);
+            let echo = String::from_utf8(bytes.to_vec()).unwrap();
             assert!(echo.contains(&format!("<unique_id>{unique_id}</unique_id>")), "{echo}");
         }
         assert_eq!(ctx.count("chargebacks"), 1, "the same notification twice changes nothing the second time");

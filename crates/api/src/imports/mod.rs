@@ -16,7 +16,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use catalyst_store::imports::Target;
 use catalyst_store::{Cipher, DbConnection, Store, StoreError, WebhookProfile, tx};
 use futures_util::StreamExt;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use catalyst_domain::validation::messages;
@@ -24,6 +23,8 @@ use catalyst_domain::validation::messages;
 use crate::auth::Operator;
 use crate::error::ApiError;
 use crate::idempotency;
+use crate::schemas::ErrorBody;
+use crate::schemas::imports::{Import, ImportBadRequest, ImportKind, ImportUpload};
 use crate::state::AppState;
 
 mod rows;
@@ -104,14 +105,35 @@ impl Kind {
 }
 
 /// Query parameters.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct ImportQuery {
     /// Store the good rows and report the bad ones.
-    #[serde(default)]
     partial: bool,
     /// The webhook profile the `*.imported` events go to (none: recorded, not delivered).
     webhook_profile_id: Option<String>,
+}
+
+impl ImportQuery {
+    /// Reads `partial` (`true` or `false`) and `webhook_profile_id`; any other parameter is a
+    /// 400 `validation_error` naming it, like an unknown body field.
+    pub fn parse(query: &str) -> Result<Self, ApiError> {
+        let mut out = ImportQuery::default();
+        let mut errors = catalyst_domain::validation::ValidationErrors::new();
+        for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            match (key.as_ref(), value.as_ref()) {
+                ("partial", "true") => out.partial = true,
+                ("partial", "false") => out.partial = false,
+                ("partial", _) => errors.add("partial", "Must be true or false."),
+                ("webhook_profile_id", id) => out.webhook_profile_id = Some(id.to_owned()),
+                (other, _) => errors.add(other, "Unknown parameter."),
+            }
+        }
+        if errors.is_empty() {
+            Ok(out)
+        } else {
+            Err(ApiError::Validation(errors))
+        }
+    }
 }
 
 /// One bad row (or a file that cannot be read at all: `row` 0).
@@ -164,23 +186,29 @@ impl From<StoreError> for ImportError {
 }
 
 #[utoipa::path(post, path = "/api/v1/imports/{kind}/", tag = "imports",
-    params(("kind" = String, Path, description = "`leads`, `orders`, `transactions` or `chargebacks`"),
-        ("partial" = Option<bool>, Query), ("webhook_profile_id" = Option<String>, Query)),
-    request_body(content = String, content_type = "text/csv",
-        description = "The CSV file; or `multipart/form-data` with the file in the field `file`"),
+    params(("kind" = ImportKind, Path),
+        ("partial" = Option<bool>, Query, description = "store the good rows and report the bad ones (default false: all or nothing)"),
+        ("webhook_profile_id" = Option<String>, Query, description = "the webhook profile the `*.imported` events go to")),
+    request_body(content((String = "text/csv"), (ImportUpload = "multipart/form-data")),
+        description = "The CSV file (at most 64 MiB), or a `multipart/form-data` upload with the file in the field `file`"),
     security(("bearer" = [])),
-    responses((status = 201, description = "`{\"object\": \"import\", \"kind\", \"rows\", \"imported\", \"failed\", \"errors\"}`"),
-        (status = 400, description = "import_invalid (rows and columns in `errors`) / malformed_csv"),
-        (status = 401), (status = 403), (status = 404), (status = 413), (status = 415)))]
+    responses((status = 201, body = Import, description = "What was stored; with `partial`, the bad rows in `errors`"),
+        (status = 400, body = ImportBadRequest, description = "import_invalid (bad rows, nothing stored) / malformed_csv / validation_error on `file`, `webhook_profile_id` or `Idempotency-Key`"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 404, body = ErrorBody, description = "not_found: another kind in the path"),
+        (status = 409, body = ErrorBody, description = "idempotency_key_in_use / idempotency_key_reused"),
+        (status = 413, body = ErrorBody, description = "payload_too_large: over 64 MiB"),
+        (status = 415, body = ErrorBody, description = "unsupported_media_type: neither text/csv nor multipart/form-data")))]
 pub async fn create(
     state: web::Data<AppState>,
     Operator(m): Operator,
     req: HttpRequest,
     kind: web::Path<String>,
-    query: web::Query<ImportQuery>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let kind = Kind::parse(&kind).ok_or(ApiError::NotFound)?;
+    let query = ImportQuery::parse(req.query_string())?;
     let content_type = req
         .headers()
         .get(actix_web::http::header::CONTENT_TYPE)
@@ -222,7 +250,6 @@ pub async fn create(
 
     let state = state.get_ref().clone();
     let tenant = m.tenant_id.clone();
-    let query = query.into_inner();
     idempotency::run(&state, &tenant, &req, &fingerprint, || async {
         let (store, t, partial) = (state.store.clone(), tenant.clone(), query.partial);
         let profile = query.webhook_profile_id.clone();

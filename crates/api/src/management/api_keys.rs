@@ -16,6 +16,10 @@ use crate::body::JsonBody;
 use crate::error::{ApiError, Conflict};
 use crate::listing::{self, Render, Resource};
 use crate::provision;
+use crate::schemas::management::api_keys::{
+    ApiKey as ApiKeyBody, ApiKeyCreate, ApiKeyCreated, ApiKeyUpdate,
+};
+use crate::schemas::{ErrorBody, Page as PageBody};
 use crate::state::AppState;
 use crate::views::timestamp;
 
@@ -49,10 +53,14 @@ impl Resource for ApiKey {
 }
 
 /// `POST /api-keys/` — the response carries the full `key`, this once.
-#[utoipa::path(post, path = "/api/v1/api-keys/", tag = "management", request_body = Object,
-    security(("bearer" = [])),
-    responses((status = 201, description = "The key with its full `key`, shown only here"),
-        (status = 400), (status = 401), (status = 403)))]
+#[utoipa::path(post, path = "/api/v1/api-keys/", tag = "management", request_body = ApiKeyCreate, security(("bearer" = [])),
+    responses((status = 201, body = ApiKeyCreated, description = "Created, with the full `key`, shown only here"),
+        (status = 400, body = ErrorBody, description = "validation_error (field errors, unknown fields) / malformed_json"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 409, body = ErrorBody, description = "idempotency_key_in_use / idempotency_key_reused"),
+        (status = 413, body = ErrorBody, description = "payload_too_large"),
+        (status = 415, body = ErrorBody, description = "unsupported_media_type")))]
 pub async fn create(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -80,7 +88,10 @@ pub async fn create(
 /// `GET /api-keys/` — revoked keys included (`active: false`).
 #[utoipa::path(get, path = "/api/v1/api-keys/", tag = "management", security(("bearer" = [])),
     params(("page_size" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, description = "`{next, previous, results}`")))]
+    responses((status = 200, body = PageBody<ApiKeyBody>, description = "One page, newest first"),
+        (status = 400, body = ErrorBody, description = "validation_error: bad `page_size` or `cursor`"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key")))]
 pub async fn list(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -91,7 +102,11 @@ pub async fn list(
 
 /// `GET /api-keys/{id}/`.
 #[utoipa::path(get, path = "/api/v1/api-keys/{id}/", tag = "management", security(("bearer" = [])),
-    params(("id" = String, Path)), responses((status = 200), (status = 404)))]
+    params(("id" = String, Path)),
+    responses((status = 200, body = ApiKeyBody, description = "The api key"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 404, body = ErrorBody, description = "not_found")))]
 pub async fn retrieve(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -102,7 +117,14 @@ pub async fn retrieve(
 
 /// `PATCH /api-keys/{id}/` — only `name` changes; a key's `kind` is fixed.
 #[utoipa::path(patch, path = "/api/v1/api-keys/{id}/", tag = "management", security(("bearer" = [])),
-    params(("id" = String, Path)), request_body = Object, responses((status = 200), (status = 400), (status = 404)))]
+    params(("id" = String, Path)), request_body = ApiKeyUpdate,
+    responses((status = 200, body = ApiKeyBody, description = "The api key, updated"),
+        (status = 400, body = ErrorBody, description = "validation_error (field errors, unknown fields) / malformed_json"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 404, body = ErrorBody, description = "not_found"),
+        (status = 413, body = ErrorBody, description = "payload_too_large"),
+        (status = 415, body = ErrorBody, description = "unsupported_media_type")))]
 pub async fn update(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -172,8 +194,13 @@ async fn revoke_key(
 /// `POST /api-keys/{id}/revoke/` — the key stops authenticating at once. The tenant's last
 /// active secret key answers `409 last_secret_key` unless `?force=true`.
 #[utoipa::path(post, path = "/api/v1/api-keys/{id}/revoke/", tag = "management", security(("bearer" = [])),
-    params(("id" = String, Path), ("force" = Option<bool>, Query)),
-    responses((status = 200, description = "The key, `active: false`"), (status = 404), (status = 409)))]
+    params(("id" = String, Path), ("force" = Option<bool>, Query, description = "revoke even the tenant's last active `sk_` key")),
+    responses((status = 200, body = ApiKeyBody, description = "The key, `active: false`"),
+        (status = 400, body = ErrorBody, description = "validation_error: `force` is not true or false"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 404, body = ErrorBody, description = "not_found"),
+        (status = 409, body = ErrorBody, description = "last_secret_key: the tenant's last active `sk_` key, without `?force=true`")))]
 pub async fn revoke(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -185,8 +212,13 @@ pub async fn revoke(
 
 /// `DELETE /api-keys/{id}/` — the same as `POST /api-keys/{id}/revoke/`.
 #[utoipa::path(delete, path = "/api/v1/api-keys/{id}/", tag = "management", security(("bearer" = [])),
-    params(("id" = String, Path), ("force" = Option<bool>, Query)),
-    responses((status = 200, description = "The key, `active: false`"), (status = 404), (status = 409)))]
+    params(("id" = String, Path), ("force" = Option<bool>, Query, description = "revoke even the tenant's last active `sk_` key")),
+    responses((status = 200, body = ApiKeyBody, description = "The key, `active: false`"),
+        (status = 400, body = ErrorBody, description = "validation_error: `force` is not true or false"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 404, body = ErrorBody, description = "not_found"),
+        (status = 409, body = ErrorBody, description = "last_secret_key: the tenant's last active `sk_` key, without `?force=true`")))]
 pub async fn deactivate(
     state: web::Data<AppState>,
     Operator(m): Operator,

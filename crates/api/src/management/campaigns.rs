@@ -27,6 +27,10 @@ use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::idempotency;
 use crate::listing::{self, Render, Resource};
+use crate::schemas::management::campaigns::{
+    Campaign as CampaignBody, CampaignCreate, CampaignUpdate,
+};
+use crate::schemas::{ErrorBody, Page as PageBody};
 use crate::state::AppState;
 use crate::views::{money, timestamp};
 
@@ -390,8 +394,14 @@ fn apply(
 }
 
 /// `POST /campaigns/`.
-#[utoipa::path(post, path = "/api/v1/campaigns/", tag = "management", request_body = Object,
-    security(("bearer" = [])), responses((status = 201), (status = 400), (status = 401), (status = 403)))]
+#[utoipa::path(post, path = "/api/v1/campaigns/", tag = "management", request_body = CampaignCreate, security(("bearer" = [])),
+    responses((status = 201, body = CampaignBody, description = "Created"),
+        (status = 400, body = ErrorBody, description = "validation_error (field errors, unknown fields) / malformed_json"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 409, body = ErrorBody, description = "idempotency_key_in_use / idempotency_key_reused"),
+        (status = 413, body = ErrorBody, description = "payload_too_large"),
+        (status = 415, body = ErrorBody, description = "unsupported_media_type")))]
 pub async fn create(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -444,7 +454,10 @@ pub async fn create(
 /// `GET /campaigns/`.
 #[utoipa::path(get, path = "/api/v1/campaigns/", tag = "management", security(("bearer" = [])),
     params(("page_size" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, description = "`{next, previous, results}`")))]
+    responses((status = 200, body = PageBody<CampaignBody>, description = "One page, newest first"),
+        (status = 400, body = ErrorBody, description = "validation_error: bad `page_size` or `cursor`"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key")))]
 pub async fn list(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -455,7 +468,11 @@ pub async fn list(
 
 /// `GET /campaigns/{id}/`.
 #[utoipa::path(get, path = "/api/v1/campaigns/{id}/", tag = "management", security(("bearer" = [])),
-    params(("id" = String, Path)), responses((status = 200), (status = 404)))]
+    params(("id" = String, Path)),
+    responses((status = 200, body = CampaignBody, description = "The campaign"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 404, body = ErrorBody, description = "not_found")))]
 pub async fn retrieve(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -466,7 +483,14 @@ pub async fn retrieve(
 
 /// `PATCH /campaigns/{id}/` — `offer` may be partial: it is merged with the stored offer.
 #[utoipa::path(patch, path = "/api/v1/campaigns/{id}/", tag = "management", security(("bearer" = [])),
-    params(("id" = String, Path)), request_body = Object, responses((status = 200), (status = 400), (status = 404)))]
+    params(("id" = String, Path)), request_body = CampaignUpdate,
+    responses((status = 200, body = CampaignBody, description = "The campaign, updated"),
+        (status = 400, body = ErrorBody, description = "validation_error (field errors, unknown fields) / malformed_json"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 404, body = ErrorBody, description = "not_found"),
+        (status = 413, body = ErrorBody, description = "payload_too_large"),
+        (status = 415, body = ErrorBody, description = "unsupported_media_type")))]
 pub async fn update(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -486,7 +510,11 @@ pub async fn update(
 
 /// `DELETE /campaigns/{id}/` — deactivates: no new sessions; existing ones are unaffected.
 #[utoipa::path(delete, path = "/api/v1/campaigns/{id}/", tag = "management", security(("bearer" = [])),
-    params(("id" = String, Path)), responses((status = 200), (status = 404)))]
+    params(("id" = String, Path)),
+    responses((status = 200, body = CampaignBody, description = "The campaign, `active: false`"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 404, body = ErrorBody, description = "not_found")))]
 pub async fn deactivate(
     state: web::Data<AppState>,
     Operator(m): Operator,

@@ -10,6 +10,8 @@ use crate::auth::Operator;
 use crate::db;
 use crate::error::ApiError;
 use crate::listing::{self, Render};
+use crate::schemas::management::deliveries::{Delivery as DeliveryBody, DeliveryStatus};
+use crate::schemas::{ErrorBody, Page as PageBody};
 use crate::state::AppState;
 use crate::views::timestamp;
 
@@ -93,8 +95,12 @@ fn filters(query: &str) -> Result<(Option<String>, Option<String>), ApiError> {
 
 /// `GET /webhook-deliveries/` — filters `status` and `event`.
 #[utoipa::path(get, path = "/api/v1/webhook-deliveries/", tag = "management", security(("bearer" = [])),
-    params(("status" = Option<String>, Query), ("event" = Option<String>, Query), ("page_size" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, description = "`{next, previous, results}`"), (status = 400), (status = 401), (status = 403)))]
+    params(("status" = Option<DeliveryStatus>, Query), ("event" = Option<String>, Query, description = "an event type"),
+        ("page_size" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = PageBody<DeliveryBody>, description = "One page, newest first"),
+        (status = 400, body = ErrorBody, description = "validation_error: bad `status`, `page_size` or `cursor`"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key")))]
 pub async fn list(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -127,7 +133,11 @@ pub async fn list(
 
 /// `GET /webhook-deliveries/{id}/`.
 #[utoipa::path(get, path = "/api/v1/webhook-deliveries/{id}/", tag = "management", security(("bearer" = [])),
-    params(("id" = String, Path)), responses((status = 200), (status = 404)))]
+    params(("id" = String, Path)),
+    responses((status = 200, body = DeliveryBody, description = "The delivery with its attempts"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 404, body = ErrorBody, description = "not_found")))]
 pub async fn retrieve(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -138,7 +148,11 @@ pub async fn retrieve(
 
 /// `POST /webhook-deliveries/{id}/redeliver/` — back in the queue now, ladder restarted.
 #[utoipa::path(post, path = "/api/v1/webhook-deliveries/{id}/redeliver/", tag = "management", security(("bearer" = [])),
-    params(("id" = String, Path)), responses((status = 200), (status = 404)))]
+    params(("id" = String, Path)),
+    responses((status = 200, body = DeliveryBody, description = "Back in the queue now (`pending`), its retry ladder restarted"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 404, body = ErrorBody, description = "not_found")))]
 pub async fn redeliver(
     state: web::Data<AppState>,
     Operator(m): Operator,

@@ -14,6 +14,8 @@ use crate::error::ApiError;
 use crate::idempotency;
 use crate::listing::{self, Render, Resource};
 use crate::payment::{CREDENTIALS_CONTEXT, GatewayAdapterExt};
+use crate::schemas::management::gateways::{Gateway as GatewayBody, GatewayCreate, GatewayUpdate};
+use crate::schemas::{ErrorBody, Page as PageBody};
 use crate::state::AppState;
 use crate::views::timestamp;
 
@@ -326,8 +328,14 @@ fn check_adapter(state: &AppState, g: &Gateway, body: &Value) -> Result<(), ApiE
 }
 
 /// `POST /gateways/`.
-#[utoipa::path(post, path = "/api/v1/gateways/", tag = "management", request_body = Object,
-    security(("bearer" = [])), responses((status = 201), (status = 400), (status = 401), (status = 403)))]
+#[utoipa::path(post, path = "/api/v1/gateways/", tag = "management", request_body = GatewayCreate, security(("bearer" = [])),
+    responses((status = 201, body = GatewayBody, description = "Created"),
+        (status = 400, body = ErrorBody, description = "validation_error (field errors, unknown fields) / malformed_json"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 409, body = ErrorBody, description = "idempotency_key_in_use / idempotency_key_reused"),
+        (status = 413, body = ErrorBody, description = "payload_too_large"),
+        (status = 415, body = ErrorBody, description = "unsupported_media_type")))]
 pub async fn create(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -372,7 +380,10 @@ pub async fn create(
 /// `GET /gateways/`.
 #[utoipa::path(get, path = "/api/v1/gateways/", tag = "management", security(("bearer" = [])),
     params(("page_size" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, description = "`{next, previous, results}`")))]
+    responses((status = 200, body = PageBody<GatewayBody>, description = "One page, newest first"),
+        (status = 400, body = ErrorBody, description = "validation_error: bad `page_size` or `cursor`"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key")))]
 pub async fn list(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -383,7 +394,11 @@ pub async fn list(
 
 /// `GET /gateways/{id}/`.
 #[utoipa::path(get, path = "/api/v1/gateways/{id}/", tag = "management", security(("bearer" = [])),
-    params(("id" = String, Path)), responses((status = 200), (status = 404)))]
+    params(("id" = String, Path)),
+    responses((status = 200, body = GatewayBody, description = "The gateway"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 404, body = ErrorBody, description = "not_found")))]
 pub async fn retrieve(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -394,7 +409,14 @@ pub async fn retrieve(
 
 /// `PATCH /gateways/{id}/`.
 #[utoipa::path(patch, path = "/api/v1/gateways/{id}/", tag = "management", security(("bearer" = [])),
-    params(("id" = String, Path)), request_body = Object, responses((status = 200), (status = 400), (status = 404)))]
+    params(("id" = String, Path)), request_body = GatewayUpdate,
+    responses((status = 200, body = GatewayBody, description = "The gateway, updated"),
+        (status = 400, body = ErrorBody, description = "validation_error (field errors, unknown fields) / malformed_json"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 404, body = ErrorBody, description = "not_found"),
+        (status = 413, body = ErrorBody, description = "payload_too_large"),
+        (status = 415, body = ErrorBody, description = "unsupported_media_type")))]
 pub async fn update(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -416,7 +438,11 @@ pub async fn update(
 
 /// `DELETE /gateways/{id}/` — deactivates; history stays.
 #[utoipa::path(delete, path = "/api/v1/gateways/{id}/", tag = "management", security(("bearer" = [])),
-    params(("id" = String, Path)), responses((status = 200), (status = 404)))]
+    params(("id" = String, Path)),
+    responses((status = 200, body = GatewayBody, description = "The gateway, `active: false`"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 404, body = ErrorBody, description = "not_found")))]
 pub async fn deactivate(
     state: web::Data<AppState>,
     Operator(m): Operator,

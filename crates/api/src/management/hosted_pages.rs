@@ -13,6 +13,10 @@ use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::idempotency;
 use crate::listing::{self, Render, Resource};
+use crate::schemas::management::hosted_pages::{
+    HostedPage as HostedPageBody, HostedPageCreate, HostedPageUpdate,
+};
+use crate::schemas::{ErrorBody, Page as PageBody};
 use crate::state::AppState;
 use crate::views::timestamp;
 
@@ -137,8 +141,14 @@ fn apply(p: &mut HostedPage, body: &Value, creating: bool) -> Result<(), ApiErro
 }
 
 /// `POST /hosted-pages/`.
-#[utoipa::path(post, path = "/api/v1/hosted-pages/", tag = "management", request_body = Object,
-    security(("bearer" = [])), responses((status = 201), (status = 400), (status = 401), (status = 403)))]
+#[utoipa::path(post, path = "/api/v1/hosted-pages/", tag = "management", request_body = HostedPageCreate, security(("bearer" = [])),
+    responses((status = 201, body = HostedPageBody, description = "Created"),
+        (status = 400, body = ErrorBody, description = "validation_error (field errors, unknown fields) / malformed_json"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 409, body = ErrorBody, description = "idempotency_key_in_use / idempotency_key_reused"),
+        (status = 413, body = ErrorBody, description = "payload_too_large"),
+        (status = 415, body = ErrorBody, description = "unsupported_media_type")))]
 pub async fn create(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -181,7 +191,10 @@ pub async fn create(
 /// `GET /hosted-pages/`.
 #[utoipa::path(get, path = "/api/v1/hosted-pages/", tag = "management", security(("bearer" = [])),
     params(("page_size" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, description = "`{next, previous, results}`")))]
+    responses((status = 200, body = PageBody<HostedPageBody>, description = "One page, newest first"),
+        (status = 400, body = ErrorBody, description = "validation_error: bad `page_size` or `cursor`"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key")))]
 pub async fn list(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -192,7 +205,11 @@ pub async fn list(
 
 /// `GET /hosted-pages/{id}/`.
 #[utoipa::path(get, path = "/api/v1/hosted-pages/{id}/", tag = "management", security(("bearer" = [])),
-    params(("id" = String, Path)), responses((status = 200), (status = 404)))]
+    params(("id" = String, Path)),
+    responses((status = 200, body = HostedPageBody, description = "The hosted page"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 404, body = ErrorBody, description = "not_found")))]
 pub async fn retrieve(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -203,7 +220,14 @@ pub async fn retrieve(
 
 /// `PATCH /hosted-pages/{id}/`.
 #[utoipa::path(patch, path = "/api/v1/hosted-pages/{id}/", tag = "management", security(("bearer" = [])),
-    params(("id" = String, Path)), request_body = Object, responses((status = 200), (status = 400), (status = 404)))]
+    params(("id" = String, Path)), request_body = HostedPageUpdate,
+    responses((status = 200, body = HostedPageBody, description = "The hosted page, updated"),
+        (status = 400, body = ErrorBody, description = "validation_error (field errors, unknown fields) / malformed_json"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 404, body = ErrorBody, description = "not_found"),
+        (status = 413, body = ErrorBody, description = "payload_too_large"),
+        (status = 415, body = ErrorBody, description = "unsupported_media_type")))]
 pub async fn update(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -223,7 +247,11 @@ pub async fn update(
 
 /// `DELETE /hosted-pages/{id}/` — deactivates; campaigns and sessions keep their reference.
 #[utoipa::path(delete, path = "/api/v1/hosted-pages/{id}/", tag = "management", security(("bearer" = [])),
-    params(("id" = String, Path)), responses((status = 200), (status = 404)))]
+    params(("id" = String, Path)),
+    responses((status = 200, body = HostedPageBody, description = "The hosted page, `active: false`"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 404, body = ErrorBody, description = "not_found")))]
 pub async fn deactivate(
     state: web::Data<AppState>,
     Operator(m): Operator,

@@ -13,6 +13,11 @@ use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::listing::{self, Render, Resource};
 use crate::provision::WEBHOOK_SECRET_CONTEXT;
+use crate::schemas::management::webhooks::{
+    WebhookProfile as WebhookProfileBody, WebhookProfileCreate, WebhookProfileUpdate,
+    WebhookProfileWithSecret,
+};
+use crate::schemas::{ErrorBody, Page as PageBody};
 use crate::state::AppState;
 use crate::views::timestamp;
 
@@ -66,10 +71,14 @@ fn apply(p: &mut WebhookProfile, body: &Value, creating: bool) -> Result<(), Api
 }
 
 /// `POST /webhook-profiles/` — the response carries the `secret`, this once.
-#[utoipa::path(post, path = "/api/v1/webhook-profiles/", tag = "management", request_body = Object,
-    security(("bearer" = [])),
-    responses((status = 201, description = "The profile with its `secret` (`whsec_…`), shown only here"),
-        (status = 400), (status = 401), (status = 403)))]
+#[utoipa::path(post, path = "/api/v1/webhook-profiles/", tag = "management", request_body = WebhookProfileCreate, security(("bearer" = [])),
+    responses((status = 201, body = WebhookProfileWithSecret, description = "Created, with its `secret` (`whsec_…`), shown only here"),
+        (status = 400, body = ErrorBody, description = "validation_error (field errors, unknown fields) / malformed_json"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 409, body = ErrorBody, description = "idempotency_key_in_use / idempotency_key_reused"),
+        (status = 413, body = ErrorBody, description = "payload_too_large"),
+        (status = 415, body = ErrorBody, description = "unsupported_media_type")))]
 pub async fn create(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -103,7 +112,10 @@ pub async fn create(
 /// `GET /webhook-profiles/`.
 #[utoipa::path(get, path = "/api/v1/webhook-profiles/", tag = "management", security(("bearer" = [])),
     params(("page_size" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, description = "`{next, previous, results}`")))]
+    responses((status = 200, body = PageBody<WebhookProfileBody>, description = "One page, newest first"),
+        (status = 400, body = ErrorBody, description = "validation_error: bad `page_size` or `cursor`"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key")))]
 pub async fn list(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -114,7 +126,11 @@ pub async fn list(
 
 /// `GET /webhook-profiles/{id}/`.
 #[utoipa::path(get, path = "/api/v1/webhook-profiles/{id}/", tag = "management", security(("bearer" = [])),
-    params(("id" = String, Path)), responses((status = 200), (status = 404)))]
+    params(("id" = String, Path)),
+    responses((status = 200, body = WebhookProfileBody, description = "The webhook profile"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 404, body = ErrorBody, description = "not_found")))]
 pub async fn retrieve(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -125,7 +141,14 @@ pub async fn retrieve(
 
 /// `PATCH /webhook-profiles/{id}/`.
 #[utoipa::path(patch, path = "/api/v1/webhook-profiles/{id}/", tag = "management", security(("bearer" = [])),
-    params(("id" = String, Path)), request_body = Object, responses((status = 200), (status = 400), (status = 404)))]
+    params(("id" = String, Path)), request_body = WebhookProfileUpdate,
+    responses((status = 200, body = WebhookProfileBody, description = "The webhook profile, updated"),
+        (status = 400, body = ErrorBody, description = "validation_error (field errors, unknown fields) / malformed_json"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 404, body = ErrorBody, description = "not_found"),
+        (status = 413, body = ErrorBody, description = "payload_too_large"),
+        (status = 415, body = ErrorBody, description = "unsupported_media_type")))]
 pub async fn update(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -151,7 +174,11 @@ pub async fn update(
 ///
 /// The endpoints stay as they are.
 #[utoipa::path(delete, path = "/api/v1/webhook-profiles/{id}/", tag = "management", security(("bearer" = [])),
-    params(("id" = String, Path)), responses((status = 200), (status = 404)))]
+    params(("id" = String, Path)),
+    responses((status = 200, body = WebhookProfileBody, description = "The webhook profile, `active: false`; its pending deliveries cancelled"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 404, body = ErrorBody, description = "not_found")))]
 pub async fn deactivate(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -175,7 +202,10 @@ pub async fn deactivate(
 /// signing at once) and shows the new one, this once.
 #[utoipa::path(post, path = "/api/v1/webhook-profiles/{id}/rotate-secret/", tag = "management",
     security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, description = "The profile with its new `secret`"), (status = 404)))]
+    responses((status = 200, body = WebhookProfileWithSecret, description = "The profile with its new `secret`, shown only here"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 404, body = ErrorBody, description = "not_found")))]
 pub async fn rotate_secret(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -214,6 +244,10 @@ pub mod endpoints {
     use crate::error::ApiError;
     use crate::idempotency;
     use crate::listing::{self, Render};
+    use crate::schemas::management::webhooks::{
+        WebhookEndpoint as WebhookEndpointBody, WebhookEndpointCreate, WebhookEndpointUpdate,
+    };
+    use crate::schemas::{ErrorBody, Page as PageBody};
     use crate::state::AppState;
     use crate::views::timestamp;
 
@@ -403,9 +437,15 @@ pub mod endpoints {
     }
 
     /// `POST /webhook-profiles/{id}/endpoints/`.
-    #[utoipa::path(post, path = "/api/v1/webhook-profiles/{id}/endpoints/", tag = "management",
-        request_body = Object, security(("bearer" = [])), params(("id" = String, Path)),
-        responses((status = 201), (status = 400), (status = 401), (status = 403), (status = 404)))]
+    #[utoipa::path(post, path = "/api/v1/webhook-profiles/{id}/endpoints/", tag = "management", request_body = WebhookEndpointCreate, security(("bearer" = [])), params(("id" = String, Path)),
+        responses((status = 201, body = WebhookEndpointBody, description = "Created"),
+            (status = 400, body = ErrorBody, description = "validation_error (field errors, unknown fields) / malformed_json"),
+            (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+            (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+            (status = 404, body = ErrorBody, description = "not_found"),
+            (status = 409, body = ErrorBody, description = "idempotency_key_in_use / idempotency_key_reused"),
+            (status = 413, body = ErrorBody, description = "payload_too_large"),
+            (status = 415, body = ErrorBody, description = "unsupported_media_type")))]
     pub async fn create(
         state: web::Data<AppState>,
         Operator(m): Operator,
@@ -443,10 +483,13 @@ pub mod endpoints {
     }
 
     /// `GET /webhook-profiles/{id}/endpoints/`.
-    #[utoipa::path(get, path = "/api/v1/webhook-profiles/{id}/endpoints/", tag = "management",
-        security(("bearer" = [])),
+    #[utoipa::path(get, path = "/api/v1/webhook-profiles/{id}/endpoints/", tag = "management", security(("bearer" = [])),
         params(("id" = String, Path), ("page_size" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
-        responses((status = 200, description = "`{next, previous, results}`"), (status = 404)))]
+        responses((status = 200, body = PageBody<WebhookEndpointBody>, description = "One page, newest first"),
+            (status = 400, body = ErrorBody, description = "validation_error: bad `page_size` or `cursor`"),
+            (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+            (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+            (status = 404, body = ErrorBody, description = "not_found")))]
     pub async fn list(
         state: web::Data<AppState>,
         Operator(m): Operator,
@@ -466,9 +509,12 @@ pub mod endpoints {
     }
 
     /// `GET /webhook-profiles/{id}/endpoints/{endpoint_id}/`.
-    #[utoipa::path(get, path = "/api/v1/webhook-profiles/{id}/endpoints/{endpoint_id}/", tag = "management",
-        security(("bearer" = [])), params(("id" = String, Path), ("endpoint_id" = String, Path)),
-        responses((status = 200), (status = 404)))]
+    #[utoipa::path(get, path = "/api/v1/webhook-profiles/{id}/endpoints/{endpoint_id}/", tag = "management", security(("bearer" = [])),
+        params(("id" = String, Path), ("endpoint_id" = String, Path)),
+        responses((status = 200, body = WebhookEndpointBody, description = "The webhook endpoint"),
+            (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+            (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+            (status = 404, body = ErrorBody, description = "not_found")))]
     pub async fn retrieve(
         state: web::Data<AppState>,
         Operator(m): Operator,
@@ -479,9 +525,15 @@ pub mod endpoints {
     }
 
     /// `PATCH /webhook-profiles/{id}/endpoints/{endpoint_id}/`.
-    #[utoipa::path(patch, path = "/api/v1/webhook-profiles/{id}/endpoints/{endpoint_id}/", tag = "management",
-        security(("bearer" = [])), params(("id" = String, Path), ("endpoint_id" = String, Path)),
-        request_body = Object, responses((status = 200), (status = 400), (status = 404)))]
+    #[utoipa::path(patch, path = "/api/v1/webhook-profiles/{id}/endpoints/{endpoint_id}/", tag = "management", security(("bearer" = [])),
+        params(("id" = String, Path), ("endpoint_id" = String, Path)), request_body = WebhookEndpointUpdate,
+        responses((status = 200, body = WebhookEndpointBody, description = "The webhook endpoint, updated"),
+            (status = 400, body = ErrorBody, description = "validation_error (field errors, unknown fields) / malformed_json"),
+            (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+            (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+            (status = 404, body = ErrorBody, description = "not_found"),
+            (status = 413, body = ErrorBody, description = "payload_too_large"),
+            (status = 415, body = ErrorBody, description = "unsupported_media_type")))]
     pub async fn update(
         state: web::Data<AppState>,
         Operator(m): Operator,
@@ -508,9 +560,12 @@ pub mod endpoints {
     /// `DELETE /webhook-profiles/{id}/endpoints/{endpoint_id}/` — deactivates, cancels pending.
     ///
     /// The endpoint's pending deliveries are cancelled in the same transaction.
-    #[utoipa::path(delete, path = "/api/v1/webhook-profiles/{id}/endpoints/{endpoint_id}/", tag = "management",
-        security(("bearer" = [])), params(("id" = String, Path), ("endpoint_id" = String, Path)),
-        responses((status = 200), (status = 404)))]
+    #[utoipa::path(delete, path = "/api/v1/webhook-profiles/{id}/endpoints/{endpoint_id}/", tag = "management", security(("bearer" = [])),
+        params(("id" = String, Path), ("endpoint_id" = String, Path)),
+        responses((status = 200, body = WebhookEndpointBody, description = "The webhook endpoint, `active: false`"),
+            (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+            (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+            (status = 404, body = ErrorBody, description = "not_found")))]
     pub async fn deactivate(
         state: web::Data<AppState>,
         Operator(m): Operator,
