@@ -40,6 +40,10 @@ use self::params::{Choices, Params, Spec};
 use self::render::{Links, Record, Table};
 use crate::auth::Merchant;
 use crate::error::ApiError;
+use crate::schemas::reconciliation::{
+    ReconciliationChargeback, ReconciliationSubscription, ReconciliationTransaction,
+};
+use crate::schemas::{ErrorBody, Page};
 use crate::state::AppState;
 use crate::views::{money, timestamp};
 
@@ -218,9 +222,13 @@ struct NextBillingQuery {
 /// `status`: `approved`, `declined`, `refunded`, `charged_back`; `type`: `sdd_sale`,
 /// `sdd_rebill`, `sdd_refund`, `other_type`.
 #[utoipa::path(get, path = "/api/v1/reconciliation/transactions/", tag = "reconciliation",
-    security(("bearer" = [])), params(ListingQuery),
-    responses((status = 200, description = "JSON `{next, previous, results}`, XML or CSV (`format`)"),
-        (status = 400, description = "validation_error naming the parameter"), (status = 401), (status = 403)))]
+    operation_id = "reconciliation_transactions", security(("bearer" = [])), params(ListingQuery),
+    responses((status = 200, description = "One page, oldest first, in the asked `format`: JSON `{next, previous, results}`, XML or CSV; links also in `Link`, `X-Next-Cursor` and `X-Previous-Cursor`",
+            content((Page<ReconciliationTransaction> = "application/json"), (String = "application/xml"), (String = "text/csv"))),
+        (status = 400, body = ErrorBody, description = "validation_error naming the parameter (unknown parameters too)"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: a `ps_` token"),
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)")))]
 pub async fn transactions(
     state: web::Data<AppState>,
     merchant: Merchant,
@@ -232,9 +240,13 @@ pub async fn transactions(
 /// `GET /api/v1/reconciliation/chargebacks/` — chargebacks and returns by `report_date`.
 /// `type`: `chargeback`, `return`; `status` does not apply.
 #[utoipa::path(get, path = "/api/v1/reconciliation/chargebacks/", tag = "reconciliation",
-    security(("bearer" = [])), params(ListingQuery),
-    responses((status = 200, description = "JSON `{next, previous, results}`, XML or CSV (`format`)"),
-        (status = 400, description = "validation_error naming the parameter"), (status = 401), (status = 403)))]
+    operation_id = "reconciliation_chargebacks", security(("bearer" = [])), params(ListingQuery),
+    responses((status = 200, description = "One page, oldest first, in the asked `format`: JSON `{next, previous, results}`, XML or CSV; links also in `Link`, `X-Next-Cursor` and `X-Previous-Cursor`",
+            content((Page<ReconciliationChargeback> = "application/json"), (String = "application/xml"), (String = "text/csv"))),
+        (status = 400, body = ErrorBody, description = "validation_error naming the parameter (unknown parameters too)"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: a `ps_` token"),
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)")))]
 pub async fn chargebacks(
     state: web::Data<AppState>,
     merchant: Merchant,
@@ -247,9 +259,13 @@ pub async fn chargebacks(
 /// within a `next_billing_date` range. `status`: the subscription statuses of API.md §3.8;
 /// `type` does not apply.
 #[utoipa::path(get, path = "/api/v1/reconciliation/subscriptions/", tag = "reconciliation",
-    security(("bearer" = [])), params(ListingQuery, NextBillingQuery),
-    responses((status = 200, description = "JSON `{next, previous, results}`, XML or CSV (`format`)"),
-        (status = 400, description = "validation_error naming the parameter"), (status = 401), (status = 403)))]
+    operation_id = "reconciliation_subscriptions", security(("bearer" = [])), params(ListingQuery, NextBillingQuery),
+    responses((status = 200, description = "One page, oldest first, in the asked `format`: JSON `{next, previous, results}`, XML or CSV; links also in `Link`, `X-Next-Cursor` and `X-Previous-Cursor`",
+            content((Page<ReconciliationSubscription> = "application/json"), (String = "application/xml"), (String = "text/csv"))),
+        (status = 400, body = ErrorBody, description = "validation_error naming the parameter (unknown parameters too)"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: a `ps_` token"),
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)")))]
 pub async fn subscriptions(
     state: web::Data<AppState>,
     merchant: Merchant,
