@@ -7,9 +7,9 @@ use serde_json::Value;
 
 use crate::body::{JsonBody, OptionalJsonBody, object};
 use crate::error::ApiError;
+use crate::payment::{self, PayInput};
 use crate::schemas::ErrorBody;
 use crate::schemas::payments::{PayRequest, PaymentResult, VerifyRequest};
-use crate::payment::{self, PayInput};
 use crate::state::AppState;
 
 /// `POST /api/v1/payment-sessions/{token}/pay/` — no auth; the token is the credential.

@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
-use actix_web::http::{Method, StatusCode};
 use actix_web::http::header::HeaderMap;
+use actix_web::http::{Method, StatusCode};
 use catalyst_api::provision::DemoSetup;
 use catalyst_api::reconciliation::{CHARGEBACK_FIELDS, SUBSCRIPTION_FIELDS, TRANSACTION_FIELDS};
 use catalyst_store::reconciliation::{

@@ -84,7 +84,7 @@ pub struct CustomerMandate {
 #[derive(Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChargeRequest {
-    /// > 0 with at most the currency's minor digits; at most 999999.99. A JSON number is
+    /// Above 0, with at most the currency's minor digits; at most 999999.99. A JSON number is
     /// accepted too.
     pub amount: Amount,
     /// ISO 4217: the customer's gateway's currency (SEPA: `EUR`).
@@ -362,7 +362,7 @@ pub struct SubscriptionCancelRequest {
 #[derive(Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionUpdateRequest {
-    /// > 0 with the currency's digits; applies from the next collection on.
+    /// Above 0, with the currency's digits; applies from the next collection on.
     pub amount: Option<Amount>,
     /// After today: the next collection's day, and the plan's new anchor.
     pub next_billing_date: Option<NaiveDate>,

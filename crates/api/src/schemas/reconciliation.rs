@@ -127,7 +127,7 @@ pub struct ReconciliationSubscription {
 #[derive(Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefundRequest {
-    /// > 0 with at most the currency's minor digits, at most what is left to refund (a JSON
+    /// Above 0, with at most the currency's minor digits, at most what is left to refund (a JSON
     /// number is accepted too); default everything not refunded yet.
     pub amount: Option<Amount>,
     /// Kept as the refund's description and sent to the gateway as the statement text.

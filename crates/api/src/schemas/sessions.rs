@@ -20,7 +20,7 @@ pub struct SessionCreateRequest {
     pub campaign_id: Option<Uuid>,
     /// Direct mode: required; campaign mode: an override. An active gateway of the tenant.
     pub gateway_id: Option<Uuid>,
-    /// > 0 with at most the currency's minor digits (`"0.00"` only in `customer` mode); at
+    /// Above 0, with at most the currency's minor digits (`"0.00"` only in `customer` mode); at
     /// most 999999.99. A JSON number is accepted too.
     pub amount: Option<Amount>,
     /// ISO 4217, supported by the gateway (SEPA: `EUR`).
