@@ -24,7 +24,8 @@ use crate::state::AppState;
         (status = 410, body = ErrorBody, description = "session_expired"),
         (status = 413, body = ErrorBody, description = "payload_too_large"),
         (status = 415, body = ErrorBody, description = "unsupported_media_type"),
-        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)")))]
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn pay(
     state: web::Data<AppState>,
     token: web::Path<String>,
@@ -60,7 +61,8 @@ pub(crate) async fn pay_session(
         (status = 409, body = ErrorBody, description = "session_not_verifiable: not `AWAITING_VERIFICATION`"),
         (status = 413, body = ErrorBody, description = "payload_too_large"),
         (status = 415, body = ErrorBody, description = "unsupported_media_type"),
-        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable, or the gateway's stored settings are refused by its adapter (with `Retry-After`)")))]
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable, or the gateway's stored settings are refused by its adapter (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn verify(
     state: web::Data<AppState>,
     token: web::Path<String>,

@@ -234,7 +234,8 @@ fn refund_request(claimed: &ClaimedRefund, remote_ip: String) -> Result<RefundRe
         (status = 409, body = ErrorBody, description = "idempotency_key_in_use / idempotency_key_reused"),
         (status = 413, body = ErrorBody, description = "payload_too_large"),
         (status = 415, body = ErrorBody, description = "unsupported_media_type"),
-        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)")))]
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn create(
     state: web::Data<AppState>,
     merchant: Merchant,
@@ -312,13 +313,14 @@ async fn refund(
 #[utoipa::path(get, path = "/api/v1/transactions/{id}/refunds/", tag = "refunds",
     operation_id = "list_refunds", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The debit's transaction id"),
-        ("page_size" = Option<u32>, Query, description = "1–1000, default 100"), ("cursor" = Option<String>, Query, description = "From a `next`/`previous` link")),
+        ("page_size" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Default 100"), ("cursor" = Option<String>, Query, description = "From a `next`/`previous` link")),
     responses((status = 200, body = Page<Refund>, description = "The transaction's refunds, newest first"),
         (status = 400, body = ErrorBody, description = "validation_error: `page_size`, `cursor`"),
         (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
         (status = 403, body = ErrorBody, description = "permission_denied: a `ps_` token"),
         (status = 404, body = ErrorBody, description = "not_found: unknown or another tenant's transaction"),
-        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)")))]
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn list(
     state: web::Data<AppState>,
     merchant: Merchant,

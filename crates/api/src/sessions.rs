@@ -33,7 +33,8 @@ use crate::{idempotency, views};
         (status = 409, body = ErrorBody, description = "duplicate_lead / idempotency_key_in_use / idempotency_key_reused"),
         (status = 413, body = ErrorBody, description = "payload_too_large"),
         (status = 415, body = ErrorBody, description = "unsupported_media_type"),
-        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)")))]
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn create(
     state: web::Data<AppState>,
     key: MerchantKey,
@@ -347,8 +348,10 @@ pub(crate) fn load_current(
     responses((status = 200, body = Session, description = "Everything the hosted page needs"),
         (status = 400, body = ErrorBody, description = "validation_error: a control character in a query parameter"),
         (status = 404, body = ErrorBody, description = "not_found: unknown token"),
-        (status = 429, body = ErrorBody, description = "throttled: `browser_read` limit per IP (with `Retry-After`)"),
-        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)")))]
+        (status = 429, body = ErrorBody, description = "throttled: `browser_read` limit per IP (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn retrieve(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -382,7 +385,8 @@ pub async fn retrieve(
         (status = 403, body = ErrorBody, description = "permission_denied: a `ps_` token"),
         (status = 404, body = ErrorBody, description = "not_found: unknown token or another tenant's session"),
         (status = 409, body = ErrorBody, description = "session_not_cancellable: not `PENDING`"),
-        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)")))]
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn cancel(
     state: web::Data<AppState>,
     merchant: Merchant,

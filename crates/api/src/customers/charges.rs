@@ -110,7 +110,8 @@ fn parse(body: &Value) -> Result<NewCharge, ApiError> {
         (status = 409, body = ErrorBody, description = "customer_not_chargeable / tenant_reference_id_conflict / idempotency_key_in_use / idempotency_key_reused"),
         (status = 413, body = ErrorBody, description = "payload_too_large"),
         (status = 415, body = ErrorBody, description = "unsupported_media_type"),
-        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)")))]
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn create(
     state: web::Data<AppState>,
     m: Merchant,

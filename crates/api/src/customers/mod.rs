@@ -50,12 +50,13 @@ const STATUSES: &[&str] = &[customers::ACTIVE, customers::DELETED];
     operation_id = "list_customers",
     params(("external_customer_id" = Option<String>, Query, description = "Exact match"),
         ("status" = Option<CustomerStatus>, Query),
-        ("page_size" = Option<u32>, Query, description = "1–1000, default 100"), ("cursor" = Option<String>, Query, description = "From a `next`/`previous` link")),
+        ("page_size" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Default 100"), ("cursor" = Option<String>, Query, description = "From a `next`/`previous` link")),
     responses((status = 200, body = Page<schema::Customer>, description = "The tenant's customers, newest first"),
         (status = 400, body = ErrorBody, description = "validation_error: `status`, `page_size`, `cursor`"),
         (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
         (status = 403, body = ErrorBody, description = "permission_denied: a `ps_` token"),
-        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)")))]
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn list(
     state: web::Data<AppState>,
     m: Merchant,
@@ -99,7 +100,8 @@ pub async fn list(
         (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
         (status = 403, body = ErrorBody, description = "permission_denied: a `ps_` token"),
         (status = 404, body = ErrorBody, description = "not_found: unknown or another tenant's customer"),
-        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)")))]
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn retrieve(
     state: web::Data<AppState>,
     m: Merchant,
@@ -121,7 +123,8 @@ pub async fn retrieve(
         (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
         (status = 403, body = ErrorBody, description = "permission_denied: a `ps_` token"),
         (status = 404, body = ErrorBody, description = "not_found: unknown or another tenant's customer"),
-        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)")))]
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn delete(
     state: web::Data<AppState>,
     m: Merchant,

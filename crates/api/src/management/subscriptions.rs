@@ -126,12 +126,13 @@ fn query(req: &HttpRequest) -> Result<SubscriptionQuery, ApiError> {
 #[utoipa::path(get, path = "/api/v1/subscriptions/", tag = "subscriptions", security(("bearer" = [])),
     operation_id = "list_subscriptions",
     params(("status" = Option<String>, Query, description = "Comma-separated statuses, case-insensitive"),
-        ("customer_id" = Option<Uuid>, Query), ("page_size" = Option<u32>, Query, description = "1–1000, default 100"), ("cursor" = Option<String>, Query, description = "From a `next`/`previous` link")),
+        ("customer_id" = Option<Uuid>, Query), ("page_size" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Default 100"), ("cursor" = Option<String>, Query, description = "From a `next`/`previous` link")),
     responses((status = 200, body = Page<Subscription>, description = "The tenant's subscriptions, newest first, without `collections`"),
         (status = 400, body = ErrorBody, description = "validation_error: `status`, `customer_id`, `page_size`, `cursor`"),
         (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
         (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
-        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)")))]
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn list(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -156,7 +157,8 @@ pub async fn list(
         (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
         (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
         (status = 404, body = ErrorBody, description = "not_found: unknown or another tenant's subscription"),
-        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)")))]
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn retrieve(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -198,7 +200,8 @@ where
         (status = 409, body = ErrorBody, description = "subscription_not_modifiable: the status does not allow it"),
         (status = 413, body = ErrorBody, description = "payload_too_large"),
         (status = 415, body = ErrorBody, description = "unsupported_media_type"),
-        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)")))]
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn cancel(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -229,7 +232,8 @@ pub async fn cancel(
         (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
         (status = 404, body = ErrorBody, description = "not_found: unknown or another tenant's subscription"),
         (status = 409, body = ErrorBody, description = "subscription_not_modifiable: the status does not allow it"),
-        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)")))]
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn pause(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -252,7 +256,8 @@ pub async fn pause(
         (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
         (status = 404, body = ErrorBody, description = "not_found: unknown or another tenant's subscription"),
         (status = 409, body = ErrorBody, description = "subscription_not_modifiable: the status does not allow it"),
-        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)")))]
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn resume(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -301,7 +306,8 @@ fn amount(currency: Currency) -> impl FnOnce(&Value) -> Result<i64, String> {
         (status = 409, body = ErrorBody, description = "subscription_not_modifiable: the status does not allow it"),
         (status = 413, body = ErrorBody, description = "payload_too_large"),
         (status = 415, body = ErrorBody, description = "unsupported_media_type"),
-        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)")))]
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn update(
     state: web::Data<AppState>,
     Operator(m): Operator,

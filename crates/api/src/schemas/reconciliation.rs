@@ -192,3 +192,12 @@ pub enum RefundStatus {
     Succeeded,
     Failed,
 }
+
+/// The format of a reconciliation listing.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReconciliationFormat {
+    Json,
+    Xml,
+    Csv,
+}
