@@ -283,7 +283,8 @@ pub struct Subscription {
     #[schema(required = true)]
     pub ended_at: Option<DateTime<Utc>>,
     /// Oldest first: the debit that started the subscription and every renewal attempt.
-    /// Only on a single subscription, not on list items.
+    /// Only on a single subscription, not on list items (never null).
+    #[schema(nullable = false)]
     pub collections: Option<Vec<SubscriptionCollection>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
