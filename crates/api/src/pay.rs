@@ -8,14 +8,23 @@ use serde_json::Value;
 use crate::body::{JsonBody, OptionalJsonBody, object};
 use crate::error::ApiError;
 use crate::payment::{self, PayInput};
+use crate::schemas::ErrorBody;
+use crate::schemas::payments::{PayRequest, PaymentResult, VerifyRequest};
 use crate::state::AppState;
 
 /// `POST /api/v1/payment-sessions/{token}/pay/` — no auth; the token is the credential.
 #[utoipa::path(post, path = "/api/v1/payment-sessions/{token}/pay/", tag = "payment sessions",
-    params(("token" = String, Path)), request_body = Object,
-    responses((status = 200, description = "The result envelope, whatever the outcome"),
-        (status = 400, description = "validation_error / invalid_iban (no attempt used)"), (status = 404),
-        (status = 409, description = "session_not_payable / tenant_reference_id_conflict"), (status = 410)))]
+    params(("token" = String, Path, description = "`ps_…` session token: the credential")),
+    request_body = PayRequest,
+    responses((status = 200, body = PaymentResult, description = "The result envelope, whatever the outcome"),
+        (status = 400, body = ErrorBody, description = "validation_error / invalid_iban (no attempt used) / malformed_json"),
+        (status = 404, body = ErrorBody, description = "not_found: unknown token"),
+        (status = 409, body = ErrorBody, description = "session_not_payable / tenant_reference_id_conflict"),
+        (status = 410, body = ErrorBody, description = "session_expired"),
+        (status = 413, body = ErrorBody, description = "payload_too_large"),
+        (status = 415, body = ErrorBody, description = "unsupported_media_type"),
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn pay(
     state: web::Data<AppState>,
     token: web::Path<String>,
@@ -42,9 +51,16 @@ pub(crate) async fn pay_session(
 
 /// `POST /api/v1/payment-sessions/{token}/verify/` — no auth; empty body allowed.
 #[utoipa::path(post, path = "/api/v1/payment-sessions/{token}/verify/", tag = "payment sessions",
-    params(("token" = String, Path)), request_body = Object,
-    responses((status = 200, description = "The result envelope"), (status = 404),
-        (status = 409, description = "session_not_verifiable")))]
+    params(("token" = String, Path, description = "`ps_…` session token: the credential")),
+    request_body = Option<VerifyRequest>,
+    responses((status = 200, body = PaymentResult, description = "The result envelope"),
+        (status = 400, body = ErrorBody, description = "validation_error (`verification_id` is not the pending verification's) / malformed_json"),
+        (status = 404, body = ErrorBody, description = "not_found: unknown token"),
+        (status = 409, body = ErrorBody, description = "session_not_verifiable: not `AWAITING_VERIFICATION`"),
+        (status = 413, body = ErrorBody, description = "payload_too_large"),
+        (status = 415, body = ErrorBody, description = "unsupported_media_type"),
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable, or the gateway's stored settings are refused by its adapter (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn verify(
     state: web::Data<AppState>,
     token: web::Path<String>,

@@ -40,6 +40,11 @@ use self::params::{Choices, Params, Spec};
 use self::render::{Links, Record, Table};
 use crate::auth::Merchant;
 use crate::error::ApiError;
+use crate::schemas::reconciliation::{
+    ReconciliationChargeback, ReconciliationFormat, ReconciliationSubscription,
+    ReconciliationTransaction,
+};
+use crate::schemas::{ErrorBody, Page};
 use crate::state::AppState;
 use crate::views::{money, timestamp};
 
@@ -186,18 +191,19 @@ const SUBSCRIPTIONS: Endpoint = Endpoint {
 #[allow(dead_code)]
 struct ListingQuery {
     /// First day (UTC, inclusive) of the listing's date field, `YYYY-MM-DD`.
-    start_date: String,
+    start_date: NaiveDate,
     /// Last day (inclusive), at most 90 days after `start_date`; default `start_date` + 90 days.
-    end_date: Option<String>,
+    end_date: Option<NaiveDate>,
     /// Comma-separated statuses.
     status: Option<String>,
     /// Comma-separated types.
     r#type: Option<String>,
     /// Only this gateway of the tenant.
-    payment_gateway_id: Option<String>,
-    /// `json` (default), `xml` or `csv`.
-    format: Option<String>,
-    /// 1–1000, default 100.
+    payment_gateway_id: Option<uuid::Uuid>,
+    /// Default `json`.
+    format: Option<ReconciliationFormat>,
+    /// Default 100.
+    #[param(minimum = 1, maximum = 1000)]
     page_size: Option<u32>,
     /// Opaque cursor from a `next`/`previous` link.
     cursor: Option<String>,
@@ -209,9 +215,9 @@ struct ListingQuery {
 #[allow(dead_code)]
 struct NextBillingQuery {
     /// `next_billing_date` on or after this day.
-    next_billing_date_from: Option<String>,
+    next_billing_date_from: Option<NaiveDate>,
     /// `next_billing_date` on or before this day.
-    next_billing_date_to: Option<String>,
+    next_billing_date_to: Option<NaiveDate>,
 }
 
 /// `GET /api/v1/reconciliation/transactions/` — processed transactions by `date_processed`.
@@ -219,8 +225,16 @@ struct NextBillingQuery {
 /// `sdd_rebill`, `sdd_refund`, `other_type`.
 #[utoipa::path(get, path = "/api/v1/reconciliation/transactions/", tag = "reconciliation",
     security(("bearer" = [])), params(ListingQuery),
-    responses((status = 200, description = "JSON `{next, previous, results}`, XML or CSV (`format`)"),
-        (status = 400, description = "validation_error naming the parameter"), (status = 401), (status = 403)))]
+    responses((status = 200, description = "One page, oldest first, in the asked `format`: JSON `{next, previous, results}`, XML or CSV; links also in `Link`, `X-Next-Cursor` and `X-Previous-Cursor`",
+            headers(("Link" = String, description = "`<url>; rel=\"next\"`, `<url>; rel=\"prev\"` when there are such pages"),
+                ("X-Next-Cursor" = String, description = "The next page's cursor, when there is one"),
+                ("X-Previous-Cursor" = String, description = "The previous page's cursor, when there is one")),
+            content((Page<ReconciliationTransaction> = "application/json"), (String = "application/xml"), (String = "text/csv"))),
+        (status = 400, body = ErrorBody, description = "validation_error naming the parameter (unknown parameters too)"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: a `ps_` token"),
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn transactions(
     state: web::Data<AppState>,
     merchant: Merchant,
@@ -233,8 +247,16 @@ pub async fn transactions(
 /// `type`: `chargeback`, `return`; `status` does not apply.
 #[utoipa::path(get, path = "/api/v1/reconciliation/chargebacks/", tag = "reconciliation",
     security(("bearer" = [])), params(ListingQuery),
-    responses((status = 200, description = "JSON `{next, previous, results}`, XML or CSV (`format`)"),
-        (status = 400, description = "validation_error naming the parameter"), (status = 401), (status = 403)))]
+    responses((status = 200, description = "One page, oldest first, in the asked `format`: JSON `{next, previous, results}`, XML or CSV; links also in `Link`, `X-Next-Cursor` and `X-Previous-Cursor`",
+            headers(("Link" = String, description = "`<url>; rel=\"next\"`, `<url>; rel=\"prev\"` when there are such pages"),
+                ("X-Next-Cursor" = String, description = "The next page's cursor, when there is one"),
+                ("X-Previous-Cursor" = String, description = "The previous page's cursor, when there is one")),
+            content((Page<ReconciliationChargeback> = "application/json"), (String = "application/xml"), (String = "text/csv"))),
+        (status = 400, body = ErrorBody, description = "validation_error naming the parameter (unknown parameters too)"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: a `ps_` token"),
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn chargebacks(
     state: web::Data<AppState>,
     merchant: Merchant,
@@ -248,8 +270,16 @@ pub async fn chargebacks(
 /// `type` does not apply.
 #[utoipa::path(get, path = "/api/v1/reconciliation/subscriptions/", tag = "reconciliation",
     security(("bearer" = [])), params(ListingQuery, NextBillingQuery),
-    responses((status = 200, description = "JSON `{next, previous, results}`, XML or CSV (`format`)"),
-        (status = 400, description = "validation_error naming the parameter"), (status = 401), (status = 403)))]
+    responses((status = 200, description = "One page, oldest first, in the asked `format`: JSON `{next, previous, results}`, XML or CSV; links also in `Link`, `X-Next-Cursor` and `X-Previous-Cursor`",
+            headers(("Link" = String, description = "`<url>; rel=\"next\"`, `<url>; rel=\"prev\"` when there are such pages"),
+                ("X-Next-Cursor" = String, description = "The next page's cursor, when there is one"),
+                ("X-Previous-Cursor" = String, description = "The previous page's cursor, when there is one")),
+            content((Page<ReconciliationSubscription> = "application/json"), (String = "application/xml"), (String = "text/csv"))),
+        (status = 400, body = ErrorBody, description = "validation_error naming the parameter (unknown parameters too)"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: a `ps_` token"),
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn subscriptions(
     state: web::Data<AppState>,
     merchant: Merchant,

@@ -24,6 +24,8 @@ use crate::auth::Merchant;
 use crate::body::{OptionalJsonBody, object};
 use crate::error::ApiError;
 use crate::payment::{self, IfNotFound, Record, may_have_reached, try_adapter_for};
+use crate::schemas::reconciliation::{self as schema, Refund};
+use crate::schemas::{ErrorBody, Page};
 use crate::state::AppState;
 use crate::views::{money, timestamp};
 use crate::{db, idempotency, paging};
@@ -221,12 +223,19 @@ fn refund_request(claimed: &ClaimedRefund, remote_ip: String) -> Result<RefundRe
 
 /// `POST /api/v1/transactions/{id}/refund/` — refunds (part of) an approved debit.
 #[utoipa::path(post, path = "/api/v1/transactions/{id}/refund/", tag = "refunds",
-    security(("bearer" = [])), params(("id" = String, Path, description = "The debit's transaction id")),
-    request_body(content = Object, description = "`{\"amount\"?: decimal string (default: all not yet refunded), \"reason\"?: string ≤ 255}`"),
-    responses((status = 201, description = "The refund object, `status` `pending`, `succeeded` or `failed`"),
-        (status = 400, description = "validation_error (`amount`) / refund_not_allowed"),
-        (status = 401), (status = 403), (status = 404),
-        (status = 409, description = "idempotency_key_in_use / idempotency_key_reused")))]
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The debit's transaction id"), ("Idempotency-Key" = Option<String>, Header, description = "At most 255 characters: the same key and body within 24 h replay the first answer")),
+    request_body = Option<schema::RefundRequest>,
+    responses((status = 201, body = Refund, description = "The refund, `status` `pending`, `succeeded` or `failed`"),
+        (status = 400, body = ErrorBody, description = "validation_error (`amount` above what is left, unknown fields) / refund_not_allowed / malformed_json"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: a `ps_` token"),
+        (status = 404, body = ErrorBody, description = "not_found: unknown or another tenant's transaction"),
+        (status = 409, body = ErrorBody, description = "idempotency_key_in_use / idempotency_key_reused"),
+        (status = 413, body = ErrorBody, description = "payload_too_large"),
+        (status = 415, body = ErrorBody, description = "unsupported_media_type"),
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn create(
     state: web::Data<AppState>,
     merchant: Merchant,
@@ -303,10 +312,15 @@ async fn refund(
 /// `GET /api/v1/transactions/{id}/refunds/` — the refunds of a transaction, newest first.
 #[utoipa::path(get, path = "/api/v1/transactions/{id}/refunds/", tag = "refunds",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "The debit's transaction id"),
-        ("page_size" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, description = "`{next, previous, results}` of refund objects"),
-        (status = 401), (status = 403), (status = 404)))]
+    params(("id" = Uuid, Path, description = "The debit's transaction id"),
+        ("page_size" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Default 100"), ("cursor" = Option<String>, Query, description = "From a `next`/`previous` link")),
+    responses((status = 200, body = Page<Refund>, description = "The transaction's refunds, newest first"),
+        (status = 400, body = ErrorBody, description = "validation_error: `page_size`, `cursor`"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: a `ps_` token"),
+        (status = 404, body = ErrorBody, description = "not_found: unknown or another tenant's transaction"),
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn list(
     state: web::Data<AppState>,
     merchant: Merchant,

@@ -16,15 +16,25 @@ use crate::auth::{Merchant, MerchantKey};
 use crate::body::JsonBody;
 use crate::db;
 use crate::error::{ApiError, Conflict};
+use crate::schemas::ErrorBody;
+use crate::schemas::sessions::{Session, SessionCreateRequest, SessionCreated};
 use crate::state::AppState;
 use crate::{idempotency, views};
 
 /// `POST /api/v1/payment-sessions/` — campaign or direct mode.
 #[utoipa::path(post, path = "/api/v1/payment-sessions/", tag = "payment sessions",
-    request_body = Object, security(("bearer" = [])),
-    responses((status = 201, description = "`{session_token, status, payment_url}`"),
-        (status = 400, description = "validation_error / malformed_json"), (status = 401), (status = 403),
-        (status = 409, description = "duplicate_lead / idempotency conflicts"), (status = 413), (status = 415)))]
+    request_body = SessionCreateRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "At most 255 characters: the same key and body within 24 h replay the first answer")),
+    security(("bearer" = [])),
+    responses((status = 201, body = SessionCreated, description = "The session, `PENDING`, with its hosted page URL"),
+        (status = 400, body = ErrorBody, description = "validation_error (`errors` names each field) / malformed_json"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: a `ps_` token"),
+        (status = 409, body = ErrorBody, description = "duplicate_lead / idempotency_key_in_use / idempotency_key_reused"),
+        (status = 413, body = ErrorBody, description = "payload_too_large"),
+        (status = 415, body = ErrorBody, description = "unsupported_media_type"),
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn create(
     state: web::Data<AppState>,
     key: MerchantKey,
@@ -334,7 +344,13 @@ pub(crate) fn load_current(
 /// `GET /api/v1/payment-sessions/{token}/` — no auth; `browser_read` rate limit per IP.
 #[utoipa::path(get, path = "/api/v1/payment-sessions/{token}/", tag = "payment sessions",
     params(("token" = String, Path, description = "`ps_…` session token")),
-    responses((status = 200, description = "Everything the hosted page needs"), (status = 404), (status = 429)))]
+    responses((status = 200, body = Session, description = "Everything the hosted page needs"),
+        (status = 400, body = ErrorBody, description = "validation_error: a control character in a query parameter"),
+        (status = 404, body = ErrorBody, description = "not_found: unknown token"),
+        (status = 429, body = ErrorBody, description = "throttled: `browser_read` limit per IP (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn retrieve(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -360,9 +376,15 @@ pub async fn retrieve(
 
 /// `POST /api/v1/payment-sessions/{token}/cancel/` — `PENDING → EXPIRED`; the caller's tenant only.
 #[utoipa::path(post, path = "/api/v1/payment-sessions/{token}/cancel/", tag = "payment sessions",
-    params(("token" = String, Path)), security(("bearer" = [])),
-    responses((status = 200, description = "The §3.2 body"), (status = 401), (status = 403), (status = 404),
-        (status = 409, description = "session_not_cancellable")))]
+    params(("token" = String, Path, description = "`ps_…` session token")), security(("bearer" = [])),
+    responses((status = 200, body = Session, description = "The session, now `EXPIRED`"),
+        (status = 400, body = ErrorBody, description = "validation_error: a control character in a query parameter"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: a `ps_` token"),
+        (status = 404, body = ErrorBody, description = "not_found: unknown token or another tenant's session"),
+        (status = 409, body = ErrorBody, description = "session_not_cancellable: not `PENDING`"),
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn cancel(
     state: web::Data<AppState>,
     merchant: Merchant,

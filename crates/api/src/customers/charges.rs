@@ -24,6 +24,8 @@ use crate::collect::{self, Collection};
 use crate::envelope;
 use crate::error::ApiError;
 use crate::management::fields::{Fields, text};
+use crate::schemas::ErrorBody;
+use crate::schemas::customers::{ChargeRequest, ChargeResult};
 use crate::state::AppState;
 use crate::views::{money, timestamp};
 use crate::{db, idempotency};
@@ -98,10 +100,18 @@ fn parse(body: &Value) -> Result<NewCharge, ApiError> {
 
 /// `POST /customers/{id}/charges/` — `Idempotency-Key` accepted.
 #[utoipa::path(post, path = "/api/v1/customers/{id}/charges/", tag = "customers",
-    params(("id" = String, Path)), request_body = Object, security(("bearer" = [])),
-    responses((status = 201, description = "The result envelope (`object: charge.result`), whatever the outcome"),
-        (status = 400, description = "validation_error / malformed_json"), (status = 401), (status = 403), (status = 404),
-        (status = 409, description = "customer_not_chargeable / tenant_reference_id_conflict / idempotency conflicts")))]
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "At most 255 characters: the same key and body within 24 h replay the first answer")),
+    request_body = ChargeRequest, security(("bearer" = [])),
+    responses((status = 201, body = ChargeResult, description = "The charge's result envelope (`object: charge.result`), whatever the outcome"),
+        (status = 400, body = ErrorBody, description = "validation_error (unknown fields too) / malformed_json"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: a `ps_` token"),
+        (status = 404, body = ErrorBody, description = "not_found: unknown or another tenant's customer"),
+        (status = 409, body = ErrorBody, description = "customer_not_chargeable / tenant_reference_id_conflict / idempotency_key_in_use / idempotency_key_reused"),
+        (status = 413, body = ErrorBody, description = "payload_too_large"),
+        (status = 415, body = ErrorBody, description = "unsupported_media_type"),
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn create(
     state: web::Data<AppState>,
     m: Merchant,

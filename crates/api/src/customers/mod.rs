@@ -14,6 +14,8 @@ use crate::auth::Merchant;
 use crate::db;
 use crate::error::{ApiError, Conflict};
 use crate::listing;
+use crate::schemas::customers::{self as schema, CustomerStatus};
+use crate::schemas::{ErrorBody, Page};
 use crate::state::AppState;
 use crate::views::timestamp;
 
@@ -45,10 +47,15 @@ const STATUSES: &[&str] = &[customers::ACTIVE, customers::DELETED];
 
 /// `GET /customers/` — filters `external_customer_id` and `status`.
 #[utoipa::path(get, path = "/api/v1/customers/", tag = "customers", security(("bearer" = [])),
-    params(("external_customer_id" = Option<String>, Query), ("status" = Option<String>, Query),
-        ("page_size" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, description = "`{next, previous, results}` of customer objects"),
-        (status = 400), (status = 401), (status = 403)))]
+    params(("external_customer_id" = Option<String>, Query, description = "Exact match"),
+        ("status" = Option<CustomerStatus>, Query),
+        ("page_size" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Default 100"), ("cursor" = Option<String>, Query, description = "From a `next`/`previous` link")),
+    responses((status = 200, body = Page<schema::Customer>, description = "The tenant's customers, newest first"),
+        (status = 400, body = ErrorBody, description = "validation_error: `status`, `page_size`, `cursor`"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: a `ps_` token"),
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn list(
     state: web::Data<AppState>,
     m: Merchant,
@@ -86,8 +93,14 @@ pub async fn list(
 
 /// `GET /customers/{id}/`.
 #[utoipa::path(get, path = "/api/v1/customers/{id}/", tag = "customers", security(("bearer" = [])),
-    params(("id" = String, Path)),
-    responses((status = 200, description = "The customer object"), (status = 401), (status = 403), (status = 404)))]
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = schema::Customer, description = "The customer"),
+        (status = 400, body = ErrorBody, description = "validation_error: a control character in a query parameter"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: a `ps_` token"),
+        (status = 404, body = ErrorBody, description = "not_found: unknown or another tenant's customer"),
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn retrieve(
     state: web::Data<AppState>,
     m: Merchant,
@@ -103,8 +116,14 @@ pub async fn retrieve(
 
 /// `DELETE /customers/{id}/` — revokes the mandate; the customer can no longer be charged.
 #[utoipa::path(delete, path = "/api/v1/customers/{id}/", tag = "customers", security(("bearer" = [])),
-    params(("id" = String, Path)),
-    responses((status = 200, description = "The customer object, `status: DELETED`"), (status = 401), (status = 403), (status = 404)))]
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = schema::Customer, description = "The customer, `DELETED`, its mandates revoked (again: unchanged)"),
+        (status = 400, body = ErrorBody, description = "validation_error: a control character in a query parameter"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: a `ps_` token"),
+        (status = 404, body = ErrorBody, description = "not_found: unknown or another tenant's customer"),
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn delete(
     state: web::Data<AppState>,
     m: Merchant,

@@ -16,6 +16,8 @@ use crate::auth::Merchant;
 use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::management::fields::{Fields, choice, text, uuid};
+use crate::schemas::ErrorBody;
+use crate::schemas::customers::{CustomerSubscription, CustomerSubscriptionRequest};
 use crate::state::AppState;
 use crate::views::{money, timestamp};
 use crate::{db, idempotency};
@@ -138,11 +140,18 @@ fn render(s: &Subscription, order: &Order) -> Result<Value, ApiError> {
 
 /// `POST /customers/{id}/subscriptions/` — `Idempotency-Key` accepted.
 #[utoipa::path(post, path = "/api/v1/customers/{id}/subscriptions/", tag = "customers",
-    params(("id" = String, Path)), request_body = Object, security(("bearer" = [])),
-    responses((status = 201, description = "The subscription: id, status, customer_id, campaign_id, plan, next_billing_date"),
-        (status = 400, description = "validation_error (campaign not recurring or on another gateway, start_date in the past)"),
-        (status = 401), (status = 403), (status = 404),
-        (status = 409, description = "customer_not_chargeable / idempotency conflicts")))]
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "At most 255 characters: the same key and body within 24 h replay the first answer")),
+    request_body = CustomerSubscriptionRequest, security(("bearer" = [])),
+    responses((status = 201, body = CustomerSubscription, description = "The subscription, `ACTIVE`; nothing collected yet"),
+        (status = 400, body = ErrorBody, description = "validation_error (campaign not recurring or on another gateway, `start_date` in the past, unknown fields) / malformed_json"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: a `ps_` token"),
+        (status = 404, body = ErrorBody, description = "not_found: unknown or another tenant's customer"),
+        (status = 409, body = ErrorBody, description = "customer_not_chargeable / idempotency_key_in_use / idempotency_key_reused"),
+        (status = 413, body = ErrorBody, description = "payload_too_large"),
+        (status = 415, body = ErrorBody, description = "unsupported_media_type"),
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn create(
     state: web::Data<AppState>,
     m: Merchant,

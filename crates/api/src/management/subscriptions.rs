@@ -18,6 +18,10 @@ use crate::auth::Operator;
 use crate::body::{JsonBody, OptionalJsonBody};
 use crate::error::ApiError;
 use crate::listing::{self, Render};
+use crate::schemas::customers::{
+    Subscription, SubscriptionCancelRequest, SubscriptionUpdateRequest,
+};
+use crate::schemas::{ErrorBody, Page};
 use crate::state::AppState;
 use crate::views::{money, timestamp};
 
@@ -120,9 +124,14 @@ fn query(req: &HttpRequest) -> Result<SubscriptionQuery, ApiError> {
 
 /// `GET /subscriptions/` — newest first; items leave out `collections`.
 #[utoipa::path(get, path = "/api/v1/subscriptions/", tag = "subscriptions", security(("bearer" = [])),
-    params(("status" = Option<String>, Query, description = "Comma-separated statuses"),
-        ("customer_id" = Option<String>, Query), ("page_size" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, description = "`{next, previous, results}`"), (status = 400), (status = 401), (status = 403)))]
+    params(("status" = Option<String>, Query, description = "Comma-separated statuses, case-insensitive"),
+        ("customer_id" = Option<Uuid>, Query), ("page_size" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Default 100"), ("cursor" = Option<String>, Query, description = "From a `next`/`previous` link")),
+    responses((status = 200, body = Page<Subscription>, description = "The tenant's subscriptions, newest first, without `collections`"),
+        (status = 400, body = ErrorBody, description = "validation_error: `status`, `customer_id`, `page_size`, `cursor`"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn list(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -141,7 +150,14 @@ pub async fn list(
 
 /// `GET /subscriptions/{id}/` — with every collection.
 #[utoipa::path(get, path = "/api/v1/subscriptions/{id}/", tag = "subscriptions", security(("bearer" = [])),
-    params(("id" = String, Path)), responses((status = 200), (status = 404)))]
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = Subscription, description = "The subscription with its `collections`"),
+        (status = 400, body = ErrorBody, description = "validation_error: a control character in a query parameter"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 404, body = ErrorBody, description = "not_found: unknown or another tenant's subscription"),
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn retrieve(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -174,8 +190,17 @@ where
 /// `POST /subscriptions/{id}/cancel/` — body `{"at_period_end": bool}` (default `false`, body
 /// optional): at once, or when the next collection is due.
 #[utoipa::path(post, path = "/api/v1/subscriptions/{id}/cancel/", tag = "subscriptions", security(("bearer" = [])),
-    params(("id" = String, Path)), request_body = Object,
-    responses((status = 200), (status = 400), (status = 404), (status = 409, description = "subscription_not_modifiable")))]
+    params(("id" = Uuid, Path)), request_body = Option<SubscriptionCancelRequest>,
+    responses((status = 200, body = Subscription, description = "The subscription as changed"),
+        (status = 400, body = ErrorBody, description = "validation_error (`at_period_end`, unknown fields) / malformed_json"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 404, body = ErrorBody, description = "not_found: unknown or another tenant's subscription"),
+        (status = 409, body = ErrorBody, description = "subscription_not_modifiable: the status does not allow it"),
+        (status = 413, body = ErrorBody, description = "payload_too_large"),
+        (status = 415, body = ErrorBody, description = "unsupported_media_type"),
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn cancel(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -199,8 +224,15 @@ pub async fn cancel(
 
 /// `POST /subscriptions/{id}/pause/` — `ACTIVE`/`PAST_DUE` → `PAUSED`.
 #[utoipa::path(post, path = "/api/v1/subscriptions/{id}/pause/", tag = "subscriptions", security(("bearer" = [])),
-    params(("id" = String, Path)),
-    responses((status = 200), (status = 404), (status = 409, description = "subscription_not_modifiable")))]
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = Subscription, description = "The subscription as changed"),
+        (status = 400, body = ErrorBody, description = "validation_error: a control character in a query parameter"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 404, body = ErrorBody, description = "not_found: unknown or another tenant's subscription"),
+        (status = 409, body = ErrorBody, description = "subscription_not_modifiable: the status does not allow it"),
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn pause(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -216,8 +248,15 @@ pub async fn pause(
 /// `POST /subscriptions/{id}/resume/` — `PAUSED` → `ACTIVE`, next collection on the first
 /// period date from today; the periods passed while paused are not collected.
 #[utoipa::path(post, path = "/api/v1/subscriptions/{id}/resume/", tag = "subscriptions", security(("bearer" = [])),
-    params(("id" = String, Path)),
-    responses((status = 200), (status = 404), (status = 409, description = "subscription_not_modifiable")))]
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = Subscription, description = "The subscription as changed"),
+        (status = 400, body = ErrorBody, description = "validation_error: a control character in a query parameter"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 404, body = ErrorBody, description = "not_found: unknown or another tenant's subscription"),
+        (status = 409, body = ErrorBody, description = "subscription_not_modifiable: the status does not allow it"),
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn resume(
     state: web::Data<AppState>,
     Operator(m): Operator,
@@ -257,8 +296,17 @@ fn amount(currency: Currency) -> impl FnOnce(&Value) -> Result<i64, String> {
 /// `PATCH /subscriptions/{id}/` — `amount` (from the next collection on) and/or
 /// `next_billing_date` (after today; re-anchors the plan on it).
 #[utoipa::path(patch, path = "/api/v1/subscriptions/{id}/", tag = "subscriptions", security(("bearer" = [])),
-    params(("id" = String, Path)), request_body = Object,
-    responses((status = 200), (status = 400), (status = 404), (status = 409, description = "subscription_not_modifiable")))]
+    params(("id" = Uuid, Path)), request_body = SubscriptionUpdateRequest,
+    responses((status = 200, body = Subscription, description = "The subscription as changed"),
+        (status = 400, body = ErrorBody, description = "validation_error (`amount`, `next_billing_date`, unknown fields) / malformed_json"),
+        (status = 401, body = ErrorBody, description = "not_authenticated / authentication_failed"),
+        (status = 403, body = ErrorBody, description = "permission_denied: not an `sk_` key"),
+        (status = 404, body = ErrorBody, description = "not_found: unknown or another tenant's subscription"),
+        (status = 409, body = ErrorBody, description = "subscription_not_modifiable: the status does not allow it"),
+        (status = 413, body = ErrorBody, description = "payload_too_large"),
+        (status = 415, body = ErrorBody, description = "unsupported_media_type"),
+        (status = 503, body = ErrorBody, description = "service_unavailable: the database is unreachable (with `Retry-After`)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
 pub async fn update(
     state: web::Data<AppState>,
     Operator(m): Operator,

@@ -78,7 +78,8 @@ pub enum ErrorCode {
 }
 
 /// A money amount: an exact decimal string in major units with the currency's minor digits
-/// (`"29.99"`). Requests refuse JSON numbers for money (API.md §3.1).
+/// (`"29.99"`). Requests also accept a JSON number (API.md §3.1); responses always send the
+/// string.
 #[derive(Serialize, ToSchema)]
 #[schema(value_type = String, example = "29.99", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
 pub struct Amount(String);
