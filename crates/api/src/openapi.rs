@@ -150,15 +150,27 @@ mod tests {
     fn operation_ids_name_the_resource_and_the_action() {
         let id = |path: &str, handler: &str| operation_id(&resource_name(path), handler);
         assert_eq!(id("/api/v1/campaigns/", "list"), "campaigns_list");
-        assert_eq!(id("/api/v1/campaigns/{id}/", "retrieve"), "campaigns_retrieve");
-        assert_eq!(id("/api/v1/payment-sessions/{token}/pay/", "pay"), "payment_sessions_pay");
+        assert_eq!(
+            id("/api/v1/campaigns/{id}/", "retrieve"),
+            "campaigns_retrieve"
+        );
+        assert_eq!(
+            id("/api/v1/payment-sessions/{token}/pay/", "pay"),
+            "payment_sessions_pay"
+        );
         assert_eq!(id("/api/v1/iban-validate/", "validate"), "iban_validate");
         assert_eq!(
-            id("/api/v1/gateways/{gateway_id}/notifications/", "notification"),
+            id(
+                "/api/v1/gateways/{gateway_id}/notifications/",
+                "notification"
+            ),
             "gateways_notifications"
         );
         assert_eq!(
-            id("/api/v1/webhook-profiles/{id}/endpoints/{endpoint_id}/", "update"),
+            id(
+                "/api/v1/webhook-profiles/{id}/endpoints/{endpoint_id}/",
+                "update"
+            ),
             "webhook_profiles_endpoints_update"
         );
     }
