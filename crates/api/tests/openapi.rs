@@ -1,7 +1,13 @@
 //! The OpenAPI document describes exactly the routes the server registers, and the copy in
 //! `docs/openapi.json` is current (regenerate with `UPDATE_OPENAPI=1 cargo test -p catalyst-api --test openapi`).
 
+mod common;
+
 use std::collections::BTreeSet;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use actix_web::http::{Method, StatusCode};
+use serde_json::{Value, json};
 
 use catalyst_api::openapi::ApiDoc;
 use catalyst_api::routes::ROUTE_TABLE;
@@ -60,5 +66,83 @@ fn the_checked_in_copy_is_current() {
     assert!(
         stored == generated,
         "docs/openapi.json is stale: run UPDATE_OPENAPI=1 cargo test -p catalyst-api --test openapi"
+    );
+}
+
+#[test]
+fn every_operation_describes_its_bodies() {
+    let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+    let mut problems = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let name = format!("{} {path}", method.to_uppercase());
+            if method == "patch" && op.get("requestBody").is_none() {
+                problems.push(format!("{name}: no request body"));
+            }
+            if let Some(body) = op.get("requestBody") {
+                let described = body["content"].as_object().is_some_and(|c| {
+                    !c.is_empty() && c.values().all(|m| m.get("schema").is_some())
+                });
+                if !described {
+                    problems.push(format!("{name}: a request body without a schema"));
+                }
+            }
+            for (status, response) in op["responses"].as_object().unwrap() {
+                let content = response["content"].as_object();
+                if status.starts_with('2') && status != "204" {
+                    if content.is_none_or(|c| c.is_empty()) {
+                        problems.push(format!("{name} {status}: no body described"));
+                    }
+                } else if !status.starts_with('2')
+                    && response["content"]["application/json"]
+                        .get("schema")
+                        .is_none()
+                {
+                    problems.push(format!("{name} {status}: no JSON error body described"));
+                }
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "operations whose bodies the document does not describe:\n{}",
+        problems.join("\n")
+    );
+}
+
+fn breaks_contract(method: Method, path: &str, status: u16, body: &Value) -> bool {
+    let bytes = body.to_string().into_bytes();
+    let status = StatusCode::from_u16(status).unwrap();
+    catch_unwind(AssertUnwindSafe(|| {
+        common::contract::check(&method, path, status, "application/json", &bytes)
+    }))
+    .is_err()
+}
+
+#[test]
+fn the_contract_check_refuses_what_the_document_does_not_say() {
+    let valid = json!({"valid": true, "iban": "DE89370400440532013000", "country": "DE",
+        "bank_name": "Commerzbank", "bic": "COBADEFFXXX", "sepa": true, "error": null,
+        "error_code": null, "error_params": null});
+    let check = |status, body: &Value| {
+        breaks_contract(Method::POST, "/api/v1/iban-validate/", status, body)
+    };
+    assert!(!check(200, &valid), "a documented body passes");
+    let mut extra = valid.clone();
+    extra["surprise"] = json!(1);
+    assert!(check(200, &extra), "an undocumented field");
+    let mut missing = valid.clone();
+    missing.as_object_mut().unwrap().remove("bic");
+    assert!(check(200, &missing), "a key that must always be present");
+    let mut wrong_type = valid.clone();
+    wrong_type["valid"] = json!("yes");
+    assert!(check(200, &wrong_type), "a field of the wrong type");
+    assert!(check(418, &valid), "a status the document does not list");
+    let error = json!({"detail": "Invalid request.", "code": "validation_error",
+        "errors": {"iban": ["This field is required."]}});
+    assert!(!check(400, &error), "a documented error passes");
+    assert!(
+        check(400, &json!({"detail": "Nope.", "code": "no_such_code"})),
+        "an error code outside the list"
     );
 }
