@@ -1,14 +1,17 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 
 use actix_web::HttpResponse;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::request_body::RequestBody;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, RefOr, ResponseBuilder};
+use utoipa::openapi::{ContentBuilder, RefOr, Required, ResponseBuilder, Schema};
 use utoipa::{Modify, OpenApi};
 
 use crate::management::deliveries;
 use crate::management::webhook_profiles::{self, endpoints};
 use crate::management::{api_keys, campaigns, gateways, hosted_pages, subscriptions};
 use crate::schemas::ErrorBody;
+use crate::schemas::reconciliation::ReconciliationFormat;
 use crate::{
     bank_reports, batches, customers, iban, imports, pay, reconciliation, refunds, sessions,
     settlement,
@@ -39,8 +42,9 @@ use crate::{
         customers::subscriptions::create,
         serve,
     ),
-    components(schemas(ErrorBody)),
-    modifiers(&BearerAuth, &InternalError, &OperationIds)
+    // Query parameter types are referenced, not collected: they are listed here.
+    components(schemas(ErrorBody, ReconciliationFormat)),
+    modifiers(&BearerAuth, &InternalError, &OperationIds, &OptionalBodies)
 )]
 pub struct ApiDoc;
 
@@ -72,22 +76,11 @@ impl Modify for InternalError {
                     .build(),
             )
             .build();
-        for item in openapi.paths.paths.values_mut() {
-            for op in [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.patch,
-                &mut item.delete,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                op.responses
-                    .responses
-                    .entry("500".to_string())
-                    .or_insert_with(|| response.clone().into());
-            }
+        for (_, op) in operations(openapi) {
+            op.responses
+                .responses
+                .entry("500".to_string())
+                .or_insert_with(|| response.clone().into());
         }
     }
 }
@@ -99,23 +92,58 @@ struct OperationIds;
 
 impl Modify for OperationIds {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        for (path, item) in openapi.paths.paths.iter_mut() {
-            let resource = resource_name(path);
-            for op in [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.patch,
-                &mut item.delete,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                let handler = op.operation_id.take().unwrap_or_default();
-                op.operation_id = Some(operation_id(&resource, &handler));
+        for (path, op) in operations(openapi) {
+            let handler = op.operation_id.take().unwrap_or_default();
+            op.operation_id = Some(operation_id(&resource_name(path), &handler));
+        }
+    }
+}
+
+/// An optional body (`request_body = Option<T>`) may be left out, but it is never JSON `null`:
+/// its schema is `T`'s, not utoipa's `oneOf [null, T]`.
+struct OptionalBodies;
+
+impl Modify for OptionalBodies {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (_, op) in operations(openapi) {
+            let Some(body) = op.request_body.as_mut() else {
+                continue;
+            };
+            unwrap_nullable(body);
+        }
+    }
+}
+
+fn unwrap_nullable(body: &mut RequestBody) {
+    if matches!(body.required, Some(Required::True)) {
+        return;
+    }
+    for content in body.content.values_mut() {
+        if let Some(RefOr::T(Schema::OneOf(one_of))) = &content.schema {
+            let mut refs = one_of.items.iter().filter(|i| matches!(i, RefOr::Ref(_)));
+            if let (Some(only), None, 2) = (refs.next(), refs.next(), one_of.items.len()) {
+                content.schema = Some(only.clone());
             }
         }
     }
+}
+
+/// Every operation of the document with its path.
+fn operations(
+    openapi: &mut utoipa::openapi::OpenApi,
+) -> impl Iterator<Item = (&String, &mut Operation)> {
+    openapi.paths.paths.iter_mut().flat_map(|(path, item)| {
+        [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        .map(move |op| (&*path, op))
+    })
 }
 
 fn resource_name(path: &str) -> String {

@@ -146,3 +146,29 @@ fn the_contract_check_refuses_what_the_document_does_not_say() {
         "an error code outside the list"
     );
 }
+
+fn references(value: &Value, found: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(r)) = map.get("$ref") {
+                found.push(r.clone());
+            }
+            map.values().for_each(|v| references(v, found));
+        }
+        Value::Array(items) => items.iter().for_each(|v| references(v, found)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_reference_resolves() {
+    let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+    let mut refs = Vec::new();
+    references(&doc, &mut refs);
+    assert!(refs.len() > 100, "the document references its schemas");
+    let dangling: BTreeSet<_> = refs
+        .iter()
+        .filter(|r| doc.pointer(r.trim_start_matches('#')).is_none())
+        .collect();
+    assert!(dangling.is_empty(), "references to nothing: {dangling:?}");
+}

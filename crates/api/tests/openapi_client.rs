@@ -174,6 +174,16 @@ fn required() -> bool {
     std::env::var("CATALYST_OPENAPI_CLIENT_TESTS").is_ok_and(|v| v == "required")
 }
 
+/// The last lines of a tool's output (a validator may print the whole document).
+fn tail(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let start = text.len().saturating_sub(4000);
+    let start = (start..=text.len())
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0);
+    text[start..].to_string()
+}
+
 fn run(program: &Path, args: &[&Path]) {
     let out = Command::new(program)
         .args(args)
@@ -184,8 +194,8 @@ fn run(program: &Path, args: &[&Path]) {
         "{} failed ({}):\n{}{}",
         program.display(),
         out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        tail(&out.stdout),
+        tail(&out.stderr)
     );
 }
 
