@@ -241,17 +241,19 @@ async fn renew(
             let mut item = RunItem::of(&claimed.subscription, "collect", period)?;
             item.transaction_id = Some(claimed.transaction.id.clone());
             let (outcome, error_code) = match collect(state, &claimed, now).await? {
-                Some(Settlement::Approved { .. }) => ("approved", None),
+                Some(Settlement::Approved { .. }) => {
+                    report.approved += 1;
+                    ("approved", None)
+                }
                 Some(Settlement::Declined { code, .. } | Settlement::Abandoned { code, .. }) => {
+                    report.declined += 1;
                     ("declined", Some(code))
                 }
-                _ => ("pending", None),
+                _ => {
+                    report.pending += 1;
+                    ("pending", None)
+                }
             };
-            match outcome {
-                "approved" => report.approved += 1,
-                "declined" => report.declined += 1,
-                _ => report.pending += 1,
-            }
             item.outcome = Some(outcome);
             item.error_code = error_code;
             report.items.push(item);

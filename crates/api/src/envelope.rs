@@ -32,21 +32,21 @@ fn outcome(
     call: Call,
     awaits_bank: bool,
 ) -> (&'static str, Value) {
-    match (session.status.as_str(), t.map(|t| t.status)) {
-        ("PAYMENT_IN_PROGRESS", Some(TransactionStatus::Pending)) if awaits_bank => {
+    match (session.status, t.map(|t| t.status)) {
+        (SessionStatus::PaymentInProgress, Some(TransactionStatus::Pending)) if awaits_bank => {
             ("pending", Value::Null)
         }
-        ("COMPLETED", _) => ("completed", Value::Null),
-        ("AWAITING_VERIFICATION", _) => ("awaiting_verification", Value::Null),
-        ("FAILED", _) => ("failed", json!(false)),
-        ("EXPIRED", _) => ("expired", json!(false)),
-        ("PENDING", Some(TransactionStatus::Declined)) if call == Call::Verify => {
+        (SessionStatus::Completed, _) => ("completed", Value::Null),
+        (SessionStatus::AwaitingVerification, _) => ("awaiting_verification", Value::Null),
+        (SessionStatus::Failed, _) => ("failed", json!(false)),
+        (SessionStatus::Expired, _) => ("expired", json!(false)),
+        (SessionStatus::Pending, Some(TransactionStatus::Declined)) if call == Call::Verify => {
             ("failed", json!(true))
         }
-        ("PENDING", Some(TransactionStatus::Declined)) => ("declined", json!(true)),
+        (SessionStatus::Pending, Some(TransactionStatus::Declined)) => ("declined", json!(true)),
         // The gateway's answer is not known yet: not retryable until it is known not to be a debit.
-        ("PAYMENT_IN_PROGRESS", _) => ("declined", json!(false)),
-        _ => ("pending", Value::Null),
+        (SessionStatus::PaymentInProgress, _) => ("declined", json!(false)),
+        (SessionStatus::Pending, _) => ("pending", Value::Null),
     }
 }
 

@@ -152,7 +152,7 @@ fn create_in_store(
     if let Some(id) = request.customer_id {
         active_reference(
             catalyst_store::Customer::find(conn, tenant, &id.to_string()),
-            |c| c.status == catalyst_store::customers::ACTIVE,
+            |c| c.status == catalyst_domain::CustomerStatus::Active,
             "customer_id",
             "No active customer with this id.",
         )?;

@@ -73,6 +73,7 @@ pub mod status;
 pub mod token;
 pub mod transaction;
 pub mod validation;
+pub mod webhook;
 
 pub use billing::{BillingFrequency, BillingType, Pricing, PricingInput, Trial, TrialIntervalUnit};
 pub use country::is_iso_country;
@@ -87,7 +88,7 @@ pub use session::{
     CampaignOffer, CreateSessionRequest, LineItem, LineItemInput, Locale, Metadata, SessionMode,
     SessionTerms,
 };
-pub use status::{OrderStatus, SessionStatus, SubscriptionStatus, TransitionError};
+pub use status::{CustomerStatus, OrderStatus, SessionStatus, SubscriptionStatus, TransitionError};
 pub use token::{
     ApiKeyToken, BearerToken, KeyKind, SessionToken, TokenError, WebhookSecret, constant_time_eq,
     sha256_hex,

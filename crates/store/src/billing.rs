@@ -82,7 +82,8 @@ impl Plan {
 }
 
 /// Statuses whose subscriptions the billing run collects.
-const SCHEDULED: [&str; 2] = ["ACTIVE", "PAST_DUE"];
+const SCHEDULED: [SubscriptionStatus; 2] =
+    [SubscriptionStatus::Active, SubscriptionStatus::PastDue];
 
 /// Most subscriptions one scan returns, when the caller asks for more.
 pub const MAX_BATCH: i64 = 1000;
@@ -286,7 +287,7 @@ pub(crate) fn apply_renewal(
         return Ok(());
     }
     let subject = Subject::of_order(&order, &lead);
-    subject.transaction_status_changed(conn, &t, "pending", now)?;
+    subject.transaction_status_changed(conn, &t, TransactionStatus::Pending, now)?;
     let previous = s.status;
     let scheduled = is_scheduled(&s);
     let current_period = t.billing_period == Some(s.next_billing_date);

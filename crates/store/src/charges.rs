@@ -183,6 +183,6 @@ pub(crate) fn apply_charge(
     order.updated_at = now;
     order.save(conn)?;
     let subject = Subject::of_order(&order, &charge.payer);
-    subject.transaction_status_changed(conn, &t, "pending", now)?;
+    subject.transaction_status_changed(conn, &t, TransactionStatus::Pending, now)?;
     subject.charge_finished(conn, &t, &charge.customer, charge.metadata.as_ref(), now)
 }

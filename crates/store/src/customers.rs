@@ -6,7 +6,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use catalyst_domain::billing::BillingFrequency;
-use catalyst_domain::{OrderStatus, SubscriptionStatus};
+use catalyst_domain::{CustomerStatus, OrderStatus, SubscriptionStatus};
 
 use crate::billing::Plan;
 use crate::connection::on_backend;
@@ -16,11 +16,6 @@ use crate::payments::{Customer, Mandate, Subscription};
 use crate::schema::{customers, leads, mandates, session_payers};
 use crate::sessions::{Lead, Order, PaymentSession, SessionPayer};
 use crate::{DbConnection, StoreError, StoreResult, prepared, tx};
-
-/// `ACTIVE`: the customer may be charged.
-pub const ACTIVE: &str = "ACTIVE";
-/// `DELETED`: the mandate is revoked and charges are refused.
-pub const DELETED: &str = "DELETED";
 
 /// A customer with what its API view shows: the payer's name and e-mail, and its mandate.
 #[derive(Debug, Clone)]
@@ -49,7 +44,7 @@ pub fn page(
     conn: &mut DbConnection,
     tenant: &str,
     external_customer_id: Option<&str>,
-    status: Option<&str>,
+    status: Option<CustomerStatus>,
     page: &PageRequest,
 ) -> StoreResult<Page<Customer>> {
     Ok(crate::pagination::load_page!(
@@ -62,7 +57,7 @@ pub fn page(
                 query = query.filter(customers::external_customer_id.eq(e.to_owned()));
             }
             if let Some(s) = status {
-                query = query.filter(customers::status.eq(s.to_owned()));
+                query = query.filter(customers::status.eq(s));
             }
             query
         },
@@ -178,7 +173,7 @@ pub fn chargeable_mandate(
     conn: &mut DbConnection,
     customer: &Customer,
 ) -> StoreResult<Result<Mandate, NotChargeable>> {
-    if customer.status != ACTIVE {
+    if customer.status != CustomerStatus::Active {
         return Ok(Err(NotChargeable::Deleted));
     }
     let Some(id) = &customer.mandate_id else {
@@ -219,10 +214,10 @@ pub fn delete(
 ) -> StoreResult<Customer> {
     tx::write(conn, |conn| {
         let mut customer = Customer::find(conn, tenant, id)?;
-        if customer.status == DELETED {
+        if customer.status == CustomerStatus::Deleted {
             return Ok(customer);
         }
-        customer.status = DELETED.to_owned();
+        customer.status = CustomerStatus::Deleted;
         customer.deleted_at = Some(now);
         customer.updated_at = now;
         customer.save(conn)?;

@@ -180,7 +180,7 @@ impl<'a> Subject<'a> {
         &self,
         conn: &mut DbConnection,
         t: &Transaction,
-        previous: &str,
+        previous: TransactionStatus,
         now: NaiveDateTime,
     ) -> StoreResult<()> {
         let mut payload = self.transaction_fields(t)?;

@@ -4,6 +4,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use catalyst_domain::webhook::DeliveryStatus;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::Value;
@@ -63,7 +64,7 @@ pub struct WebhookDelivery {
     pub endpoint_id: String,
     /// `pending`, `delivered`, `failed` or `cancelled` (endpoint or profile deactivated; the
     /// reason is in `last_error`).
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub lease_until: Option<NaiveDateTime>,
@@ -147,7 +148,7 @@ pub fn emit(conn: &mut DbConnection, event: NewEvent<'_>, now: NaiveDateTime) ->
             tenant_id: event.tenant_id.to_owned(),
             event_id: row.id.clone(),
             endpoint_id: endpoint.id.clone(),
-            status: "pending".into(),
+            status: DeliveryStatus::Pending,
             attempts: 0,
             next_attempt_at: now,
             lease_until: None,
@@ -346,13 +347,13 @@ fn cancelled(
     reason: &str,
     now: NaiveDateTime,
 ) -> (
-    diesel::dsl::Eq<webhook_deliveries::status, &'static str>,
+    diesel::dsl::Eq<webhook_deliveries::status, DeliveryStatus>,
     diesel::dsl::Eq<webhook_deliveries::last_error, &str>,
     diesel::dsl::Eq<webhook_deliveries::lease_until, Option<NaiveDateTime>>,
     diesel::dsl::Eq<webhook_deliveries::updated_at, NaiveDateTime>,
 ) {
     (
-        webhook_deliveries::status.eq("cancelled"),
+        webhook_deliveries::status.eq(DeliveryStatus::Cancelled),
         webhook_deliveries::last_error.eq(reason),
         webhook_deliveries::lease_until.eq(None),
         webhook_deliveries::updated_at.eq(now),
@@ -485,16 +486,16 @@ fn record_in_tx(
         d.updated_at = now;
         match (attempt.success, retry_at) {
             // Cancelled while this attempt was under way: it stays cancelled.
-            (false, _) if d.status == "cancelled" => {}
+            (false, _) if d.status == DeliveryStatus::Cancelled => {}
             (true, _) => {
-                d.status = "delivered".into();
+                d.status = DeliveryStatus::Delivered;
                 d.delivered_at = Some(now);
             }
             (false, Some(at)) => {
-                d.status = "pending".into();
+                d.status = DeliveryStatus::Pending;
                 d.next_attempt_at = at;
             }
-            (false, None) => d.status = "failed".into(),
+            (false, None) => d.status = DeliveryStatus::Failed,
         }
         d.save(conn)?;
         Ok(d)
@@ -510,7 +511,7 @@ pub fn redeliver(
 ) -> StoreResult<WebhookDelivery> {
     tx::write(conn, |conn| {
         let mut d = WebhookDelivery::find(conn, tenant, delivery_id)?;
-        d.status = "pending".into();
+        d.status = DeliveryStatus::Pending;
         d.attempts = 0;
         d.next_attempt_at = now;
         d.lease_until = None;
@@ -525,7 +526,7 @@ impl WebhookDelivery {
     pub fn page_filtered(
         conn: &mut DbConnection,
         tenant: &str,
-        status: Option<&str>,
+        status: Option<DeliveryStatus>,
         event_type: Option<&str>,
         page: &crate::pagination::PageRequest,
     ) -> StoreResult<crate::pagination::Page<(Self, String)>> {
@@ -538,7 +539,7 @@ impl WebhookDelivery {
                     .select((WebhookDelivery::as_select(), webhook_events::event_type))
                     .into_boxed();
                 if let Some(s) = status {
-                    query = query.filter(webhook_deliveries::status.eq(s.to_owned()));
+                    query = query.filter(webhook_deliveries::status.eq(s));
                 }
                 if let Some(t) = event_type {
                     query = query.filter(webhook_events::event_type.eq(t.to_owned()));

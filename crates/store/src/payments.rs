@@ -6,9 +6,9 @@ use catalyst_domain::transaction::{SequenceType, TransactionKind, TransactionSta
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use catalyst_domain::SubscriptionStatus;
 use catalyst_domain::billing::{Pricing, PricingInput};
 use catalyst_domain::money::{Currency, Money};
+use catalyst_domain::{CustomerStatus, SubscriptionStatus};
 
 use crate::connection::on_backend;
 use crate::schema::{customers, mandates, subscriptions, transactions};
@@ -32,7 +32,7 @@ pub struct Customer {
     /// The mandate charges are collected under (the latest one signed).
     pub mandate_id: Option<String>,
     /// `ACTIVE`, or `DELETED` (mandate revoked; charges refused).
-    pub status: String,
+    pub status: CustomerStatus,
     pub deleted_at: Option<NaiveDateTime>,
 }
 crate::scoped::tenant_scoped!(Customer, customers);

@@ -310,8 +310,12 @@ pub(crate) fn apply_refund_to(
         Settlement::Approved { .. } => {
             t.record_final(settlement, now);
             t.save_while_pending(conn)?;
-            Subject::of_order(&order, &lead)
-                .transaction_status_changed(conn, &t, "pending", now)?;
+            Subject::of_order(&order, &lead).transaction_status_changed(
+                conn,
+                &t,
+                TransactionStatus::Pending,
+                now,
+            )?;
             complete_original(conn, &original_id, &mut order, &lead, now)?;
             Subject::of_order(&order, &lead).refund_event(conn, "refund.succeeded", &t, now)?;
         }
@@ -335,7 +339,7 @@ fn decline(
     t.save_while_pending(conn)?;
     release(conn, original_id, t.amount_minor, now)?;
     let subject = Subject::of_order(order, lead);
-    subject.transaction_status_changed(conn, t, "pending", now)?;
+    subject.transaction_status_changed(conn, t, TransactionStatus::Pending, now)?;
     subject.refund_event(conn, "refund.failed", t, now)
 }
 
@@ -372,8 +376,12 @@ fn complete_original(
         if n == 1 {
             original.status = TransactionStatus::Refunded;
             original.updated_at = now;
-            Subject::of_order(order, lead)
-                .transaction_status_changed(conn, &original, "approved", now)?;
+            Subject::of_order(order, lead).transaction_status_changed(
+                conn,
+                &original,
+                TransactionStatus::Approved,
+                now,
+            )?;
         }
     }
     let still_approved: i64 = on_backend!(conn, |c| transactions::table

@@ -155,7 +155,7 @@ fn reverse(
         Origin::Gateway => subject.chargeback_created(conn, &t, &chargeback, now)?,
         Origin::Import { .. } => subject.chargeback_imported(conn, &t, &chargeback, now)?,
     }
-    subject.transaction_status_changed(conn, &t, "approved", now)?;
+    subject.transaction_status_changed(conn, &t, TransactionStatus::Approved, now)?;
     let subscription = match (&t.subscription_id, &session) {
         (Some(id), _) => Some(Subscription::find(conn, &t.tenant_id, id)?),
         (None, Some(s)) => Subscription::of_session(conn, &s.id)?,

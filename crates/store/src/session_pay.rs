@@ -398,8 +398,12 @@ fn apply(
         Settlement::Approved { .. } => {
             t.record_final(settlement, now);
             t.save_while_pending(conn)?;
-            crate::events::Subject::of_session(session, order, lead)
-                .transaction_status_changed(conn, t, "pending", now)?;
+            crate::events::Subject::of_session(session, order, lead).transaction_status_changed(
+                conn,
+                t,
+                TransactionStatus::Pending,
+                now,
+            )?;
             if !counted_at_submit {
                 session.attempts_used += 1;
             }
@@ -414,8 +418,12 @@ fn apply(
             if *counts_as_attempt && !counted_at_submit {
                 session.attempts_used += 1;
             }
-            crate::events::Subject::of_session(session, order, lead)
-                .transaction_status_changed(conn, t, "pending", now)?;
+            crate::events::Subject::of_session(session, order, lead).transaction_status_changed(
+                conn,
+                t,
+                TransactionStatus::Pending,
+                now,
+            )?;
             if session.attempts_used >= session.max_payment_attempts {
                 move_session(conn, session, current, SessionStatus::Failed, now)?;
                 move_order(conn, order, OrderStatus::Failed, now)?;
@@ -432,7 +440,7 @@ fn apply(
             t.record_final(settlement, now);
             t.save_while_pending(conn)?;
             let subject = crate::events::Subject::of_session(session, order, lead);
-            subject.transaction_status_changed(conn, t, "pending", now)?;
+            subject.transaction_status_changed(conn, t, TransactionStatus::Pending, now)?;
             move_session(conn, session, current, SessionStatus::Expired, now)?;
             move_order(conn, order, OrderStatus::Cancelled, now)?;
             crate::events::Subject::of_session(session, order, lead).session_finished(

@@ -122,7 +122,7 @@ test_both! {
         let due = db.store.read(|c| outbox::claim_due(c, now(), Duration::seconds(30), 1)).unwrap();
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].endpoint.id, kept_endpoints[1].id);
-        let all = db.store.read(|c| WebhookDelivery::page_filtered(c, &t.id, Some("cancelled"), None, &PageRequest { size: 50, cursor: None })).unwrap();
+        let all = db.store.read(|c| WebhookDelivery::page_filtered(c, &t.id, Some(catalyst_domain::webhook::DeliveryStatus::Cancelled), None, &PageRequest { size: 50, cursor: None })).unwrap();
         let mut reasons: Vec<(String, Option<String>)> = all.items.iter().map(|(d, _)| (d.endpoint_id.clone(), d.last_error.clone())).collect();
         reasons.sort();
         let mut expected = vec![

@@ -220,7 +220,7 @@ test_both! {
         assert_eq!(db.store.read(|c| SandboxEntry::by_transaction(c, "TXN-1")).unwrap().unwrap().refunded_minor, 1234);
         // Verification: the new outcome, and nothing left to verify.
         let mut verified = renewal.clone();
-        verified.status = "declined".into();
+        verified.status = catalyst_domain::transaction::OutcomeStatus::Declined;
         verified.decline_code = Some("mandate_rejected".into());
         verified.gateway_code = Some("MS02".into());
         db.store.write(|c| verified.set_outcome(c)).unwrap();
@@ -449,7 +449,7 @@ fn sandbox_entry(transaction_id: &str, reference: &str) -> SandboxEntry {
         transaction_id: transaction_id.into(),
         reference: reference.into(),
         is_refund: false,
-        status: "verification_required".into(),
+        status: catalyst_domain::transaction::OutcomeStatus::VerificationRequired,
         verification_url: Some(format!(
             "https://pay.example.com/sandbox/verify/{reference}"
         )),

@@ -342,7 +342,7 @@ pub fn create_and_pay(conn: &mut DbConnection, target: &Target, email: &str) -> 
                 transaction_id: t.merchant_transaction_id.clone(),
                 reference: reference.clone(),
                 is_refund: false,
-                status: "approved".into(),
+                status: catalyst_domain::transaction::OutcomeStatus::Approved,
                 verification_url: None,
                 decline_code: None,
                 gateway_code: None,

@@ -42,7 +42,7 @@ pub fn draft(
         session_id: Some(session.id.clone()),
         gateway_id: Some(session.gateway_id.clone()),
         mandate_id: None,
-        status: "ACTIVE".into(),
+        status: catalyst_domain::CustomerStatus::Active,
         deleted_at: None,
     });
     let customer_id = customer.as_ref().map(|c| c.id.clone()).or_else(|| {
