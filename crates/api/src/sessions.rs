@@ -100,7 +100,7 @@ fn create_in_store(
     request: &CreateSessionRequest,
     peer_ip: Option<String>,
 ) -> Result<catalyst_store::checkout::CreatedSession, ApiError> {
-    let campaign = match request.campaign_id {
+    let campaign = match &request.campaign_id {
         Some(id) => Some(active_reference(
             Campaign::find(conn, tenant, &id.to_string()),
             |c| c.active,
@@ -109,7 +109,7 @@ fn create_in_store(
         )?),
         None => None,
     };
-    let gateway_id = match (request.gateway_id, &campaign) {
+    let gateway_id = match (&request.gateway_id, &campaign) {
         (Some(id), _) => id.to_string(),
         (None, Some(c)) => c.gateway_id.clone(),
         (None, None) => {
@@ -125,7 +125,7 @@ fn create_in_store(
         "gateway_id",
         "No active gateway with this id.",
     )?;
-    let hosted_page_id = match request.hosted_page_id {
+    let hosted_page_id = match &request.hosted_page_id {
         Some(id) => Some(
             active_reference(
                 HostedPage::find(conn, tenant, &id.to_string()),
@@ -137,7 +137,7 @@ fn create_in_store(
         ),
         None => campaign.as_ref().and_then(|c| c.hosted_page_id.clone()),
     };
-    let webhook_profile_id = match request.webhook_profile_id {
+    let webhook_profile_id = match &request.webhook_profile_id {
         Some(id) => Some(
             active_reference(
                 WebhookProfile::find(conn, tenant, &id.to_string()),
@@ -149,7 +149,7 @@ fn create_in_store(
         ),
         None => campaign.as_ref().and_then(|c| c.webhook_profile_id.clone()),
     };
-    if let Some(id) = request.customer_id {
+    if let Some(id) = &request.customer_id {
         active_reference(
             catalyst_store::Customer::find(conn, tenant, &id.to_string()),
             |c| c.status == catalyst_domain::CustomerStatus::Active,
@@ -292,7 +292,7 @@ fn session_row(
             .to_string(),
         max_payment_attempts: i32::from(terms.max_payment_attempts),
         attempts_used: 0,
-        customer_id: request.customer_id.map(|c| c.to_string()),
+        customer_id: request.customer_id.as_ref().map(|c| c.to_string()),
         external_customer_id: request.external_customer_id.clone(),
         return_url: request.return_url.clone(),
         default_locale: locale.as_str().to_owned(),

@@ -78,8 +78,9 @@ pub mod webhook;
 pub use billing::{BillingFrequency, BillingType, Pricing, PricingInput, Trial, TrialIntervalUnit};
 pub use country::is_iso_country;
 pub use ids::{
-    ApiKeyId, CampaignId, CustomerId, GatewayId, HostedPageId, IdParseError, LeadId, OrderId,
-    SessionId, TenantId, WebhookEndpointId, WebhookProfileId,
+    ApiKeyId, BatchId, CampaignId, CustomerId, DeliveryId, GatewayId, HostedPageId, IdParseError,
+    LeadId, MandateId, OrderId, SessionId, SubscriptionId, TenantId, TransactionId,
+    WebhookEndpointId, WebhookProfileId,
 };
 pub use lead::{DuplicatePolicy, NewLead};
 pub use money::{Currency, Money, MoneyError, parse_amount_json};
