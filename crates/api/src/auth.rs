@@ -17,7 +17,7 @@ use crate::state::AppState;
 #[derive(Debug, Clone)]
 pub struct Merchant {
     /// The key's tenant: every lookup is scoped to it.
-    pub tenant_id: String,
+    pub tenant_id: catalyst_domain::TenantId,
     /// The key used.
     pub key_id: String,
     /// Restricted or secret.

@@ -9,6 +9,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_domain::TenantId;
 use catalyst_sepa::camt054::{CreditDebit, DebitCreditNotification};
 use catalyst_sepa::pain002::{Status, StatusReason, StatusReport};
 use catalyst_sepa::reasons::RType;
@@ -120,7 +121,11 @@ fn camt054(n: &DebitCreditNotification) -> Vec<Entry> {
 
 /// The tenant's gateway `gateway_id`, which must be a BATCH gateway (404 when it is not the
 /// tenant's, 400 when it has another adapter).
-pub fn batch_gateway(store: &Store, tenant: &str, gateway_id: &str) -> Result<Gateway, ApiError> {
+pub fn batch_gateway(
+    store: &Store,
+    tenant: &TenantId,
+    gateway_id: &str,
+) -> Result<Gateway, ApiError> {
     let gateway = store
         .read(|c| Gateway::find(c, tenant, gateway_id))
         .map_err(|e| match e {
@@ -141,7 +146,7 @@ pub fn batch_gateway(store: &Store, tenant: &str, gateway_id: &str) -> Result<Ga
 /// gateway, the database); the inner one says why nothing was changed.
 pub fn import(
     store: &Store,
-    tenant: &str,
+    tenant: &TenantId,
     gateway_id: &str,
     file: &[u8],
 ) -> Result<Result<ImportSummary, ImportError>, ApiError> {
@@ -175,7 +180,7 @@ pub fn import(
 /// one reject, with the group's reason, per collection of the batch with that message id.
 fn whole_file_rejected(
     store: &Store,
-    tenant: &str,
+    tenant: &TenantId,
     gateway_id: &str,
     r: &StatusReport,
 ) -> Result<Vec<Entry>, ApiError> {
@@ -199,7 +204,7 @@ fn whole_file_rejected(
 /// collection, with the block's first reason (else the group's).
 fn blocks_rejected(
     store: &Store,
-    tenant: &str,
+    tenant: &TenantId,
     gateway_id: &str,
     r: &StatusReport,
 ) -> Result<Vec<Entry>, ApiError> {

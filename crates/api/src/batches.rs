@@ -8,6 +8,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_domain::TenantId;
 use catalyst_sepa::pain008::Creditor;
 use catalyst_store::batches::{self, BatchSummary, Cut, CutError, CutRequest};
 use catalyst_store::{Gateway, Store, now};
@@ -86,7 +87,7 @@ pub fn cut_request(
 /// Cuts a batch for the tenant's gateway (the whole flow behind `POST …/batches/` and the CLI).
 pub fn cut_for_gateway(
     store: &Store,
-    tenant: &str,
+    tenant: &TenantId,
     gateway_id: &str,
     collection_date: Option<NaiveDate>,
     at: NaiveDateTime,

@@ -1,5 +1,6 @@
 //! Operator provisioning: tenants with their first keys, and the idempotent demo set-up.
 
+use catalyst_domain::TenantId;
 use catalyst_domain::money::Money;
 use catalyst_domain::token::{ApiKeyToken, KeyKind, WebhookSecret};
 use catalyst_store::{
@@ -14,7 +15,7 @@ pub const WEBHOOK_SECRET_CONTEXT: &str = catalyst_store::crypto::WEBHOOK_SECRET;
 /// What `catalyst tenant create` prints.
 #[derive(Debug, Serialize)]
 pub struct TenantCredentials {
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub secret_key: String,
     pub restricted_key: String,
 }
@@ -22,7 +23,7 @@ pub struct TenantCredentials {
 /// What `catalyst demo` prints (API.md §9).
 #[derive(Debug, Serialize)]
 pub struct DemoSetup {
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub secret_key: String,
     pub restricted_key: String,
     pub gateway_id: String,
@@ -37,7 +38,7 @@ pub struct DemoSetup {
 /// Inserts a new API key for `tenant` and returns its one-time full value.
 pub fn issue_key(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     kind: KeyKind,
     name: Option<String>,
 ) -> StoreResult<(ApiKey, ApiKeyToken)> {
@@ -69,7 +70,7 @@ const DEMO_CREDITOR_ADDRESS: &str = "Musterstraße 1, 10115 Berlin, Germany";
 /// The demo creditor identifier (the Bundesbank's published test id).
 const DEMO_CREDITOR_ID: &str = "DE98ZZZ09999999999";
 
-fn keys(conn: &mut DbConnection, tenant: &str, name: &str) -> StoreResult<(String, String)> {
+fn keys(conn: &mut DbConnection, tenant: &TenantId, name: &str) -> StoreResult<(String, String)> {
     let (_, secret) = issue_key(conn, tenant, KeyKind::Secret, Some(name.into()))?;
     let (_, restricted) = issue_key(conn, tenant, KeyKind::Restricted, Some(name.into()))?;
     Ok((secret.expose().to_owned(), restricted.expose().to_owned()))
@@ -92,7 +93,7 @@ pub fn create_tenant(store: &Store, name: &str) -> StoreResult<TenantCredentials
 /// A key the operator issued (`catalyst key create`): its id and the full key, shown once.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct IssuedKey {
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub id: String,
     pub kind: String,
     pub key: String,
@@ -102,7 +103,7 @@ pub struct IssuedKey {
 /// one): the operator's way back in for a tenant that revoked its last `sk_` key.
 pub fn create_key(
     store: &Store,
-    tenant_id: &str,
+    tenant_id: &TenantId,
     kind: KeyKind,
     name: Option<String>,
 ) -> StoreResult<IssuedKey> {
@@ -121,7 +122,7 @@ pub fn create_key(
 fn new_tenant(name: &str, demo: bool) -> Tenant {
     let at = now();
     Tenant {
-        id: catalyst_domain::TenantId::new().to_string(),
+        id: catalyst_domain::TenantId::new(),
         name: name.to_owned(),
         demo,
         created_at: at,

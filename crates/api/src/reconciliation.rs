@@ -28,6 +28,7 @@ mod render;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_domain::TenantId;
 use catalyst_store::reconciliation::{
     self, CHARGEBACK_KINDS, ChargebackFilter, ChargebackLine, Listed, Listing, MandateSummary,
     SortKey, SubscriptionFilter, SubscriptionLine, TransactionFilter, TransactionLine,
@@ -270,7 +271,7 @@ trait Report {
     /// One page of the tenant's rows for the checked parameters.
     fn load(
         conn: &mut DbConnection,
-        tenant: &str,
+        tenant: &TenantId,
         params: &Params<Self::Key>,
     ) -> StoreResult<Listed<Self::Line, Self::Key>>;
 
@@ -288,7 +289,7 @@ impl Report for TransactionReport {
 
     fn load(
         conn: &mut DbConnection,
-        tenant: &str,
+        tenant: &TenantId,
         p: &Params<NaiveDateTime>,
     ) -> StoreResult<Listed<TransactionLine, NaiveDateTime>> {
         let filter = TransactionFilter {
@@ -315,7 +316,7 @@ impl Report for ChargebackReport {
 
     fn load(
         conn: &mut DbConnection,
-        tenant: &str,
+        tenant: &TenantId,
         p: &Params<NaiveDate>,
     ) -> StoreResult<Listed<ChargebackLine, NaiveDate>> {
         let filter = ChargebackFilter {
@@ -341,7 +342,7 @@ impl Report for SubscriptionReport {
 
     fn load(
         conn: &mut DbConnection,
-        tenant: &str,
+        tenant: &TenantId,
         p: &Params<NaiveDateTime>,
     ) -> StoreResult<Listed<SubscriptionLine, NaiveDateTime>> {
         let filter = SubscriptionFilter {
@@ -417,7 +418,7 @@ async fn serve<R: Report>(
 }
 
 /// A `payment_gateway_id` filter must name one of the tenant's gateways (active or not).
-fn known_gateway(conn: &mut DbConnection, tenant: &str, id: &str) -> Result<(), ApiError> {
+fn known_gateway(conn: &mut DbConnection, tenant: &TenantId, id: &str) -> Result<(), ApiError> {
     match Gateway::find(conn, tenant, id) {
         Ok(_) => Ok(()),
         Err(StoreError::NotFound) => Err(ApiError::field(

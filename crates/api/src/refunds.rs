@@ -10,6 +10,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_domain::TenantId;
 use catalyst_domain::money::{Currency, Money, check_amount_syntax, parse_amount_json};
 use catalyst_domain::transaction::TransactionStatus;
 use catalyst_domain::validation::{self, ValidationErrors};
@@ -250,7 +251,7 @@ pub async fn create(
 /// Claims, asks the gateway, applies its answer; the refund object.
 async fn refund(
     state: &AppState,
-    tenant: &str,
+    tenant: &TenantId,
     original_id: &str,
     body: RefundBody,
     remote_ip: String,

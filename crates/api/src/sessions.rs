@@ -2,6 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_domain::TenantId;
 use catalyst_domain::session::{CreateSessionRequest, Locale, SessionTerms};
 use catalyst_domain::token::SessionToken;
 use catalyst_domain::{DuplicatePolicy, OrderStatus, SessionStatus};
@@ -51,7 +52,7 @@ enum Caller {
     /// A key to check in the create's own blocking step (no idempotency key: one step).
     Key(MerchantKey),
     /// The tenant of a key already checked.
-    Tenant(String),
+    Tenant(TenantId),
 }
 
 /// One create: lead + session + order in one transaction, then `201` with the token.
@@ -96,7 +97,7 @@ fn active_reference<T>(
 /// rules, and writes lead + session + order in one transaction.
 fn create_in_store(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     request: &CreateSessionRequest,
     peer_ip: Option<String>,
 ) -> Result<catalyst_store::checkout::CreatedSession, ApiError> {
@@ -238,7 +239,7 @@ fn create_in_store(
 
 #[allow(clippy::too_many_arguments)]
 fn session_row(
-    tenant: &str,
+    tenant: &TenantId,
     request: &CreateSessionRequest,
     terms: &SessionTerms,
     campaign: &Option<Campaign>,

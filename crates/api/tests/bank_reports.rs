@@ -96,7 +96,13 @@ fn session_status(ctx: &Ctx, token: &str) -> String {
 /// Puts exactly these transactions into one `batches` row with message id `message_id`, so a
 /// test can choose a batch's members and its message id; the real cut (POST …/batches/) is
 /// what `a_full_cycle_from_sessions_to_a_return` uses.
-fn cut(ctx: &Ctx, tenant_id: &str, gateway_id: &str, message_id: &str, txns: &[&Transaction]) {
+fn cut(
+    ctx: &Ctx,
+    tenant_id: &catalyst_domain::TenantId,
+    gateway_id: &str,
+    message_id: &str,
+    txns: &[&Transaction],
+) {
     use catalyst_store::schema::{batch_transactions, batches};
     use diesel::prelude::*;
     let mut conn = ctx.db.store.conn().unwrap();

@@ -75,14 +75,14 @@ fn emitted(ctx: &Ctx, event_type: &str) -> Vec<(Option<String>, Value)> {
         .collect()
 }
 
-fn transaction(ctx: &Ctx, tenant: &str, id: &str) -> Transaction {
+fn transaction(ctx: &Ctx, tenant: &catalyst_domain::TenantId, id: &str) -> Transaction {
     ctx.db
         .store
         .read(|c| Transaction::find(c, tenant, id))
         .unwrap()
 }
 
-fn order(ctx: &Ctx, tenant: &str, id: &str) -> Order {
+fn order(ctx: &Ctx, tenant: &catalyst_domain::TenantId, id: &str) -> Order {
     ctx.db.store.read(|c| Order::find(c, tenant, id)).unwrap()
 }
 

@@ -210,7 +210,7 @@ async fn pages_forward(app: &impl TestApp, key: &str, uri: &str) -> Vec<Value> {
 #[diesel(table_name = chargebacks, treat_none_as_default_value = false)]
 struct NewChargeback {
     id: String,
-    tenant_id: String,
+    tenant_id: catalyst_domain::TenantId,
     transaction_id: String,
     gateway_id: String,
     kind: String,
@@ -1109,7 +1109,7 @@ api_test! {
         let env = pay(&app, &demo, &demo.recurring_campaign_id, APPROVED, None).await;
         let other = ctx.tenant("Other");
         let store = ctx.db.store.clone();
-        let rows = bulk_rows(&store, &env, &[demo.tenant_id.as_str(), other.tenant_id.as_str()], 4000);
+        let rows = bulk_rows(&store, &env, &[&demo.tenant_id, &other.tenant_id], 4000);
         {
             let mut conn = store.conn().unwrap();
             insert_all!(conn, catalyst_store::schema::mandates::table, rows.mandates);
@@ -1120,7 +1120,7 @@ api_test! {
             insert_all!(conn, catalyst_store::schema::subscriptions::table, rows.subscriptions);
             diesel::sql_query("ANALYZE").execute(&mut *conn).unwrap();
         }
-        let tenant = demo.tenant_id.as_str();
+        let tenant = &demo.tenant_id;
         // A 30-day window holding about 1,500 of the tenant's rows: far more than one page, as
         // in real reconciliation runs.
         let days = Days { first: plus(today(), -35), last: plus(today(), -6) };
@@ -1167,7 +1167,7 @@ api_test! {
 
 /// The ids of the tenant's processed transactions in `days`, by `(processed_at, id)`, computed
 /// independently of the listing.
-fn rows_in_window(store: &Store, tenant: &str, days: Days) -> Vec<String> {
+fn rows_in_window(store: &Store, tenant: &catalyst_domain::TenantId, days: Days) -> Vec<String> {
     use catalyst_store::schema::transactions::dsl as t;
     let mut rows: Vec<(NaiveDateTime, String)> = store
         .read(|c| {
@@ -1254,7 +1254,7 @@ struct Bulk {
     subscriptions: Vec<Subscription>,
 }
 
-fn bulk_rows(store: &Store, env: &Value, tenants: &[&str], n: u32) -> Bulk {
+fn bulk_rows(store: &Store, env: &Value, tenants: &[&catalyst_domain::TenantId], n: u32) -> Bulk {
     let token = env["session_token"].as_str().unwrap();
     let session = store
         .read(|c| PaymentSession::find_by_token(c, token))
@@ -1279,7 +1279,7 @@ fn bulk_rows(store: &Store, env: &Value, tenants: &[&str], n: u32) -> Bulk {
         subscriptions: vec![],
     };
     for i in 0..n {
-        let tenant = tenants[i as usize % tenants.len()].to_owned();
+        let tenant = tenants[i as usize % tenants.len()].clone();
         let at = noon(plus(today(), -i64::from(i % 40))) + chrono::Duration::seconds(i64::from(i));
         let mut s = session.clone();
         s.id = uuid::Uuid::now_v7().to_string();

@@ -149,7 +149,7 @@ fn events(store: &Store, id: &str, event_type: &str) -> Vec<Value> {
         .collect()
 }
 
-fn stored(store: &Store, tenant: &str, id: &str) -> Subscription {
+fn stored(store: &Store, tenant: &catalyst_domain::TenantId, id: &str) -> Subscription {
     store.read(|c| Subscription::find(c, tenant, id)).unwrap()
 }
 
@@ -396,7 +396,7 @@ api_test! {
         let demo = ctx.demo();
         let app = ctx.app().await;
         let store = &ctx.db.store;
-        let tenant = demo.tenant_id.as_str();
+        let tenant = &demo.tenant_id;
         let (id, _) = subscribed(&app, &demo).await;
         // Anchored on a month end: period 1 (Feb 28) is the next to collect.
         reschedule(store, &id, "2027-01-31", 1, "2027-02-28");

@@ -7,6 +7,7 @@
 //! [`Entry`]s. A report is recorded in `batch_imports` under the SHA-256 of its bytes, so the
 //! same file imported again changes nothing and answers with the first import's summary.
 
+use catalyst_domain::TenantId;
 use catalyst_domain::transaction::TransactionStatus;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -91,7 +92,7 @@ pub struct Entry {
 #[derive(Debug, Clone)]
 pub struct Report<'a> {
     /// The tenant importing it.
-    pub tenant_id: &'a str,
+    pub tenant_id: &'a TenantId,
     /// The BATCH gateway whose batches it reports on.
     pub gateway_id: &'a str,
     /// SHA-256 of the file's bytes, lower-case hex.
@@ -155,7 +156,7 @@ pub struct ImportSummary {
 #[diesel(table_name = batch_imports)]
 struct BatchImport {
     digest: String,
-    tenant_id: String,
+    tenant_id: TenantId,
     gateway_id: String,
     kind: String,
     summary: String,
@@ -219,7 +220,7 @@ pub fn import(
 /// The summary of the tenant's earlier import of the file `digest`, flagged `duplicate`.
 fn previous(
     conn: &mut DbConnection,
-    tenant_id: &str,
+    tenant_id: &TenantId,
     digest: &str,
 ) -> StoreResult<Option<ImportSummary>> {
     let row: Option<BatchImport> = on_backend!(conn, |c| batch_imports::table
@@ -240,7 +241,7 @@ fn previous(
 /// gateway.
 fn collection(
     conn: &mut DbConnection,
-    tenant_id: &str,
+    tenant_id: &TenantId,
     gateway_id: &str,
     end_to_end_id: &str,
 ) -> StoreResult<Option<Transaction>> {
@@ -363,7 +364,7 @@ fn mismatch(entry: &Entry, t: &Transaction) -> Option<String> {
 /// there is one.
 pub fn batch_file(
     conn: &mut DbConnection,
-    tenant_id: &str,
+    tenant_id: &TenantId,
     gateway_id: &str,
     message_id: &str,
 ) -> StoreResult<Option<Vec<u8>>> {
@@ -381,7 +382,7 @@ pub fn batch_file(
 /// status report that refuses the whole file without listing its transactions).
 pub fn batch_transaction_ids(
     conn: &mut DbConnection,
-    tenant_id: &str,
+    tenant_id: &TenantId,
     gateway_id: &str,
     message_id: &str,
 ) -> StoreResult<Vec<String>> {

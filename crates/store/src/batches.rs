@@ -18,6 +18,7 @@
 //!   name is transliterated to the SEPA Latin set and cut to 70 characters;
 //! - remittance information `Order <order number>`.
 
+use catalyst_domain::TenantId;
 use catalyst_domain::transaction::{SequenceType as Stored, TransactionStatus};
 use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
 use diesel::prelude::*;
@@ -47,7 +48,7 @@ const CUT_ATTEMPTS: u32 = 5;
 pub struct Batch {
     /// UUID v7.
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub gateway_id: String,
     /// The requested collection date of every collection in the file.
     pub collection_date: NaiveDate,
@@ -71,7 +72,7 @@ pub struct Batch {
 #[diesel(table_name = batches)]
 pub struct BatchSummary {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub gateway_id: String,
     pub collection_date: NaiveDate,
     pub pain_version: String,
@@ -107,7 +108,7 @@ impl From<&Batch> for BatchSummary {
 /// creditor and file version from its credentials.
 #[derive(Debug, Clone)]
 pub struct CutRequest {
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub gateway_id: String,
     /// The creditor of the file (from the gateway's credentials).
     pub creditor: Creditor,
@@ -297,7 +298,7 @@ fn cut_once(
 /// [`MAX_COLLECTIONS_PER_FILE`].
 fn unbatched_pending(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     gateway: &str,
 ) -> Result<Vec<Transaction>, StoreError> {
     Ok(on_backend!(conn, |c| transactions::table
@@ -429,7 +430,7 @@ fn collection(
 /// One batch of the tenant, with its file; another tenant's is not found.
 pub fn find(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     gateway: &str,
     id: &str,
 ) -> Result<Batch, StoreError> {
@@ -437,7 +438,7 @@ pub fn find(
         .filter(batches::id.eq(id))
         .select(Batch::as_select())
         .first(c))?;
-    if batch.tenant_id == tenant && batch.gateway_id == gateway {
+    if batch.tenant_id == *tenant && batch.gateway_id == gateway {
         Ok(batch)
     } else {
         Err(StoreError::NotFound)
@@ -447,7 +448,7 @@ pub fn find(
 /// One page of the gateway's batches, newest first, without their files.
 pub fn page(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     gateway: &str,
     page: &crate::PageRequest,
 ) -> Result<crate::Page<BatchSummary>, StoreError> {

@@ -1,6 +1,7 @@
 //! Chargebacks and returns: an approved debit reversed after settlement (the row; recording
 //! one with its consequences is [`crate::reversals`]).
 
+use catalyst_domain::TenantId;
 use catalyst_domain::transaction::ReversalKind;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -12,7 +13,7 @@ use crate::schema::chargebacks;
 #[diesel(table_name = chargebacks, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Chargeback {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub transaction_id: String,
     pub gateway_id: String,
     /// `chargeback` or `return`.

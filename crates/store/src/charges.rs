@@ -3,6 +3,7 @@
 //! is asked; then the gateway's answer, applied in another ([`apply_charge`]): the order
 //! `COMPLETED` on approval, `FAILED` on a decline.
 
+use catalyst_domain::TenantId;
 use catalyst_domain::transaction::TransactionStatus;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -54,7 +55,7 @@ pub struct Charge {
 /// `tenant_reference_id` is taken.
 pub fn create(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     id: &str,
     new: NewCharge,
     now: NaiveDateTime,
@@ -125,7 +126,11 @@ pub fn metadata_of(conn: &mut DbConnection, order_id: &str) -> StoreResult<Optio
 }
 
 /// The tenant's charge whose transaction is `transaction_id`, with its rows as stored.
-pub fn load(conn: &mut DbConnection, tenant: &str, transaction_id: &str) -> StoreResult<Charge> {
+pub fn load(
+    conn: &mut DbConnection,
+    tenant: &TenantId,
+    transaction_id: &str,
+) -> StoreResult<Charge> {
     let transaction = Transaction::find(conn, tenant, transaction_id)?;
     rows_of(conn, transaction)
 }
@@ -133,7 +138,7 @@ pub fn load(conn: &mut DbConnection, tenant: &str, transaction_id: &str) -> Stor
 /// The charge of `transaction`, already read: its order, customer, mandate, gateway, payer and
 /// metadata.
 fn rows_of(conn: &mut DbConnection, transaction: Transaction) -> StoreResult<Charge> {
-    let (tenant, transaction_id) = (transaction.tenant_id.as_str(), transaction.id.as_str());
+    let (tenant, transaction_id) = (&transaction.tenant_id, transaction.id.as_str());
     let order = Order::find(conn, tenant, &transaction.order_id)?;
     let customer_id = order.customer_id.clone().ok_or_else(|| {
         StoreError::Corrupt(format!("charge {transaction_id}: order without customer"))

@@ -1,6 +1,7 @@
 //! The merchant's configuration objects: gateways, hosted pages, webhook profiles and
 //! endpoints, campaigns.
 
+use catalyst_domain::TenantId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -13,7 +14,7 @@ use crate::{DbConnection, StoreResult};
 #[diesel(table_name = gateways, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Gateway {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub name: String,
     /// `SANDBOX` or `EMP`.
     pub adapter: String,
@@ -36,7 +37,7 @@ crate::scoped::tenant_scoped!(Gateway, gateways);
 #[diesel(table_name = hosted_pages, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct HostedPage {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub name: String,
     pub logo_url: Option<String>,
     pub primary_color: Option<String>,
@@ -63,7 +64,7 @@ crate::scoped::tenant_scoped!(HostedPage, hosted_pages);
 #[diesel(table_name = webhook_profiles, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct WebhookProfile {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub name: String,
     /// `Cipher::seal("webhook.secret", secret)`.
     pub secret_sealed: String,
@@ -78,7 +79,7 @@ crate::scoped::tenant_scoped!(WebhookProfile, webhook_profiles);
 #[diesel(table_name = webhook_endpoints, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct WebhookEndpoint {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub profile_id: String,
     pub url: String,
     /// `JSON_POST` or `URL_PARAMS`.
@@ -97,7 +98,7 @@ impl WebhookEndpoint {
     /// One page of the endpoints of one profile.
     pub fn page_of_profile(
         conn: &mut DbConnection,
-        tenant: &str,
+        tenant: &TenantId,
         profile: &str,
         page: &crate::pagination::PageRequest,
     ) -> StoreResult<crate::pagination::Page<Self>> {
@@ -118,7 +119,7 @@ impl WebhookEndpoint {
 #[diesel(table_name = campaigns, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Campaign {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub name: String,
     pub gateway_id: String,
     pub offer_name: String,

@@ -2,6 +2,7 @@
 //! under, deletion (the mandate is revoked), and subscriptions started on them without a
 //! payment session. Charges are in [`crate::charges`].
 
+use catalyst_domain::TenantId;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -42,7 +43,7 @@ pub enum NotChargeable {
 /// `external_customer_id` and by status.
 pub fn page(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     external_customer_id: Option<&str>,
     status: Option<CustomerStatus>,
     page: &PageRequest,
@@ -208,7 +209,7 @@ pub fn origin_profile(conn: &mut DbConnection, c: &Customer) -> StoreResult<Opti
 /// nothing and emits nothing.
 pub fn delete(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     id: &str,
     now: NaiveDateTime,
 ) -> StoreResult<Customer> {
@@ -310,7 +311,7 @@ pub(crate) struct Chargeable {
 /// cannot be charged or whose gateway collects another currency than `currency`.
 pub(crate) fn chargeable(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     id: &str,
     currency: &str,
 ) -> Result<Chargeable, CustomerWriteError> {
@@ -389,7 +390,7 @@ pub struct NewSubscription {
 /// `subscription.created`.
 pub fn subscribe(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     id: &str,
     new: NewSubscription,
     now: NaiveDateTime,

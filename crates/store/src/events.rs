@@ -30,7 +30,7 @@ fn metadata(session: &PaymentSession) -> Value {
 /// The rows every event refers to: an order and its lead, the session when there is one, and
 /// the tenant and webhook profile the event goes to.
 pub struct Subject<'a> {
-    tenant_id: &'a str,
+    tenant_id: &'a catalyst_domain::TenantId,
     profile_id: Option<&'a str>,
     session: Option<&'a PaymentSession>,
     order: &'a Order,

@@ -2,6 +2,7 @@
 //! them, with one delivery per subscribed endpoint; the dispatcher claims due deliveries under a
 //! lease, sends them, and records every attempt.
 
+use catalyst_domain::TenantId;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use catalyst_domain::webhook::DeliveryStatus;
@@ -22,7 +23,7 @@ use crate::{DbConnection, StoreError, StoreResult, tx};
 pub struct WebhookEvent {
     /// The event id, sent as `X-CatalystPay-Delivery` (stable across retries).
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub profile_id: Option<String>,
     pub event_type: String,
     /// `{"default": <default payload>, "context": <extra variables for payload_mapping>}`.
@@ -59,7 +60,7 @@ impl WebhookEvent {
 #[diesel(table_name = webhook_deliveries, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct WebhookDelivery {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub event_id: String,
     pub endpoint_id: String,
     /// `pending`, `delivered`, `failed` or `cancelled` (endpoint or profile deactivated; the
@@ -101,7 +102,7 @@ pub fn deliveries_committed() -> u64 {
 
 /// An event to record: type, default payload, and extra variables for payload mappings.
 pub struct NewEvent<'a> {
-    pub tenant_id: &'a str,
+    pub tenant_id: &'a TenantId,
     /// The session's (or campaign's) webhook profile; `None` records the event without deliveries.
     pub profile_id: Option<&'a str>,
     pub event_type: &'static str,
@@ -505,7 +506,7 @@ fn record_in_tx(
 /// Puts a delivery back in the queue now (management `redeliver`), restarting its ladder.
 pub fn redeliver(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     delivery_id: &str,
     now: NaiveDateTime,
 ) -> StoreResult<WebhookDelivery> {
@@ -525,7 +526,7 @@ impl WebhookDelivery {
     /// One page of this tenant's deliveries, optionally filtered by status and event type.
     pub fn page_filtered(
         conn: &mut DbConnection,
-        tenant: &str,
+        tenant: &TenantId,
         status: Option<DeliveryStatus>,
         event_type: Option<&str>,
         page: &crate::pagination::PageRequest,

@@ -2,6 +2,7 @@
 //! changes them together, with events, lives in the flows ([`crate::session_pay`],
 //! [`crate::billing`], [`crate::charges`], [`crate::refunds`], …).
 
+use catalyst_domain::TenantId;
 use catalyst_domain::transaction::{SequenceType, TransactionKind, TransactionStatus};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -20,7 +21,7 @@ use crate::{DbConnection, StoreError, StoreResult};
 #[diesel(table_name = customers, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Customer {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub lead_id: String,
     pub external_customer_id: Option<String>,
     pub created_at: NaiveDateTime,
@@ -42,7 +43,7 @@ crate::scoped::tenant_scoped!(Customer, customers);
 #[diesel(table_name = mandates, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Mandate {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub lead_id: String,
     pub customer_id: Option<String>,
     /// `MAND-` + order number.
@@ -84,7 +85,7 @@ pub const HOLDER_CONTEXT: &str = "mandate.holder";
 #[diesel(table_name = transactions, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Transaction {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// The session paid, for a session's debit; `None` for charges, renewals of sessionless
     /// subscriptions and their refunds.
     pub session_id: Option<String>,
@@ -129,7 +130,7 @@ crate::scoped::tenant_scoped!(Transaction, transactions);
 #[diesel(table_name = subscriptions, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Subscription {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// The session that started it; `None` when started on a saved customer.
     pub session_id: Option<String>,
     pub order_id: String,
@@ -218,7 +219,7 @@ impl Mandate {
     /// The tenant's mandate with this reference (`MAND-` + order number), if any.
     pub fn by_reference(
         conn: &mut DbConnection,
-        tenant: &str,
+        tenant: &TenantId,
         reference: &str,
     ) -> StoreResult<Option<Self>> {
         Ok(on_backend!(conn, |c| mandates::table

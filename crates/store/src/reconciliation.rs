@@ -21,6 +21,7 @@
 mod cursor;
 mod explain;
 
+use catalyst_domain::TenantId;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::query_builder::{QueryFragment, QueryId};
@@ -222,7 +223,7 @@ fn transactions_query<'a>(
 /// One page of the tenant's processed transactions, by `(processed_at, id)`.
 pub fn transactions(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     filter: &TransactionFilter,
     slice: &Slice<NaiveDateTime>,
 ) -> StoreResult<Listed<TransactionLine, NaiveDateTime>> {
@@ -233,7 +234,7 @@ pub fn transactions(
 /// The plan of the statement [`transactions`] runs for these arguments.
 pub fn explain_transactions(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     filter: &TransactionFilter,
     slice: &Slice<NaiveDateTime>,
 ) -> StoreResult<String> {
@@ -331,7 +332,7 @@ fn chargebacks_query<'a>(
 /// One page of the tenant's chargebacks, by `(report_date, id)`.
 pub fn chargebacks(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     filter: &ChargebackFilter,
     slice: &Slice<NaiveDate>,
 ) -> StoreResult<Listed<ChargebackLine, NaiveDate>> {
@@ -342,7 +343,7 @@ pub fn chargebacks(
 /// The plan of the statement [`chargebacks`] runs for these arguments.
 pub fn explain_chargebacks(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     filter: &ChargebackFilter,
     slice: &Slice<NaiveDate>,
 ) -> StoreResult<String> {
@@ -430,7 +431,7 @@ fn subscriptions_query<'a>(
 /// One page of the tenant's subscriptions, by `(created_at, id)`.
 pub fn subscriptions(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     filter: &SubscriptionFilter,
     slice: &Slice<NaiveDateTime>,
 ) -> StoreResult<Listed<SubscriptionLine, NaiveDateTime>> {
@@ -441,7 +442,7 @@ pub fn subscriptions(
 /// The plan of the statement [`subscriptions`] runs for these arguments.
 pub fn explain_subscriptions(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     filter: &SubscriptionFilter,
     slice: &Slice<NaiveDateTime>,
 ) -> StoreResult<String> {

@@ -8,6 +8,7 @@
 //! `refunded_minor` is not a field of [`Transaction`] (a stale `save()` of the debit must not
 //! overwrite it): it is read and written only here.
 
+use catalyst_domain::TenantId;
 use catalyst_domain::transaction::{TransactionKind, TransactionStatus};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -191,7 +192,7 @@ fn release(
 /// [`RefundError::Amount`] (or [`RefundError::NotAllowed`] when the debit changed status).
 pub fn claim_refund(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     original_id: &str,
     draft: &RefundDraft,
     now: NaiveDateTime,
@@ -407,7 +408,7 @@ fn complete_original(
 /// The tenant's refund transaction `refund_id` and its order.
 pub fn load_refund(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     refund_id: &str,
 ) -> StoreResult<(Transaction, Order)> {
     let refund = Transaction::find(conn, tenant, refund_id)?;
@@ -422,7 +423,7 @@ pub fn load_refund(
 /// their order (the debit's). [`StoreError::NotFound`] when the tenant has no such transaction.
 pub fn refunds_of(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     original_id: &str,
     page: &PageRequest,
 ) -> StoreResult<(Page<Transaction>, Order)> {

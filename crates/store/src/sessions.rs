@@ -1,6 +1,7 @@
 //! Leads, payment sessions, their payers and orders: the rows and their queries. Creating and
 //! expiring sessions is [`crate::checkout`].
 
+use catalyst_domain::TenantId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -16,7 +17,7 @@ use crate::{DbConnection, StoreError, StoreResult};
 #[diesel(table_name = leads, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Lead {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub email: String,
     /// Lower-cased email, the key for duplicate handling.
     pub email_normalized: String,
@@ -122,7 +123,7 @@ pub fn lead_of_session(conn: &mut DbConnection, session: &PaymentSession) -> Sto
 #[diesel(table_name = payment_sessions, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct PaymentSession {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub token: String,
     pub status: SessionStatus,
     pub mode: SessionMode,
@@ -177,7 +178,7 @@ impl PaymentSession {
 #[diesel(table_name = orders, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Order {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// The session this order pays; `None` for a customer charge.
     pub session_id: Option<String>,
     pub lead_id: String,

@@ -15,6 +15,7 @@
 //!   the next one to collect is `periods_billed`.
 
 use catalyst_domain::SubscriptionStatus;
+use catalyst_domain::TenantId;
 use catalyst_domain::billing::BillingFrequency;
 use catalyst_domain::transaction::{TransactionKind, TransactionStatus};
 use chrono::{NaiveDate, NaiveDateTime};
@@ -107,7 +108,7 @@ macro_rules! detail_query {
 /// One page of the tenant's subscriptions, newest first, without their collections.
 pub fn page(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     query: &SubscriptionQuery,
     page: &PageRequest,
 ) -> StoreResult<Page<SubscriptionDetail>> {
@@ -144,7 +145,11 @@ pub fn page(
 }
 
 /// The tenant's subscription `id` ([`StoreError::NotFound`] for another tenant's).
-pub fn find(conn: &mut DbConnection, tenant: &str, id: &str) -> StoreResult<SubscriptionDetail> {
+pub fn find(
+    conn: &mut DbConnection,
+    tenant: &TenantId,
+    id: &str,
+) -> StoreResult<SubscriptionDetail> {
     Ok(detail_query!(tenant)
         .filter(subscriptions::id.eq(id))
         .first(conn)?)
@@ -208,7 +213,7 @@ pub struct Update {
 /// cancellation at period end changes nothing.
 pub fn cancel(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     id: &str,
     at_period_end: bool,
     now: NaiveDateTime,
@@ -238,7 +243,7 @@ pub fn cancel(
 /// announced until it is resumed.
 pub fn pause(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     id: &str,
     now: NaiveDateTime,
 ) -> Result<Subscription, ChangeError> {
@@ -257,7 +262,7 @@ pub fn pause(
 /// dunning count starts again.
 pub fn resume(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     id: &str,
     now: NaiveDateTime,
 ) -> Result<Subscription, ChangeError> {
@@ -281,7 +286,7 @@ pub fn resume(
 /// while a renewal is in flight (`PENDING`). The caller checks that the date is after today.
 pub fn update(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     id: &str,
     update: &Update,
     now: NaiveDateTime,
@@ -355,7 +360,7 @@ fn frequency(s: &Subscription) -> StoreResult<BillingFrequency> {
 /// emits its events.
 fn change(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     id: &str,
     now: NaiveDateTime,
     edit: impl FnOnce(&mut Subscription, SubscriptionStatus) -> Result<(), ChangeError>,
@@ -377,7 +382,7 @@ fn change(
     })
 }
 
-fn lock(conn: &mut DbConnection, tenant: &str, id: &str) -> StoreResult<Subscription> {
+fn lock(conn: &mut DbConnection, tenant: &TenantId, id: &str) -> StoreResult<Subscription> {
     let query = subscriptions::table.filter(subscriptions::id.eq(id));
     let row: Subscription = on_backend!(
         conn,
@@ -388,7 +393,7 @@ fn lock(conn: &mut DbConnection, tenant: &str, id: &str) -> StoreResult<Subscrip
                 .first(c)?,
         sqlite | c | query.select(Subscription::as_select()).first(c)?
     );
-    if row.tenant_id == tenant {
+    if row.tenant_id == *tenant {
         Ok(row)
     } else {
         Err(StoreError::NotFound)

@@ -30,7 +30,7 @@ fn pending_session(store: &Store) -> (String, String) {
         order_number,
     )
     .unwrap();
-    (created.session.token, t.id)
+    (created.session.token, t.id.into_string())
 }
 
 /// A mandate and a pending one-off transaction for the claimed session.

@@ -206,7 +206,7 @@ pub fn create_session(conn: &mut DbConnection, target: &Target, email: &str) -> 
 pub fn new_lead(tenant: &str, email: &str, at: NaiveDateTime) -> Lead {
     Lead {
         id: LeadId::new().to_string(),
-        tenant_id: tenant.to_owned(),
+        tenant_id: tenant.into(),
         email: email.to_owned(),
         email_normalized: email.to_owned(),
         first_name: "Ada".into(),

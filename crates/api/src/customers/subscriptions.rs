@@ -5,6 +5,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_domain::TenantId;
 use catalyst_domain::billing::BillingFrequency;
 use catalyst_store::customers::{self, NewSubscription};
 use catalyst_store::{Campaign, DbConnection, Order, Subscription, now};
@@ -89,7 +90,7 @@ fn parse(body: &Value) -> Result<Body, ApiError> {
 /// The plan of an active recurring campaign of the tenant; 400 on `campaign_id` otherwise.
 fn campaign_plan(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     id: &str,
     customer_gateway: Option<&str>,
     start_date: NaiveDate,

@@ -9,6 +9,7 @@
 //! lists up to [`MAX_LISTED_ERRORS`] of them). Every error names its row (1 = the first row
 //! after the header), the file line and the column.
 
+use catalyst_domain::TenantId;
 use std::io::{Seek, Write};
 
 use actix_web::http::StatusCode;
@@ -274,7 +275,7 @@ where
 /// database); the inner one says why the import wrote nothing.
 pub fn import(
     store: &Store,
-    tenant: &str,
+    tenant: &TenantId,
     kind: Kind,
     partial: bool,
     profile: Option<&str>,

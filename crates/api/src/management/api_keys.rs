@@ -5,6 +5,7 @@
 //! its `200`; the next request with that key gets `401 authentication_failed`.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_domain::TenantId;
 use catalyst_domain::token::KeyKind;
 use catalyst_store::{ApiKey, DbConnection, Page, PageRequest, Tenant, now};
 use serde_json::{Value, json};
@@ -37,13 +38,13 @@ impl Render for ApiKey {
 impl Resource for ApiKey {
     fn page(
         c: &mut DbConnection,
-        tenant: &str,
+        tenant: &TenantId,
         page: &PageRequest,
     ) -> Result<Page<Self>, ApiError> {
         Ok(ApiKey::page(c, tenant, page)?)
     }
 
-    fn find(c: &mut DbConnection, tenant: &str, id: &str) -> Result<Self, ApiError> {
+    fn find(c: &mut DbConnection, tenant: &TenantId, id: &str) -> Result<Self, ApiError> {
         Ok(ApiKey::find(c, tenant, id)?)
     }
 }

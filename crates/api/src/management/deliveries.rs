@@ -2,6 +2,7 @@
 //! redelivered. A cancelled delivery's `last_error` says why it was cancelled.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_domain::TenantId;
 use catalyst_domain::webhook::DeliveryStatus;
 use catalyst_store::outbox::{self, WebhookAttempt, WebhookDelivery};
 use catalyst_store::{DbConnection, Page, now};
@@ -36,7 +37,7 @@ impl Delivery {
     }
 
     /// The tenant's delivery `id`.
-    fn find(conn: &mut DbConnection, tenant: &str, id: &str) -> Result<Self, ApiError> {
+    fn find(conn: &mut DbConnection, tenant: &TenantId, id: &str) -> Result<Self, ApiError> {
         let d = WebhookDelivery::find(conn, tenant, id)?;
         let t = event_type_of(conn, &d)?;
         Self::load(conn, d, t)

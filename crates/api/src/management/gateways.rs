@@ -2,6 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_domain::TenantId;
 use catalyst_domain::net::TargetPolicy;
 use catalyst_store::{DbConnection, Gateway, Page, PageRequest, Store, now};
 use serde_json::{Map, Value, json};
@@ -52,13 +53,13 @@ impl Render for Gateway {
 impl Resource for Gateway {
     fn page(
         c: &mut DbConnection,
-        tenant: &str,
+        tenant: &TenantId,
         page: &PageRequest,
     ) -> Result<Page<Self>, ApiError> {
         Ok(Gateway::page(c, tenant, page)?)
     }
 
-    fn find(c: &mut DbConnection, tenant: &str, id: &str) -> Result<Self, ApiError> {
+    fn find(c: &mut DbConnection, tenant: &TenantId, id: &str) -> Result<Self, ApiError> {
         Ok(Gateway::find(c, tenant, id)?)
     }
 }

@@ -2,6 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_domain::TenantId;
 use catalyst_domain::validation;
 use catalyst_store::{DbConnection, HostedPage, Page, PageRequest, now};
 use serde_json::{Value, json};
@@ -58,13 +59,13 @@ impl Render for HostedPage {
 impl Resource for HostedPage {
     fn page(
         c: &mut DbConnection,
-        tenant: &str,
+        tenant: &TenantId,
         page: &PageRequest,
     ) -> Result<Page<Self>, ApiError> {
         Ok(HostedPage::page(c, tenant, page)?)
     }
 
-    fn find(c: &mut DbConnection, tenant: &str, id: &str) -> Result<Self, ApiError> {
+    fn find(c: &mut DbConnection, tenant: &TenantId, id: &str) -> Result<Self, ApiError> {
         Ok(HostedPage::find(c, tenant, id)?)
     }
 }

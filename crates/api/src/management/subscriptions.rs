@@ -4,6 +4,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use catalyst_domain::SubscriptionStatus;
+use catalyst_domain::TenantId;
 use catalyst_domain::dunning::DunningLadder;
 use catalyst_domain::money::{Currency, MoneyError, parse_amount_json};
 use catalyst_domain::validation::messages;
@@ -30,7 +31,7 @@ struct SubscriptionView {
 
 impl SubscriptionView {
     /// The tenant's subscription `id` with its collections.
-    fn find(conn: &mut DbConnection, tenant: &str, id: &str) -> Result<Self, ApiError> {
+    fn find(conn: &mut DbConnection, tenant: &TenantId, id: &str) -> Result<Self, ApiError> {
         let detail = subscriptions::find(conn, tenant, id)?;
         let collections = subscriptions::collections(conn, &detail.subscription)?;
         Ok(SubscriptionView {
@@ -156,12 +157,12 @@ pub async fn retrieve(
 /// Runs `change` (one transaction in the store) and answers with the subscription as stored.
 async fn changed<F>(
     state: &AppState,
-    tenant: String,
+    tenant: TenantId,
     id: String,
     change: F,
 ) -> Result<HttpResponse, ApiError>
 where
-    F: FnOnce(&mut DbConnection, &str, &str) -> Result<(), ApiError> + Send + 'static,
+    F: FnOnce(&mut DbConnection, &TenantId, &str) -> Result<(), ApiError> + Send + 'static,
 {
     let view = read(state, move |c| {
         change(c, &tenant, &id)?;

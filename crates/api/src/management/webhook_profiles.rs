@@ -2,6 +2,7 @@
 //! shown only when created or rotated. The profile's endpoints are in [`endpoints`].
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_domain::TenantId;
 use catalyst_domain::token::WebhookSecret;
 use catalyst_store::{DbConnection, Page, PageRequest, Store, WebhookProfile, now, outbox};
 use serde_json::{Value, json};
@@ -34,13 +35,13 @@ impl Render for WebhookProfile {
 impl Resource for WebhookProfile {
     fn page(
         c: &mut DbConnection,
-        tenant: &str,
+        tenant: &TenantId,
         page: &PageRequest,
     ) -> Result<Page<Self>, ApiError> {
         Ok(WebhookProfile::page(c, tenant, page)?)
     }
 
-    fn find(c: &mut DbConnection, tenant: &str, id: &str) -> Result<Self, ApiError> {
+    fn find(c: &mut DbConnection, tenant: &TenantId, id: &str) -> Result<Self, ApiError> {
         Ok(WebhookProfile::find(c, tenant, id)?)
     }
 }
@@ -202,6 +203,7 @@ pub mod endpoints {
 
     use actix_web::http::StatusCode;
     use actix_web::{HttpRequest, HttpResponse, web};
+    use catalyst_domain::TenantId;
     use catalyst_domain::net::TargetPolicy;
     use catalyst_domain::validation::messages;
     use catalyst_store::{DbConnection, WebhookEndpoint, WebhookProfile, now, outbox};
@@ -381,7 +383,7 @@ pub mod endpoints {
     }
 
     /// Checks that the profile `id` is the tenant's (404 otherwise).
-    fn profile(c: &mut DbConnection, tenant: &str, id: &str) -> Result<(), ApiError> {
+    fn profile(c: &mut DbConnection, tenant: &TenantId, id: &str) -> Result<(), ApiError> {
         WebhookProfile::find(c, tenant, id)?;
         Ok(())
     }
@@ -389,7 +391,7 @@ pub mod endpoints {
     /// The endpoint `id` of the tenant's profile `profile_id` (404 otherwise).
     fn find(
         c: &mut DbConnection,
-        tenant: &str,
+        tenant: &TenantId,
         profile_id: &str,
         id: &str,
     ) -> Result<WebhookEndpoint, ApiError> {

@@ -2,6 +2,7 @@
 //! events. The caller runs a whole import inside one write transaction, so a bad row found
 //! late (an unknown lead) rolls every earlier row back unless the import is partial.
 
+use catalyst_domain::TenantId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -47,7 +48,7 @@ pub struct OrderRow {
 /// Where an import's rows go: the tenant and the webhook profile its events are sent to.
 #[derive(Debug, Clone, Copy)]
 pub struct Target<'a> {
-    pub tenant_id: &'a str,
+    pub tenant_id: &'a TenantId,
     pub profile_id: Option<&'a str>,
 }
 

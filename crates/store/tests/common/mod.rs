@@ -1,6 +1,7 @@
 //! Row builders shared by the store tests.
 #![allow(dead_code)]
 
+use catalyst_domain::TenantId;
 use catalyst_domain::session::SessionMode;
 use catalyst_domain::status::OrderStatus;
 use catalyst_domain::status::SessionStatus;
@@ -15,7 +16,7 @@ pub fn id() -> String {
 
 pub fn tenant(store: &Store) -> Tenant {
     let t = Tenant {
-        id: id(),
+        id: id().into(),
         name: "Acme".into(),
         demo: false,
         created_at: now(),
@@ -25,7 +26,7 @@ pub fn tenant(store: &Store) -> Tenant {
     t
 }
 
-pub fn gateway(store: &Store, tenant: &str, name: &str) -> Gateway {
+pub fn gateway(store: &Store, tenant: &TenantId, name: &str) -> Gateway {
     let g = Gateway {
         id: id(),
         tenant_id: tenant.into(),
@@ -46,7 +47,7 @@ pub fn gateway(store: &Store, tenant: &str, name: &str) -> Gateway {
     g
 }
 
-pub fn lead(tenant: &str, email: &str) -> Lead {
+pub fn lead(tenant: &TenantId, email: &str) -> Lead {
     Lead {
         id: id(),
         tenant_id: tenant.into(),
@@ -64,7 +65,7 @@ pub fn lead(tenant: &str, email: &str) -> Lead {
     }
 }
 
-pub fn session(tenant: &str, gateway: &str, expires_in: Duration) -> PaymentSession {
+pub fn session(tenant: &TenantId, gateway: &str, expires_in: Duration) -> PaymentSession {
     PaymentSession {
         id: id(),
         tenant_id: tenant.into(),
@@ -101,7 +102,7 @@ pub fn session(tenant: &str, gateway: &str, expires_in: Duration) -> PaymentSess
     }
 }
 
-pub fn order(tenant: &str, number: &str) -> Order {
+pub fn order(tenant: &TenantId, number: &str) -> Order {
     Order {
         id: id(),
         tenant_id: tenant.into(),
@@ -128,7 +129,7 @@ pub fn order_number() -> String {
 /// An active webhook profile with one endpoint per entry of `events` (`None`: every event).
 pub fn profile_with_endpoints(
     store: &Store,
-    tenant: &str,
+    tenant: &TenantId,
     events: &[Option<&str>],
 ) -> (WebhookProfile, Vec<WebhookEndpoint>) {
     let at = now();
@@ -165,7 +166,7 @@ pub fn profile_with_endpoints(
 }
 
 /// Emits one event of `event_type` in its own write transaction.
-pub fn emit(store: &Store, tenant: &str, profile: Option<&str>, event_type: &'static str) {
+pub fn emit(store: &Store, tenant: &TenantId, profile: Option<&str>, event_type: &'static str) {
     store
         .write(|c| {
             outbox::emit(
