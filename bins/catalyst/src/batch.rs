@@ -142,7 +142,7 @@ fn import(
     gateway: Option<String>,
 ) -> anyhow::Result<()> {
     let gateway = match gateway {
-        Some(g) => g,
+        Some(g) => catalyst_domain::GatewayId::from(g),
         None => {
             let gateways = store.read(|c| batches::batch_gateways(c, Some(tenant), None))?;
             match gateways.as_slice() {

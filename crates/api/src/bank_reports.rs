@@ -9,6 +9,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_domain::GatewayId;
 use catalyst_domain::TenantId;
 use catalyst_sepa::camt054::{CreditDebit, DebitCreditNotification};
 use catalyst_sepa::pain002::{Status, StatusReason, StatusReport};
@@ -124,7 +125,7 @@ fn camt054(n: &DebitCreditNotification) -> Vec<Entry> {
 pub fn batch_gateway(
     store: &Store,
     tenant: &TenantId,
-    gateway_id: &str,
+    gateway_id: &GatewayId,
 ) -> Result<Gateway, ApiError> {
     let gateway = store
         .read(|c| Gateway::find(c, tenant, gateway_id))
@@ -147,7 +148,7 @@ pub fn batch_gateway(
 pub fn import(
     store: &Store,
     tenant: &TenantId,
-    gateway_id: &str,
+    gateway_id: &GatewayId,
     file: &[u8],
 ) -> Result<Result<ImportSummary, ImportError>, ApiError> {
     let gateway = batch_gateway(store, tenant, gateway_id)?;
@@ -181,7 +182,7 @@ pub fn import(
 fn whole_file_rejected(
     store: &Store,
     tenant: &TenantId,
-    gateway_id: &str,
+    gateway_id: &GatewayId,
     r: &StatusReport,
 ) -> Result<Vec<Entry>, ApiError> {
     let ids = store.read(|c| {
@@ -205,7 +206,7 @@ fn whole_file_rejected(
 fn blocks_rejected(
     store: &Store,
     tenant: &TenantId,
-    gateway_id: &str,
+    gateway_id: &GatewayId,
     r: &StatusReport,
 ) -> Result<Vec<Entry>, ApiError> {
     let refused: Vec<_> = r
@@ -347,7 +348,11 @@ pub async fn create(
     let mut fingerprint = gateway_id.clone().into_bytes();
     fingerprint.extend_from_slice(&body);
     idempotency::run(&state, &tenant, &req, &fingerprint, || async {
-        let (store, t, g) = (state.store.clone(), tenant.clone(), gateway_id.clone());
+        let (store, t, g) = (
+            state.store.clone(),
+            tenant.clone(),
+            GatewayId::from(gateway_id.as_str()),
+        );
         let outcome = web::block(move || import(&store, &t, &g, &body))
             .await
             .map_err(|e| ApiError::Internal(e.to_string()))??;

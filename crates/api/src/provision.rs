@@ -162,7 +162,7 @@ pub fn demo(store: &Store, base_url: &str, webhook_url: Option<&str>) -> StoreRe
             Some(g) => g,
             None => {
                 let g = Gateway {
-                    id: catalyst_domain::GatewayId::new().to_string(),
+                    id: catalyst_domain::GatewayId::new(),
                     tenant_id: tid.clone(),
                     name: "Sandbox".into(),
                     adapter: "SANDBOX".into(),
@@ -329,7 +329,7 @@ pub fn demo(store: &Store, base_url: &str, webhook_url: Option<&str>) -> StoreRe
             tenant_id: tid,
             secret_key,
             restricted_key,
-            gateway_id: gateway.id,
+            gateway_id: gateway.id.into_string(),
             campaign_id,
             recurring_campaign_id,
             hosted_page_id: page.id,

@@ -28,6 +28,7 @@ mod render;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_domain::GatewayId;
 use catalyst_domain::TenantId;
 use catalyst_store::reconciliation::{
     self, CHARGEBACK_KINDS, ChargebackFilter, ChargebackLine, Listed, Listing, MandateSummary,
@@ -296,7 +297,7 @@ impl Report for TransactionReport {
             processed: p.days,
             statuses: p.statuses.clone(),
             kinds: p.kinds.clone(),
-            gateway_id: p.gateway_id.clone(),
+            gateway_id: p.gateway_id.clone().map(GatewayId::from),
         };
         reconciliation::transactions(conn, tenant, &filter, &p.slice)
     }
@@ -322,7 +323,7 @@ impl Report for ChargebackReport {
         let filter = ChargebackFilter {
             reported: p.days,
             kinds: p.kinds.clone(),
-            gateway_id: p.gateway_id.clone(),
+            gateway_id: p.gateway_id.clone().map(GatewayId::from),
         };
         reconciliation::chargebacks(conn, tenant, &filter, &p.slice)
     }
@@ -348,7 +349,7 @@ impl Report for SubscriptionReport {
         let filter = SubscriptionFilter {
             created: p.days,
             statuses: p.statuses.clone(),
-            gateway_id: p.gateway_id.clone(),
+            gateway_id: p.gateway_id.clone().map(GatewayId::from),
             next_billing_from: p.next_billing_from,
             next_billing_to: p.next_billing_to,
         };
@@ -481,7 +482,7 @@ fn transaction_record(line: &TransactionLine) -> Result<Record, ApiError> {
         ("session_token", line.session_token.clone()),
         ("order_id", Some(t.order_id.clone())),
         ("order_number", Some(line.order_number.clone())),
-        ("payment_gateway_id", Some(t.gateway_id.clone())),
+        ("payment_gateway_id", Some(t.gateway_id.to_string())),
         ("iban", Some(masked_iban(&line.mandate))),
         ("bic", line.mandate.bic.clone()),
         ("bank_name", line.mandate.bank_name.clone()),
@@ -512,7 +513,7 @@ fn chargeback_record(c: &ChargebackLine) -> Result<Record, ApiError> {
         ("created_at", Some(timestamp(c.created_at))),
         ("gateway_reference", c.gateway_reference.clone()),
         ("order_number", Some(c.order_number.clone())),
-        ("payment_gateway_id", Some(c.gateway_id.clone())),
+        ("payment_gateway_id", Some(c.gateway_id.to_string())),
         ("iban", Some(masked_iban(&c.mandate))),
         ("mandate_reference", Some(c.mandate.reference.clone())),
     ])
@@ -532,7 +533,7 @@ fn subscription_record(line: &SubscriptionLine) -> Result<Record, ApiError> {
         ("session_token", line.session_token.clone()),
         ("order_number", Some(line.order_number.clone())),
         ("customer_id", s.customer_id.clone()),
-        ("payment_gateway_id", Some(s.gateway_id.clone())),
+        ("payment_gateway_id", Some(s.gateway_id.to_string())),
         ("iban", Some(masked_iban(&line.mandate))),
         ("mandate_reference", Some(line.mandate.reference.clone())),
     ])

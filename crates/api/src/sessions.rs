@@ -111,7 +111,7 @@ fn create_in_store(
         None => None,
     };
     let gateway_id = match (&request.gateway_id, &campaign) {
-        (Some(id), _) => id.to_string(),
+        (Some(id), _) => id.clone(),
         (None, Some(c)) => c.gateway_id.clone(),
         (None, None) => {
             return Err(ApiError::field(

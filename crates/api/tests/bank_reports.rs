@@ -514,7 +514,7 @@ api_test! {
         let xml = pain002("STS-1", "MSG-1", &[(&e2e(&t1), "ACSC", None, "19.99"), (&e2e(&t2), "RJCT", Some("MS02"), "5.00")]);
         let summaries: Vec<_> = std::thread::scope(|s| {
             let runs: Vec<_> = (0..2).map(|_| s.spawn(|| {
-                catalyst_api::bank_reports::import(&ctx.db.store, &tenant.tenant_id, &gw, xml.as_bytes())
+                catalyst_api::bank_reports::import(&ctx.db.store, &tenant.tenant_id, &catalyst_domain::GatewayId::from(gw.as_str()), xml.as_bytes())
                     .expect("no request error")
                     .expect("readable")
             })).collect();

@@ -385,7 +385,7 @@ api_test! {
             let (store, tenant, gateway, barrier) = (ctx.db.store.clone(), tenant.tenant_id.clone(), gateway_id.clone(), barrier.clone());
             std::thread::spawn(move || {
                 barrier.wait();
-                catalyst_api::batches::cut_for_gateway(&store, &tenant, &gateway, None, catalyst_store::now())
+                catalyst_api::batches::cut_for_gateway(&store, &tenant, &catalyst_domain::GatewayId::from(gateway.as_str()), None, catalyst_store::now())
             })
         }).collect();
         let cuts: Vec<Cut> = handles.into_iter().map(|h| h.join().unwrap().unwrap()).collect();

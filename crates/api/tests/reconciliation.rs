@@ -212,7 +212,7 @@ struct NewChargeback {
     id: String,
     tenant_id: catalyst_domain::TenantId,
     transaction_id: String,
-    gateway_id: String,
+    gateway_id: catalyst_domain::GatewayId,
     kind: String,
     reason_code: Option<String>,
     reason_description: Option<String>,

@@ -7,6 +7,7 @@
 //! [`Entry`]s. A report is recorded in `batch_imports` under the SHA-256 of its bytes, so the
 //! same file imported again changes nothing and answers with the first import's summary.
 
+use catalyst_domain::GatewayId;
 use catalyst_domain::TenantId;
 use catalyst_domain::transaction::TransactionStatus;
 use chrono::NaiveDateTime;
@@ -94,7 +95,7 @@ pub struct Report<'a> {
     /// The tenant importing it.
     pub tenant_id: &'a TenantId,
     /// The BATCH gateway whose batches it reports on.
-    pub gateway_id: &'a str,
+    pub gateway_id: &'a GatewayId,
     /// SHA-256 of the file's bytes, lower-case hex.
     pub digest: &'a str,
     /// Its kind.
@@ -157,7 +158,7 @@ pub struct ImportSummary {
 struct BatchImport {
     digest: String,
     tenant_id: TenantId,
-    gateway_id: String,
+    gateway_id: GatewayId,
     kind: String,
     summary: String,
     imported_at: NaiveDateTime,
@@ -199,7 +200,7 @@ pub fn import(
             kind: report.kind.as_str().to_owned(),
             message_id: report.message_id.to_owned(),
             digest: report.digest.to_owned(),
-            gateway_id: report.gateway_id.to_owned(),
+            gateway_id: report.gateway_id.to_string(),
             imported_at: now,
             ..ImportSummary::default()
         };
@@ -242,7 +243,7 @@ fn previous(
 fn collection(
     conn: &mut DbConnection,
     tenant_id: &TenantId,
-    gateway_id: &str,
+    gateway_id: &GatewayId,
     end_to_end_id: &str,
 ) -> StoreResult<Option<Transaction>> {
     let Ok(id) = uuid::Uuid::try_parse(end_to_end_id.trim()) else {
@@ -365,7 +366,7 @@ fn mismatch(entry: &Entry, t: &Transaction) -> Option<String> {
 pub fn batch_file(
     conn: &mut DbConnection,
     tenant_id: &TenantId,
-    gateway_id: &str,
+    gateway_id: &GatewayId,
     message_id: &str,
 ) -> StoreResult<Option<Vec<u8>>> {
     on_backend!(conn, |c| batches::table
@@ -383,7 +384,7 @@ pub fn batch_file(
 pub fn batch_transaction_ids(
     conn: &mut DbConnection,
     tenant_id: &TenantId,
-    gateway_id: &str,
+    gateway_id: &GatewayId,
     message_id: &str,
 ) -> StoreResult<Vec<String>> {
     let batch = batches::table

@@ -18,6 +18,7 @@
 //!   name is transliterated to the SEPA Latin set and cut to 70 characters;
 //! - remittance information `Order <order number>`.
 
+use catalyst_domain::GatewayId;
 use catalyst_domain::TenantId;
 use catalyst_domain::transaction::{SequenceType as Stored, TransactionStatus};
 use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
@@ -49,7 +50,7 @@ pub struct Batch {
     /// UUID v7.
     pub id: String,
     pub tenant_id: TenantId,
-    pub gateway_id: String,
+    pub gateway_id: GatewayId,
     /// The requested collection date of every collection in the file.
     pub collection_date: NaiveDate,
     /// `pain.008.001.08` or `pain.008.001.02`.
@@ -73,7 +74,7 @@ pub struct Batch {
 pub struct BatchSummary {
     pub id: String,
     pub tenant_id: TenantId,
-    pub gateway_id: String,
+    pub gateway_id: GatewayId,
     pub collection_date: NaiveDate,
     pub pain_version: String,
     pub message_id: String,
@@ -109,7 +110,7 @@ impl From<&Batch> for BatchSummary {
 #[derive(Debug, Clone)]
 pub struct CutRequest {
     pub tenant_id: TenantId,
-    pub gateway_id: String,
+    pub gateway_id: GatewayId,
     /// The creditor of the file (from the gateway's credentials).
     pub creditor: Creditor,
     /// The file's version.
@@ -299,7 +300,7 @@ fn cut_once(
 fn unbatched_pending(
     conn: &mut DbConnection,
     tenant: &TenantId,
-    gateway: &str,
+    gateway: &GatewayId,
 ) -> Result<Vec<Transaction>, StoreError> {
     Ok(on_backend!(conn, |c| transactions::table
         .filter(transactions::gateway_id.eq(gateway))
@@ -431,14 +432,14 @@ fn collection(
 pub fn find(
     conn: &mut DbConnection,
     tenant: &TenantId,
-    gateway: &str,
+    gateway: &GatewayId,
     id: &str,
 ) -> Result<Batch, StoreError> {
     let batch: Batch = on_backend!(conn, |c| batches::table
         .filter(batches::id.eq(id))
         .select(Batch::as_select())
         .first(c))?;
-    if batch.tenant_id == *tenant && batch.gateway_id == gateway {
+    if batch.tenant_id == *tenant && batch.gateway_id == *gateway {
         Ok(batch)
     } else {
         Err(StoreError::NotFound)
@@ -449,7 +450,7 @@ pub fn find(
 pub fn page(
     conn: &mut DbConnection,
     tenant: &TenantId,
-    gateway: &str,
+    gateway: &GatewayId,
     page: &crate::PageRequest,
 ) -> Result<crate::Page<BatchSummary>, StoreError> {
     Ok(crate::pagination::load_page!(

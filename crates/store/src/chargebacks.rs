@@ -1,6 +1,7 @@
 //! Chargebacks and returns: an approved debit reversed after settlement (the row; recording
 //! one with its consequences is [`crate::reversals`]).
 
+use catalyst_domain::GatewayId;
 use catalyst_domain::TenantId;
 use catalyst_domain::transaction::ReversalKind;
 use chrono::{NaiveDate, NaiveDateTime};
@@ -15,7 +16,7 @@ pub struct Chargeback {
     pub id: String,
     pub tenant_id: TenantId,
     pub transaction_id: String,
-    pub gateway_id: String,
+    pub gateway_id: GatewayId,
     /// `chargeback` or `return`.
     pub kind: ReversalKind,
     /// The SEPA reason code (`MD06`, `AM04`, …) when the gateway gave one.

@@ -4,6 +4,7 @@
 //! gateway's answer. Each caller adds its own rows (subscription, order) and events in the
 //! same database transaction.
 
+use catalyst_domain::GatewayId;
 use catalyst_domain::transaction::{SequenceType, TransactionKind, TransactionStatus};
 use chrono::NaiveDateTime;
 
@@ -33,7 +34,7 @@ pub enum Collected {
 /// `tenant_reference_id` (charges) before [`insert_pending`].
 pub fn new_collection(
     order: &Order,
-    gateway_id: &str,
+    gateway_id: &GatewayId,
     mandate: &Mandate,
     amount_minor: i64,
     at: NaiveDateTime,

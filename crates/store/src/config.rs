@@ -1,6 +1,7 @@
 //! The merchant's configuration objects: gateways, hosted pages, webhook profiles and
 //! endpoints, campaigns.
 
+use catalyst_domain::GatewayId;
 use catalyst_domain::TenantId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -13,7 +14,7 @@ use crate::{DbConnection, StoreResult};
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = gateways, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Gateway {
-    pub id: String,
+    pub id: GatewayId,
     pub tenant_id: TenantId,
     pub name: String,
     /// `SANDBOX` or `EMP`.
@@ -121,7 +122,7 @@ pub struct Campaign {
     pub id: String,
     pub tenant_id: TenantId,
     pub name: String,
-    pub gateway_id: String,
+    pub gateway_id: GatewayId,
     pub offer_name: String,
     pub price_minor: i64,
     pub currency: String,

@@ -2,6 +2,7 @@
 //! under, deletion (the mandate is revoked), and subscriptions started on them without a
 //! payment session. Charges are in [`crate::charges`].
 
+use catalyst_domain::GatewayId;
 use catalyst_domain::TenantId;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -254,7 +255,7 @@ pub(crate) fn adopt_mandate(
     conn: &mut DbConnection,
     customer_id: &str,
     mandate: &Mandate,
-    gateway_id: &str,
+    gateway_id: &GatewayId,
     now: NaiveDateTime,
 ) -> StoreResult<()> {
     on_backend!(conn, |c| prepared::update(

@@ -2,6 +2,7 @@
 //! changes them together, with events, lives in the flows ([`crate::session_pay`],
 //! [`crate::billing`], [`crate::charges`], [`crate::refunds`], …).
 
+use catalyst_domain::GatewayId;
 use catalyst_domain::TenantId;
 use catalyst_domain::transaction::{SequenceType, TransactionKind, TransactionStatus};
 use chrono::{NaiveDate, NaiveDateTime};
@@ -29,7 +30,7 @@ pub struct Customer {
     /// The session that saved the customer, if one did.
     pub session_id: Option<String>,
     /// The gateway the customer's mandate was signed for: charges go through it.
-    pub gateway_id: Option<String>,
+    pub gateway_id: Option<GatewayId>,
     /// The mandate charges are collected under (the latest one signed).
     pub mandate_id: Option<String>,
     /// `ACTIVE`, or `DELETED` (mandate revoked; charges refused).
@@ -90,7 +91,7 @@ pub struct Transaction {
     /// subscriptions and their refunds.
     pub session_id: Option<String>,
     pub order_id: String,
-    pub gateway_id: String,
+    pub gateway_id: GatewayId,
     pub mandate_id: String,
     /// `TXN-YYYYMMDD-` + 8 hex; the gateway's idempotency key.
     pub merchant_transaction_id: String,
@@ -135,7 +136,7 @@ pub struct Subscription {
     pub session_id: Option<String>,
     pub order_id: String,
     pub lead_id: String,
-    pub gateway_id: String,
+    pub gateway_id: GatewayId,
     pub mandate_id: String,
     pub customer_id: Option<String>,
     pub status: SubscriptionStatus,
@@ -299,7 +300,7 @@ impl Transaction {
     /// The transaction the gateway `gateway_id` knows by its reference or by our transaction id.
     pub fn find_for_gateway(
         conn: &mut DbConnection,
-        gateway_id: &str,
+        gateway_id: &GatewayId,
         reference: &str,
         merchant_transaction_id: Option<&str>,
     ) -> StoreResult<Option<Self>> {

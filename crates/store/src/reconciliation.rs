@@ -21,6 +21,7 @@
 mod cursor;
 mod explain;
 
+use catalyst_domain::GatewayId;
 use catalyst_domain::TenantId;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -157,7 +158,7 @@ pub struct TransactionFilter {
     /// Transaction types (`kind`).
     pub kinds: Vec<String>,
     /// Only this gateway.
-    pub gateway_id: Option<String>,
+    pub gateway_id: Option<GatewayId>,
 }
 
 /// A processed transaction with its session token, order number and mandate.
@@ -252,7 +253,7 @@ pub struct ChargebackFilter {
     /// Chargeback kinds ([`CHARGEBACK_KINDS`]).
     pub kinds: Vec<String>,
     /// Only this gateway.
-    pub gateway_id: Option<String>,
+    pub gateway_id: Option<GatewayId>,
 }
 
 /// A chargeback (or return) with its transaction's references, order number and mandate.
@@ -264,7 +265,7 @@ pub struct ChargebackLine {
     /// The transaction charged back.
     pub transaction_id: String,
     /// The gateway that reported it.
-    pub gateway_id: String,
+    pub gateway_id: GatewayId,
     /// One of [`CHARGEBACK_KINDS`].
     pub kind: String,
     /// The SEPA reason code (`MD06`, `AM04`, …).
@@ -361,7 +362,7 @@ pub struct SubscriptionFilter {
     /// Subscription statuses.
     pub statuses: Vec<String>,
     /// Only this gateway.
-    pub gateway_id: Option<String>,
+    pub gateway_id: Option<GatewayId>,
     /// `next_billing_date` on or after this day.
     pub next_billing_from: Option<NaiveDate>,
     /// `next_billing_date` on or before this day.

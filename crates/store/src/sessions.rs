@@ -1,6 +1,7 @@
 //! Leads, payment sessions, their payers and orders: the rows and their queries. Creating and
 //! expiring sessions is [`crate::checkout`].
 
+use catalyst_domain::GatewayId;
 use catalyst_domain::TenantId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -128,7 +129,7 @@ pub struct PaymentSession {
     pub status: SessionStatus,
     pub mode: SessionMode,
     pub campaign_id: Option<String>,
-    pub gateway_id: String,
+    pub gateway_id: GatewayId,
     pub hosted_page_id: Option<String>,
     pub webhook_profile_id: Option<String>,
     pub lead_id: String,

@@ -68,8 +68,8 @@ test_both! {
 
     fn keyset_pages_walk_forward_and_back_without_gaps(db) {
         let t = tenant(&db.store);
-        let ids: Vec<String> = (0..25).map(|i| gateway(&db.store, &t.id, &format!("g{i}")).id).collect();
-        let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
+        let ids: Vec<catalyst_domain::GatewayId> = (0..25).map(|i| gateway(&db.store, &t.id, &format!("g{i}")).id).collect();
+        let newest_first: Vec<catalyst_domain::GatewayId> = ids.iter().rev().cloned().collect();
         let mut seen = Vec::new();
         let mut cursor = None;
         let mut pages = Vec::new();

@@ -409,7 +409,7 @@ pub async fn create(
                 id: CampaignId::new().to_string(),
                 tenant_id: tenant,
                 name: String::new(),
-                gateway_id: String::new(),
+                gateway_id: String::new().into(),
                 offer_name: String::new(),
                 price_minor: 0,
                 currency: String::new(),

@@ -344,7 +344,7 @@ pub async fn create(
         let row = db::write(&state.store, move |c| -> Result<Gateway, ApiError> {
             let at = now();
             let mut g = Gateway {
-                id: catalyst_domain::GatewayId::new().to_string(),
+                id: catalyst_domain::GatewayId::new(),
                 tenant_id: tenant,
                 name: String::new(),
                 adapter: String::new(),

@@ -2,6 +2,7 @@
 //! a mandate found by its reference or created from the row, with its `transaction.imported`
 //! event.
 
+use catalyst_domain::GatewayId;
 use catalyst_domain::transaction::{SequenceType, TransactionKind, TransactionStatus};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -61,7 +62,7 @@ pub struct TransactionRow {
     /// An order of the tenant.
     pub order_number: String,
     /// A gateway of the tenant.
-    pub gateway_id: String,
+    pub gateway_id: GatewayId,
     pub account: Account,
     /// `None`: `MAND-` + the order number, as a session's mandate.
     pub mandate_reference: Option<String>,

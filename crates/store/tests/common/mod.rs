@@ -28,7 +28,7 @@ pub fn tenant(store: &Store) -> Tenant {
 
 pub fn gateway(store: &Store, tenant: &TenantId, name: &str) -> Gateway {
     let g = Gateway {
-        id: id(),
+        id: id().into(),
         tenant_id: tenant.into(),
         name: name.into(),
         adapter: "SANDBOX".into(),
