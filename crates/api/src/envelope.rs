@@ -1,6 +1,7 @@
 //! The result envelope (`object: "payment_session.result"`, API.md §3.5), built from what was
 //! stored — never from what the gateway said in passing. Every key is always present.
 
+use catalyst_domain::CustomerId;
 use catalyst_domain::session::SessionMode;
 use catalyst_domain::status::SessionStatus;
 use catalyst_domain::transaction::TransactionStatus;
@@ -118,7 +119,7 @@ impl Parts {
             None => (session, order, None, mandate, subscription),
         };
         let customer = match (shown_customer(&session), customer) {
-            (Some(id), Some(c)) if c.id == id => Some(c),
+            (Some(id), Some(c)) if c.id == *id => Some(c),
             (Some(id), _) => found(Customer::find(conn, &session.tenant_id, id))?,
             (None, _) => None,
         };
@@ -135,10 +136,10 @@ impl Parts {
 }
 
 /// The customer the envelope shows: the session's, in customer modes only.
-fn shown_customer(session: &PaymentSession) -> Option<&str> {
+fn shown_customer(session: &PaymentSession) -> Option<&CustomerId> {
     session
         .customer_id
-        .as_deref()
+        .as_ref()
         .filter(|_| session.mode != SessionMode::Payment)
 }
 

@@ -532,7 +532,10 @@ fn subscription_record(line: &SubscriptionLine) -> Result<Record, ApiError> {
         ("updated_at", Some(timestamp(s.updated_at))),
         ("session_token", line.session_token.clone()),
         ("order_number", Some(line.order_number.clone())),
-        ("customer_id", s.customer_id.clone()),
+        (
+            "customer_id",
+            s.customer_id.as_ref().map(ToString::to_string),
+        ),
         ("payment_gateway_id", Some(s.gateway_id.to_string())),
         ("iban", Some(masked_iban(&line.mandate))),
         ("mandate_reference", Some(line.mandate.reference.clone())),

@@ -152,7 +152,7 @@ fn create_in_store(
     };
     if let Some(id) = &request.customer_id {
         active_reference(
-            catalyst_store::Customer::find(conn, tenant, &id.to_string()),
+            catalyst_store::Customer::find(conn, tenant, id),
             |c| c.status == catalyst_domain::CustomerStatus::Active,
             "customer_id",
             "No active customer with this id.",
@@ -293,7 +293,7 @@ fn session_row(
             .to_string(),
         max_payment_attempts: i32::from(terms.max_payment_attempts),
         attempts_used: 0,
-        customer_id: request.customer_id.as_ref().map(|c| c.to_string()),
+        customer_id: request.customer_id.clone(),
         external_customer_id: request.external_customer_id.clone(),
         return_url: request.return_url.clone(),
         default_locale: locale.as_str().to_owned(),

@@ -407,7 +407,7 @@ api_test! {
         assert_eq!(replay, s);
         let row = ctx.db.store.read(|c| Subscription::find(c, &demo.tenant_id, s["id"].as_str().unwrap())).unwrap();
         assert_eq!((row.session_id.clone(), row.anchor_date, row.periods_billed, row.collect_on, row.notice_on), (None, today, 0, Some(today), Some(today)));
-        let customer_mandate = ctx.db.store.read(|c| catalyst_store::Customer::find(c, &demo.tenant_id, &id)).unwrap().mandate_id;
+        let customer_mandate = ctx.db.store.read(|c| catalyst_store::Customer::find(c, &demo.tenant_id, &id.as_str().into())).unwrap().mandate_id;
         assert_eq!((Some(row.mandate_id.clone()), row.gateway_id.as_str()), (customer_mandate, demo.gateway_id.as_str()));
         let o = order(&ctx, &demo.tenant_id, &row.order_id);
         assert_eq!((o.session_id.clone(), o.customer_id.as_deref(), o.status.as_str()), (None, Some(id.as_str()), "PENDING"));

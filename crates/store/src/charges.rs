@@ -56,7 +56,7 @@ pub struct Charge {
 pub fn create(
     conn: &mut DbConnection,
     tenant: &TenantId,
-    id: &str,
+    id: &catalyst_domain::CustomerId,
     new: NewCharge,
     now: NaiveDateTime,
     mut new_order_number: impl FnMut() -> String,

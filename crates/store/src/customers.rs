@@ -2,6 +2,7 @@
 //! under, deletion (the mandate is revoked), and subscriptions started on them without a
 //! payment session. Charges are in [`crate::charges`].
 
+use catalyst_domain::CustomerId;
 use catalyst_domain::GatewayId;
 use catalyst_domain::TenantId;
 use chrono::{NaiveDate, NaiveDateTime};
@@ -211,7 +212,7 @@ pub fn origin_profile(conn: &mut DbConnection, c: &Customer) -> StoreResult<Opti
 pub fn delete(
     conn: &mut DbConnection,
     tenant: &TenantId,
-    id: &str,
+    id: &CustomerId,
     now: NaiveDateTime,
 ) -> StoreResult<Customer> {
     tx::write(conn, |conn| {
@@ -253,7 +254,7 @@ pub fn delete(
 /// transaction.
 pub(crate) fn adopt_mandate(
     conn: &mut DbConnection,
-    customer_id: &str,
+    customer_id: &CustomerId,
     mandate: &Mandate,
     gateway_id: &GatewayId,
     now: NaiveDateTime,
@@ -313,7 +314,7 @@ pub(crate) struct Chargeable {
 pub(crate) fn chargeable(
     conn: &mut DbConnection,
     tenant: &TenantId,
-    id: &str,
+    id: &CustomerId,
     currency: &str,
 ) -> Result<Chargeable, CustomerWriteError> {
     let customer = Customer::find(conn, tenant, id)?;
@@ -392,7 +393,7 @@ pub struct NewSubscription {
 pub fn subscribe(
     conn: &mut DbConnection,
     tenant: &TenantId,
-    id: &str,
+    id: &CustomerId,
     new: NewSubscription,
     now: NaiveDateTime,
     mut new_order_number: impl FnMut() -> String,

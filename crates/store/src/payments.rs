@@ -2,6 +2,7 @@
 //! changes them together, with events, lives in the flows ([`crate::session_pay`],
 //! [`crate::billing`], [`crate::charges`], [`crate::refunds`], …).
 
+use catalyst_domain::CustomerId;
 use catalyst_domain::GatewayId;
 use catalyst_domain::TenantId;
 use catalyst_domain::transaction::{SequenceType, TransactionKind, TransactionStatus};
@@ -21,7 +22,7 @@ use crate::{DbConnection, StoreError, StoreResult};
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = customers, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Customer {
-    pub id: String,
+    pub id: CustomerId,
     pub tenant_id: TenantId,
     pub lead_id: String,
     pub external_customer_id: Option<String>,
@@ -37,7 +38,7 @@ pub struct Customer {
     pub status: CustomerStatus,
     pub deleted_at: Option<NaiveDateTime>,
 }
-crate::scoped::tenant_scoped!(Customer, customers);
+crate::scoped::tenant_scoped!(Customer, customers, CustomerId);
 
 /// A signed SEPA mandate. IBAN and holder are sealed; only last4, country, BIC and bank are clear.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
@@ -46,7 +47,7 @@ pub struct Mandate {
     pub id: String,
     pub tenant_id: TenantId,
     pub lead_id: String,
-    pub customer_id: Option<String>,
+    pub customer_id: Option<CustomerId>,
     /// `MAND-` + order number.
     pub reference: String,
     /// `Cipher::seal(IBAN_CONTEXT, iban)`.
@@ -138,7 +139,7 @@ pub struct Subscription {
     pub lead_id: String,
     pub gateway_id: GatewayId,
     pub mandate_id: String,
-    pub customer_id: Option<String>,
+    pub customer_id: Option<CustomerId>,
     pub status: SubscriptionStatus,
     pub billing_frequency: String,
     pub amount_minor: i64,

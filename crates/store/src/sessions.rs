@@ -1,6 +1,7 @@
 //! Leads, payment sessions, their payers and orders: the rows and their queries. Creating and
 //! expiring sessions is [`crate::checkout`].
 
+use catalyst_domain::CustomerId;
 use catalyst_domain::GatewayId;
 use catalyst_domain::TenantId;
 use chrono::NaiveDateTime;
@@ -147,7 +148,7 @@ pub struct PaymentSession {
     pub offer_overrides: String,
     pub max_payment_attempts: i32,
     pub attempts_used: i32,
-    pub customer_id: Option<String>,
+    pub customer_id: Option<CustomerId>,
     pub external_customer_id: Option<String>,
     pub return_url: Option<String>,
     pub default_locale: String,
@@ -191,7 +192,7 @@ pub struct Order {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     /// The saved customer a charge was made on.
-    pub customer_id: Option<String>,
+    pub customer_id: Option<CustomerId>,
     /// Where the order's events go (the session's profile, for a session's order).
     pub webhook_profile_id: Option<String>,
 }

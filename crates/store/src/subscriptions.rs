@@ -14,6 +14,7 @@
 //! - `anchor_date`/`periods_billed`: period `n` is due on `frequency.nth_after(anchor_date, n)`;
 //!   the next one to collect is `periods_billed`.
 
+use catalyst_domain::CustomerId;
 use catalyst_domain::SubscriptionStatus;
 use catalyst_domain::TenantId;
 use catalyst_domain::billing::BillingFrequency;
@@ -86,7 +87,7 @@ pub struct SubscriptionQuery {
     /// Only these statuses (API strings).
     pub statuses: Vec<String>,
     /// Only this customer's subscriptions.
-    pub customer_id: Option<String>,
+    pub customer_id: Option<CustomerId>,
 }
 
 /// The boxed statement selecting the tenant's [`SubscriptionDetail`]s, for more filters.

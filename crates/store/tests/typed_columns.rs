@@ -92,7 +92,7 @@ catalyst_store::test_both! {
         db.store.write(|c| lead.insert(c)).unwrap();
         let at = catalyst_store::now();
         let customer = Customer {
-            id: common::id(),
+            id: common::id().into(),
             tenant_id: t.id.clone(),
             lead_id: lead.id.clone(),
             external_customer_id: None,

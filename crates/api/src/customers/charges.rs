@@ -128,7 +128,7 @@ async fn charge(
     id: &str,
     new: NewCharge,
 ) -> Result<Value, ApiError> {
-    let (t, i) = (tenant.to_owned(), id.to_owned());
+    let (t, i) = (tenant.to_owned(), catalyst_domain::CustomerId::from(id));
     let written = db::read(&state.store, move |conn| {
         charges::create(conn, &t, &i, new, now(), crate::sessions::new_order_number)
             .map_err(ApiError::from)

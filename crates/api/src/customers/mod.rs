@@ -95,7 +95,7 @@ pub async fn retrieve(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let body = db::read(&state.store, move |conn| {
-        let c = Customer::find(conn, &m.tenant_id, &id)?;
+        let c = Customer::find(conn, &m.tenant_id, &id.as_str().into())?;
         rendered(conn, c)
     })
     .await?;
@@ -112,7 +112,7 @@ pub async fn delete(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let body = db::read(&state.store, move |conn| {
-        let c = customers::delete(conn, &m.tenant_id, &id, now())?;
+        let c = customers::delete(conn, &m.tenant_id, &id.as_str().into(), now())?;
         rendered(conn, c)
     })
     .await?;

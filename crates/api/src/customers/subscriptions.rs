@@ -156,7 +156,10 @@ pub async fn create(
     let tenant = m.tenant_id.clone();
     idempotency::run(&state, &tenant, &req, &body.raw, || async {
         let body = parse(&body.value)?;
-        let (t, i) = (tenant.clone(), id.clone());
+        let (t, i) = (
+            tenant.clone(),
+            catalyst_domain::CustomerId::from(id.as_str()),
+        );
         let created = db::read(&state.store, move |conn| {
             let at = now();
             let today = at.date();

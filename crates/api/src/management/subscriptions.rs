@@ -3,6 +3,7 @@
 //! the billing run's side of them are in [`catalyst_store::subscriptions`].
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_domain::CustomerId;
 use catalyst_domain::SubscriptionStatus;
 use catalyst_domain::TenantId;
 use catalyst_domain::dunning::DunningLadder;
@@ -111,7 +112,7 @@ fn query(req: &HttpRequest) -> Result<SubscriptionQuery, ApiError> {
             "customer_id" => {
                 let id = uuid::Uuid::parse_str(&value)
                     .map_err(|_| ApiError::field("customer_id", "Must be a valid UUID."))?;
-                q.customer_id = Some(id.to_string());
+                q.customer_id = Some(CustomerId::from_uuid(id));
             }
             _ => {}
         }

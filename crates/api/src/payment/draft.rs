@@ -33,7 +33,7 @@ pub fn draft(
     let initial_minor = session.pricing()?.initial_amount().minor();
     let debits = mode.debits() && initial_minor > 0;
     let customer = (mode.saves_customer() && session.customer_id.is_none()).then(|| Customer {
-        id: catalyst_domain::CustomerId::new().to_string(),
+        id: catalyst_domain::CustomerId::new(),
         tenant_id: session.tenant_id.clone(),
         lead_id: lead.id.clone(),
         external_customer_id: session.external_customer_id.clone(),
