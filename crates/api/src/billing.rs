@@ -73,7 +73,7 @@ pub struct RunItem {
 impl RunItem {
     fn of(s: &Subscription, action: &'static str, period: NaiveDate) -> Result<Self, StoreError> {
         Ok(RunItem {
-            subscription_id: s.id.clone(),
+            subscription_id: s.id.to_string(),
             action,
             amount: money(s.amount_minor, &s.currency)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
@@ -139,7 +139,7 @@ impl Scan {
         self.done = i64::try_from(batch.len()).unwrap_or(i64::MAX) < BATCH;
         let fresh: Vec<Subscription> = batch
             .into_iter()
-            .filter(|s| self.seen.insert(s.id.clone()))
+            .filter(|s| self.seen.insert(s.id.to_string()))
             .collect();
         if fresh.is_empty() {
             self.done = true;

@@ -522,7 +522,7 @@ fn chargeback_record(c: &ChargebackLine) -> Result<Record, ApiError> {
 fn subscription_record(line: &SubscriptionLine) -> Result<Record, ApiError> {
     let s = &line.subscription;
     Ok(vec![
-        ("id", Some(s.id.clone())),
+        ("id", Some(s.id.to_string())),
         ("status", Some(s.status.as_str().to_owned())),
         ("billing_frequency", Some(s.billing_frequency.clone())),
         ("amount", Some(money(s.amount_minor, &s.currency)?)),

@@ -219,7 +219,7 @@ api_test! {
         assert_eq!((after.status.as_str(), after.dunning_attempts), ("ACTIVE", 0));
 
         let [renewed] = payloads(&ctx, "subscription.renewed").try_into().unwrap();
-        assert_eq!(renewed["subscription_id"], s.id);
+        assert_eq!(renewed["subscription_id"], s.id.as_str());
         assert_eq!(renewed["transaction_id"], t.id);
         assert_eq!(renewed["billing_period"], due.to_string());
         assert_eq!(renewed["next_billing_date"], next.to_string());

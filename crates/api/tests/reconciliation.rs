@@ -1307,7 +1307,7 @@ fn bulk_rows(store: &Store, env: &Value, tenants: &[&catalyst_domain::TenantId],
         let mut cb = NewChargeback::of(&t, "chargeback", "MD06", at.date());
         cb.tenant_id.clone_from(&tenant);
         let mut sb = sub.clone();
-        sb.id = uuid::Uuid::now_v7().to_string();
+        sb.id = catalyst_domain::SubscriptionId::new();
         sb.session_id = Some(s.id.clone());
         sb.order_id.clone_from(&o.id);
         sb.tenant_id.clone_from(&tenant);

@@ -90,7 +90,7 @@ fn subscription(state: &AppState, env: &Value) -> Subscription {
     });
     state
         .store
-        .read(|c| Subscription::find(c, &tenant.unwrap(), id))
+        .read(|c| Subscription::find(c, &tenant.unwrap(), &id.into()))
         .unwrap()
 }
 

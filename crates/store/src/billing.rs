@@ -12,6 +12,7 @@
 //! applied and the date it was due (`collect_on`). In production both are the same day; a run
 //! for a future date (`catalyst billing run --date`) schedules from that date.
 
+use catalyst_domain::SubscriptionId;
 use catalyst_domain::transaction::TransactionStatus;
 use chrono::{Days, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -205,7 +206,7 @@ pub enum Claim {
 /// [`Claim::Skipped`], never an error.
 pub fn claim_renewal(
     conn: &mut DbConnection,
-    subscription_id: &str,
+    subscription_id: &SubscriptionId,
     today: NaiveDate,
     now: NaiveDateTime,
 ) -> StoreResult<Claim> {
@@ -385,7 +386,7 @@ pub(crate) fn apply_renewal(
 /// True when it was sent.
 pub fn send_notice(
     conn: &mut DbConnection,
-    subscription_id: &str,
+    subscription_id: &SubscriptionId,
     today: NaiveDate,
     now: NaiveDateTime,
 ) -> StoreResult<bool> {
@@ -454,7 +455,7 @@ fn lock(conn: &mut DbConnection, id: &str, skip_locked: bool) -> StoreResult<Opt
 /// Whether a renewal of the subscription is pending.
 /// One probe of the partial index `transactions_subscription_pending`: the status is a literal
 /// so that a generic plan of the prepared statement can use it.
-fn in_flight(conn: &mut DbConnection, subscription_id: &str) -> StoreResult<bool> {
+fn in_flight(conn: &mut DbConnection, subscription_id: &SubscriptionId) -> StoreResult<bool> {
     let n: i64 = on_backend!(conn, |c| transactions::table
         .filter(transactions::subscription_id.eq(subscription_id))
         .filter(prepared::queue_condition("transactions.status = 'pending'"))

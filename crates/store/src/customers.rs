@@ -4,6 +4,7 @@
 
 use catalyst_domain::CustomerId;
 use catalyst_domain::GatewayId;
+use catalyst_domain::SubscriptionId;
 use catalyst_domain::TenantId;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -422,7 +423,7 @@ pub fn subscribe(
             &mut new_order_number,
         )?;
         let subscription = Subscription {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: SubscriptionId::new(),
             tenant_id: tenant.to_owned(),
             session_id: None,
             order_id: order.id.clone(),

@@ -4,6 +4,7 @@
 
 use catalyst_domain::CustomerId;
 use catalyst_domain::GatewayId;
+use catalyst_domain::SubscriptionId;
 use catalyst_domain::TenantId;
 use catalyst_domain::transaction::{SequenceType, TransactionKind, TransactionStatus};
 use chrono::{NaiveDate, NaiveDateTime};
@@ -114,7 +115,7 @@ pub struct Transaction {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     /// The subscription a renewal (`sdd_rebill`) collects for.
-    pub subscription_id: Option<String>,
+    pub subscription_id: Option<SubscriptionId>,
     /// The billing date of the period a renewal collects (with `billing_attempt`, unique per
     /// subscription: one collection per period and attempt).
     pub billing_period: Option<NaiveDate>,
@@ -131,7 +132,7 @@ crate::scoped::tenant_scoped!(Transaction, transactions);
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = subscriptions, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Subscription {
-    pub id: String,
+    pub id: SubscriptionId,
     pub tenant_id: TenantId,
     /// The session that started it; `None` when started on a saved customer.
     pub session_id: Option<String>,
@@ -174,7 +175,7 @@ pub struct Subscription {
     /// When it was cancelled or otherwise ended.
     pub ended_at: Option<NaiveDateTime>,
 }
-crate::scoped::tenant_scoped!(Subscription, subscriptions);
+crate::scoped::tenant_scoped!(Subscription, subscriptions, SubscriptionId);
 
 impl PaymentSession {
     /// The session's validated pricing (amount, billing type, frequency, trial).

@@ -391,7 +391,7 @@ impl Keyed<NaiveDateTime> for SubscriptionLine {
     fn position(&self) -> Position<NaiveDateTime> {
         Position {
             key: self.subscription.created_at,
-            id: self.subscription.id.clone(),
+            id: self.subscription.id.to_string(),
         }
     }
 }

@@ -542,7 +542,7 @@ fn complete(
         };
         let plan = crate::billing::Plan::of_session(conn, session)?;
         let subscription = Subscription {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: catalyst_domain::SubscriptionId::new(),
             tenant_id: session.tenant_id.clone(),
             session_id: Some(session.id.clone()),
             order_id: order.id.clone(),

@@ -15,6 +15,7 @@
 //!   the next one to collect is `periods_billed`.
 
 use catalyst_domain::CustomerId;
+use catalyst_domain::SubscriptionId;
 use catalyst_domain::SubscriptionStatus;
 use catalyst_domain::TenantId;
 use catalyst_domain::billing::BillingFrequency;
@@ -149,7 +150,7 @@ pub fn page(
 pub fn find(
     conn: &mut DbConnection,
     tenant: &TenantId,
-    id: &str,
+    id: &SubscriptionId,
 ) -> StoreResult<SubscriptionDetail> {
     Ok(detail_query!(tenant)
         .filter(subscriptions::id.eq(id))
@@ -215,7 +216,7 @@ pub struct Update {
 pub fn cancel(
     conn: &mut DbConnection,
     tenant: &TenantId,
-    id: &str,
+    id: &SubscriptionId,
     at_period_end: bool,
     now: NaiveDateTime,
 ) -> Result<Subscription, ChangeError> {
@@ -245,7 +246,7 @@ pub fn cancel(
 pub fn pause(
     conn: &mut DbConnection,
     tenant: &TenantId,
-    id: &str,
+    id: &SubscriptionId,
     now: NaiveDateTime,
 ) -> Result<Subscription, ChangeError> {
     change(conn, tenant, id, now, |s, status| {
@@ -264,7 +265,7 @@ pub fn pause(
 pub fn resume(
     conn: &mut DbConnection,
     tenant: &TenantId,
-    id: &str,
+    id: &SubscriptionId,
     now: NaiveDateTime,
 ) -> Result<Subscription, ChangeError> {
     change(conn, tenant, id, now, |s, status| {
@@ -288,7 +289,7 @@ pub fn resume(
 pub fn update(
     conn: &mut DbConnection,
     tenant: &TenantId,
-    id: &str,
+    id: &SubscriptionId,
     update: &Update,
     now: NaiveDateTime,
 ) -> Result<Subscription, ChangeError> {
@@ -333,7 +334,7 @@ fn schedule(s: &mut Subscription, date: NaiveDate, today: NaiveDate) {
 
 fn refused(s: &Subscription, why: &'static str) -> ChangeError {
     ChangeError::NotModifiable {
-        id: s.id.clone(),
+        id: s.id.to_string(),
         status: s.status.as_str().to_owned(),
         why,
     }
@@ -362,7 +363,7 @@ fn frequency(s: &Subscription) -> StoreResult<BillingFrequency> {
 fn change(
     conn: &mut DbConnection,
     tenant: &TenantId,
-    id: &str,
+    id: &SubscriptionId,
     now: NaiveDateTime,
     edit: impl FnOnce(&mut Subscription, SubscriptionStatus) -> Result<(), ChangeError>,
 ) -> Result<Subscription, ChangeError> {
@@ -383,7 +384,11 @@ fn change(
     })
 }
 
-fn lock(conn: &mut DbConnection, tenant: &TenantId, id: &str) -> StoreResult<Subscription> {
+fn lock(
+    conn: &mut DbConnection,
+    tenant: &TenantId,
+    id: &SubscriptionId,
+) -> StoreResult<Subscription> {
     let query = subscriptions::table.filter(subscriptions::id.eq(id));
     let row: Subscription = on_backend!(
         conn,

@@ -3,12 +3,12 @@
 //! the billing run's side of them are in [`catalyst_store::subscriptions`].
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use catalyst_domain::CustomerId;
 use catalyst_domain::SubscriptionStatus;
 use catalyst_domain::TenantId;
 use catalyst_domain::dunning::DunningLadder;
 use catalyst_domain::money::{Currency, MoneyError, parse_amount_json};
 use catalyst_domain::validation::messages;
+use catalyst_domain::{CustomerId, SubscriptionId};
 use catalyst_store::subscriptions::{self, SubscriptionDetail, SubscriptionQuery, Update};
 use catalyst_store::{DbConnection, Transaction, now};
 use chrono::NaiveDate;
@@ -32,7 +32,11 @@ struct SubscriptionView {
 
 impl SubscriptionView {
     /// The tenant's subscription `id` with its collections.
-    fn find(conn: &mut DbConnection, tenant: &TenantId, id: &str) -> Result<Self, ApiError> {
+    fn find(
+        conn: &mut DbConnection,
+        tenant: &TenantId,
+        id: &SubscriptionId,
+    ) -> Result<Self, ApiError> {
         let detail = subscriptions::find(conn, tenant, id)?;
         let collections = subscriptions::collections(conn, &detail.subscription)?;
         Ok(SubscriptionView {
@@ -150,7 +154,7 @@ pub async fn retrieve(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     listing::retrieve_with(&state, move |c| {
-        SubscriptionView::find(c, &m.tenant_id, &id)
+        SubscriptionView::find(c, &m.tenant_id, &id.as_str().into())
     })
     .await
 }
@@ -159,11 +163,13 @@ pub async fn retrieve(
 async fn changed<F>(
     state: &AppState,
     tenant: TenantId,
-    id: String,
+    id: SubscriptionId,
     change: F,
 ) -> Result<HttpResponse, ApiError>
 where
-    F: FnOnce(&mut DbConnection, &TenantId, &str) -> Result<(), ApiError> + Send + 'static,
+    F: FnOnce(&mut DbConnection, &TenantId, &SubscriptionId) -> Result<(), ApiError>
+        + Send
+        + 'static,
 {
     let view = read(state, move |c| {
         change(c, &tenant, &id)?;
@@ -190,7 +196,7 @@ pub async fn cancel(
     changed(
         &state,
         m.tenant_id,
-        id.into_inner(),
+        id.into_inner().into(),
         move |c, tenant, id| {
             subscriptions::cancel(c, tenant, id, at_period_end, now())?;
             Ok(())
@@ -208,10 +214,15 @@ pub async fn pause(
     Operator(m): Operator,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    changed(&state, m.tenant_id, id.into_inner(), |c, tenant, id| {
-        subscriptions::pause(c, tenant, id, now())?;
-        Ok(())
-    })
+    changed(
+        &state,
+        m.tenant_id,
+        id.into_inner().into(),
+        |c, tenant, id| {
+            subscriptions::pause(c, tenant, id, now())?;
+            Ok(())
+        },
+    )
     .await
 }
 
@@ -225,10 +236,15 @@ pub async fn resume(
     Operator(m): Operator,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    changed(&state, m.tenant_id, id.into_inner(), |c, tenant, id| {
-        subscriptions::resume(c, tenant, id, now())?;
-        Ok(())
-    })
+    changed(
+        &state,
+        m.tenant_id,
+        id.into_inner().into(),
+        |c, tenant, id| {
+            subscriptions::resume(c, tenant, id, now())?;
+            Ok(())
+        },
+    )
     .await
 }
 
@@ -270,7 +286,7 @@ pub async fn update(
     changed(
         &state,
         m.tenant_id,
-        id.into_inner(),
+        id.into_inner().into(),
         move |c, tenant, id| {
             let current = subscriptions::find(c, tenant, id)?.subscription;
             let currency = Currency::parse(&current.currency)
