@@ -1291,7 +1291,7 @@ fn bulk_rows(store: &Store, env: &Value, tenants: &[&catalyst_domain::TenantId],
         o.order_number = format!("ORD-{:08X}", i + 1);
         o.tenant_id.clone_from(&tenant);
         let mut m = mandate.clone();
-        m.id = uuid::Uuid::now_v7().to_string();
+        m.id = catalyst_domain::MandateId::new();
         m.reference = format!("MAND-{}", o.order_number);
         m.tenant_id.clone_from(&tenant);
         let mut t = clone_transaction(&txn, None, at);

@@ -207,7 +207,7 @@ fn cut_once(
         let set: std::collections::BTreeSet<String> = ids.into_iter().collect();
         set.into_iter().collect()
     };
-    let mandate_ids = distinct(pending.iter().map(|t| t.mandate_id.clone()).collect());
+    let mandate_ids = distinct(pending.iter().map(|t| t.mandate_id.to_string()).collect());
     let mandates: Vec<Mandate> = on_backend!(conn, |c| mandates::table
         .filter(mandates::id.eq_any(&mandate_ids))
         .select(Mandate::as_select())
@@ -239,12 +239,13 @@ fn cut_once(
             .session_id
             .as_ref()
             .and_then(|id| sessions.iter().find(|s| &s.id == id));
-        let earlier = sent.contains(&mandate.id) || !first_in_file.insert(mandate.id.clone());
+        let earlier =
+            sent.contains(mandate.id.as_str()) || !first_in_file.insert(mandate.id.clone());
         let order = orders.iter().find(|o| o.id == t.order_id);
         let mut c = collection(cipher, t, mandate, session, order, earlier, date)?;
         if c.sequence == SequenceType::Rcur {
             c.amendment = filed_under
-                .get(&mandate.id)
+                .get(mandate.id.as_str())
                 .and_then(|old| catalyst_sepa::CreditorId::parse(old).ok())
                 .filter(|old| !old.is_same_creditor(&req.creditor.creditor_id))
                 .map(|old| pain008::Amendment {

@@ -137,7 +137,7 @@ pub fn details_of_all(
             .select(Mandate::as_select())
             .load::<Mandate>(c))?
         .into_iter()
-        .map(|m| (m.id.clone(), m))
+        .map(|m| (m.id.to_string(), m))
         .collect()
     };
     customers
@@ -156,7 +156,7 @@ pub fn details_of_all(
             let mandate = match &customer.mandate_id {
                 Some(id) => Some(
                     mandate_rows
-                        .get(id)
+                        .get(id.as_str())
                         .filter(|m| m.tenant_id == customer.tenant_id)
                         .cloned()
                         .ok_or(StoreError::NotFound)?,

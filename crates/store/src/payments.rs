@@ -4,6 +4,7 @@
 
 use catalyst_domain::CustomerId;
 use catalyst_domain::GatewayId;
+use catalyst_domain::MandateId;
 use catalyst_domain::SubscriptionId;
 use catalyst_domain::TenantId;
 use catalyst_domain::transaction::{SequenceType, TransactionKind, TransactionStatus};
@@ -34,7 +35,7 @@ pub struct Customer {
     /// The gateway the customer's mandate was signed for: charges go through it.
     pub gateway_id: Option<GatewayId>,
     /// The mandate charges are collected under (the latest one signed).
-    pub mandate_id: Option<String>,
+    pub mandate_id: Option<MandateId>,
     /// `ACTIVE`, or `DELETED` (mandate revoked; charges refused).
     pub status: CustomerStatus,
     pub deleted_at: Option<NaiveDateTime>,
@@ -45,7 +46,7 @@ crate::scoped::tenant_scoped!(Customer, customers, CustomerId);
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = mandates, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Mandate {
-    pub id: String,
+    pub id: MandateId,
     pub tenant_id: TenantId,
     pub lead_id: String,
     pub customer_id: Option<CustomerId>,
@@ -76,7 +77,7 @@ pub struct Mandate {
     /// The locale `mandate_text` was shown in.
     pub mandate_locale: Option<String>,
 }
-crate::scoped::tenant_scoped!(Mandate, mandates);
+crate::scoped::tenant_scoped!(Mandate, mandates, MandateId);
 
 /// Sealing context of mandate IBANs.
 pub const IBAN_CONTEXT: &str = "mandate.iban";
@@ -94,7 +95,7 @@ pub struct Transaction {
     pub session_id: Option<String>,
     pub order_id: String,
     pub gateway_id: GatewayId,
-    pub mandate_id: String,
+    pub mandate_id: MandateId,
     /// `TXN-YYYYMMDD-` + 8 hex; the gateway's idempotency key.
     pub merchant_transaction_id: String,
     pub tenant_reference_id: Option<String>,
@@ -139,7 +140,7 @@ pub struct Subscription {
     pub order_id: String,
     pub lead_id: String,
     pub gateway_id: GatewayId,
-    pub mandate_id: String,
+    pub mandate_id: MandateId,
     pub customer_id: Option<CustomerId>,
     pub status: SubscriptionStatus,
     pub billing_frequency: String,

@@ -37,7 +37,7 @@ fn pending_session(store: &Store) -> (String, String) {
 fn draft(s: &PaymentSession, o: &Order, l: &Lead) -> Result<PaymentDraft, StoreError> {
     let at = now();
     let mandate = Mandate {
-        id: id(),
+        id: id().into(),
         tenant_id: s.tenant_id.clone(),
         lead_id: l.id.clone(),
         customer_id: None,

@@ -422,7 +422,7 @@ pub fn create_and_claim(
 fn payment_draft(session: &PaymentSession, order: &Order, lead: &Lead) -> PaymentDraft {
     let at = now();
     let mandate = Mandate {
-        id: uuid::Uuid::now_v7().to_string(),
+        id: catalyst_domain::MandateId::new(),
         tenant_id: session.tenant_id.clone(),
         lead_id: lead.id.clone(),
         customer_id: None,

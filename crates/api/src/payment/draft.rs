@@ -51,7 +51,7 @@ pub fn draft(
             .clone()
             .filter(|_| mode.saves_customer())
     });
-    let mandate_id = uuid::Uuid::now_v7().to_string();
+    let mandate_id = catalyst_domain::MandateId::new();
     let customer = customer.map(|c| Customer {
         mandate_id: Some(mandate_id.clone()),
         ..c

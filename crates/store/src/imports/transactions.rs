@@ -204,7 +204,7 @@ fn write(
         }
         None => {
             let m = Mandate {
-                id: uuid::Uuid::now_v7().to_string(),
+                id: catalyst_domain::MandateId::new(),
                 tenant_id: target.tenant_id.to_owned(),
                 lead_id: order.lead_id.clone(),
                 customer_id: None,
