@@ -480,7 +480,7 @@ fn transaction_record(line: &TransactionLine) -> Result<Record, ApiError> {
         ("created_at", Some(timestamp(t.created_at))),
         ("updated_at", Some(timestamp(t.updated_at))),
         ("session_token", line.session_token.clone()),
-        ("order_id", Some(t.order_id.clone())),
+        ("order_id", Some(t.order_id.to_string())),
         ("order_number", Some(line.order_number.clone())),
         ("payment_gateway_id", Some(t.gateway_id.to_string())),
         ("iban", Some(masked_iban(&line.mandate))),

@@ -210,7 +210,7 @@ fn create_in_store(
         at,
     );
     let order = Order {
-        id: catalyst_domain::OrderId::new().to_string(),
+        id: catalyst_domain::OrderId::new(),
         tenant_id: tenant.to_owned(),
         session_id: Some(session.id.clone()),
         lead_id: String::new(),

@@ -83,7 +83,10 @@ fn transaction(ctx: &Ctx, tenant: &catalyst_domain::TenantId, id: &str) -> Trans
 }
 
 fn order(ctx: &Ctx, tenant: &catalyst_domain::TenantId, id: &str) -> Order {
-    ctx.db.store.read(|c| Order::find(c, tenant, id)).unwrap()
+    ctx.db
+        .store
+        .read(|c| Order::find(c, tenant, &id.into()))
+        .unwrap()
 }
 
 /// Pays a new session of `body` with `iban`; returns the envelope.

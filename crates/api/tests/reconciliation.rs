@@ -1286,7 +1286,7 @@ fn bulk_rows(store: &Store, env: &Value, tenants: &[&catalyst_domain::TenantId],
         s.token = format!("ps_{}", uuid::Uuid::now_v7().simple());
         s.tenant_id.clone_from(&tenant);
         let mut o = order.clone();
-        o.id = uuid::Uuid::now_v7().to_string();
+        o.id = catalyst_domain::OrderId::new();
         o.session_id = Some(s.id.clone());
         o.order_number = format!("ORD-{:08X}", i + 1);
         o.tenant_id.clone_from(&tenant);

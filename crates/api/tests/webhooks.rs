@@ -275,7 +275,7 @@ api_test! {
 
         let (_, _, s) = send(&app, get(&format!("{SESSIONS}{}/", cb["session_token"].as_str().unwrap()))).await;
         assert_eq!(s["status"], "COMPLETED", "the session stays completed; its order is charged back");
-        let order = ctx.db.store.read(|c| catalyst_store::Order::find(c, &demo.tenant_id, cb["order"]["id"].as_str().unwrap())).unwrap();
+        let order = ctx.db.store.read(|c| catalyst_store::Order::find(c, &demo.tenant_id, &cb["order"]["id"].as_str().unwrap().into())).unwrap();
         assert_eq!(order.status, OrderStatus::Chargedback);
 
         let today = chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string();

@@ -214,7 +214,7 @@ fn cut_once(
         .load(c))?;
     let sent = mandates_sent_before(conn, &mandate_ids)?;
     let filed_under = creditors_filed_under(conn, &mandate_ids)?;
-    let order_ids = distinct(pending.iter().map(|t| t.order_id.clone()).collect());
+    let order_ids = distinct(pending.iter().map(|t| t.order_id.to_string()).collect());
     let orders: Vec<Order> = on_backend!(conn, |c| orders::table
         .filter(orders::id.eq_any(&order_ids))
         .select(Order::as_select())

@@ -3,6 +3,7 @@
 //! is asked; then the gateway's answer, applied in another ([`apply_charge`]): the order
 //! `COMPLETED` on approval, `FAILED` on a decline.
 
+use catalyst_domain::OrderId;
 use catalyst_domain::TenantId;
 use catalyst_domain::transaction::TransactionStatus;
 use chrono::NaiveDateTime;
@@ -117,7 +118,7 @@ impl Transaction {
 }
 
 /// The metadata of a charge's order, if any.
-pub fn metadata_of(conn: &mut DbConnection, order_id: &str) -> StoreResult<Option<Value>> {
+pub fn metadata_of(conn: &mut DbConnection, order_id: &OrderId) -> StoreResult<Option<Value>> {
     let text: Option<String> = on_backend!(conn, |c| orders::table
         .find(order_id)
         .select(orders::metadata)

@@ -356,7 +356,7 @@ pub(crate) fn insert_order(
     new_order_number: &mut impl FnMut() -> String,
 ) -> StoreResult<Order> {
     let mut order = Order {
-        id: catalyst_domain::OrderId::new().to_string(),
+        id: catalyst_domain::OrderId::new(),
         tenant_id: rows.customer.tenant_id.clone(),
         session_id: None,
         lead_id: rows.customer.lead_id.clone(),

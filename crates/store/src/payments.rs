@@ -5,6 +5,7 @@
 use catalyst_domain::CustomerId;
 use catalyst_domain::GatewayId;
 use catalyst_domain::MandateId;
+use catalyst_domain::OrderId;
 use catalyst_domain::SubscriptionId;
 use catalyst_domain::TenantId;
 use catalyst_domain::transaction::{SequenceType, TransactionKind, TransactionStatus};
@@ -93,7 +94,7 @@ pub struct Transaction {
     /// The session paid, for a session's debit; `None` for charges, renewals of sessionless
     /// subscriptions and their refunds.
     pub session_id: Option<String>,
-    pub order_id: String,
+    pub order_id: OrderId,
     pub gateway_id: GatewayId,
     pub mandate_id: MandateId,
     /// `TXN-YYYYMMDD-` + 8 hex; the gateway's idempotency key.
@@ -137,7 +138,7 @@ pub struct Subscription {
     pub tenant_id: TenantId,
     /// The session that started it; `None` when started on a saved customer.
     pub session_id: Option<String>,
-    pub order_id: String,
+    pub order_id: OrderId,
     pub lead_id: String,
     pub gateway_id: GatewayId,
     pub mandate_id: MandateId,

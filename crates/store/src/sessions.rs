@@ -3,6 +3,7 @@
 
 use catalyst_domain::CustomerId;
 use catalyst_domain::GatewayId;
+use catalyst_domain::OrderId;
 use catalyst_domain::TenantId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -179,7 +180,7 @@ impl PaymentSession {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = orders, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Order {
-    pub id: String,
+    pub id: OrderId,
     pub tenant_id: TenantId,
     /// The session this order pays; `None` for a customer charge.
     pub session_id: Option<String>,
@@ -196,7 +197,7 @@ pub struct Order {
     /// Where the order's events go (the session's profile, for a session's order).
     pub webhook_profile_id: Option<String>,
 }
-crate::scoped::tenant_scoped!(Order, orders);
+crate::scoped::tenant_scoped!(Order, orders, OrderId);
 
 impl Order {
     /// The order of a session.

@@ -271,7 +271,7 @@ pub fn new_session(
 /// The order of `session`, `PENDING_PAYMENT_SUBMISSION`.
 pub fn new_order(session: &PaymentSession, order_number: String, at: NaiveDateTime) -> Order {
     Order {
-        id: OrderId::new().to_string(),
+        id: OrderId::new(),
         tenant_id: session.tenant_id.clone(),
         session_id: Some(session.id.clone()),
         lead_id: session.lead_id.clone(),

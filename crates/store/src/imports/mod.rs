@@ -99,7 +99,7 @@ pub fn import_order(
         .select(Lead::as_select())
         .first(c))?;
     let mut order = Order {
-        id: catalyst_domain::OrderId::new().to_string(),
+        id: catalyst_domain::OrderId::new(),
         tenant_id: target.tenant_id.to_owned(),
         session_id: None,
         lead_id: lead.id.clone(),

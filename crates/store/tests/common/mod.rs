@@ -104,7 +104,7 @@ pub fn session(tenant: &TenantId, gateway: &str, expires_in: Duration) -> Paymen
 
 pub fn order(tenant: &TenantId, number: &str) -> Order {
     Order {
-        id: id(),
+        id: id().into(),
         tenant_id: tenant.into(),
         session_id: None,
         lead_id: String::new(),
