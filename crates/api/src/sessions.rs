@@ -268,7 +268,7 @@ fn session_row(
         .default_locale
         .unwrap_or_else(|| Locale::for_country(&request.lead.country));
     PaymentSession {
-        id: catalyst_domain::SessionId::new().to_string(),
+        id: catalyst_domain::SessionId::new(),
         tenant_id: tenant.to_owned(),
         token: SessionToken::generate().as_str().to_owned(),
         status: SessionStatus::Pending,

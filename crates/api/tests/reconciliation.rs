@@ -1282,7 +1282,7 @@ fn bulk_rows(store: &Store, env: &Value, tenants: &[&catalyst_domain::TenantId],
         let tenant = tenants[i as usize % tenants.len()].clone();
         let at = noon(plus(today(), -i64::from(i % 40))) + chrono::Duration::seconds(i64::from(i));
         let mut s = session.clone();
-        s.id = uuid::Uuid::now_v7().to_string();
+        s.id = catalyst_domain::SessionId::new();
         s.token = format!("ps_{}", uuid::Uuid::now_v7().simple());
         s.tenant_id.clone_from(&tenant);
         let mut o = order.clone();

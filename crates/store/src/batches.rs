@@ -221,7 +221,7 @@ fn cut_once(
         .load(c))?;
     let session_ids: Vec<String> = pending
         .iter()
-        .filter_map(|t| t.session_id.clone())
+        .filter_map(|t| t.session_id.as_ref().map(ToString::to_string))
         .collect();
     let sessions: Vec<PaymentSession> = on_backend!(conn, |c| payment_sessions::table
         .filter(payment_sessions::id.eq_any(&session_ids))

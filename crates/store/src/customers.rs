@@ -126,7 +126,7 @@ pub fn details_of_all(
             .select(SessionPayer::as_select())
             .load::<SessionPayer>(c))?
         .into_iter()
-        .map(|p| (p.session_id.clone(), p))
+        .map(|p| (p.session_id.to_string(), p))
         .collect()
     };
     let mandate_rows: HashMap<String, Mandate> = if mandate_ids.is_empty() {
@@ -150,7 +150,10 @@ pub fn details_of_all(
                 .cloned()
                 .ok_or(StoreError::NotFound)?;
             let payer = match &customer.session_id {
-                Some(id) => payers.get(id).ok_or(StoreError::NotFound)?.present(lead),
+                Some(id) => payers
+                    .get(id.as_str())
+                    .ok_or(StoreError::NotFound)?
+                    .present(lead),
                 None => lead,
             };
             let mandate = match &customer.mandate_id {

@@ -6,6 +6,7 @@ use catalyst_domain::CustomerId;
 use catalyst_domain::GatewayId;
 use catalyst_domain::MandateId;
 use catalyst_domain::OrderId;
+use catalyst_domain::SessionId;
 use catalyst_domain::SubscriptionId;
 use catalyst_domain::TenantId;
 use catalyst_domain::transaction::{SequenceType, TransactionKind, TransactionStatus};
@@ -32,7 +33,7 @@ pub struct Customer {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     /// The session that saved the customer, if one did.
-    pub session_id: Option<String>,
+    pub session_id: Option<SessionId>,
     /// The gateway the customer's mandate was signed for: charges go through it.
     pub gateway_id: Option<GatewayId>,
     /// The mandate charges are collected under (the latest one signed).
@@ -93,7 +94,7 @@ pub struct Transaction {
     pub tenant_id: TenantId,
     /// The session paid, for a session's debit; `None` for charges, renewals of sessionless
     /// subscriptions and their refunds.
-    pub session_id: Option<String>,
+    pub session_id: Option<SessionId>,
     pub order_id: OrderId,
     pub gateway_id: GatewayId,
     pub mandate_id: MandateId,
@@ -137,7 +138,7 @@ pub struct Subscription {
     pub id: SubscriptionId,
     pub tenant_id: TenantId,
     /// The session that started it; `None` when started on a saved customer.
-    pub session_id: Option<String>,
+    pub session_id: Option<SessionId>,
     pub order_id: OrderId,
     pub lead_id: String,
     pub gateway_id: GatewayId,
@@ -249,7 +250,10 @@ impl Transaction {
 
 impl Subscription {
     /// The subscription a session started, if any.
-    pub fn of_session(conn: &mut DbConnection, session_id: &str) -> StoreResult<Option<Self>> {
+    pub fn of_session(
+        conn: &mut DbConnection,
+        session_id: &SessionId,
+    ) -> StoreResult<Option<Self>> {
         Ok(on_backend!(conn, |c| subscriptions::table
             .filter(subscriptions::session_id.eq(session_id))
             .select(Self::as_select())

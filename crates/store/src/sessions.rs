@@ -4,6 +4,7 @@
 use catalyst_domain::CustomerId;
 use catalyst_domain::GatewayId;
 use catalyst_domain::OrderId;
+use catalyst_domain::SessionId;
 use catalyst_domain::TenantId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -62,7 +63,7 @@ impl Lead {
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = session_payers, treat_none_as_default_value = false)]
 pub struct SessionPayer {
-    pub session_id: String,
+    pub session_id: SessionId,
     pub email: String,
     pub first_name: String,
     pub last_name: String,
@@ -75,7 +76,7 @@ pub struct SessionPayer {
 
 impl SessionPayer {
     /// The payer of session `session_id` as `sent`, the lead of its creation request.
-    pub fn sent(session_id: &str, sent: &Lead) -> Self {
+    pub fn sent(session_id: &SessionId, sent: &Lead) -> Self {
         Self {
             session_id: session_id.to_owned(),
             email: sent.email.clone(),
@@ -90,7 +91,7 @@ impl SessionPayer {
     }
 
     /// The payer of a session.
-    pub fn of_session(conn: &mut DbConnection, session_id: &str) -> StoreResult<Self> {
+    pub fn of_session(conn: &mut DbConnection, session_id: &SessionId) -> StoreResult<Self> {
         on_backend!(conn, |c| session_payers::table
             .find(session_id)
             .select(Self::as_select())
@@ -125,7 +126,7 @@ pub fn lead_of_session(conn: &mut DbConnection, session: &PaymentSession) -> Sto
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = payment_sessions, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct PaymentSession {
-    pub id: String,
+    pub id: SessionId,
     pub tenant_id: TenantId,
     pub token: String,
     pub status: SessionStatus,
@@ -163,7 +164,7 @@ pub struct PaymentSession {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
-crate::scoped::tenant_scoped!(PaymentSession, payment_sessions);
+crate::scoped::tenant_scoped!(PaymentSession, payment_sessions, SessionId);
 
 impl PaymentSession {
     /// Loads a session by its token (any tenant: the token is the credential).
@@ -183,7 +184,7 @@ pub struct Order {
     pub id: OrderId,
     pub tenant_id: TenantId,
     /// The session this order pays; `None` for a customer charge.
-    pub session_id: Option<String>,
+    pub session_id: Option<SessionId>,
     pub lead_id: String,
     /// `ORD-` + 8 upper-case hex.
     pub order_number: String,
@@ -201,7 +202,7 @@ crate::scoped::tenant_scoped!(Order, orders, OrderId);
 
 impl Order {
     /// The order of a session.
-    pub fn find_by_session(conn: &mut DbConnection, session_id: &str) -> StoreResult<Self> {
+    pub fn find_by_session(conn: &mut DbConnection, session_id: &SessionId) -> StoreResult<Self> {
         on_backend!(conn, |c| orders::table
             .filter(orders::session_id.eq(session_id))
             .select(Self::as_select())

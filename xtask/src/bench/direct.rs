@@ -230,7 +230,7 @@ pub fn new_session(
     at: NaiveDateTime,
 ) -> PaymentSession {
     PaymentSession {
-        id: SessionId::new().to_string(),
+        id: SessionId::new(),
         tenant_id: campaign.tenant_id.clone(),
         token: SessionToken::generate().as_str().to_owned(),
         status: SessionStatus::Pending,

@@ -67,7 +67,7 @@ pub fn lead(tenant: &TenantId, email: &str) -> Lead {
 
 pub fn session(tenant: &TenantId, gateway: &str, expires_in: Duration) -> PaymentSession {
     PaymentSession {
-        id: id(),
+        id: id().into(),
         tenant_id: tenant.into(),
         token: format!("ps_{}", uuid::Uuid::new_v4().simple()),
         status: SessionStatus::Pending,
