@@ -239,7 +239,7 @@ async fn renew(
         Claim::Collect(claimed) => {
             report.collected += 1;
             let mut item = RunItem::of(&claimed.subscription, "collect", period)?;
-            item.transaction_id = Some(claimed.transaction.id.clone());
+            item.transaction_id = Some(claimed.transaction.id.to_string());
             let (outcome, error_code) = match collect(state, &claimed, now).await? {
                 Some(Settlement::Approved { .. }) => {
                     report.approved += 1;

@@ -465,7 +465,7 @@ fn day(d: NaiveDate) -> String {
 fn transaction_record(line: &TransactionLine) -> Result<Record, ApiError> {
     let t = &line.transaction;
     Ok(vec![
-        ("id", Some(t.id.clone())),
+        ("id", Some(t.id.to_string())),
         (
             "merchant_transaction_id",
             Some(t.merchant_transaction_id.clone()),
@@ -497,7 +497,7 @@ fn transaction_record(line: &TransactionLine) -> Result<Record, ApiError> {
 fn chargeback_record(c: &ChargebackLine) -> Result<Record, ApiError> {
     Ok(vec![
         ("id", Some(c.id.clone())),
-        ("transaction_id", Some(c.transaction_id.clone())),
+        ("transaction_id", Some(c.transaction_id.to_string())),
         (
             "merchant_transaction_id",
             Some(c.merchant_transaction_id.clone()),

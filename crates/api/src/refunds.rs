@@ -10,10 +10,10 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use catalyst_domain::TenantId;
 use catalyst_domain::money::{Currency, Money, check_amount_syntax, parse_amount_json};
 use catalyst_domain::transaction::TransactionStatus;
 use catalyst_domain::validation::{self, ValidationErrors};
+use catalyst_domain::{TenantId, TransactionId};
 use catalyst_gateway::{GatewayAdapter, GatewayError, GatewayOutcome, RefundRequest};
 use catalyst_store::events::refund_status;
 use catalyst_store::refunds::{self, ClaimedRefund, RefundDraft, RefundError};
@@ -256,7 +256,7 @@ async fn refund(
     body: RefundBody,
     remote_ip: String,
 ) -> Result<Value, ApiError> {
-    let (tenant_id, id) = (tenant.to_owned(), original_id.to_owned());
+    let (tenant_id, id) = (tenant.to_owned(), TransactionId::from(original_id));
     let (claimed, gateway) = db::read(&state.store, move |c| -> Result<_, ApiError> {
         let original = Transaction::find(c, &tenant_id, &id)?;
         let draft = RefundDraft {
@@ -316,7 +316,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let page = paging::page_request(&req)?;
     let (rows, order) = db::read(&state.store, move |c| {
-        refunds::refunds_of(c, &merchant.tenant_id, &id, &page)
+        refunds::refunds_of(c, &merchant.tenant_id, &id.as_str().into(), &page)
     })
     .await?;
     let items = rows

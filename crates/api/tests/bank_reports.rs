@@ -384,8 +384,8 @@ api_test! {
             .collect();
         rows.sort();
         let mut expected = vec![
-            (t1.id.clone(), "return".to_owned(), "AM04".to_owned(), "insufficient_funds".to_owned()),
-            (t2.id.clone(), "chargeback".to_owned(), "MD06".to_owned(), "mandate_rejected".to_owned()),
+            (t1.id.to_string(), "return".to_owned(), "AM04".to_owned(), "insufficient_funds".to_owned()),
+            (t2.id.to_string(), "chargeback".to_owned(), "MD06".to_owned(), "mandate_rejected".to_owned()),
         ];
         expected.sort();
         assert_eq!(rows, expected, "{listed}");

@@ -377,7 +377,7 @@ api_test! {
         let (_, _, gw) = send(&app, post(GATEWAYS, gateway(credentials())).auth(&tenant.secret_key)).await;
         let mut pending = Vec::new();
         for i in 0..12 {
-            pending.push(paid(&ctx, &app, &tenant.restricted_key, &gw, &format!("{i}.50"), "Ada Lovelace").await.id);
+            pending.push(paid(&ctx, &app, &tenant.restricted_key, &gw, &format!("{i}.50"), "Ada Lovelace").await.id.into_string());
         }
         let gateway_id = gw["id"].as_str().unwrap().to_owned();
         let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));

@@ -220,12 +220,12 @@ api_test! {
 
         let [renewed] = payloads(&ctx, "subscription.renewed").try_into().unwrap();
         assert_eq!(renewed["subscription_id"], s.id.as_str());
-        assert_eq!(renewed["transaction_id"], t.id);
+        assert_eq!(renewed["transaction_id"], t.id.as_str());
         assert_eq!(renewed["billing_period"], due.to_string());
         assert_eq!(renewed["next_billing_date"], next.to_string());
         assert_eq!((renewed["amount"].as_str(), renewed["status"].as_str(), renewed["subscription_status"].as_str()), (Some("9.99"), Some("approved"), Some("ACTIVE")));
         let created = payloads(&ctx, "transaction.created");
-        assert_eq!(created.last().unwrap()["transaction_id"], t.id);
+        assert_eq!(created.last().unwrap()["transaction_id"], t.id.as_str());
         assert_eq!(created.last().unwrap()["type"], "sdd_rebill");
 
         // The answer arriving again (a gateway notification) changes nothing.

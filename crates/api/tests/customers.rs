@@ -78,7 +78,7 @@ fn emitted(ctx: &Ctx, event_type: &str) -> Vec<(Option<String>, Value)> {
 fn transaction(ctx: &Ctx, tenant: &catalyst_domain::TenantId, id: &str) -> Transaction {
     ctx.db
         .store
-        .read(|c| Transaction::find(c, tenant, id))
+        .read(|c| Transaction::find(c, tenant, &id.into()))
         .unwrap()
 }
 

@@ -241,7 +241,7 @@ impl NewChargeback {
         Self {
             id,
             tenant_id: t.tenant_id.clone(),
-            transaction_id: t.id.clone(),
+            transaction_id: t.id.to_string(),
             gateway_id: t.gateway_id.clone(),
             kind: kind.to_owned(),
             reason_code: Some(reason.to_owned()),
@@ -275,7 +275,7 @@ fn transaction(store: &Store, id: &str) -> Transaction {
 /// A copy of `template` with a new id (or `id`), processed at `at`.
 fn clone_transaction(template: &Transaction, id: Option<String>, at: NaiveDateTime) -> Transaction {
     let mut t = template.clone();
-    t.id = id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    t.id = id.map_or_else(catalyst_domain::TransactionId::new, Into::into);
     t.merchant_transaction_id = format!("TXN-{}", uuid::Uuid::now_v7().simple());
     t.tenant_reference_id = None;
     t.processed_at = Some(at);
@@ -973,7 +973,7 @@ api_test! {
             let at = noon(plus(start, i64::from(i / 3))) + chrono::Duration::minutes(i64::from(i % 2));
             let t = clone_transaction(&template, None, at);
             insert_transaction(store, &t);
-            existing.insert(t.id.clone());
+            existing.insert(t.id.to_string());
             let cb = NewChargeback::of(&t, "chargeback", "MD06", plus(start, i64::from(i / 3)));
             cb.insert(store);
             cb_existing.insert(cb.id.clone());

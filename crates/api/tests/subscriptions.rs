@@ -222,9 +222,9 @@ api_test! {
         assert!(first["processed_at"].as_str().unwrap().ends_with('Z'));
 
         // Every renewal of the subscription is a collection too, declined attempts included.
-        let session_debit: Transaction = ctx.db.store.read(|c| Transaction::find(c, &demo.tenant_id, env["transaction"]["id"].as_str().unwrap())).unwrap();
+        let session_debit: Transaction = ctx.db.store.read(|c| Transaction::find(c, &demo.tenant_id, &env["transaction"]["id"].as_str().unwrap().into())).unwrap();
         let renewal = Transaction {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: catalyst_domain::TransactionId::new(),
             session_id: None,
             merchant_transaction_id: "TXN-20270101-0000abcd".into(),
             kind: TransactionKind::Rebill,

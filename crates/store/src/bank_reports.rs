@@ -304,7 +304,10 @@ fn apply_entry(
     let pending = t.status == TransactionStatus::Pending;
     match &entry.action {
         Action::Settle if pending => {
-            let reference = t.gateway_reference.clone().unwrap_or_else(|| t.id.clone());
+            let reference = t
+                .gateway_reference
+                .clone()
+                .unwrap_or_else(|| t.id.to_string());
             apply_outcome_in(conn, &t.id, &Settlement::Approved { reference }, now)?;
             summary.approved += 1;
         }

@@ -20,6 +20,7 @@
 
 use catalyst_domain::GatewayId;
 use catalyst_domain::TenantId;
+use catalyst_domain::TransactionId;
 use catalyst_domain::transaction::{SequenceType as Stored, TransactionStatus};
 use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
 use diesel::prelude::*;
@@ -166,7 +167,7 @@ pub fn earliest_collection_date(today: NaiveDate) -> NaiveDate {
 }
 
 /// The end-to-end id of a transaction in a bank file: its UUID in simple form.
-pub fn end_to_end_id(transaction_id: &str) -> String {
+pub fn end_to_end_id(transaction_id: &TransactionId) -> String {
     uuid::Uuid::parse_str(transaction_id)
         .map(|u| u.simple().to_string())
         .unwrap_or_else(|_| transaction_id.replace('-', ""))

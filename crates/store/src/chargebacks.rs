@@ -3,6 +3,7 @@
 
 use catalyst_domain::GatewayId;
 use catalyst_domain::TenantId;
+use catalyst_domain::TransactionId;
 use catalyst_domain::transaction::ReversalKind;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -15,7 +16,7 @@ use crate::schema::chargebacks;
 pub struct Chargeback {
     pub id: String,
     pub tenant_id: TenantId,
-    pub transaction_id: String,
+    pub transaction_id: TransactionId,
     pub gateway_id: GatewayId,
     /// `chargeback` or `return`.
     pub kind: ReversalKind,

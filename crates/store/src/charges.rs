@@ -5,6 +5,7 @@
 
 use catalyst_domain::OrderId;
 use catalyst_domain::TenantId;
+use catalyst_domain::TransactionId;
 use catalyst_domain::transaction::TransactionStatus;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -130,7 +131,7 @@ pub fn metadata_of(conn: &mut DbConnection, order_id: &OrderId) -> StoreResult<O
 pub fn load(
     conn: &mut DbConnection,
     tenant: &TenantId,
-    transaction_id: &str,
+    transaction_id: &TransactionId,
 ) -> StoreResult<Charge> {
     let transaction = Transaction::find(conn, tenant, transaction_id)?;
     rows_of(conn, transaction)

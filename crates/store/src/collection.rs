@@ -41,7 +41,7 @@ pub fn new_collection(
 ) -> Transaction {
     let recurring = mandate.sequence_type == SequenceType::Recurring;
     Transaction {
-        id: uuid::Uuid::now_v7().to_string(),
+        id: catalyst_domain::TransactionId::new(),
         tenant_id: order.tenant_id.clone(),
         session_id: None,
         order_id: order.id.clone(),

@@ -9,6 +9,7 @@ use catalyst_domain::OrderId;
 use catalyst_domain::SessionId;
 use catalyst_domain::SubscriptionId;
 use catalyst_domain::TenantId;
+use catalyst_domain::TransactionId;
 use catalyst_domain::transaction::{SequenceType, TransactionKind, TransactionStatus};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -90,7 +91,7 @@ pub const HOLDER_CONTEXT: &str = "mandate.holder";
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = transactions, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Transaction {
-    pub id: String,
+    pub id: TransactionId,
     pub tenant_id: TenantId,
     /// The session paid, for a session's debit; `None` for charges, renewals of sessionless
     /// subscriptions and their refunds.
@@ -125,11 +126,11 @@ pub struct Transaction {
     /// 1 for a period's first collection, then one more per dunning retry.
     pub billing_attempt: Option<i32>,
     /// The transaction a refund (`sdd_refund`) gives money back for.
-    pub refund_of: Option<String>,
+    pub refund_of: Option<TransactionId>,
     /// A charge's description or a refund's reason.
     pub description: Option<String>,
 }
-crate::scoped::tenant_scoped!(Transaction, transactions);
+crate::scoped::tenant_scoped!(Transaction, transactions, TransactionId);
 
 /// A recurring billing plan started by a paid recurring session.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]

@@ -23,6 +23,7 @@ mod explain;
 
 use catalyst_domain::GatewayId;
 use catalyst_domain::TenantId;
+use catalyst_domain::TransactionId;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::query_builder::{QueryFragment, QueryId};
@@ -186,7 +187,7 @@ impl Keyed<NaiveDateTime> for TransactionLine {
     fn position(&self) -> Position<NaiveDateTime> {
         Position {
             key: self.date_processed,
-            id: self.transaction.id.clone(),
+            id: self.transaction.id.to_string(),
         }
     }
 }
@@ -263,7 +264,7 @@ pub struct ChargebackLine {
     /// The chargeback id.
     pub id: String,
     /// The transaction charged back.
-    pub transaction_id: String,
+    pub transaction_id: TransactionId,
     /// The gateway that reported it.
     pub gateway_id: GatewayId,
     /// One of [`CHARGEBACK_KINDS`].

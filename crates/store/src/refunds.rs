@@ -9,6 +9,7 @@
 //! overwrite it): it is read and written only here.
 
 use catalyst_domain::TenantId;
+use catalyst_domain::TransactionId;
 use catalyst_domain::transaction::{TransactionKind, TransactionStatus};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -69,7 +70,7 @@ pub struct ClaimedRefund {
 }
 
 /// How much of `transaction_id` is refunded or reserved for pending refunds, in minor units.
-pub fn refunded_minor(conn: &mut DbConnection, transaction_id: &str) -> StoreResult<i64> {
+pub fn refunded_minor(conn: &mut DbConnection, transaction_id: &TransactionId) -> StoreResult<i64> {
     Ok(on_backend!(conn, |c| transactions::table
         .find(transaction_id)
         .select(transactions::refunded_minor)
@@ -139,7 +140,7 @@ fn refundable(
 /// is `approved` and the reservation fits in its amount.
 fn reserve(
     conn: &mut DbConnection,
-    original_id: &str,
+    original_id: &TransactionId,
     amount: i64,
     now: NaiveDateTime,
 ) -> StoreResult<bool> {
@@ -161,7 +162,7 @@ fn reserve(
 /// Gives a declined refund's reservation back.
 fn release(
     conn: &mut DbConnection,
-    original_id: &str,
+    original_id: &TransactionId,
     amount: i64,
     now: NaiveDateTime,
 ) -> StoreResult<()> {
@@ -193,7 +194,7 @@ fn release(
 pub fn claim_refund(
     conn: &mut DbConnection,
     tenant: &TenantId,
-    original_id: &str,
+    original_id: &TransactionId,
     draft: &RefundDraft,
     now: NaiveDateTime,
 ) -> Result<ClaimedRefund, RefundError> {
@@ -217,7 +218,7 @@ pub fn claim_refund(
             }
         };
         let mut refund = Transaction {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: TransactionId::new(),
             tenant_id: original.tenant_id.clone(),
             session_id: None,
             order_id: original.order_id.clone(),
@@ -268,7 +269,7 @@ pub fn claim_refund(
 /// no longer `pending` is left as it is.
 pub fn apply_refund(
     conn: &mut DbConnection,
-    transaction_id: &str,
+    transaction_id: &TransactionId,
     settlement: &Settlement,
     now: NaiveDateTime,
 ) -> StoreResult<()> {
@@ -332,7 +333,7 @@ pub(crate) fn apply_refund_to(
 fn decline(
     conn: &mut DbConnection,
     t: &mut Transaction,
-    original_id: &str,
+    original_id: &TransactionId,
     order: &Order,
     lead: &Lead,
     now: NaiveDateTime,
@@ -349,7 +350,7 @@ fn decline(
 /// its status allows the move: a charged-back order stays so).
 fn complete_original(
     conn: &mut DbConnection,
-    original_id: &str,
+    original_id: &TransactionId,
     order: &mut Order,
     lead: &Lead,
     now: NaiveDateTime,
@@ -409,7 +410,7 @@ fn complete_original(
 pub fn load_refund(
     conn: &mut DbConnection,
     tenant: &TenantId,
-    refund_id: &str,
+    refund_id: &TransactionId,
 ) -> StoreResult<(Transaction, Order)> {
     let refund = Transaction::find(conn, tenant, refund_id)?;
     if refund.refund_of.is_none() {
@@ -424,7 +425,7 @@ pub fn load_refund(
 pub fn refunds_of(
     conn: &mut DbConnection,
     tenant: &TenantId,
-    original_id: &str,
+    original_id: &TransactionId,
     page: &PageRequest,
 ) -> StoreResult<(Page<Transaction>, Order)> {
     let original = Transaction::find(conn, tenant, original_id)?;

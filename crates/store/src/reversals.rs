@@ -1,6 +1,7 @@
 //! Recording a chargeback or return: the reversal row, the transaction, order and subscription
 //! it stops, and their events, in one transaction.
 
+use catalyst_domain::TransactionId;
 use catalyst_domain::transaction::TransactionStatus;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -36,7 +37,7 @@ pub struct Reason<'a> {
 /// approved, or a refund) is left alone and `None` is returned.
 pub fn record_chargeback(
     conn: &mut DbConnection,
-    transaction_id: &str,
+    transaction_id: &TransactionId,
     kind: ReversalKind,
     reason: &Reason<'_>,
     now: NaiveDateTime,
@@ -49,7 +50,7 @@ pub fn record_chargeback(
 /// [`record_chargeback`] inside the caller's write transaction (a bank report applies many).
 pub fn record_chargeback_in(
     conn: &mut DbConnection,
-    transaction_id: &str,
+    transaction_id: &TransactionId,
     kind: ReversalKind,
     reason: &Reason<'_>,
     now: NaiveDateTime,
@@ -75,7 +76,7 @@ pub enum Origin {
 /// event in place of `chargeback.created`.
 pub fn import_chargeback(
     conn: &mut DbConnection,
-    transaction_id: &str,
+    transaction_id: &TransactionId,
     kind: ReversalKind,
     reason: &Reason<'_>,
     report_date: chrono::NaiveDate,
@@ -93,7 +94,7 @@ pub fn import_chargeback(
 
 fn reverse(
     conn: &mut DbConnection,
-    transaction_id: &str,
+    transaction_id: &TransactionId,
     kind: ReversalKind,
     reason: &Reason<'_>,
     origin: Origin,

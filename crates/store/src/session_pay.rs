@@ -2,6 +2,7 @@
 //! the application of its outcome after it (transaction, session, order, attempts, mandate
 //! sequence, the subscription a recurring plan starts), with their events.
 
+use catalyst_domain::TransactionId;
 use catalyst_domain::session::SessionMode;
 use catalyst_domain::transaction::{SequenceType, TransactionStatus};
 use chrono::NaiveDateTime;
@@ -270,7 +271,7 @@ pub struct Settled {
 /// `pending` (or awaiting verification) is left as it is. Returns the updated session.
 pub fn apply_settlement(
     conn: &mut DbConnection,
-    transaction_id: &str,
+    transaction_id: &TransactionId,
     settlement: &Settlement,
     now: NaiveDateTime,
 ) -> StoreResult<PaymentSession> {

@@ -59,7 +59,7 @@ fn draft(s: &PaymentSession, o: &Order, l: &Lead) -> Result<PaymentDraft, StoreE
         mandate_locale: Some("en".into()),
     };
     let transaction = Transaction {
-        id: id(),
+        id: id().into(),
         tenant_id: s.tenant_id.clone(),
         session_id: Some(s.id.clone()),
         order_id: o.id.clone(),
@@ -363,7 +363,7 @@ test_both! {
             Transaction::find(conn, &t.id, &t_id).unwrap();
         }
         catalyst_store::recovery::claim_next(conn, now(), now(), Duration::seconds(60)).unwrap();
-        catalyst_store::recovery::reschedule(conn, &id(), 1, now()).unwrap();
+        catalyst_store::recovery::reschedule(conn, &id().into(), 1, now()).unwrap();
         catalyst_store::checkout::expire_due_sessions(conn, now(), 10).unwrap();
         catalyst_store::outbox::claim_due(conn, now(), Duration::seconds(30), 10).unwrap();
         // A due delivery whose endpoint went inactive (cancelled by the claim), and the

@@ -445,7 +445,7 @@ fn payment_draft(session: &PaymentSession, order: &Order, lead: &Lead) -> Paymen
     };
     let b = *uuid::Uuid::new_v4().as_bytes();
     let transaction = Transaction {
-        id: uuid::Uuid::now_v7().to_string(),
+        id: catalyst_domain::TransactionId::new(),
         tenant_id: session.tenant_id.clone(),
         session_id: Some(session.id.clone()),
         order_id: order.id.clone(),

@@ -79,7 +79,7 @@ pub fn draft(
         mandate_locale: Some(locale.as_str().to_owned()),
     };
     let transaction = debits.then(|| Transaction {
-        id: uuid::Uuid::now_v7().to_string(),
+        id: catalyst_domain::TransactionId::new(),
         tenant_id: session.tenant_id.clone(),
         session_id: Some(session.id.clone()),
         order_id: order.id.clone(),

@@ -236,7 +236,7 @@ fn write(
         }
     };
     let t = Transaction {
-        id: uuid::Uuid::now_v7().to_string(),
+        id: catalyst_domain::TransactionId::new(),
         tenant_id: target.tenant_id.to_owned(),
         session_id: None,
         order_id: order.id.clone(),
