@@ -177,7 +177,7 @@ fn create_in_store(
     let at = now();
     let lead = &request.lead;
     let lead_row = Lead {
-        id: catalyst_domain::LeadId::new().to_string(),
+        id: catalyst_domain::LeadId::new(),
         tenant_id: tenant.to_owned(),
         email: lead.email.clone(),
         email_normalized: lead.normalized_email(),
@@ -213,7 +213,7 @@ fn create_in_store(
         id: catalyst_domain::OrderId::new(),
         tenant_id: tenant.to_owned(),
         session_id: Some(session.id.clone()),
-        lead_id: String::new(),
+        lead_id: String::new().into(),
         order_number: new_order_number(),
         status: OrderStatus::PendingPaymentSubmission,
         amount_minor: session.amount_minor,
@@ -277,7 +277,7 @@ fn session_row(
         gateway_id: gateway.id.clone(),
         hosted_page_id,
         webhook_profile_id,
-        lead_id: String::new(),
+        lead_id: String::new().into(),
         offer_snapshot: offer_snapshot.to_string(),
         amount_minor: pricing.amount().minor(),
         currency: pricing.amount().currency().code().to_owned(),

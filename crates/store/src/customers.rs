@@ -116,7 +116,7 @@ pub fn details_of_all(
         .select(Lead::as_select())
         .load::<Lead>(c))?
     .into_iter()
-    .map(|l| (l.id.clone(), l))
+    .map(|l| (l.id.to_string(), l))
     .collect();
     let payers: HashMap<String, SessionPayer> = if session_ids.is_empty() {
         HashMap::new()
@@ -145,7 +145,7 @@ pub fn details_of_all(
         .map(|customer| {
             // Rows are read by id alone; each must be the customer's tenant's (as `find` checks).
             let lead = lead_rows
-                .get(&customer.lead_id)
+                .get(customer.lead_id.as_str())
                 .filter(|l| l.tenant_id == customer.tenant_id)
                 .cloned()
                 .ok_or(StoreError::NotFound)?;

@@ -4,6 +4,7 @@
 
 use catalyst_domain::CustomerId;
 use catalyst_domain::GatewayId;
+use catalyst_domain::LeadId;
 use catalyst_domain::MandateId;
 use catalyst_domain::OrderId;
 use catalyst_domain::SessionId;
@@ -29,7 +30,7 @@ use crate::{DbConnection, StoreError, StoreResult};
 pub struct Customer {
     pub id: CustomerId,
     pub tenant_id: TenantId,
-    pub lead_id: String,
+    pub lead_id: LeadId,
     pub external_customer_id: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -51,7 +52,7 @@ crate::scoped::tenant_scoped!(Customer, customers, CustomerId);
 pub struct Mandate {
     pub id: MandateId,
     pub tenant_id: TenantId,
-    pub lead_id: String,
+    pub lead_id: LeadId,
     pub customer_id: Option<CustomerId>,
     /// `MAND-` + order number.
     pub reference: String,
@@ -141,7 +142,7 @@ pub struct Subscription {
     /// The session that started it; `None` when started on a saved customer.
     pub session_id: Option<SessionId>,
     pub order_id: OrderId,
-    pub lead_id: String,
+    pub lead_id: LeadId,
     pub gateway_id: GatewayId,
     pub mandate_id: MandateId,
     pub customer_id: Option<CustomerId>,

@@ -3,6 +3,7 @@
 
 use catalyst_domain::CustomerId;
 use catalyst_domain::GatewayId;
+use catalyst_domain::LeadId;
 use catalyst_domain::OrderId;
 use catalyst_domain::SessionId;
 use catalyst_domain::TenantId;
@@ -20,7 +21,7 @@ use crate::{DbConnection, StoreError, StoreResult};
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = leads, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Lead {
-    pub id: String,
+    pub id: LeadId,
     pub tenant_id: TenantId,
     pub email: String,
     /// Lower-cased email, the key for duplicate handling.
@@ -35,7 +36,7 @@ pub struct Lead {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
-crate::scoped::tenant_scoped!(Lead, leads);
+crate::scoped::tenant_scoped!(Lead, leads, LeadId);
 
 impl Lead {
     /// Fills this lead's empty optional fields from `other`; true if anything changed.
@@ -135,7 +136,7 @@ pub struct PaymentSession {
     pub gateway_id: GatewayId,
     pub hosted_page_id: Option<String>,
     pub webhook_profile_id: Option<String>,
-    pub lead_id: String,
+    pub lead_id: LeadId,
     /// JSON object: the offer's display fields (`name`, `product_name`, `product_description`)
     /// as they were when the session was created.
     pub offer_snapshot: String,
@@ -185,7 +186,7 @@ pub struct Order {
     pub tenant_id: TenantId,
     /// The session this order pays; `None` for a customer charge.
     pub session_id: Option<SessionId>,
-    pub lead_id: String,
+    pub lead_id: LeadId,
     /// `ORD-` + 8 upper-case hex.
     pub order_number: String,
     pub status: OrderStatus,

@@ -205,7 +205,7 @@ pub fn create_session(conn: &mut DbConnection, target: &Target, email: &str) -> 
 /// <email>, "country": "DE"}`.
 pub fn new_lead(tenant: &str, email: &str, at: NaiveDateTime) -> Lead {
     Lead {
-        id: LeadId::new().to_string(),
+        id: LeadId::new(),
         tenant_id: tenant.into(),
         email: email.to_owned(),
         email_normalized: email.to_owned(),
@@ -239,7 +239,7 @@ pub fn new_session(
         gateway_id: gateway.id.clone(),
         hosted_page_id: campaign.hosted_page_id.clone(),
         webhook_profile_id: campaign.webhook_profile_id.clone(),
-        lead_id: lead_id.to_owned(),
+        lead_id: lead_id.into(),
         offer_snapshot: serde_json::json!({"name": campaign.offer_name,
             "product_name": campaign.product_name,
             "product_description": campaign.product_description})

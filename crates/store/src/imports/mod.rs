@@ -60,7 +60,7 @@ pub fn import_lead(
     now: NaiveDateTime,
 ) -> StoreResult<Lead> {
     let lead = Lead {
-        id: catalyst_domain::LeadId::new().to_string(),
+        id: catalyst_domain::LeadId::new(),
         tenant_id: target.tenant_id.to_owned(),
         email_normalized: catalyst_domain::lead::normalize_email(&row.email),
         email: row.email,

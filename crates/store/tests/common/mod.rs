@@ -49,7 +49,7 @@ pub fn gateway(store: &Store, tenant: &TenantId, name: &str) -> Gateway {
 
 pub fn lead(tenant: &TenantId, email: &str) -> Lead {
     Lead {
-        id: id(),
+        id: id().into(),
         tenant_id: tenant.into(),
         email: email.into(),
         email_normalized: email.to_lowercase(),
@@ -76,7 +76,7 @@ pub fn session(tenant: &TenantId, gateway: &str, expires_in: Duration) -> Paymen
         gateway_id: gateway.into(),
         hosted_page_id: None,
         webhook_profile_id: None,
-        lead_id: String::new(),
+        lead_id: String::new().into(),
         offer_snapshot: "{}".into(),
         amount_minor: 2999,
         currency: "EUR".into(),
@@ -107,7 +107,7 @@ pub fn order(tenant: &TenantId, number: &str) -> Order {
         id: id().into(),
         tenant_id: tenant.into(),
         session_id: None,
-        lead_id: String::new(),
+        lead_id: String::new().into(),
         order_number: number.into(),
         status: OrderStatus::PendingPaymentSubmission,
         amount_minor: 2999,
