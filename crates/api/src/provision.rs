@@ -273,12 +273,12 @@ pub fn demo(store: &Store, base_url: &str, webhook_url: Option<&str>) -> StoreRe
         let mut campaign =
             |name: &str, price: &str, frequency: Option<&str>| -> StoreResult<String> {
                 if let Some(existing) = campaigns.iter().find(|k| k.name == name) {
-                    return Ok(existing.id.clone());
+                    return Ok(existing.id.to_string());
                 }
                 let price = Money::parse(price, catalyst_domain::money::Currency::EUR)
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 let k = Campaign {
-                    id: catalyst_domain::CampaignId::new().to_string(),
+                    id: catalyst_domain::CampaignId::new(),
                     tenant_id: tid.clone(),
                     name: name.to_owned(),
                     gateway_id: gateway.id.clone(),
@@ -317,7 +317,7 @@ pub fn demo(store: &Store, base_url: &str, webhook_url: Option<&str>) -> StoreRe
                     prenotification_days: None,
                 };
                 k.insert(c)?;
-                Ok(k.id)
+                Ok(k.id.into_string())
             };
         let campaign_id = campaign("Demo one-off", "29.99", None)?;
         let recurring_campaign_id = campaign("Demo monthly", "9.99", Some("MONTHLY"))?;

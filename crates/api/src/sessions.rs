@@ -103,7 +103,7 @@ fn create_in_store(
 ) -> Result<catalyst_store::checkout::CreatedSession, ApiError> {
     let campaign = match &request.campaign_id {
         Some(id) => Some(active_reference(
-            Campaign::find(conn, tenant, &id.to_string()),
+            Campaign::find(conn, tenant, id),
             |c| c.active,
             "campaign_id",
             "No active campaign with this id.",

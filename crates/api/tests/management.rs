@@ -662,7 +662,7 @@ api_test! {
             "dunning_ladder": [3, 5, 7], "prenotification_days": 5,
         }));
         let id = str_of(&k, "id").to_owned();
-        let row = ctx.db.store.read(|c| catalyst_store::Campaign::find(c, &owner.tenant_id, &id)).unwrap();
+        let row = ctx.db.store.read(|c| catalyst_store::Campaign::find(c, &owner.tenant_id, &id.as_str().into())).unwrap();
         assert_eq!((row.price_minor, row.currency.as_str()), (2990, "EUR"), "minor units at rest");
 
         let page = create(&app, sk, HOSTED_PAGES, hosted_page()).await;

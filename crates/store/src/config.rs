@@ -1,6 +1,7 @@
 //! The merchant's configuration objects: gateways, hosted pages, webhook profiles and
 //! endpoints, campaigns.
 
+use catalyst_domain::CampaignId;
 use catalyst_domain::GatewayId;
 use catalyst_domain::TenantId;
 use chrono::NaiveDateTime;
@@ -119,7 +120,7 @@ impl WebhookEndpoint {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = campaigns, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Campaign {
-    pub id: String,
+    pub id: CampaignId,
     pub tenant_id: TenantId,
     pub name: String,
     pub gateway_id: GatewayId,
@@ -147,7 +148,7 @@ pub struct Campaign {
     /// Days before each renewal the `subscription.upcoming` event is sent; `None`: 5.
     pub prenotification_days: Option<i32>,
 }
-crate::scoped::tenant_scoped!(Campaign, campaigns);
+crate::scoped::tenant_scoped!(Campaign, campaigns, CampaignId);
 
 impl Campaign {
     /// The campaign's offer as the domain type used to resolve session terms.

@@ -2,6 +2,7 @@
 //! changes them together, with events, lives in the flows ([`crate::session_pay`],
 //! [`crate::billing`], [`crate::charges`], [`crate::refunds`], …).
 
+use catalyst_domain::CampaignId;
 use catalyst_domain::CustomerId;
 use catalyst_domain::GatewayId;
 use catalyst_domain::LeadId;
@@ -156,7 +157,7 @@ pub struct Subscription {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     /// The campaign whose plan this is, if any.
-    pub campaign_id: Option<String>,
+    pub campaign_id: Option<CampaignId>,
     pub plan_name: Option<String>,
     /// The first renewal date: period `n` is billed on `frequency.nth_after(anchor_date, n)`,
     /// so month ends stay anchored (Jan 31 → Feb 28/29 → Mar 31).

@@ -1,6 +1,7 @@
 //! Leads, payment sessions, their payers and orders: the rows and their queries. Creating and
 //! expiring sessions is [`crate::checkout`].
 
+use catalyst_domain::CampaignId;
 use catalyst_domain::CustomerId;
 use catalyst_domain::GatewayId;
 use catalyst_domain::LeadId;
@@ -132,7 +133,7 @@ pub struct PaymentSession {
     pub token: String,
     pub status: SessionStatus,
     pub mode: SessionMode,
-    pub campaign_id: Option<String>,
+    pub campaign_id: Option<CampaignId>,
     pub gateway_id: GatewayId,
     pub hosted_page_id: Option<String>,
     pub webhook_profile_id: Option<String>,

@@ -174,7 +174,7 @@ pub fn create_session(conn: &mut DbConnection, target: &Target, email: &str) -> 
     tx::write(conn, |c| -> StoreResult<()> {
         let key = ApiKey::find_active_by_hash(c, &target.key_hash)?.ok_or(StoreError::NotFound)?;
         let tenant = key.tenant_id;
-        let campaign = Campaign::find(c, &tenant, &target.campaign_id)?;
+        let campaign = Campaign::find(c, &tenant, &target.campaign_id.as_str().into())?;
         let gateway = Gateway::find(c, &tenant, &campaign.gateway_id)?;
         let existing: Option<Lead> = leads::table
             .filter(leads::tenant_id.eq(&tenant))
@@ -308,7 +308,7 @@ pub fn create_and_pay(conn: &mut DbConnection, target: &Target, email: &str) -> 
     // 1. Authentication and the campaign-mode lookups (autocommit, like the handler).
     let key = ApiKey::find_active_by_hash(conn, &target.key_hash)?.ok_or(StoreError::NotFound)?;
     let tenant = key.tenant_id;
-    let campaign = Campaign::find(conn, &tenant, &target.campaign_id)?;
+    let campaign = Campaign::find(conn, &tenant, &target.campaign_id.as_str().into())?;
     let gateway = Gateway::find(conn, &tenant, &campaign.gateway_id)?;
     // 2. Lead + session + order + order.created.
     let at = now();
@@ -382,7 +382,7 @@ pub fn create_and_claim(
 ) -> StoreResult<String> {
     let key = ApiKey::find_active_by_hash(conn, &target.key_hash)?.ok_or(StoreError::NotFound)?;
     let tenant = key.tenant_id;
-    let campaign = Campaign::find(conn, &tenant, &target.campaign_id)?;
+    let campaign = Campaign::find(conn, &tenant, &target.campaign_id.as_str().into())?;
     let gateway = Gateway::find(conn, &tenant, &campaign.gateway_id)?;
     let at = now();
     let lead = new_lead(&tenant, email, at);
@@ -511,7 +511,13 @@ pub fn check(target: &Target) -> Result<()> {
     let key = ApiKey::find_active_by_hash(&mut conn, &target.key_hash)
         .map_err(|e| anyhow!(e))?
         .context("the restricted key's hash is not in api_keys")?;
-    if Campaign::find(&mut conn, &key.tenant_id, &target.campaign_id).is_err() {
+    if Campaign::find(
+        &mut conn,
+        &key.tenant_id,
+        &target.campaign_id.as_str().into(),
+    )
+    .is_err()
+    {
         bail!("campaign {} not found", target.campaign_id);
     }
     Ok(())

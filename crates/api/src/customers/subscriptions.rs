@@ -95,7 +95,7 @@ fn campaign_plan(
     customer_gateway: Option<&str>,
     start_date: NaiveDate,
 ) -> Result<NewSubscription, ApiError> {
-    let campaign = crate::management::found(Campaign::find(conn, tenant, id))?
+    let campaign = crate::management::found(Campaign::find(conn, tenant, &id.into()))?
         .filter(|c| c.active)
         .ok_or_else(|| ApiError::field("campaign_id", "No active campaign with this id."))?;
     let frequency = match (campaign.billing_type.as_str(), &campaign.billing_frequency) {

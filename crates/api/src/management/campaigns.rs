@@ -101,7 +101,7 @@ impl Resource for Campaign {
     }
 
     fn find(c: &mut DbConnection, tenant: &TenantId, id: &str) -> Result<Self, ApiError> {
-        Ok(Campaign::find(c, tenant, id)?)
+        Ok(Campaign::find(c, tenant, &id.into())?)
     }
 }
 
@@ -406,7 +406,7 @@ pub async fn create(
         let row = write(&state, move |c| {
             let at = now();
             let mut k = Campaign {
-                id: CampaignId::new().to_string(),
+                id: CampaignId::new(),
                 tenant_id: tenant,
                 name: String::new(),
                 gateway_id: String::new().into(),
@@ -475,7 +475,7 @@ pub async fn update(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let row = write(&state, move |c| {
-        let mut k = Campaign::find(c, &m.tenant_id, &id)?;
+        let mut k = Campaign::find(c, &m.tenant_id, &id.as_str().into())?;
         apply(c, &mut k, &body.value, false)?;
         k.updated_at = now();
         k.save(c)?;
@@ -494,7 +494,7 @@ pub async fn deactivate(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let row = write(&state, move |c| {
-        let mut k = Campaign::find(c, &m.tenant_id, &id)?;
+        let mut k = Campaign::find(c, &m.tenant_id, &id.as_str().into())?;
         if k.active {
             k.active = false;
             k.updated_at = now();
