@@ -188,7 +188,7 @@ pub fn demo(store: &Store, base_url: &str, webhook_url: Option<&str>) -> StoreRe
             Some(h) => h,
             None => {
                 let h = HostedPage {
-                    id: catalyst_domain::HostedPageId::new().to_string(),
+                    id: catalyst_domain::HostedPageId::new(),
                     tenant_id: tid.clone(),
                     name: "Demo page".into(),
                     logo_url: None,
@@ -332,7 +332,7 @@ pub fn demo(store: &Store, base_url: &str, webhook_url: Option<&str>) -> StoreRe
             gateway_id: gateway.id.into_string(),
             campaign_id,
             recurring_campaign_id,
-            hosted_page_id: page.id,
+            hosted_page_id: page.id.into_string(),
             webhook_profile_id: profile.id,
             webhook_secret,
             base_url: base_url.trim_end_matches('/').to_owned(),

@@ -129,7 +129,7 @@ fn create_in_store(
     let hosted_page_id = match &request.hosted_page_id {
         Some(id) => Some(
             active_reference(
-                HostedPage::find(conn, tenant, &id.to_string()),
+                HostedPage::find(conn, tenant, id),
                 |p| p.active,
                 "hosted_page_id",
                 "No active hosted page with this id.",
@@ -244,7 +244,7 @@ fn session_row(
     terms: &SessionTerms,
     campaign: &Option<Campaign>,
     gateway: &Gateway,
-    hosted_page_id: Option<String>,
+    hosted_page_id: Option<catalyst_domain::HostedPageId>,
     webhook_profile_id: Option<String>,
     peer_ip: Option<String>,
     at: chrono::NaiveDateTime,

@@ -3,6 +3,7 @@
 
 use catalyst_domain::CampaignId;
 use catalyst_domain::GatewayId;
+use catalyst_domain::HostedPageId;
 use catalyst_domain::TenantId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -38,7 +39,7 @@ crate::scoped::tenant_scoped!(Gateway, gateways);
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = hosted_pages, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct HostedPage {
-    pub id: String,
+    pub id: HostedPageId,
     pub tenant_id: TenantId,
     pub name: String,
     pub logo_url: Option<String>,
@@ -59,7 +60,7 @@ pub struct HostedPage {
     /// The SEPA creditor identifier on the mandate (overrides the gateway's), validated.
     pub creditor_identifier: Option<String>,
 }
-crate::scoped::tenant_scoped!(HostedPage, hosted_pages);
+crate::scoped::tenant_scoped!(HostedPage, hosted_pages, HostedPageId);
 
 /// A webhook profile: the signing secret (sealed) that its endpoints share.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
@@ -134,7 +135,7 @@ pub struct Campaign {
     pub trial_price_minor: Option<i64>,
     pub product_name: Option<String>,
     pub product_description: Option<String>,
-    pub hosted_page_id: Option<String>,
+    pub hosted_page_id: Option<HostedPageId>,
     pub webhook_profile_id: Option<String>,
     pub max_payment_attempts: i32,
     pub duplicate_policy: String,

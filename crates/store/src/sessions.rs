@@ -4,6 +4,7 @@
 use catalyst_domain::CampaignId;
 use catalyst_domain::CustomerId;
 use catalyst_domain::GatewayId;
+use catalyst_domain::HostedPageId;
 use catalyst_domain::LeadId;
 use catalyst_domain::OrderId;
 use catalyst_domain::SessionId;
@@ -135,7 +136,7 @@ pub struct PaymentSession {
     pub mode: SessionMode,
     pub campaign_id: Option<CampaignId>,
     pub gateway_id: GatewayId,
-    pub hosted_page_id: Option<String>,
+    pub hosted_page_id: Option<HostedPageId>,
     pub webhook_profile_id: Option<String>,
     pub lead_id: LeadId,
     /// JSON object: the offer's display fields (`name`, `product_name`, `product_description`)

@@ -298,16 +298,22 @@ fn apply_gateway(
 
 /// Reads the nullable reference `key`: `null` clears it, an id must name an active row of the
 /// tenant (`exists`).
-fn apply_reference(
+fn apply_reference<I: From<String>>(
     f: &mut Fields,
     key: &str,
-    target: &mut Option<String>,
+    target: &mut Option<I>,
     what: &str,
-    mut exists: impl FnMut(&str) -> Result<bool, ApiError>,
+    mut exists: impl FnMut(&I) -> Result<bool, ApiError>,
 ) -> Result<(), ApiError> {
     match f.nullable(key, uuid) {
-        Some(Some(id)) if exists(&id)? => *target = Some(id),
-        Some(Some(_)) => f.error(key, format!("No active {what} with this id.")),
+        Some(Some(id)) => {
+            let id = I::from(id);
+            if exists(&id)? {
+                *target = Some(id);
+            } else {
+                f.error(key, format!("No active {what} with this id."));
+            }
+        }
         Some(None) => *target = None,
         None => {}
     }

@@ -66,7 +66,7 @@ impl Resource for HostedPage {
     }
 
     fn find(c: &mut DbConnection, tenant: &TenantId, id: &str) -> Result<Self, ApiError> {
-        Ok(HostedPage::find(c, tenant, id)?)
+        Ok(HostedPage::find(c, tenant, &id.into())?)
     }
 }
 
@@ -150,7 +150,7 @@ pub async fn create(
     idempotency::run(&state, &m.tenant_id, &req, &body.raw, || async {
         let at = now();
         let mut p = HostedPage {
-            id: catalyst_domain::HostedPageId::new().to_string(),
+            id: catalyst_domain::HostedPageId::new(),
             tenant_id: m.tenant_id.clone(),
             name: String::new(),
             logo_url: None,
@@ -212,7 +212,7 @@ pub async fn update(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let row = write(&state, move |c| {
-        let mut p = HostedPage::find(c, &m.tenant_id, &id)?;
+        let mut p = HostedPage::find(c, &m.tenant_id, &id.as_str().into())?;
         apply(&mut p, &body.value, false)?;
         p.updated_at = now();
         p.save(c)?;
@@ -231,7 +231,7 @@ pub async fn deactivate(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let row = write(&state, move |c| {
-        let mut p = HostedPage::find(c, &m.tenant_id, &id)?;
+        let mut p = HostedPage::find(c, &m.tenant_id, &id.as_str().into())?;
         if p.active {
             p.active = false;
             p.updated_at = now();
