@@ -231,7 +231,7 @@ pub fn demo(store: &Store, base_url: &str, webhook_url: Option<&str>) -> StoreRe
             None => {
                 let secret = WebhookSecret::generate();
                 let w = WebhookProfile {
-                    id: catalyst_domain::WebhookProfileId::new().to_string(),
+                    id: catalyst_domain::WebhookProfileId::new(),
                     tenant_id: tid.clone(),
                     name: "Demo webhooks".into(),
                     secret_sealed: store
@@ -333,7 +333,7 @@ pub fn demo(store: &Store, base_url: &str, webhook_url: Option<&str>) -> StoreRe
             campaign_id,
             recurring_campaign_id,
             hosted_page_id: page.id.into_string(),
-            webhook_profile_id: profile.id,
+            webhook_profile_id: profile.id.into_string(),
             webhook_secret,
             base_url: base_url.trim_end_matches('/').to_owned(),
         })

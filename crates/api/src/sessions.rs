@@ -141,7 +141,7 @@ fn create_in_store(
     let webhook_profile_id = match &request.webhook_profile_id {
         Some(id) => Some(
             active_reference(
-                WebhookProfile::find(conn, tenant, &id.to_string()),
+                WebhookProfile::find(conn, tenant, id),
                 |p| p.active,
                 "webhook_profile_id",
                 "No active webhook profile with this id.",
@@ -245,7 +245,7 @@ fn session_row(
     campaign: &Option<Campaign>,
     gateway: &Gateway,
     hosted_page_id: Option<catalyst_domain::HostedPageId>,
-    webhook_profile_id: Option<String>,
+    webhook_profile_id: Option<catalyst_domain::WebhookProfileId>,
     peer_ip: Option<String>,
     at: chrono::NaiveDateTime,
 ) -> PaymentSession {

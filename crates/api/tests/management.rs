@@ -514,7 +514,7 @@ api_test! {
         assert_eq!(content(&fetched), json!({"name": "CRM", "active": true}), "no secret after creation");
         let (_, listed) = call(&app, get(PROFILES).auth(sk)).await;
         assert!(!listed.to_string().contains(&secret));
-        let row = ctx.db.store.read(|c| WebhookProfile::find(c, &owner.tenant_id, &id)).unwrap();
+        let row = ctx.db.store.read(|c| WebhookProfile::find(c, &owner.tenant_id, &id.as_str().into())).unwrap();
         assert!(!row.secret_sealed.contains(&secret[6..]));
         let opened = ctx.db.store.cipher().open(WEBHOOK_SECRET_CONTEXT, &row.secret_sealed).unwrap();
         assert_eq!(String::from_utf8(opened).unwrap(), secret);
@@ -525,7 +525,7 @@ api_test! {
         let new_secret = str_of(&rotated, "secret").to_owned();
         assert!(new_secret.starts_with("whsec_") && new_secret != secret);
         assert_eq!(rotated["id"], p["id"]);
-        let row = ctx.db.store.read(|c| WebhookProfile::find(c, &owner.tenant_id, &id)).unwrap();
+        let row = ctx.db.store.read(|c| WebhookProfile::find(c, &owner.tenant_id, &id.as_str().into())).unwrap();
         let opened = ctx.db.store.cipher().open(WEBHOOK_SECRET_CONTEXT, &row.secret_sealed).unwrap();
         assert_eq!(String::from_utf8(opened).unwrap(), new_secret, "the old secret is gone");
         assert_eq!(call(&app, post(&rotate, json!({})).auth(&other.secret_key)).await.0, StatusCode::NOT_FOUND);

@@ -5,6 +5,7 @@ use catalyst_domain::CampaignId;
 use catalyst_domain::GatewayId;
 use catalyst_domain::HostedPageId;
 use catalyst_domain::TenantId;
+use catalyst_domain::WebhookProfileId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -66,7 +67,7 @@ crate::scoped::tenant_scoped!(HostedPage, hosted_pages, HostedPageId);
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = webhook_profiles, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct WebhookProfile {
-    pub id: String,
+    pub id: WebhookProfileId,
     pub tenant_id: TenantId,
     pub name: String,
     /// `Cipher::seal("webhook.secret", secret)`.
@@ -75,7 +76,7 @@ pub struct WebhookProfile {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
-crate::scoped::tenant_scoped!(WebhookProfile, webhook_profiles);
+crate::scoped::tenant_scoped!(WebhookProfile, webhook_profiles, WebhookProfileId);
 
 /// Where a profile's events are delivered.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
@@ -83,7 +84,7 @@ crate::scoped::tenant_scoped!(WebhookProfile, webhook_profiles);
 pub struct WebhookEndpoint {
     pub id: String,
     pub tenant_id: TenantId,
-    pub profile_id: String,
+    pub profile_id: WebhookProfileId,
     pub url: String,
     /// `JSON_POST` or `URL_PARAMS`.
     pub delivery_method: String,
@@ -136,7 +137,7 @@ pub struct Campaign {
     pub product_name: Option<String>,
     pub product_description: Option<String>,
     pub hosted_page_id: Option<HostedPageId>,
-    pub webhook_profile_id: Option<String>,
+    pub webhook_profile_id: Option<WebhookProfileId>,
     pub max_payment_attempts: i32,
     pub duplicate_policy: String,
     pub success_redirect_url: Option<String>,

@@ -6,6 +6,7 @@ use catalyst_domain::CustomerId;
 use catalyst_domain::GatewayId;
 use catalyst_domain::SubscriptionId;
 use catalyst_domain::TenantId;
+use catalyst_domain::WebhookProfileId;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -203,7 +204,10 @@ fn origin_order(conn: &mut DbConnection, c: &Customer) -> StoreResult<Option<Ord
 }
 
 /// The webhook profile of the session that saved the customer: where its charges' events go.
-pub fn origin_profile(conn: &mut DbConnection, c: &Customer) -> StoreResult<Option<String>> {
+pub fn origin_profile(
+    conn: &mut DbConnection,
+    c: &Customer,
+) -> StoreResult<Option<WebhookProfileId>> {
     match &c.session_id {
         Some(id) => Ok(PaymentSession::find(conn, &c.tenant_id, id)?.webhook_profile_id),
         None => Ok(None),
@@ -354,7 +358,7 @@ pub(crate) fn insert_order(
     rows: &Chargeable,
     amount_minor: i64,
     currency: &str,
-    webhook_profile_id: Option<String>,
+    webhook_profile_id: Option<WebhookProfileId>,
     now: NaiveDateTime,
     new_order_number: &mut impl FnMut() -> String,
 ) -> StoreResult<Order> {

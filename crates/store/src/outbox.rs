@@ -3,6 +3,7 @@
 //! lease, sends them, and records every attempt.
 
 use catalyst_domain::TenantId;
+use catalyst_domain::WebhookProfileId;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use catalyst_domain::webhook::DeliveryStatus;
@@ -24,7 +25,7 @@ pub struct WebhookEvent {
     /// The event id, sent as `X-CatalystPay-Delivery` (stable across retries).
     pub id: String,
     pub tenant_id: TenantId,
-    pub profile_id: Option<String>,
+    pub profile_id: Option<WebhookProfileId>,
     pub event_type: String,
     /// `{"default": <default payload>, "context": <extra variables for payload_mapping>}`.
     pub payload: String,
@@ -104,7 +105,7 @@ pub fn deliveries_committed() -> u64 {
 pub struct NewEvent<'a> {
     pub tenant_id: &'a TenantId,
     /// The session's (or campaign's) webhook profile; `None` records the event without deliveries.
-    pub profile_id: Option<&'a str>,
+    pub profile_id: Option<&'a WebhookProfileId>,
     pub event_type: &'static str,
     pub payload: Value,
     pub context: Value,
@@ -116,7 +117,7 @@ pub fn emit(conn: &mut DbConnection, event: NewEvent<'_>, now: NaiveDateTime) ->
     let row = WebhookEvent {
         id: uuid::Uuid::now_v7().to_string(),
         tenant_id: event.tenant_id.to_owned(),
-        profile_id: event.profile_id.map(str::to_owned),
+        profile_id: event.profile_id.cloned(),
         event_type: event.event_type.to_owned(),
         payload: serde_json::json!({"default": event.payload, "context": event.context})
             .to_string(),
@@ -397,7 +398,7 @@ pub fn cancel_pending_of_endpoint(
 /// that deactivates the profile. Returns how many were cancelled.
 pub fn cancel_pending_of_profile(
     conn: &mut DbConnection,
-    profile_id: &str,
+    profile_id: &WebhookProfileId,
     now: NaiveDateTime,
 ) -> StoreResult<usize> {
     Ok(on_backend!(conn, |c| diesel::update(

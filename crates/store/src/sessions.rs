@@ -9,6 +9,7 @@ use catalyst_domain::LeadId;
 use catalyst_domain::OrderId;
 use catalyst_domain::SessionId;
 use catalyst_domain::TenantId;
+use catalyst_domain::WebhookProfileId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -137,7 +138,7 @@ pub struct PaymentSession {
     pub campaign_id: Option<CampaignId>,
     pub gateway_id: GatewayId,
     pub hosted_page_id: Option<HostedPageId>,
-    pub webhook_profile_id: Option<String>,
+    pub webhook_profile_id: Option<WebhookProfileId>,
     pub lead_id: LeadId,
     /// JSON object: the offer's display fields (`name`, `product_name`, `product_description`)
     /// as they were when the session was created.
@@ -199,7 +200,7 @@ pub struct Order {
     /// The saved customer a charge was made on.
     pub customer_id: Option<CustomerId>,
     /// Where the order's events go (the session's profile, for a session's order).
-    pub webhook_profile_id: Option<String>,
+    pub webhook_profile_id: Option<WebhookProfileId>,
 }
 crate::scoped::tenant_scoped!(Order, orders, OrderId);
 

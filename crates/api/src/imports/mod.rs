@@ -281,8 +281,9 @@ pub fn import(
     profile: Option<&str>,
     input: impl std::io::Read,
 ) -> Result<Result<Report, ImportError>, ApiError> {
+    let profile = profile.map(catalyst_domain::WebhookProfileId::from);
     store.read(|conn| {
-        if let Some(p) = profile {
+        if let Some(p) = &profile {
             WebhookProfile::find(conn, tenant, p).map_err(|e| match e {
                 StoreError::NotFound => {
                     ApiError::field("webhook_profile_id", "Unknown webhook profile.")
@@ -292,7 +293,7 @@ pub fn import(
         }
         let target = Target {
             tenant_id: tenant,
-            profile_id: profile,
+            profile_id: profile.as_ref(),
         };
         Ok(tx::write(conn, |c| {
             run(c, store.cipher(), target, kind, partial, input)

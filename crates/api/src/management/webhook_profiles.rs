@@ -42,7 +42,7 @@ impl Resource for WebhookProfile {
     }
 
     fn find(c: &mut DbConnection, tenant: &TenantId, id: &str) -> Result<Self, ApiError> {
-        Ok(WebhookProfile::find(c, tenant, id)?)
+        Ok(WebhookProfile::find(c, tenant, &id.into())?)
     }
 }
 
@@ -82,7 +82,7 @@ pub async fn create(
         let at = now();
         let (secret_sealed, secret) = new_secret(&state.store)?;
         let mut p = WebhookProfile {
-            id: catalyst_domain::WebhookProfileId::new().to_string(),
+            id: catalyst_domain::WebhookProfileId::new(),
             tenant_id: m.tenant_id.clone(),
             name: String::new(),
             secret_sealed,
@@ -134,7 +134,7 @@ pub async fn update(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let row = write(&state, move |c| {
-        let mut p = WebhookProfile::find(c, &m.tenant_id, &id)?;
+        let mut p = WebhookProfile::find(c, &m.tenant_id, &id.as_str().into())?;
         let was_active = p.active;
         apply(&mut p, &body.value, false)?;
         p.updated_at = now();
@@ -159,7 +159,7 @@ pub async fn deactivate(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let row = write(&state, move |c| {
-        let mut p = WebhookProfile::find(c, &m.tenant_id, &id)?;
+        let mut p = WebhookProfile::find(c, &m.tenant_id, &id.as_str().into())?;
         if p.active {
             p.active = false;
             p.updated_at = now();
@@ -184,7 +184,7 @@ pub async fn rotate_secret(
 ) -> Result<HttpResponse, ApiError> {
     let store = state.store.clone();
     let (row, secret) = write(&state, move |c| {
-        let mut p = WebhookProfile::find(c, &m.tenant_id, &id)?;
+        let mut p = WebhookProfile::find(c, &m.tenant_id, &id.as_str().into())?;
         let (sealed, secret) = new_secret(&store)?;
         p.secret_sealed = sealed;
         p.updated_at = now();
@@ -384,7 +384,7 @@ pub mod endpoints {
 
     /// Checks that the profile `id` is the tenant's (404 otherwise).
     fn profile(c: &mut DbConnection, tenant: &TenantId, id: &str) -> Result<(), ApiError> {
-        WebhookProfile::find(c, tenant, id)?;
+        WebhookProfile::find(c, tenant, &id.into())?;
         Ok(())
     }
 
@@ -421,7 +421,7 @@ pub mod endpoints {
             let mut e = WebhookEndpoint {
                 id: catalyst_domain::WebhookEndpointId::new().to_string(),
                 tenant_id: m.tenant_id.clone(),
-                profile_id: profile_id.into_inner(),
+                profile_id: profile_id.into_inner().into(),
                 url: String::new(),
                 delivery_method: DELIVERY_METHODS[0].to_owned(),
                 events: None,

@@ -3,6 +3,7 @@
 //! late (an unknown lead) rolls every earlier row back unless the import is partial.
 
 use catalyst_domain::TenantId;
+use catalyst_domain::WebhookProfileId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -49,7 +50,7 @@ pub struct OrderRow {
 #[derive(Debug, Clone, Copy)]
 pub struct Target<'a> {
     pub tenant_id: &'a TenantId,
-    pub profile_id: Option<&'a str>,
+    pub profile_id: Option<&'a WebhookProfileId>,
 }
 
 /// Writes one lead and its `lead.imported` event.
@@ -113,7 +114,7 @@ pub fn import_order(
         created_at: now,
         updated_at: now,
         customer_id: None,
-        webhook_profile_id: target.profile_id.map(str::to_owned),
+        webhook_profile_id: target.profile_id.cloned(),
     };
     if row.order_number.is_some() {
         let inserted = on_backend!(conn, |c| diesel::insert_into(orders::table)

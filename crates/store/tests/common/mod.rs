@@ -134,7 +134,7 @@ pub fn profile_with_endpoints(
 ) -> (WebhookProfile, Vec<WebhookEndpoint>) {
     let at = now();
     let profile = WebhookProfile {
-        id: id(),
+        id: id().into(),
         tenant_id: tenant.into(),
         name: "hooks".into(),
         secret_sealed: store.cipher().seal("webhook.secret", b"whsec_x").unwrap(),
@@ -166,7 +166,12 @@ pub fn profile_with_endpoints(
 }
 
 /// Emits one event of `event_type` in its own write transaction.
-pub fn emit(store: &Store, tenant: &TenantId, profile: Option<&str>, event_type: &'static str) {
+pub fn emit(
+    store: &Store,
+    tenant: &TenantId,
+    profile: Option<&catalyst_domain::WebhookProfileId>,
+    event_type: &'static str,
+) {
     store
         .write(|c| {
             outbox::emit(
