@@ -255,7 +255,7 @@ pub fn demo(store: &Store, base_url: &str, webhook_url: Option<&str>) -> StoreRe
             let endpoints = all(|p| WebhookEndpoint::page_of_profile(c, &tid, &profile.id, p))?;
             if !endpoints.iter().any(|e| e.url == url) {
                 WebhookEndpoint {
-                    id: catalyst_domain::WebhookEndpointId::new().to_string(),
+                    id: catalyst_domain::WebhookEndpointId::new(),
                     tenant_id: tid.clone(),
                     profile_id: profile.id.clone(),
                     url: url.to_owned(),

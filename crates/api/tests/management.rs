@@ -579,7 +579,7 @@ api_test! {
                    (json!(["payment_session.completed", "order.created"]), Some("URL_PARAMS"), Some(false)));
         assert_eq!(f["payload_mapping"], json!({"email": "lead.email", "amount": "amount"}));
         let id = str_of(&f, "id").to_owned();
-        let row = ctx.db.store.read(|c| WebhookEndpoint::find(c, &owner.tenant_id, &id)).unwrap();
+        let row = ctx.db.store.read(|c| WebhookEndpoint::find(c, &owner.tenant_id, &id.as_str().into())).unwrap();
         assert_eq!(row.events.as_deref(), Some(r#"["payment_session.completed","order.created"]"#), "stored as JSON text");
         assert_eq!(row.payload_mapping.as_deref(), Some(r#"{"amount":"amount","email":"lead.email"}"#));
 

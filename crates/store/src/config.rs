@@ -5,6 +5,7 @@ use catalyst_domain::CampaignId;
 use catalyst_domain::GatewayId;
 use catalyst_domain::HostedPageId;
 use catalyst_domain::TenantId;
+use catalyst_domain::WebhookEndpointId;
 use catalyst_domain::WebhookProfileId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -82,7 +83,7 @@ crate::scoped::tenant_scoped!(WebhookProfile, webhook_profiles, WebhookProfileId
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = webhook_endpoints, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct WebhookEndpoint {
-    pub id: String,
+    pub id: WebhookEndpointId,
     pub tenant_id: TenantId,
     pub profile_id: WebhookProfileId,
     pub url: String,
@@ -96,7 +97,7 @@ pub struct WebhookEndpoint {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
-crate::scoped::tenant_scoped!(WebhookEndpoint, webhook_endpoints);
+crate::scoped::tenant_scoped!(WebhookEndpoint, webhook_endpoints, WebhookEndpointId);
 
 impl WebhookEndpoint {
     /// One page of the endpoints of one profile.

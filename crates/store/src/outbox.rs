@@ -3,6 +3,7 @@
 //! lease, sends them, and records every attempt.
 
 use catalyst_domain::TenantId;
+use catalyst_domain::WebhookEndpointId;
 use catalyst_domain::WebhookProfileId;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -63,7 +64,7 @@ pub struct WebhookDelivery {
     pub id: String,
     pub tenant_id: TenantId,
     pub event_id: String,
-    pub endpoint_id: String,
+    pub endpoint_id: WebhookEndpointId,
     /// `pending`, `delivered`, `failed` or `cancelled` (endpoint or profile deactivated; the
     /// reason is in `last_error`).
     pub status: DeliveryStatus,
@@ -380,7 +381,7 @@ pub fn backlog(conn: &mut DbConnection) -> StoreResult<(i64, Option<NaiveDateTim
 /// the endpoint. Returns how many were cancelled.
 pub fn cancel_pending_of_endpoint(
     conn: &mut DbConnection,
-    endpoint_id: &str,
+    endpoint_id: &WebhookEndpointId,
     now: NaiveDateTime,
 ) -> StoreResult<usize> {
     Ok(on_backend!(conn, |c| diesel::update(

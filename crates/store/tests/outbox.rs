@@ -123,11 +123,11 @@ test_both! {
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].endpoint.id, kept_endpoints[1].id);
         let all = db.store.read(|c| WebhookDelivery::page_filtered(c, &t.id, Some(catalyst_domain::webhook::DeliveryStatus::Cancelled), None, &PageRequest { size: 50, cursor: None })).unwrap();
-        let mut reasons: Vec<(String, Option<String>)> = all.items.iter().map(|(d, _)| (d.endpoint_id.clone(), d.last_error.clone())).collect();
+        let mut reasons: Vec<(String, Option<String>)> = all.items.iter().map(|(d, _)| (d.endpoint_id.to_string(), d.last_error.clone())).collect();
         reasons.sort();
         let mut expected = vec![
-            (endpoints[0].id.clone(), Some(outbox::CANCELLED_PROFILE_INACTIVE.to_owned())),
-            (kept_endpoints[0].id.clone(), Some(outbox::CANCELLED_ENDPOINT_INACTIVE.to_owned())),
+            (endpoints[0].id.to_string(), Some(outbox::CANCELLED_PROFILE_INACTIVE.to_owned())),
+            (kept_endpoints[0].id.to_string(), Some(outbox::CANCELLED_ENDPOINT_INACTIVE.to_owned())),
         ];
         expected.sort();
         assert_eq!(reasons, expected);

@@ -396,7 +396,7 @@ pub mod endpoints {
         id: &str,
     ) -> Result<WebhookEndpoint, ApiError> {
         profile(c, tenant, profile_id)?;
-        let e = WebhookEndpoint::find(c, tenant, id)?;
+        let e = WebhookEndpoint::find(c, tenant, &id.into())?;
         if e.profile_id == profile_id {
             Ok(e)
         } else {
@@ -419,7 +419,7 @@ pub mod endpoints {
         idempotency::run(&state, &m.tenant_id, &req, &body.raw, || async {
             let at = now();
             let mut e = WebhookEndpoint {
-                id: catalyst_domain::WebhookEndpointId::new().to_string(),
+                id: catalyst_domain::WebhookEndpointId::new(),
                 tenant_id: m.tenant_id.clone(),
                 profile_id: profile_id.into_inner().into(),
                 url: String::new(),

@@ -147,7 +147,7 @@ pub fn profile_with_endpoints(
         .iter()
         .map(|e| {
             let endpoint = WebhookEndpoint {
-                id: id(),
+                id: id().into(),
                 tenant_id: tenant.into(),
                 profile_id: profile.id.clone(),
                 url: "http://127.0.0.1:9/hook".into(),
