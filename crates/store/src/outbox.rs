@@ -2,6 +2,7 @@
 //! them, with one delivery per subscribed endpoint; the dispatcher claims due deliveries under a
 //! lease, sends them, and records every attempt.
 
+use catalyst_domain::DeliveryId;
 use catalyst_domain::TenantId;
 use catalyst_domain::WebhookEndpointId;
 use catalyst_domain::WebhookProfileId;
@@ -61,7 +62,7 @@ impl WebhookEvent {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = webhook_deliveries, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct WebhookDelivery {
-    pub id: String,
+    pub id: DeliveryId,
     pub tenant_id: TenantId,
     pub event_id: String,
     pub endpoint_id: WebhookEndpointId,
@@ -78,14 +79,14 @@ pub struct WebhookDelivery {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
-crate::scoped::tenant_scoped!(WebhookDelivery, webhook_deliveries);
+crate::scoped::tenant_scoped!(WebhookDelivery, webhook_deliveries, DeliveryId);
 
 /// One HTTP attempt of a delivery.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = webhook_attempts, treat_none_as_default_value = false)]
 pub struct WebhookAttempt {
     pub id: String,
-    pub delivery_id: String,
+    pub delivery_id: DeliveryId,
     pub attempted_at: NaiveDateTime,
     pub status_code: Option<i32>,
     pub latency_ms: i32,
@@ -147,7 +148,7 @@ pub fn emit(conn: &mut DbConnection, event: NewEvent<'_>, now: NaiveDateTime) ->
         .collect();
     for endpoint in &subscribed {
         WebhookDelivery {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: DeliveryId::new(),
             tenant_id: event.tenant_id.to_owned(),
             event_id: row.id.clone(),
             endpoint_id: endpoint.id.clone(),
@@ -433,7 +434,7 @@ pub struct AttemptRecord {
 /// delivery cancelled while the attempt was under way stays `cancelled` unless it succeeded.
 pub fn record_attempt(
     conn: &mut DbConnection,
-    delivery_id: &str,
+    delivery_id: &DeliveryId,
     attempt: &AttemptRecord,
     retry_at: Option<NaiveDateTime>,
     now: NaiveDateTime,
@@ -447,7 +448,7 @@ pub fn record_attempt(
 /// one per delivery).
 pub fn record_attempts(
     conn: &mut DbConnection,
-    attempts: &[(String, AttemptRecord, Option<NaiveDateTime>)],
+    attempts: &[(DeliveryId, AttemptRecord, Option<NaiveDateTime>)],
     now: NaiveDateTime,
 ) -> StoreResult<()> {
     tx::write(conn, |conn| {
@@ -460,7 +461,7 @@ pub fn record_attempts(
 
 fn record_in_tx(
     conn: &mut DbConnection,
-    delivery_id: &str,
+    delivery_id: &DeliveryId,
     attempt: &AttemptRecord,
     retry_at: Option<NaiveDateTime>,
     now: NaiveDateTime,
@@ -509,7 +510,7 @@ fn record_in_tx(
 pub fn redeliver(
     conn: &mut DbConnection,
     tenant: &TenantId,
-    delivery_id: &str,
+    delivery_id: &DeliveryId,
     now: NaiveDateTime,
 ) -> StoreResult<WebhookDelivery> {
     tx::write(conn, |conn| {

@@ -45,13 +45,13 @@ test_both! {
             emit(&db.store, &t.id, Some(&profile.id), "order.created");
         }
         let at = now();
-        let claimed: Vec<Vec<String>> = std::thread::scope(|s| {
+        let claimed: Vec<Vec<catalyst_domain::DeliveryId>> = std::thread::scope(|s| {
             let workers: Vec<_> = (0..4)
                 .map(|_| s.spawn(|| db.store.read(|c| outbox::claim_due(c, at, Duration::seconds(30), 15)).unwrap().into_iter().map(|d| d.delivery.id).collect::<Vec<_>>()))
                 .collect();
             workers.into_iter().map(|w| w.join().unwrap()).collect()
         });
-        let mut all: Vec<String> = claimed.concat();
+        let mut all: Vec<catalyst_domain::DeliveryId> = claimed.concat();
         let total = all.len();
         all.sort();
         all.dedup();

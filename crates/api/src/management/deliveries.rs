@@ -38,7 +38,7 @@ impl Delivery {
 
     /// The tenant's delivery `id`.
     fn find(conn: &mut DbConnection, tenant: &TenantId, id: &str) -> Result<Self, ApiError> {
-        let d = WebhookDelivery::find(conn, tenant, id)?;
+        let d = WebhookDelivery::find(conn, tenant, &id.into())?;
         let t = event_type_of(conn, &d)?;
         Self::load(conn, d, t)
     }
@@ -142,7 +142,7 @@ pub async fn redeliver(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let body = db::read(&state.store, move |conn| {
-        let d = outbox::redeliver(conn, &m.tenant_id, &id, now())?;
+        let d = outbox::redeliver(conn, &m.tenant_id, &id.as_str().into(), now())?;
         let t = event_type_of(conn, &d)?;
         Delivery::load(conn, d, t)?.render()
     })
