@@ -216,7 +216,12 @@ pub async fn file(
 ) -> Result<HttpResponse, ApiError> {
     let (gateway, batch) = path.into_inner();
     let batch = db::read(&state.store, move |c| {
-        batches::find(c, &m.tenant_id, &GatewayId::from(gateway.as_str()), &batch)
+        batches::find(
+            c,
+            &m.tenant_id,
+            &GatewayId::from(gateway.as_str()),
+            &batch.as_str().into(),
+        )
     })
     .await?;
     Ok(HttpResponse::Ok()

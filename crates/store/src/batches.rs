@@ -19,9 +19,9 @@
 //! - remittance information `Order <order number>`.
 
 use catalyst_domain::GatewayId;
-use catalyst_domain::TenantId;
 use catalyst_domain::TransactionId;
 use catalyst_domain::transaction::{SequenceType as Stored, TransactionStatus};
+use catalyst_domain::{BatchId, TenantId};
 use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
 use diesel::prelude::*;
 
@@ -49,7 +49,7 @@ const CUT_ATTEMPTS: u32 = 5;
 #[diesel(table_name = batches)]
 pub struct Batch {
     /// UUID v7.
-    pub id: String,
+    pub id: BatchId,
     pub tenant_id: TenantId,
     pub gateway_id: GatewayId,
     /// The requested collection date of every collection in the file.
@@ -73,7 +73,7 @@ pub struct Batch {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = batches)]
 pub struct BatchSummary {
-    pub id: String,
+    pub id: BatchId,
     pub tenant_id: TenantId,
     pub gateway_id: GatewayId,
     pub collection_date: NaiveDate,
@@ -270,7 +270,7 @@ fn cut_once(
         .map_err(|v| CutError::File(catalyst_sepa::FileError::Epc(v)))?;
     let xml = pain008::write(&file, req.version)?;
     let batch = Batch {
-        id: id.to_string(),
+        id: BatchId::from_uuid(id),
         tenant_id: req.tenant_id.clone(),
         gateway_id: req.gateway_id.clone(),
         collection_date: date,
@@ -435,7 +435,7 @@ pub fn find(
     conn: &mut DbConnection,
     tenant: &TenantId,
     gateway: &GatewayId,
-    id: &str,
+    id: &BatchId,
 ) -> Result<Batch, StoreError> {
     let batch: Batch = on_backend!(conn, |c| batches::table
         .filter(batches::id.eq(id))
@@ -467,7 +467,10 @@ pub fn page(
 }
 
 /// The transaction ids a batch carries.
-pub fn transaction_ids(conn: &mut DbConnection, batch_id: &str) -> Result<Vec<String>, StoreError> {
+pub fn transaction_ids(
+    conn: &mut DbConnection,
+    batch_id: &BatchId,
+) -> Result<Vec<String>, StoreError> {
     Ok(on_backend!(conn, |c| batch_transactions::table
         .filter(batch_transactions::batch_id.eq(batch_id))
         .order(batch_transactions::transaction_id.asc())
