@@ -103,7 +103,7 @@ pub fn verify_key(conn: &mut DbConnection, token: &ApiKeyToken) -> Result<Mercha
         {
             Ok(Merchant {
                 tenant_id: key.tenant_id,
-                key_id: key.id,
+                key_id: key.id.into_string(),
                 kind: token.kind(),
             })
         }

@@ -45,7 +45,7 @@ pub fn issue_key(
     let token = ApiKeyToken::generate(kind);
     let at = now();
     let key = ApiKey {
-        id: uuid::Uuid::now_v7().to_string(),
+        id: catalyst_domain::ApiKeyId::new(),
         tenant_id: tenant.to_owned(),
         kind: kind.as_str().to_owned(),
         name,
@@ -112,7 +112,7 @@ pub fn create_key(
         let (row, token) = issue_key(c, tenant_id, kind, name)?;
         Ok(IssuedKey {
             tenant_id: row.tenant_id,
-            id: row.id,
+            id: row.id.into_string(),
             kind: row.kind,
             key: token.expose().to_owned(),
         })

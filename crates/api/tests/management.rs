@@ -846,7 +846,7 @@ api_test! {
         assert!(key.starts_with("rk_") && key.len() == 43, "{key}");
         assert_eq!(content(&r), json!({"kind": "restricted", "name": "shop backend", "prefix": &key[..10], "active": true, "key": key}));
         let id = str_of(&r, "id").to_owned();
-        let row = ctx.db.store.read(|c| ApiKey::find(c, &owner.tenant_id, &id)).unwrap();
+        let row = ctx.db.store.read(|c| ApiKey::find(c, &owner.tenant_id, &id.as_str().into())).unwrap();
         assert_eq!(row.key_hash, catalyst_domain::token::sha256_hex(key.as_bytes()));
         let path = format!("{API_KEYS}{id}/");
         let (status, fetched) = call(&app, get(&path).auth(sk)).await;

@@ -1,5 +1,6 @@
 //! Tenants and their API keys.
 
+use catalyst_domain::ApiKeyId;
 use catalyst_domain::TenantId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -74,7 +75,7 @@ impl Tenant {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = api_keys, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct ApiKey {
-    pub id: String,
+    pub id: ApiKeyId,
     pub tenant_id: TenantId,
     /// `restricted` or `secret`.
     pub kind: String,
@@ -86,7 +87,7 @@ pub struct ApiKey {
     pub updated_at: NaiveDateTime,
 }
 
-crate::scoped::tenant_scoped!(ApiKey, api_keys);
+crate::scoped::tenant_scoped!(ApiKey, api_keys, ApiKeyId);
 
 impl ApiKey {
     /// The active key with this hash, if any.

@@ -45,7 +45,7 @@ impl Resource for ApiKey {
     }
 
     fn find(c: &mut DbConnection, tenant: &TenantId, id: &str) -> Result<Self, ApiError> {
-        Ok(ApiKey::find(c, tenant, id)?)
+        Ok(ApiKey::find(c, tenant, &id.into())?)
     }
 }
 
@@ -111,7 +111,7 @@ pub async fn update(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let row = write(&state, move |c| {
-        let mut k = ApiKey::find(c, &m.tenant_id, &id)?;
+        let mut k = ApiKey::find(c, &m.tenant_id, &id.as_str().into())?;
         let mut f = Fields::new(&body.value, FIELDS, false)?;
         if f.has("kind") {
             f.error(
@@ -154,7 +154,7 @@ async fn revoke_key(
 ) -> Result<HttpResponse, ApiError> {
     let row = write(state, move |c| {
         Tenant::lock(c, &m.tenant_id)?;
-        let mut k = ApiKey::find(c, &m.tenant_id, &id)?;
+        let mut k = ApiKey::find(c, &m.tenant_id, &id.as_str().into())?;
         if k.active {
             let secret = KeyKind::Secret.as_str();
             if k.kind == secret && !force && ApiKey::count_active(c, &m.tenant_id, secret)? <= 1 {
