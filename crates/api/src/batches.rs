@@ -183,7 +183,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let page = paging::page_request(&req)?;
     let rows = db::read(&state.store, move |c| -> Result<_, ApiError> {
-        Gateway::find(c, &m.tenant_id, &id)?;
+        Gateway::find(c, &m.tenant_id, &id.as_str().into())?;
         Ok(batches::page(
             c,
             &m.tenant_id,

@@ -420,7 +420,7 @@ async fn serve<R: Report>(
 
 /// A `payment_gateway_id` filter must name one of the tenant's gateways (active or not).
 fn known_gateway(conn: &mut DbConnection, tenant: &TenantId, id: &str) -> Result<(), ApiError> {
-    match Gateway::find(conn, tenant, id) {
+    match Gateway::find(conn, tenant, &id.into()) {
         Ok(_) => Ok(()),
         Err(StoreError::NotFound) => Err(ApiError::field(
             "payment_gateway_id",

@@ -290,7 +290,7 @@ api_test! {
         assert!(text.contains(&format!("<ReqdColltnDt>{}</ReqdColltnDt>", earliest())), "{text}");
         assert!(text.contains("<MndtId>MAND-"), "{text}");
         // The transactions stay pending: only the bank's report settles them.
-        let status_of = |id: &str| ctx.db.store.read(|c| Transaction::by_id(c, id)).unwrap().status;
+        let status_of = |id: &str| ctx.db.store.read(|c| Transaction::by_id(c, &id.into())).unwrap().status;
         assert_eq!(status_of(&first.id), TransactionStatus::Pending);
     }
 }
@@ -440,7 +440,7 @@ api_test! {
                 .filter(transactions::subscription_id.eq(&sub.id))
                 .select(transactions::id)
                 .first(c)?;
-            Transaction::by_id(c, &id)
+            Transaction::by_id(c, &id.as_str().into())
         }).unwrap();
         assert_eq!((renewal.status.as_str(), renewal.sequence_type.as_str(), renewal.gateway_id.as_str()), ("pending", "RCUR", gw["id"].as_str().unwrap()));
 

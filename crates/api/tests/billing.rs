@@ -163,7 +163,12 @@ fn renewals(ctx: &Ctx, s: &Subscription) -> Vec<Transaction> {
             .unwrap()
     };
     ids.iter()
-        .map(|i| ctx.db.store.read(|c| Transaction::by_id(c, &i.id)).unwrap())
+        .map(|i| {
+            ctx.db
+                .store
+                .read(|c| Transaction::by_id(c, &i.id.as_str().into()))
+                .unwrap()
+        })
         .collect()
 }
 

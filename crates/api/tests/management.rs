@@ -349,7 +349,7 @@ api_test! {
         let text = raw.to_string();
         assert!(!text.contains(password) && !text.contains("tt-0001") && !text.contains("acme-user"), "{text}");
         let id = str_of(&raw, "id").to_owned();
-        let row = ctx.db.store.read(|c| Gateway::find(c, &owner.tenant_id, &id)).unwrap();
+        let row = ctx.db.store.read(|c| Gateway::find(c, &owner.tenant_id, &id.as_str().into())).unwrap();
         let sealed = row.credentials_sealed.unwrap();
         assert!(!sealed.contains(password) && !sealed.contains("acme-user"), "{sealed}");
         let opened: Value = serde_json::from_slice(&ctx.db.store.cipher().open("gateway.credentials", &sealed).unwrap()).unwrap();
@@ -368,7 +368,7 @@ api_test! {
         let (status, body) = call(&app, patch(&path, rotated).auth(sk)).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert!(!body.to_string().contains("another-secret"));
-        let row = ctx.db.store.read(|c| Gateway::find(c, &owner.tenant_id, &id)).unwrap();
+        let row = ctx.db.store.read(|c| Gateway::find(c, &owner.tenant_id, &id.as_str().into())).unwrap();
         let opened: Value = serde_json::from_slice(&ctx.db.store.cipher().open("gateway.credentials", &row.credentials_sealed.unwrap()).unwrap()).unwrap();
         assert_eq!((opened["password"].as_str(), opened["endpoint"].as_str()), (Some("another-secret"), Some("https://staging.gate.example/process")));
     }

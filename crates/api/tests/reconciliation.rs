@@ -269,7 +269,7 @@ impl NewChargeback {
 }
 
 fn transaction(store: &Store, id: &str) -> Transaction {
-    store.read(|c| Transaction::by_id(c, id)).unwrap()
+    store.read(|c| Transaction::by_id(c, &id.into())).unwrap()
 }
 
 /// A copy of `template` with a new id (or `id`), processed at `at`.

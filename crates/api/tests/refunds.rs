@@ -91,7 +91,7 @@ fn stored(ctx: &Ctx, id: &str) -> (Transaction, i64, Order) {
     ctx.db
         .store
         .read(|c| {
-            let t = Transaction::by_id(c, id)?;
+            let t = Transaction::by_id(c, &id.into())?;
             let refunded = refunds::refunded_minor(c, &t.id)?;
             let order = Order::find(c, &t.tenant_id, &t.order_id)?;
             Ok::<_, catalyst_store::StoreError>((t, refunded, order))
@@ -174,7 +174,7 @@ api_test! {
 
         let (debit, refunded, order) = stored(&ctx, &id);
         assert_eq!((debit.status.as_str(), refunded, order.status.as_str()), ("refunded", 2999, "REFUNDED"));
-        let stored_refund = ctx.db.store.read(|c| Transaction::by_id(c, refund["id"].as_str().unwrap())).unwrap();
+        let stored_refund = ctx.db.store.read(|c| Transaction::by_id(c, &refund["id"].as_str().unwrap().into())).unwrap();
         assert_eq!((stored_refund.session_id, stored_refund.refund_of.as_deref(), stored_refund.description.as_deref()),
             (None, Some(id.as_str()), Some("Customer changed their mind")));
         assert_eq!((stored_refund.mandate_id, stored_refund.gateway_id, stored_refund.sequence_type), (debit.mandate_id, debit.gateway_id, debit.sequence_type));

@@ -84,7 +84,7 @@ fn subscription(state: &AppState, env: &Value) -> Subscription {
     let tenant = env["transaction"]["id"].as_str().map(|t| {
         state
             .store
-            .read(|c| catalyst_store::Transaction::by_id(c, t))
+            .read(|c| catalyst_store::Transaction::by_id(c, &t.into()))
             .unwrap()
             .tenant_id
     });

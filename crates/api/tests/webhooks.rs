@@ -331,7 +331,7 @@ api_test! {
             assert!(echo.contains(&format!("<unique_id>{unique_id}</unique_id>")), "{echo}");
         }
         assert_eq!(ctx.count("chargebacks"), 1, "the same notification twice changes nothing the second time");
-        let t = ctx.db.store.read(|c| catalyst_store::Transaction::by_id(c, env["transaction"]["id"].as_str().unwrap())).unwrap();
+        let t = ctx.db.store.read(|c| catalyst_store::Transaction::by_id(c, &env["transaction"]["id"].as_str().unwrap().into())).unwrap();
         assert_eq!(t.status, TransactionStatus::ChargedBack);
         let (status, _, _) = send(&app, post(&format!("/api/v1/gateways/{}/notifications/", uuid::Uuid::now_v7()), json!({}))).await;
         assert_eq!(status, StatusCode::NOT_FOUND);

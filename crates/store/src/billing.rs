@@ -424,7 +424,11 @@ pub fn send_notice(
 /// The subscription, locked for this transaction: on PostgreSQL `FOR UPDATE`, skipping a row
 /// another transaction holds when `skip_locked` (`None` then); on SQLite the write
 /// transaction already holds the database.
-fn lock(conn: &mut DbConnection, id: &str, skip_locked: bool) -> StoreResult<Option<Subscription>> {
+fn lock(
+    conn: &mut DbConnection,
+    id: &SubscriptionId,
+    skip_locked: bool,
+) -> StoreResult<Option<Subscription>> {
     let query = subscriptions::table.find(id);
     Ok(on_backend!(
         conn,

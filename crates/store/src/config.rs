@@ -35,7 +35,7 @@ pub struct Gateway {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
-crate::scoped::tenant_scoped!(Gateway, gateways);
+crate::scoped::tenant_scoped!(Gateway, gateways, GatewayId);
 
 /// Branding and content for the hosted payment page.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
@@ -196,7 +196,7 @@ impl Campaign {
 
 impl Gateway {
     /// A gateway by id alone (gateway notifications name it in the path, without a tenant).
-    pub fn by_id(conn: &mut DbConnection, id: &str) -> StoreResult<Self> {
+    pub fn by_id(conn: &mut DbConnection, id: &GatewayId) -> StoreResult<Self> {
         on_backend!(conn, |c| gateways::table
             .find(id)
             .select(Self::as_select())

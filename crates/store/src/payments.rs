@@ -242,7 +242,7 @@ impl Mandate {
 
 impl Transaction {
     /// Loads a transaction by id (any tenant; internal use).
-    pub fn by_id(conn: &mut DbConnection, id: &str) -> StoreResult<Self> {
+    pub fn by_id(conn: &mut DbConnection, id: &TransactionId) -> StoreResult<Self> {
         on_backend!(conn, |c| transactions::table
             .find(id)
             .select(Self::as_select())

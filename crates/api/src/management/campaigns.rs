@@ -284,7 +284,8 @@ fn apply_gateway(
 ) -> Result<Option<Gateway>, ApiError> {
     match f.required("gateway_id", uuid) {
         Some(id) => {
-            let gateway = found(Gateway::find(c, &k.tenant_id, &id))?.filter(|g| g.active);
+            let gateway =
+                found(Gateway::find(c, &k.tenant_id, &id.as_str().into()))?.filter(|g| g.active);
             match &gateway {
                 Some(g) => k.gateway_id = g.id.clone(),
                 None => f.error("gateway_id", "No active gateway with this id."),

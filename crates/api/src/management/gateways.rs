@@ -60,7 +60,7 @@ impl Resource for Gateway {
     }
 
     fn find(c: &mut DbConnection, tenant: &TenantId, id: &str) -> Result<Self, ApiError> {
-        Ok(Gateway::find(c, tenant, id)?)
+        Ok(Gateway::find(c, tenant, &id.into())?)
     }
 }
 
@@ -404,7 +404,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let st = state.get_ref().clone();
     let row = db::write(&state.store, move |c| -> Result<Gateway, ApiError> {
-        let mut g = Gateway::find(c, &m.tenant_id, &id)?;
+        let mut g = Gateway::find(c, &m.tenant_id, &id.as_str().into())?;
         apply(&st.store, &st.targets, &mut g, &body.value, false)?;
         check_adapter(&st, &g, &body.value)?;
         g.updated_at = now();
@@ -424,7 +424,7 @@ pub async fn deactivate(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let row = db::write(&state.store, move |c| -> Result<Gateway, ApiError> {
-        let mut g = Gateway::find(c, &m.tenant_id, &id)?;
+        let mut g = Gateway::find(c, &m.tenant_id, &id.as_str().into())?;
         g.active = false;
         g.updated_at = now();
         g.save(c)?;
