@@ -240,7 +240,57 @@ impl Mandate {
     }
 }
 
+/// What every new transaction names: whose it is, what it collects on and how much.
+#[derive(Debug, Clone)]
+pub struct NewTransaction {
+    pub tenant_id: TenantId,
+    pub order_id: OrderId,
+    pub gateway_id: GatewayId,
+    pub mandate_id: MandateId,
+    pub kind: TransactionKind,
+    pub sequence_type: SequenceType,
+    pub amount_minor: i64,
+    pub currency: String,
+}
+
 impl Transaction {
+    /// A new `pending` transaction created `at`: a fresh id and merchant transaction id, no
+    /// gateway answer yet, counted as an attempt. What only some transactions have (session,
+    /// tenant reference, subscription period, refunded transaction, description) starts empty
+    /// for the caller to set.
+    pub fn pending(new: NewTransaction, at: NaiveDateTime) -> Self {
+        Transaction {
+            id: TransactionId::new(),
+            tenant_id: new.tenant_id,
+            session_id: None,
+            order_id: new.order_id,
+            gateway_id: new.gateway_id,
+            mandate_id: new.mandate_id,
+            merchant_transaction_id: catalyst_domain::ids::new_merchant_transaction_id(at.date()),
+            tenant_reference_id: None,
+            kind: new.kind,
+            status: TransactionStatus::Pending,
+            sequence_type: new.sequence_type,
+            amount_minor: new.amount_minor,
+            currency: new.currency,
+            gateway_reference: None,
+            verification_url: None,
+            error_code: None,
+            error_message: None,
+            gateway_code: None,
+            gateway_message: None,
+            counts_as_attempt: true,
+            processed_at: None,
+            created_at: at,
+            updated_at: at,
+            subscription_id: None,
+            billing_period: None,
+            billing_attempt: None,
+            refund_of: None,
+            description: None,
+        }
+    }
+
     /// Loads a transaction by id (any tenant; internal use).
     pub fn by_id(conn: &mut DbConnection, id: &TransactionId) -> StoreResult<Self> {
         on_backend!(conn, |c| transactions::table

@@ -21,7 +21,7 @@ use crate::changes::insert_new_transaction;
 use crate::connection::on_backend;
 use crate::events::Subject;
 use crate::pagination::{Page, PageRequest};
-use crate::payments::Transaction;
+use crate::payments::{NewTransaction, Transaction};
 use crate::schema::transactions;
 use crate::sessions::{Lead, Order};
 use crate::settlement::Settlement;
@@ -218,34 +218,21 @@ pub fn claim_refund(
             }
         };
         let mut refund = Transaction {
-            id: TransactionId::new(),
-            tenant_id: original.tenant_id.clone(),
-            session_id: None,
-            order_id: original.order_id.clone(),
-            gateway_id: original.gateway_id.clone(),
-            mandate_id: original.mandate_id.clone(),
-            merchant_transaction_id: catalyst_domain::ids::new_merchant_transaction_id(now.date()),
-            tenant_reference_id: None,
-            kind: REFUND_KIND,
-            status: TransactionStatus::Pending,
-            sequence_type: original.sequence_type,
-            amount_minor: amount,
-            currency: original.currency.clone(),
-            gateway_reference: None,
-            verification_url: None,
-            error_code: None,
-            error_message: None,
-            gateway_code: None,
-            gateway_message: None,
-            counts_as_attempt: true,
-            processed_at: None,
-            created_at: now,
-            updated_at: now,
-            subscription_id: None,
-            billing_period: None,
-            billing_attempt: None,
             refund_of: Some(original.id.clone()),
             description: draft.reason.clone(),
+            ..Transaction::pending(
+                NewTransaction {
+                    tenant_id: original.tenant_id.clone(),
+                    order_id: original.order_id.clone(),
+                    gateway_id: original.gateway_id.clone(),
+                    mandate_id: original.mandate_id.clone(),
+                    kind: REFUND_KIND,
+                    sequence_type: original.sequence_type,
+                    amount_minor: amount,
+                    currency: original.currency.clone(),
+                },
+                now,
+            )
         };
         insert_new_transaction(conn, &mut refund)?;
         let order = Order::find(conn, tenant, &original.order_id)?;

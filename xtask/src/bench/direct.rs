@@ -15,7 +15,7 @@
 //! The rows are built like the API builds them (UUID v7 ids, a fresh `ps_` token, `ORD-`
 //! number, the campaign's offer and price).
 
-use catalyst_domain::transaction::{SequenceType, TransactionKind, TransactionStatus};
+use catalyst_domain::transaction::{SequenceType, TransactionKind};
 use std::sync::{Barrier, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -29,8 +29,9 @@ use catalyst_store::schema::{leads, session_payers};
 use catalyst_store::session_pay::{ClaimError, PaymentDraft};
 use catalyst_store::settlement::Settlement;
 use catalyst_store::{
-    ApiKey, Campaign, CreateSessionError, DatabaseUrl, DbConnection, Gateway, Lead, Mandate, Order,
-    PaymentSession, SessionPayer, StoreError, StoreResult, Transaction, now, tx,
+    ApiKey, Campaign, CreateSessionError, DatabaseUrl, DbConnection, Gateway, Lead, Mandate,
+    NewTransaction, Order, PaymentSession, SessionPayer, StoreError, StoreResult, Transaction, now,
+    tx,
 };
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -445,39 +446,26 @@ fn payment_draft(session: &PaymentSession, order: &Order, lead: &Lead) -> Paymen
     };
     let b = *uuid::Uuid::new_v4().as_bytes();
     let transaction = Transaction {
-        id: catalyst_domain::TransactionId::new(),
-        tenant_id: session.tenant_id.clone(),
         session_id: Some(session.id.clone()),
-        order_id: order.id.clone(),
-        gateway_id: session.gateway_id.clone(),
-        mandate_id: mandate.id.clone(),
         // 16 hex digits instead of the API's 8: no collision across a long benchmark.
         merchant_transaction_id: format!(
             "TXN-{}-{:016X}",
             at.format("%Y%m%d"),
             u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
         ),
-        tenant_reference_id: None,
-        kind: TransactionKind::Sale,
-        status: TransactionStatus::Pending,
-        sequence_type: SequenceType::First,
-        amount_minor: session.amount_minor,
-        currency: session.currency.clone(),
-        gateway_reference: None,
-        verification_url: None,
-        error_code: None,
-        error_message: None,
-        gateway_code: None,
-        gateway_message: None,
-        counts_as_attempt: true,
-        processed_at: None,
-        created_at: at,
-        updated_at: at,
-        subscription_id: None,
-        billing_period: None,
-        billing_attempt: None,
-        refund_of: None,
-        description: None,
+        ..Transaction::pending(
+            NewTransaction {
+                tenant_id: session.tenant_id.clone(),
+                order_id: order.id.clone(),
+                gateway_id: session.gateway_id.clone(),
+                mandate_id: mandate.id.clone(),
+                kind: TransactionKind::Sale,
+                sequence_type: SequenceType::First,
+                amount_minor: session.amount_minor,
+                currency: session.currency.clone(),
+            },
+            at,
+        )
     };
     PaymentDraft {
         mandate,
