@@ -9,8 +9,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use catalyst_domain::GatewayId;
-use catalyst_domain::TenantId;
+use catalyst_domain::{GatewayId, TenantId};
 use catalyst_sepa::camt054::{CreditDebit, DebitCreditNotification};
 use catalyst_sepa::pain002::{Status, StatusReason, StatusReport};
 use catalyst_sepa::reasons::RType;

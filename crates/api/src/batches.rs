@@ -8,8 +8,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use actix_web::{HttpRequest, HttpResponse, web};
-use catalyst_domain::GatewayId;
-use catalyst_domain::TenantId;
+use catalyst_domain::{GatewayId, TenantId};
 use catalyst_sepa::pain008::Creditor;
 use catalyst_store::batches::{self, BatchSummary, Cut, CutError, CutRequest};
 use catalyst_store::{Gateway, Store, now};

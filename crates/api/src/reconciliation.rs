@@ -28,8 +28,7 @@ mod render;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
-use catalyst_domain::GatewayId;
-use catalyst_domain::TenantId;
+use catalyst_domain::{GatewayId, TenantId};
 use catalyst_store::reconciliation::{
     self, CHARGEBACK_KINDS, ChargebackFilter, ChargebackLine, Listed, Listing, MandateSummary,
     SortKey, SubscriptionFilter, SubscriptionLine, TransactionFilter, TransactionLine,

@@ -2,10 +2,9 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use catalyst_domain::TenantId;
 use catalyst_domain::session::{CreateSessionRequest, Locale, SessionTerms};
 use catalyst_domain::token::SessionToken;
-use catalyst_domain::{DuplicatePolicy, OrderStatus, SessionStatus};
+use catalyst_domain::{DuplicatePolicy, OrderStatus, SessionStatus, TenantId};
 use catalyst_store::checkout::CreateSessionError;
 use catalyst_store::{
     Campaign, DbConnection, Gateway, HostedPage, Lead, Order, PaymentSession, StoreError,

@@ -7,9 +7,8 @@
 //! [`Entry`]s. A report is recorded in `batch_imports` under the SHA-256 of its bytes, so the
 //! same file imported again changes nothing and answers with the first import's summary.
 
-use catalyst_domain::GatewayId;
-use catalyst_domain::TenantId;
 use catalyst_domain::transaction::TransactionStatus;
+use catalyst_domain::{GatewayId, TenantId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};

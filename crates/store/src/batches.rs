@@ -18,10 +18,8 @@
 //!   name is transliterated to the SEPA Latin set and cut to 70 characters;
 //! - remittance information `Order <order number>`.
 
-use catalyst_domain::GatewayId;
-use catalyst_domain::TransactionId;
 use catalyst_domain::transaction::{SequenceType as Stored, TransactionStatus};
-use catalyst_domain::{BatchId, TenantId};
+use catalyst_domain::{BatchId, GatewayId, TenantId, TransactionId};
 use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
 use diesel::prelude::*;
 

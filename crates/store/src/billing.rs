@@ -12,12 +12,11 @@
 //! applied and the date it was due (`collect_on`). In production both are the same day; a run
 //! for a future date (`catalyst billing run --date`) schedules from that date.
 
-use catalyst_domain::SubscriptionId;
 use catalyst_domain::transaction::TransactionStatus;
+use catalyst_domain::{SubscriptionId, SubscriptionStatus};
 use chrono::{Days, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use catalyst_domain::SubscriptionStatus;
 use catalyst_domain::billing::BillingFrequency;
 use catalyst_domain::dunning::{self, DEFAULT_NOTICE_DAYS, DunningLadder};
 

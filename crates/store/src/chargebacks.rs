@@ -1,10 +1,8 @@
 //! Chargebacks and returns: an approved debit reversed after settlement (the row; recording
 //! one with its consequences is [`crate::reversals`]).
 
-use catalyst_domain::GatewayId;
-use catalyst_domain::TenantId;
-use catalyst_domain::TransactionId;
 use catalyst_domain::transaction::ReversalKind;
+use catalyst_domain::{GatewayId, TenantId, TransactionId};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 

@@ -3,15 +3,11 @@
 //! is asked; then the gateway's answer, applied in another ([`apply_charge`]): the order
 //! `COMPLETED` on approval, `FAILED` on a decline.
 
-use catalyst_domain::OrderId;
-use catalyst_domain::TenantId;
-use catalyst_domain::TransactionId;
 use catalyst_domain::transaction::TransactionStatus;
+use catalyst_domain::{OrderId, OrderStatus, TenantId, TransactionId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::Value;
-
-use catalyst_domain::OrderStatus;
 
 use crate::collection::{self, Collected};
 use crate::connection::on_backend;

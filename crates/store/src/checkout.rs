@@ -1,11 +1,9 @@
 //! The life of a payment session around its payment: creating it (lead, session and order in
 //! one transaction, with `order.created`) and expiring it (with `payment_session.expired`).
 
-use catalyst_domain::SessionId;
+use catalyst_domain::{DuplicatePolicy, OrderStatus, SessionId, SessionStatus};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-
-use catalyst_domain::{DuplicatePolicy, OrderStatus, SessionStatus};
 
 use crate::connection::on_backend;
 use crate::schema::{leads, orders, payment_sessions, session_payers};

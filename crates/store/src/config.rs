@@ -1,12 +1,9 @@
 //! The merchant's configuration objects: gateways, hosted pages, webhook profiles and
 //! endpoints, campaigns.
 
-use catalyst_domain::CampaignId;
-use catalyst_domain::GatewayId;
-use catalyst_domain::HostedPageId;
-use catalyst_domain::TenantId;
-use catalyst_domain::WebhookEndpointId;
-use catalyst_domain::WebhookProfileId;
+use catalyst_domain::{
+    CampaignId, GatewayId, HostedPageId, TenantId, WebhookEndpointId, WebhookProfileId,
+};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 

@@ -2,16 +2,14 @@
 //! under, deletion (the mandate is revoked), and subscriptions started on them without a
 //! payment session. Charges are in [`crate::charges`].
 
-use catalyst_domain::CustomerId;
-use catalyst_domain::GatewayId;
-use catalyst_domain::SubscriptionId;
-use catalyst_domain::TenantId;
-use catalyst_domain::WebhookProfileId;
+use catalyst_domain::{
+    CustomerId, CustomerStatus, GatewayId, OrderStatus, SubscriptionId, SubscriptionStatus,
+    TenantId, WebhookProfileId,
+};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use catalyst_domain::billing::BillingFrequency;
-use catalyst_domain::{CustomerStatus, OrderStatus, SubscriptionStatus};
 
 use crate::billing::Plan;
 use crate::connection::on_backend;

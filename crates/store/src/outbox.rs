@@ -2,10 +2,7 @@
 //! them, with one delivery per subscribed endpoint; the dispatcher claims due deliveries under a
 //! lease, sends them, and records every attempt.
 
-use catalyst_domain::DeliveryId;
-use catalyst_domain::TenantId;
-use catalyst_domain::WebhookEndpointId;
-use catalyst_domain::WebhookProfileId;
+use catalyst_domain::{DeliveryId, TenantId, WebhookEndpointId, WebhookProfileId};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use catalyst_domain::webhook::DeliveryStatus;

@@ -2,23 +2,16 @@
 //! changes them together, with events, lives in the flows ([`crate::session_pay`],
 //! [`crate::billing`], [`crate::charges`], [`crate::refunds`], …).
 
-use catalyst_domain::CampaignId;
-use catalyst_domain::CustomerId;
-use catalyst_domain::GatewayId;
-use catalyst_domain::LeadId;
-use catalyst_domain::MandateId;
-use catalyst_domain::OrderId;
-use catalyst_domain::SessionId;
-use catalyst_domain::SubscriptionId;
-use catalyst_domain::TenantId;
-use catalyst_domain::TransactionId;
 use catalyst_domain::transaction::{SequenceType, TransactionKind, TransactionStatus};
+use catalyst_domain::{
+    CampaignId, CustomerId, CustomerStatus, GatewayId, LeadId, MandateId, OrderId, SessionId,
+    SubscriptionId, SubscriptionStatus, TenantId, TransactionId,
+};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use catalyst_domain::billing::{Pricing, PricingInput};
 use catalyst_domain::money::{Currency, Money};
-use catalyst_domain::{CustomerStatus, SubscriptionStatus};
 
 use crate::connection::on_backend;
 use crate::schema::{customers, mandates, subscriptions, transactions};

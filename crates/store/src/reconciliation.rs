@@ -21,9 +21,7 @@
 mod cursor;
 mod explain;
 
-use catalyst_domain::GatewayId;
-use catalyst_domain::TenantId;
-use catalyst_domain::TransactionId;
+use catalyst_domain::{GatewayId, TenantId, TransactionId};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::query_builder::{QueryFragment, QueryId};

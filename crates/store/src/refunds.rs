@@ -8,13 +8,11 @@
 //! `refunded_minor` is not a field of [`Transaction`] (a stale `save()` of the debit must not
 //! overwrite it): it is read and written only here.
 
-use catalyst_domain::TenantId;
-use catalyst_domain::TransactionId;
 use catalyst_domain::transaction::{TransactionKind, TransactionStatus};
+use catalyst_domain::{OrderStatus, TenantId, TransactionId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use catalyst_domain::OrderStatus;
 use catalyst_domain::money::{Currency, Money};
 
 use crate::changes::insert_new_transaction;

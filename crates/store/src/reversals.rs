@@ -1,12 +1,10 @@
 //! Recording a chargeback or return: the reversal row, the transaction, order and subscription
 //! it stops, and their events, in one transaction.
 
-use catalyst_domain::TransactionId;
 use catalyst_domain::transaction::TransactionStatus;
+use catalyst_domain::{OrderStatus, SubscriptionStatus, TransactionId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-
-use catalyst_domain::{OrderStatus, SubscriptionStatus};
 
 use crate::chargebacks::Chargeback;
 use crate::connection::on_backend;

@@ -2,13 +2,11 @@
 //! the application of its outcome after it (transaction, session, order, attempts, mandate
 //! sequence, the subscription a recurring plan starts), with their events.
 
-use catalyst_domain::TransactionId;
 use catalyst_domain::session::SessionMode;
 use catalyst_domain::transaction::{SequenceType, TransactionStatus};
+use catalyst_domain::{OrderStatus, SessionStatus, SubscriptionStatus, TransactionId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-
-use catalyst_domain::{OrderStatus, SessionStatus, SubscriptionStatus};
 
 use crate::changes::{insert_new_transaction, mark_collected};
 use crate::config::Gateway;

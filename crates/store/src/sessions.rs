@@ -1,20 +1,14 @@
 //! Leads, payment sessions, their payers and orders: the rows and their queries. Creating and
 //! expiring sessions is [`crate::checkout`].
 
-use catalyst_domain::CampaignId;
-use catalyst_domain::CustomerId;
-use catalyst_domain::GatewayId;
-use catalyst_domain::HostedPageId;
-use catalyst_domain::LeadId;
-use catalyst_domain::OrderId;
-use catalyst_domain::SessionId;
-use catalyst_domain::TenantId;
-use catalyst_domain::WebhookProfileId;
+use catalyst_domain::{
+    CampaignId, CustomerId, GatewayId, HostedPageId, LeadId, OrderId, OrderStatus, SessionId,
+    SessionStatus, TenantId, WebhookProfileId,
+};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use catalyst_domain::session::SessionMode;
-use catalyst_domain::{OrderStatus, SessionStatus};
 
 use crate::connection::on_backend;
 use crate::schema::{leads, orders, payment_sessions, session_payers};

@@ -14,12 +14,9 @@
 //! - `anchor_date`/`periods_billed`: period `n` is due on `frequency.nth_after(anchor_date, n)`;
 //!   the next one to collect is `periods_billed`.
 
-use catalyst_domain::CustomerId;
-use catalyst_domain::SubscriptionId;
-use catalyst_domain::SubscriptionStatus;
-use catalyst_domain::TenantId;
 use catalyst_domain::billing::BillingFrequency;
 use catalyst_domain::transaction::{TransactionKind, TransactionStatus};
+use catalyst_domain::{CustomerId, SubscriptionId, SubscriptionStatus, TenantId};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::{Value, json};

@@ -1,7 +1,6 @@
 //! Tenants and their API keys.
 
-use catalyst_domain::ApiKeyId;
-use catalyst_domain::TenantId;
+use catalyst_domain::{ApiKeyId, TenantId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 

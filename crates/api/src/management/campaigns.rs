@@ -3,7 +3,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use catalyst_domain::TenantId;
 use catalyst_domain::billing::{
     BillingFrequency, BillingType, Pricing, PricingInput, TrialIntervalUnit,
 };
@@ -14,7 +13,7 @@ use catalyst_domain::session::{
     MAX_TRIAL_PERIOD,
 };
 use catalyst_domain::validation::messages;
-use catalyst_domain::{CampaignId, DuplicatePolicy};
+use catalyst_domain::{CampaignId, DuplicatePolicy, TenantId};
 use catalyst_store::billing::Plan;
 use catalyst_store::{
     Campaign, DbConnection, Gateway, HostedPage, Page, PageRequest, WebhookProfile, now,

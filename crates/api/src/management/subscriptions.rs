@@ -3,12 +3,10 @@
 //! the billing run's side of them are in [`catalyst_store::subscriptions`].
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use catalyst_domain::SubscriptionStatus;
-use catalyst_domain::TenantId;
 use catalyst_domain::dunning::DunningLadder;
 use catalyst_domain::money::{Currency, MoneyError, parse_amount_json};
 use catalyst_domain::validation::messages;
-use catalyst_domain::{CustomerId, SubscriptionId};
+use catalyst_domain::{CustomerId, SubscriptionId, SubscriptionStatus, TenantId};
 use catalyst_store::subscriptions::{self, SubscriptionDetail, SubscriptionQuery, Update};
 use catalyst_store::{DbConnection, Transaction, now};
 use chrono::NaiveDate;

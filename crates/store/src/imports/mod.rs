@@ -2,8 +2,7 @@
 //! events. The caller runs a whole import inside one write transaction, so a bad row found
 //! late (an unknown lead) rolls every earlier row back unless the import is partial.
 
-use catalyst_domain::TenantId;
-use catalyst_domain::WebhookProfileId;
+use catalyst_domain::{TenantId, WebhookProfileId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
