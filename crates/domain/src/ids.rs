@@ -225,6 +225,8 @@ typed_id! { uuid:
     DeliveryId,
     /// A transaction (internal id; the gateway knows it by its merchant transaction id).
     TransactionId,
+    /// A chargeback or return of a debit.
+    ChargebackId,
 }
 
 /// A new merchant transaction id, `TXN-YYYYMMDD-` + 8 upper-case hex digits from the OS

@@ -78,8 +78,8 @@ pub mod webhook;
 pub use billing::{BillingFrequency, BillingType, Pricing, PricingInput, Trial, TrialIntervalUnit};
 pub use country::is_iso_country;
 pub use ids::{
-    ApiKeyId, BatchId, CampaignId, CustomerId, DeliveryId, GatewayId, HostedPageId, IdParseError,
-    LeadId, MandateId, OrderId, SessionId, SubscriptionId, TenantId, TransactionId,
+    ApiKeyId, BatchId, CampaignId, ChargebackId, CustomerId, DeliveryId, GatewayId, HostedPageId,
+    IdParseError, LeadId, MandateId, OrderId, SessionId, SubscriptionId, TenantId, TransactionId,
     WebhookEndpointId, WebhookProfileId,
 };
 pub use lead::{DuplicatePolicy, NewLead};

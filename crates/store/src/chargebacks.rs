@@ -2,7 +2,7 @@
 //! one with its consequences is [`crate::reversals`]).
 
 use catalyst_domain::transaction::ReversalKind;
-use catalyst_domain::{GatewayId, TenantId, TransactionId};
+use catalyst_domain::{ChargebackId, GatewayId, TenantId, TransactionId};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -12,7 +12,7 @@ use crate::schema::chargebacks;
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = chargebacks, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Chargeback {
-    pub id: String,
+    pub id: ChargebackId,
     pub tenant_id: TenantId,
     pub transaction_id: TransactionId,
     pub gateway_id: GatewayId,
@@ -30,4 +30,4 @@ pub struct Chargeback {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
-crate::scoped::tenant_scoped!(Chargeback, chargebacks);
+crate::scoped::tenant_scoped!(Chargeback, chargebacks, ChargebackId);

@@ -104,7 +104,7 @@ fn reverse(
         return Ok(None);
     }
     let chargeback = Chargeback {
-        id: uuid::Uuid::now_v7().to_string(),
+        id: catalyst_domain::ChargebackId::new(),
         tenant_id: t.tenant_id.clone(),
         transaction_id: t.id.clone(),
         gateway_id: t.gateway_id.clone(),

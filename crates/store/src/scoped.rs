@@ -2,16 +2,9 @@
 
 /// Implements `find`, `page`, `insert` and `save` for a row type whose table has
 /// `id` and `tenant_id` columns. Lookups always filter by tenant: another tenant's row is
-/// simply not found. With a third argument, `find` takes the row's id typed (that id type);
-/// without, as text.
+/// simply not found. `find` takes the tenant and the row's id typed (`$id`).
 macro_rules! tenant_scoped {
     ($row:ty, $table:ident, $id:ty) => {
-        $crate::scoped::tenant_scoped!(@impl $row, $table, catalyst_domain::TenantId, $id);
-    };
-    ($row:ty, $table:ident) => {
-        $crate::scoped::tenant_scoped!(@impl $row, $table, catalyst_domain::TenantId, str);
-    };
-    (@impl $row:ty, $table:ident, $tenant:ty, $id:ty) => {
         impl $row {
             /// Loads one row of this tenant; another tenant's row is not found, like a
             /// missing one. The statement looks the row up by primary key alone and the
@@ -20,16 +13,16 @@ macro_rules! tenant_scoped {
             /// `tenant_id` (leads, transactions) and read every row of the tenant.
             pub fn find(
                 conn: &mut $crate::DbConnection,
-                tenant: &$tenant,
+                tenant: &catalyst_domain::TenantId,
                 id: &$id,
             ) -> $crate::StoreResult<Self> {
                 use diesel::prelude::*;
                 let row: Self =
                     $crate::connection::on_backend!(conn, |c| $crate::schema::$table::table
-                        .filter($crate::schema::$table::id.eq(AsRef::<str>::as_ref(id)))
+                        .filter($crate::schema::$table::id.eq(id))
                         .select(<$row>::as_select())
                         .first(c))?;
-                if AsRef::<str>::as_ref(&row.tenant_id) == AsRef::<str>::as_ref(tenant) {
+                if row.tenant_id == *tenant {
                     Ok(row)
                 } else {
                     Err($crate::StoreError::NotFound)
@@ -39,12 +32,12 @@ macro_rules! tenant_scoped {
             /// One page of this tenant's rows, newest first.
             pub fn page(
                 conn: &mut $crate::DbConnection,
-                tenant: &$tenant,
+                tenant: &catalyst_domain::TenantId,
                 page: &$crate::pagination::PageRequest,
             ) -> $crate::StoreResult<$crate::pagination::Page<Self>> {
                 Ok($crate::pagination::load_page!(
                     $crate::schema::$table::table
-                        .filter($crate::schema::$table::tenant_id.eq(AsRef::<str>::as_ref(tenant).to_owned()))
+                        .filter($crate::schema::$table::tenant_id.eq(tenant.clone()))
                         .select(<$row>::as_select()),
                     $crate::schema::$table::id,
                     page,
