@@ -1,6 +1,7 @@
 //! `catalyst batch …`: bank files of `BATCH` gateways: cutting pain.008 files
 //! (docs/bank-files.md) and importing the bank's reports (SEPA.md "Importing bank reports").
 
+use catalyst_domain::TenantId;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -65,7 +66,7 @@ pub fn run(store: &Store, command: BatchCommand) -> anyhow::Result<()> {
             file,
             tenant,
             gateway,
-        } => import(store, &file, &tenant, gateway),
+        } => import(store, &file, &TenantId::from(tenant), gateway),
     }
 }
 
@@ -137,11 +138,11 @@ fn export(
 fn import(
     store: &Store,
     file: &std::path::Path,
-    tenant: &str,
+    tenant: &TenantId,
     gateway: Option<String>,
 ) -> anyhow::Result<()> {
     let gateway = match gateway {
-        Some(g) => g,
+        Some(g) => catalyst_domain::GatewayId::from(g),
         None => {
             let gateways = store.read(|c| batches::batch_gateways(c, Some(tenant), None))?;
             match gateways.as_slice() {

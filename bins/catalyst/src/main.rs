@@ -10,6 +10,7 @@ use actix_web::{App, HttpServer};
 use anyhow::Context;
 use batch::BatchCommand;
 use catalyst_api::{ApiConfig, AppState, provision, workers};
+use catalyst_domain::TenantId;
 use catalyst_domain::token::KeyKind;
 use catalyst_store::{Store, StoreConfig};
 use clap::{Parser, Subcommand};
@@ -228,12 +229,13 @@ fn main() -> anyhow::Result<()> {
                 },
         } => {
             let store = open_store(&config, false)?;
-            let issued = match provision::create_key(&store, &tenant, kind, name) {
-                Err(catalyst_store::StoreError::NotFound) => {
-                    anyhow::bail!("no tenant with id {tenant}")
-                }
-                other => other?,
-            };
+            let issued =
+                match provision::create_key(&store, &TenantId::from(tenant.as_str()), kind, name) {
+                    Err(catalyst_store::StoreError::NotFound) => {
+                        anyhow::bail!("no tenant with id {tenant}")
+                    }
+                    other => other?,
+                };
             if json {
                 println!("{}", serde_json::to_string_pretty(&issued)?);
             } else {
@@ -293,7 +295,7 @@ fn main() -> anyhow::Result<()> {
             let store = open_store(&config, false)?;
             let outcome = catalyst_api::imports::import(
                 &store,
-                &tenant,
+                &TenantId::from(tenant.as_str()),
                 kind,
                 partial,
                 webhook_profile.as_deref(),
@@ -442,16 +444,19 @@ fn print_demo(setup: &provision::DemoSetup, json: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     for (key, value) in [
-        ("tenant_id", &setup.tenant_id),
-        ("secret_key", &setup.secret_key),
-        ("restricted_key", &setup.restricted_key),
-        ("gateway_id", &setup.gateway_id),
-        ("campaign_id", &setup.campaign_id),
-        ("recurring_campaign_id", &setup.recurring_campaign_id),
-        ("hosted_page_id", &setup.hosted_page_id),
-        ("webhook_profile_id", &setup.webhook_profile_id),
-        ("webhook_secret", &setup.webhook_secret),
-        ("base_url", &setup.base_url),
+        ("tenant_id", setup.tenant_id.as_str()),
+        ("secret_key", setup.secret_key.as_str()),
+        ("restricted_key", setup.restricted_key.as_str()),
+        ("gateway_id", setup.gateway_id.as_str()),
+        ("campaign_id", setup.campaign_id.as_str()),
+        (
+            "recurring_campaign_id",
+            setup.recurring_campaign_id.as_str(),
+        ),
+        ("hosted_page_id", setup.hosted_page_id.as_str()),
+        ("webhook_profile_id", setup.webhook_profile_id.as_str()),
+        ("webhook_secret", setup.webhook_secret.as_str()),
+        ("base_url", setup.base_url.as_str()),
     ] {
         println!("{key:<22} {value}");
     }

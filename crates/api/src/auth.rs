@@ -17,7 +17,7 @@ use crate::state::AppState;
 #[derive(Debug, Clone)]
 pub struct Merchant {
     /// The key's tenant: every lookup is scoped to it.
-    pub tenant_id: String,
+    pub tenant_id: catalyst_domain::TenantId,
     /// The key used.
     pub key_id: String,
     /// Restricted or secret.
@@ -103,7 +103,7 @@ pub fn verify_key(conn: &mut DbConnection, token: &ApiKeyToken) -> Result<Mercha
         {
             Ok(Merchant {
                 tenant_id: key.tenant_id,
-                key_id: key.id,
+                key_id: key.id.into_string(),
                 kind: token.kind(),
             })
         }

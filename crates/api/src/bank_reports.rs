@@ -9,6 +9,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_domain::{GatewayId, TenantId};
 use catalyst_sepa::camt054::{CreditDebit, DebitCreditNotification};
 use catalyst_sepa::pain002::{Status, StatusReason, StatusReport};
 use catalyst_sepa::reasons::RType;
@@ -122,7 +123,11 @@ fn camt054(n: &DebitCreditNotification) -> Vec<Entry> {
 
 /// The tenant's gateway `gateway_id`, which must be a BATCH gateway (404 when it is not the
 /// tenant's, 400 when it has another adapter).
-pub fn batch_gateway(store: &Store, tenant: &str, gateway_id: &str) -> Result<Gateway, ApiError> {
+pub fn batch_gateway(
+    store: &Store,
+    tenant: &TenantId,
+    gateway_id: &GatewayId,
+) -> Result<Gateway, ApiError> {
     let gateway = store
         .read(|c| Gateway::find(c, tenant, gateway_id))
         .map_err(|e| match e {
@@ -143,8 +148,8 @@ pub fn batch_gateway(store: &Store, tenant: &str, gateway_id: &str) -> Result<Ga
 /// gateway, the database); the inner one says why nothing was changed.
 pub fn import(
     store: &Store,
-    tenant: &str,
-    gateway_id: &str,
+    tenant: &TenantId,
+    gateway_id: &GatewayId,
     file: &[u8],
 ) -> Result<Result<ImportSummary, ImportError>, ApiError> {
     let gateway = batch_gateway(store, tenant, gateway_id)?;
@@ -177,8 +182,8 @@ pub fn import(
 /// one reject, with the group's reason, per collection of the batch with that message id.
 fn whole_file_rejected(
     store: &Store,
-    tenant: &str,
-    gateway_id: &str,
+    tenant: &TenantId,
+    gateway_id: &GatewayId,
     r: &StatusReport,
 ) -> Result<Vec<Entry>, ApiError> {
     let ids = store.read(|c| {
@@ -201,8 +206,8 @@ fn whole_file_rejected(
 /// collection, with the block's first reason (else the group's).
 fn blocks_rejected(
     store: &Store,
-    tenant: &str,
-    gateway_id: &str,
+    tenant: &TenantId,
+    gateway_id: &GatewayId,
     r: &StatusReport,
 ) -> Result<Vec<Entry>, ApiError> {
     let refused: Vec<_> = r
@@ -349,7 +354,11 @@ pub async fn create(
     let mut fingerprint = gateway_id.clone().into_bytes();
     fingerprint.extend_from_slice(&body);
     idempotency::run(&state, &tenant, &req, &fingerprint, || async {
-        let (store, t, g) = (state.store.clone(), tenant.clone(), gateway_id.clone());
+        let (store, t, g) = (
+            state.store.clone(),
+            tenant.clone(),
+            GatewayId::from(gateway_id.as_str()),
+        );
         let outcome = web::block(move || import(&store, &t, &g, &body))
             .await
             .map_err(|e| ApiError::Internal(e.to_string()))??;

@@ -8,6 +8,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_domain::{GatewayId, TenantId};
 use catalyst_sepa::pain008::Creditor;
 use catalyst_store::batches::{self, BatchSummary, Cut, CutError, CutRequest};
 use catalyst_store::{Gateway, Store, now};
@@ -88,8 +89,8 @@ pub fn cut_request(
 /// Cuts a batch for the tenant's gateway (the whole flow behind `POST …/batches/` and the CLI).
 pub fn cut_for_gateway(
     store: &Store,
-    tenant: &str,
-    gateway_id: &str,
+    tenant: &TenantId,
+    gateway_id: &GatewayId,
     collection_date: Option<NaiveDate>,
     at: NaiveDateTime,
 ) -> Result<Cut, ApiError> {
@@ -165,9 +166,11 @@ pub async fn create(
     let tenant = m.tenant_id.clone();
     idempotency::run(&state, &m.tenant_id, &req, &body.0.raw, || async {
         let store = state.store.clone();
-        let cut = web::block(move || cut_for_gateway(&store, &tenant, &id, date, now()))
-            .await
-            .map_err(|e| ApiError::ServiceUnavailable(e.to_string()))??;
+        let cut = web::block(move || {
+            cut_for_gateway(&store, &tenant, &GatewayId::from(id.as_str()), date, now())
+        })
+        .await
+        .map_err(|e| ApiError::ServiceUnavailable(e.to_string()))??;
         match cut {
             Cut::Empty => Err(ApiError::Conflict(Conflict::NoPendingCollections)),
             Cut::Cut(batch) => Ok((StatusCode::CREATED, render(&BatchSummary::from(&batch))?)),
@@ -193,8 +196,13 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let page = paging::page_request(&req)?;
     let rows = db::read(&state.store, move |c| -> Result<_, ApiError> {
-        Gateway::find(c, &m.tenant_id, &id)?;
-        Ok(batches::page(c, &m.tenant_id, &id, &page)?)
+        Gateway::find(c, &m.tenant_id, &id.as_str().into())?;
+        Ok(batches::page(
+            c,
+            &m.tenant_id,
+            &GatewayId::from(id.as_str()),
+            &page,
+        )?)
     })
     .await?;
     let items = rows
@@ -224,7 +232,12 @@ pub async fn file(
 ) -> Result<HttpResponse, ApiError> {
     let (gateway, batch) = path.into_inner();
     let batch = db::read(&state.store, move |c| {
-        batches::find(c, &m.tenant_id, &gateway, &batch)
+        batches::find(
+            c,
+            &m.tenant_id,
+            &GatewayId::from(gateway.as_str()),
+            &batch.as_str().into(),
+        )
     })
     .await?;
     Ok(HttpResponse::Ok()

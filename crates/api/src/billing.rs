@@ -73,7 +73,7 @@ pub struct RunItem {
 impl RunItem {
     fn of(s: &Subscription, action: &'static str, period: NaiveDate) -> Result<Self, StoreError> {
         Ok(RunItem {
-            subscription_id: s.id.clone(),
+            subscription_id: s.id.to_string(),
             action,
             amount: money(s.amount_minor, &s.currency)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
@@ -139,7 +139,7 @@ impl Scan {
         self.done = i64::try_from(batch.len()).unwrap_or(i64::MAX) < BATCH;
         let fresh: Vec<Subscription> = batch
             .into_iter()
-            .filter(|s| self.seen.insert(s.id.clone()))
+            .filter(|s| self.seen.insert(s.id.to_string()))
             .collect();
         if fresh.is_empty() {
             self.done = true;
@@ -239,19 +239,21 @@ async fn renew(
         Claim::Collect(claimed) => {
             report.collected += 1;
             let mut item = RunItem::of(&claimed.subscription, "collect", period)?;
-            item.transaction_id = Some(claimed.transaction.id.clone());
+            item.transaction_id = Some(claimed.transaction.id.to_string());
             let (outcome, error_code) = match collect(state, &claimed, now).await? {
-                Some(Settlement::Approved { .. }) => ("approved", None),
+                Some(Settlement::Approved { .. }) => {
+                    report.approved += 1;
+                    ("approved", None)
+                }
                 Some(Settlement::Declined { code, .. } | Settlement::Abandoned { code, .. }) => {
+                    report.declined += 1;
                     ("declined", Some(code))
                 }
-                _ => ("pending", None),
+                _ => {
+                    report.pending += 1;
+                    ("pending", None)
+                }
             };
-            match outcome {
-                "approved" => report.approved += 1,
-                "declined" => report.declined += 1,
-                _ => report.pending += 1,
-            }
             item.outcome = Some(outcome);
             item.error_code = error_code;
             report.items.push(item);

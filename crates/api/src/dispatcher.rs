@@ -85,7 +85,11 @@ async fn deliver(
     client: &reqwest::Client,
     config: &DispatcherConfig,
     due: DueDelivery,
-) -> (String, AttemptRecord, Option<chrono::NaiveDateTime>) {
+) -> (
+    catalyst_domain::DeliveryId,
+    AttemptRecord,
+    Option<chrono::NaiveDateTime>,
+) {
     let mut detail = None;
     let record = match render(state, &due) {
         // reqwest resolves no IP-literal host, so the client's resolver never sees those.

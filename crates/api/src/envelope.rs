@@ -1,6 +1,7 @@
 //! The result envelope (`object: "payment_session.result"`, API.md §3.5), built from what was
 //! stored — never from what the gateway said in passing. Every key is always present.
 
+use catalyst_domain::CustomerId;
 use catalyst_domain::session::SessionMode;
 use catalyst_domain::status::SessionStatus;
 use catalyst_domain::transaction::TransactionStatus;
@@ -32,21 +33,21 @@ fn outcome(
     call: Call,
     awaits_bank: bool,
 ) -> (&'static str, Value) {
-    match (session.status.as_str(), t.map(|t| t.status)) {
-        ("PAYMENT_IN_PROGRESS", Some(TransactionStatus::Pending)) if awaits_bank => {
+    match (session.status, t.map(|t| t.status)) {
+        (SessionStatus::PaymentInProgress, Some(TransactionStatus::Pending)) if awaits_bank => {
             ("pending", Value::Null)
         }
-        ("COMPLETED", _) => ("completed", Value::Null),
-        ("AWAITING_VERIFICATION", _) => ("awaiting_verification", Value::Null),
-        ("FAILED", _) => ("failed", json!(false)),
-        ("EXPIRED", _) => ("expired", json!(false)),
-        ("PENDING", Some(TransactionStatus::Declined)) if call == Call::Verify => {
+        (SessionStatus::Completed, _) => ("completed", Value::Null),
+        (SessionStatus::AwaitingVerification, _) => ("awaiting_verification", Value::Null),
+        (SessionStatus::Failed, _) => ("failed", json!(false)),
+        (SessionStatus::Expired, _) => ("expired", json!(false)),
+        (SessionStatus::Pending, Some(TransactionStatus::Declined)) if call == Call::Verify => {
             ("failed", json!(true))
         }
-        ("PENDING", Some(TransactionStatus::Declined)) => ("declined", json!(true)),
+        (SessionStatus::Pending, Some(TransactionStatus::Declined)) => ("declined", json!(true)),
         // The gateway's answer is not known yet: not retryable until it is known not to be a debit.
-        ("PAYMENT_IN_PROGRESS", _) => ("declined", json!(false)),
-        _ => ("pending", Value::Null),
+        (SessionStatus::PaymentInProgress, _) => ("declined", json!(false)),
+        (SessionStatus::Pending, _) => ("pending", Value::Null),
     }
 }
 
@@ -118,7 +119,7 @@ impl Parts {
             None => (session, order, None, mandate, subscription),
         };
         let customer = match (shown_customer(&session), customer) {
-            (Some(id), Some(c)) if c.id == id => Some(c),
+            (Some(id), Some(c)) if c.id == *id => Some(c),
             (Some(id), _) => found(Customer::find(conn, &session.tenant_id, id))?,
             (None, _) => None,
         };
@@ -135,10 +136,10 @@ impl Parts {
 }
 
 /// The customer the envelope shows: the session's, in customer modes only.
-fn shown_customer(session: &PaymentSession) -> Option<&str> {
+fn shown_customer(session: &PaymentSession) -> Option<&CustomerId> {
     session
         .customer_id
-        .as_deref()
+        .as_ref()
         .filter(|_| session.mode != SessionMode::Payment)
 }
 

@@ -1,5 +1,6 @@
 //! `Idempotency-Key` on creating POSTs (API.md §2).
 
+use catalyst_domain::TenantId;
 use std::future::Future;
 
 use actix_web::http::StatusCode;
@@ -29,7 +30,7 @@ pub fn requested(req: &HttpRequest) -> bool {
 /// client-error responses are stored; server errors release the key so the client may retry.
 pub async fn run<F, Fut>(
     state: &AppState,
-    tenant_id: &str,
+    tenant_id: &TenantId,
     req: &HttpRequest,
     raw_body: &[u8],
     handler: F,

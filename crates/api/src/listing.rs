@@ -7,6 +7,7 @@
 //! themselves and call [`list_with`] / [`retrieve_with`].
 
 use actix_web::{HttpRequest, HttpResponse};
+use catalyst_domain::TenantId;
 use catalyst_store::{DbConnection, Page, PageRequest};
 use serde_json::Value;
 
@@ -27,12 +28,12 @@ pub(crate) trait Resource: Render + Sized + Send + 'static {
     /// One page of the tenant's rows, newest first.
     fn page(
         conn: &mut DbConnection,
-        tenant: &str,
+        tenant: &TenantId,
         page: &PageRequest,
     ) -> Result<Page<Self>, ApiError>;
 
     /// The tenant's row `id`; [`ApiError::NotFound`] when missing or another tenant's.
-    fn find(conn: &mut DbConnection, tenant: &str, id: &str) -> Result<Self, ApiError>;
+    fn find(conn: &mut DbConnection, tenant: &TenantId, id: &str) -> Result<Self, ApiError>;
 }
 
 /// A row rendered while it was read (it needed more rows than its own).
@@ -45,7 +46,7 @@ impl Render for Value {
 /// `GET /<collection>/`: the page `page_size`/`cursor` ask for.
 pub(crate) async fn list<R: Resource>(
     state: &AppState,
-    tenant: String,
+    tenant: TenantId,
     req: &HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     list_with(state, req, move |c, page| R::page(c, &tenant, page)).await
@@ -54,7 +55,7 @@ pub(crate) async fn list<R: Resource>(
 /// `GET /<collection>/{id}/`.
 pub(crate) async fn retrieve<R: Resource>(
     state: &AppState,
-    tenant: String,
+    tenant: TenantId,
     id: String,
 ) -> Result<HttpResponse, ApiError> {
     retrieve_with(state, move |c| R::find(c, &tenant, &id)).await

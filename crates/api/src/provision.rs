@@ -1,5 +1,6 @@
 //! Operator provisioning: tenants with their first keys, and the idempotent demo set-up.
 
+use catalyst_domain::TenantId;
 use catalyst_domain::money::Money;
 use catalyst_domain::token::{ApiKeyToken, KeyKind, WebhookSecret};
 use catalyst_store::{
@@ -14,7 +15,7 @@ pub const WEBHOOK_SECRET_CONTEXT: &str = catalyst_store::crypto::WEBHOOK_SECRET;
 /// What `catalyst tenant create` prints.
 #[derive(Debug, Serialize)]
 pub struct TenantCredentials {
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub secret_key: String,
     pub restricted_key: String,
 }
@@ -22,7 +23,7 @@ pub struct TenantCredentials {
 /// What `catalyst demo` prints (API.md §9).
 #[derive(Debug, Serialize)]
 pub struct DemoSetup {
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub secret_key: String,
     pub restricted_key: String,
     pub gateway_id: String,
@@ -37,14 +38,14 @@ pub struct DemoSetup {
 /// Inserts a new API key for `tenant` and returns its one-time full value.
 pub fn issue_key(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     kind: KeyKind,
     name: Option<String>,
 ) -> StoreResult<(ApiKey, ApiKeyToken)> {
     let token = ApiKeyToken::generate(kind);
     let at = now();
     let key = ApiKey {
-        id: uuid::Uuid::now_v7().to_string(),
+        id: catalyst_domain::ApiKeyId::new(),
         tenant_id: tenant.to_owned(),
         kind: kind.as_str().to_owned(),
         name,
@@ -69,7 +70,7 @@ const DEMO_CREDITOR_ADDRESS: &str = "Musterstraße 1, 10115 Berlin, Germany";
 /// The demo creditor identifier (the Bundesbank's published test id).
 const DEMO_CREDITOR_ID: &str = "DE98ZZZ09999999999";
 
-fn keys(conn: &mut DbConnection, tenant: &str, name: &str) -> StoreResult<(String, String)> {
+fn keys(conn: &mut DbConnection, tenant: &TenantId, name: &str) -> StoreResult<(String, String)> {
     let (_, secret) = issue_key(conn, tenant, KeyKind::Secret, Some(name.into()))?;
     let (_, restricted) = issue_key(conn, tenant, KeyKind::Restricted, Some(name.into()))?;
     Ok((secret.expose().to_owned(), restricted.expose().to_owned()))
@@ -92,7 +93,7 @@ pub fn create_tenant(store: &Store, name: &str) -> StoreResult<TenantCredentials
 /// A key the operator issued (`catalyst key create`): its id and the full key, shown once.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct IssuedKey {
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub id: String,
     pub kind: String,
     pub key: String,
@@ -102,7 +103,7 @@ pub struct IssuedKey {
 /// one): the operator's way back in for a tenant that revoked its last `sk_` key.
 pub fn create_key(
     store: &Store,
-    tenant_id: &str,
+    tenant_id: &TenantId,
     kind: KeyKind,
     name: Option<String>,
 ) -> StoreResult<IssuedKey> {
@@ -111,7 +112,7 @@ pub fn create_key(
         let (row, token) = issue_key(c, tenant_id, kind, name)?;
         Ok(IssuedKey {
             tenant_id: row.tenant_id,
-            id: row.id,
+            id: row.id.into_string(),
             kind: row.kind,
             key: token.expose().to_owned(),
         })
@@ -121,7 +122,7 @@ pub fn create_key(
 fn new_tenant(name: &str, demo: bool) -> Tenant {
     let at = now();
     Tenant {
-        id: catalyst_domain::TenantId::new().to_string(),
+        id: catalyst_domain::TenantId::new(),
         name: name.to_owned(),
         demo,
         created_at: at,
@@ -161,7 +162,7 @@ pub fn demo(store: &Store, base_url: &str, webhook_url: Option<&str>) -> StoreRe
             Some(g) => g,
             None => {
                 let g = Gateway {
-                    id: catalyst_domain::GatewayId::new().to_string(),
+                    id: catalyst_domain::GatewayId::new(),
                     tenant_id: tid.clone(),
                     name: "Sandbox".into(),
                     adapter: "SANDBOX".into(),
@@ -187,7 +188,7 @@ pub fn demo(store: &Store, base_url: &str, webhook_url: Option<&str>) -> StoreRe
             Some(h) => h,
             None => {
                 let h = HostedPage {
-                    id: catalyst_domain::HostedPageId::new().to_string(),
+                    id: catalyst_domain::HostedPageId::new(),
                     tenant_id: tid.clone(),
                     name: "Demo page".into(),
                     logo_url: None,
@@ -230,7 +231,7 @@ pub fn demo(store: &Store, base_url: &str, webhook_url: Option<&str>) -> StoreRe
             None => {
                 let secret = WebhookSecret::generate();
                 let w = WebhookProfile {
-                    id: catalyst_domain::WebhookProfileId::new().to_string(),
+                    id: catalyst_domain::WebhookProfileId::new(),
                     tenant_id: tid.clone(),
                     name: "Demo webhooks".into(),
                     secret_sealed: store
@@ -254,7 +255,7 @@ pub fn demo(store: &Store, base_url: &str, webhook_url: Option<&str>) -> StoreRe
             let endpoints = all(|p| WebhookEndpoint::page_of_profile(c, &tid, &profile.id, p))?;
             if !endpoints.iter().any(|e| e.url == url) {
                 WebhookEndpoint {
-                    id: catalyst_domain::WebhookEndpointId::new().to_string(),
+                    id: catalyst_domain::WebhookEndpointId::new(),
                     tenant_id: tid.clone(),
                     profile_id: profile.id.clone(),
                     url: url.to_owned(),
@@ -272,12 +273,12 @@ pub fn demo(store: &Store, base_url: &str, webhook_url: Option<&str>) -> StoreRe
         let mut campaign =
             |name: &str, price: &str, frequency: Option<&str>| -> StoreResult<String> {
                 if let Some(existing) = campaigns.iter().find(|k| k.name == name) {
-                    return Ok(existing.id.clone());
+                    return Ok(existing.id.to_string());
                 }
                 let price = Money::parse(price, catalyst_domain::money::Currency::EUR)
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 let k = Campaign {
-                    id: catalyst_domain::CampaignId::new().to_string(),
+                    id: catalyst_domain::CampaignId::new(),
                     tenant_id: tid.clone(),
                     name: name.to_owned(),
                     gateway_id: gateway.id.clone(),
@@ -316,7 +317,7 @@ pub fn demo(store: &Store, base_url: &str, webhook_url: Option<&str>) -> StoreRe
                     prenotification_days: None,
                 };
                 k.insert(c)?;
-                Ok(k.id)
+                Ok(k.id.into_string())
             };
         let campaign_id = campaign("Demo one-off", "29.99", None)?;
         let recurring_campaign_id = campaign("Demo monthly", "9.99", Some("MONTHLY"))?;
@@ -328,11 +329,11 @@ pub fn demo(store: &Store, base_url: &str, webhook_url: Option<&str>) -> StoreRe
             tenant_id: tid,
             secret_key,
             restricted_key,
-            gateway_id: gateway.id,
+            gateway_id: gateway.id.into_string(),
             campaign_id,
             recurring_campaign_id,
-            hosted_page_id: page.id,
-            webhook_profile_id: profile.id,
+            hosted_page_id: page.id.into_string(),
+            webhook_profile_id: profile.id.into_string(),
             webhook_secret,
             base_url: base_url.trim_end_matches('/').to_owned(),
         })

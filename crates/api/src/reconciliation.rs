@@ -28,6 +28,7 @@ mod render;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_domain::{GatewayId, TenantId};
 use catalyst_store::reconciliation::{
     self, CHARGEBACK_KINDS, ChargebackFilter, ChargebackLine, Listed, Listing, MandateSummary,
     SortKey, SubscriptionFilter, SubscriptionLine, TransactionFilter, TransactionLine,
@@ -300,7 +301,7 @@ trait Report {
     /// One page of the tenant's rows for the checked parameters.
     fn load(
         conn: &mut DbConnection,
-        tenant: &str,
+        tenant: &TenantId,
         params: &Params<Self::Key>,
     ) -> StoreResult<Listed<Self::Line, Self::Key>>;
 
@@ -318,14 +319,14 @@ impl Report for TransactionReport {
 
     fn load(
         conn: &mut DbConnection,
-        tenant: &str,
+        tenant: &TenantId,
         p: &Params<NaiveDateTime>,
     ) -> StoreResult<Listed<TransactionLine, NaiveDateTime>> {
         let filter = TransactionFilter {
             processed: p.days,
             statuses: p.statuses.clone(),
             kinds: p.kinds.clone(),
-            gateway_id: p.gateway_id.clone(),
+            gateway_id: p.gateway_id.clone().map(GatewayId::from),
         };
         reconciliation::transactions(conn, tenant, &filter, &p.slice)
     }
@@ -345,13 +346,13 @@ impl Report for ChargebackReport {
 
     fn load(
         conn: &mut DbConnection,
-        tenant: &str,
+        tenant: &TenantId,
         p: &Params<NaiveDate>,
     ) -> StoreResult<Listed<ChargebackLine, NaiveDate>> {
         let filter = ChargebackFilter {
             reported: p.days,
             kinds: p.kinds.clone(),
-            gateway_id: p.gateway_id.clone(),
+            gateway_id: p.gateway_id.clone().map(GatewayId::from),
         };
         reconciliation::chargebacks(conn, tenant, &filter, &p.slice)
     }
@@ -371,13 +372,13 @@ impl Report for SubscriptionReport {
 
     fn load(
         conn: &mut DbConnection,
-        tenant: &str,
+        tenant: &TenantId,
         p: &Params<NaiveDateTime>,
     ) -> StoreResult<Listed<SubscriptionLine, NaiveDateTime>> {
         let filter = SubscriptionFilter {
             created: p.days,
             statuses: p.statuses.clone(),
-            gateway_id: p.gateway_id.clone(),
+            gateway_id: p.gateway_id.clone().map(GatewayId::from),
             next_billing_from: p.next_billing_from,
             next_billing_to: p.next_billing_to,
         };
@@ -447,8 +448,8 @@ async fn serve<R: Report>(
 }
 
 /// A `payment_gateway_id` filter must name one of the tenant's gateways (active or not).
-fn known_gateway(conn: &mut DbConnection, tenant: &str, id: &str) -> Result<(), ApiError> {
-    match Gateway::find(conn, tenant, id) {
+fn known_gateway(conn: &mut DbConnection, tenant: &TenantId, id: &str) -> Result<(), ApiError> {
+    match Gateway::find(conn, tenant, &id.into()) {
         Ok(_) => Ok(()),
         Err(StoreError::NotFound) => Err(ApiError::field(
             "payment_gateway_id",
@@ -493,7 +494,7 @@ fn day(d: NaiveDate) -> String {
 fn transaction_record(line: &TransactionLine) -> Result<Record, ApiError> {
     let t = &line.transaction;
     Ok(vec![
-        ("id", Some(t.id.clone())),
+        ("id", Some(t.id.to_string())),
         (
             "merchant_transaction_id",
             Some(t.merchant_transaction_id.clone()),
@@ -508,9 +509,9 @@ fn transaction_record(line: &TransactionLine) -> Result<Record, ApiError> {
         ("created_at", Some(timestamp(t.created_at))),
         ("updated_at", Some(timestamp(t.updated_at))),
         ("session_token", line.session_token.clone()),
-        ("order_id", Some(t.order_id.clone())),
+        ("order_id", Some(t.order_id.to_string())),
         ("order_number", Some(line.order_number.clone())),
-        ("payment_gateway_id", Some(t.gateway_id.clone())),
+        ("payment_gateway_id", Some(t.gateway_id.to_string())),
         ("iban", Some(masked_iban(&line.mandate))),
         ("bic", line.mandate.bic.clone()),
         ("bank_name", line.mandate.bank_name.clone()),
@@ -525,7 +526,7 @@ fn transaction_record(line: &TransactionLine) -> Result<Record, ApiError> {
 fn chargeback_record(c: &ChargebackLine) -> Result<Record, ApiError> {
     Ok(vec![
         ("id", Some(c.id.clone())),
-        ("transaction_id", Some(c.transaction_id.clone())),
+        ("transaction_id", Some(c.transaction_id.to_string())),
         (
             "merchant_transaction_id",
             Some(c.merchant_transaction_id.clone()),
@@ -541,7 +542,7 @@ fn chargeback_record(c: &ChargebackLine) -> Result<Record, ApiError> {
         ("created_at", Some(timestamp(c.created_at))),
         ("gateway_reference", c.gateway_reference.clone()),
         ("order_number", Some(c.order_number.clone())),
-        ("payment_gateway_id", Some(c.gateway_id.clone())),
+        ("payment_gateway_id", Some(c.gateway_id.to_string())),
         ("iban", Some(masked_iban(&c.mandate))),
         ("mandate_reference", Some(c.mandate.reference.clone())),
     ])
@@ -550,7 +551,7 @@ fn chargeback_record(c: &ChargebackLine) -> Result<Record, ApiError> {
 fn subscription_record(line: &SubscriptionLine) -> Result<Record, ApiError> {
     let s = &line.subscription;
     Ok(vec![
-        ("id", Some(s.id.clone())),
+        ("id", Some(s.id.to_string())),
         ("status", Some(s.status.as_str().to_owned())),
         ("billing_frequency", Some(s.billing_frequency.clone())),
         ("amount", Some(money(s.amount_minor, &s.currency)?)),
@@ -560,8 +561,11 @@ fn subscription_record(line: &SubscriptionLine) -> Result<Record, ApiError> {
         ("updated_at", Some(timestamp(s.updated_at))),
         ("session_token", line.session_token.clone()),
         ("order_number", Some(line.order_number.clone())),
-        ("customer_id", s.customer_id.clone()),
-        ("payment_gateway_id", Some(s.gateway_id.clone())),
+        (
+            "customer_id",
+            s.customer_id.as_ref().map(ToString::to_string),
+        ),
+        ("payment_gateway_id", Some(s.gateway_id.to_string())),
         ("iban", Some(masked_iban(&line.mandate))),
         ("mandate_reference", Some(line.mandate.reference.clone())),
     ])

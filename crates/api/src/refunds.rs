@@ -13,6 +13,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use catalyst_domain::money::{Currency, Money, check_amount_syntax, parse_amount_json};
 use catalyst_domain::transaction::TransactionStatus;
 use catalyst_domain::validation::{self, ValidationErrors};
+use catalyst_domain::{TenantId, TransactionId};
 use catalyst_gateway::{GatewayAdapter, GatewayError, GatewayOutcome, RefundRequest};
 use catalyst_store::events::refund_status;
 use catalyst_store::refunds::{self, ClaimedRefund, RefundDraft, RefundError};
@@ -259,12 +260,12 @@ pub async fn create(
 /// Claims, asks the gateway, applies its answer; the refund object.
 async fn refund(
     state: &AppState,
-    tenant: &str,
+    tenant: &TenantId,
     original_id: &str,
     body: RefundBody,
     remote_ip: String,
 ) -> Result<Value, ApiError> {
-    let (tenant_id, id) = (tenant.to_owned(), original_id.to_owned());
+    let (tenant_id, id) = (tenant.to_owned(), TransactionId::from(original_id));
     let (claimed, gateway) = db::read(&state.store, move |c| -> Result<_, ApiError> {
         let original = Transaction::find(c, &tenant_id, &id)?;
         let draft = RefundDraft {
@@ -329,7 +330,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let page = paging::page_request(&req)?;
     let (rows, order) = db::read(&state.store, move |c| {
-        refunds::refunds_of(c, &merchant.tenant_id, &id, &page)
+        refunds::refunds_of(c, &merchant.tenant_id, &id.as_str().into(), &page)
     })
     .await?;
     let items = rows

@@ -4,6 +4,7 @@
 //! is written in the transaction that records its outcome, and verification, refunds, renewals
 //! and reconciliation find it after a restart and on every instance sharing the database.
 
+use catalyst_domain::transaction::OutcomeStatus;
 use catalyst_gateway::sandbox::LedgerWork;
 use catalyst_gateway::{
     GatewayError, GatewayOutcome, SandboxBackend, SandboxLedger, SandboxRecord,
@@ -93,7 +94,7 @@ impl SandboxLedger for DbLedger<'_> {
             let mut row =
                 SandboxEntry::by_transaction(c, transaction_id)?.ok_or(StoreError::NotFound)?;
             let columns = OutcomeColumns::of(outcome);
-            row.status = columns.status.to_owned();
+            row.status = columns.status;
             row.verification_url = columns.verification_url;
             row.decline_code = columns.decline_code;
             row.gateway_code = columns.gateway_code;
@@ -140,7 +141,7 @@ impl SandboxBackend for DbSandbox {
 
 /// An outcome as the columns of `sandbox_ledger` hold it.
 struct OutcomeColumns {
-    status: &'static str,
+    status: OutcomeStatus,
     verification_url: Option<String>,
     decline_code: Option<String>,
     gateway_code: Option<String>,
@@ -157,11 +158,11 @@ impl OutcomeColumns {
             gateway_message: None,
         };
         match outcome {
-            GatewayOutcome::Approved { .. } => plain("approved"),
-            GatewayOutcome::Pending { .. } => plain("pending"),
+            GatewayOutcome::Approved { .. } => plain(OutcomeStatus::Approved),
+            GatewayOutcome::Pending { .. } => plain(OutcomeStatus::Pending),
             GatewayOutcome::VerificationRequired { url, .. } => OutcomeColumns {
                 verification_url: Some(url.clone()),
-                ..plain("verification_required")
+                ..plain(OutcomeStatus::VerificationRequired)
             },
             GatewayOutcome::Declined {
                 reference,
@@ -170,9 +171,9 @@ impl OutcomeColumns {
                 gateway_message,
             } => OutcomeColumns {
                 status: if reference.is_some() {
-                    "declined"
+                    OutcomeStatus::Declined
                 } else {
-                    "refused"
+                    OutcomeStatus::Refused
                 },
                 verification_url: None,
                 decline_code: Some(code.as_str().to_owned()),
@@ -190,7 +191,7 @@ fn entry(r: &SandboxRecord) -> SandboxEntry {
         transaction_id: r.transaction_id.clone(),
         reference: r.reference.clone(),
         is_refund: r.is_refund,
-        status: columns.status.to_owned(),
+        status: columns.status,
         verification_url: columns.verification_url,
         decline_code: columns.decline_code,
         gateway_code: columns.gateway_code,
@@ -209,18 +210,18 @@ fn record(e: SandboxEntry) -> StoreResult<SandboxRecord> {
     let corrupt =
         |what: &str| StoreError::Corrupt(format!("sandbox_ledger {}: {what}", e.transaction_id));
     let reference = e.reference.clone();
-    let outcome = match e.status.as_str() {
-        "approved" => GatewayOutcome::Approved { reference },
-        "pending" => GatewayOutcome::Pending { reference },
-        "verification_required" => GatewayOutcome::VerificationRequired {
+    let outcome = match e.status {
+        OutcomeStatus::Approved => GatewayOutcome::Approved { reference },
+        OutcomeStatus::Pending => GatewayOutcome::Pending { reference },
+        OutcomeStatus::VerificationRequired => GatewayOutcome::VerificationRequired {
             reference,
             url: e
                 .verification_url
                 .clone()
                 .ok_or_else(|| corrupt("verification_url"))?,
         },
-        status @ ("declined" | "refused") => GatewayOutcome::Declined {
-            reference: (status == "declined").then_some(reference),
+        status @ (OutcomeStatus::Declined | OutcomeStatus::Refused) => GatewayOutcome::Declined {
+            reference: (status == OutcomeStatus::Declined).then_some(reference),
             code: e
                 .decline_code
                 .as_deref()
@@ -229,7 +230,6 @@ fn record(e: SandboxEntry) -> StoreResult<SandboxRecord> {
             gateway_code: e.gateway_code.clone(),
             gateway_message: e.gateway_message.clone(),
         },
-        other => return Err(corrupt(&format!("status {other}"))),
     };
     Ok(SandboxRecord {
         transaction_id: e.transaction_id,

@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use catalyst_domain::session::{CreateSessionRequest, Locale, SessionTerms};
 use catalyst_domain::token::SessionToken;
-use catalyst_domain::{DuplicatePolicy, OrderStatus, SessionStatus};
+use catalyst_domain::{DuplicatePolicy, OrderStatus, SessionStatus, TenantId};
 use catalyst_store::checkout::CreateSessionError;
 use catalyst_store::{
     Campaign, DbConnection, Gateway, HostedPage, Lead, Order, PaymentSession, StoreError,
@@ -61,7 +61,7 @@ enum Caller {
     /// A key to check in the create's own blocking step (no idempotency key: one step).
     Key(MerchantKey),
     /// The tenant of a key already checked.
-    Tenant(String),
+    Tenant(TenantId),
 }
 
 /// One create: lead + session + order in one transaction, then `201` with the token.
@@ -106,21 +106,21 @@ fn active_reference<T>(
 /// rules, and writes lead + session + order in one transaction.
 fn create_in_store(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     request: &CreateSessionRequest,
     peer_ip: Option<String>,
 ) -> Result<catalyst_store::checkout::CreatedSession, ApiError> {
-    let campaign = match request.campaign_id {
+    let campaign = match &request.campaign_id {
         Some(id) => Some(active_reference(
-            Campaign::find(conn, tenant, &id.to_string()),
+            Campaign::find(conn, tenant, id),
             |c| c.active,
             "campaign_id",
             "No active campaign with this id.",
         )?),
         None => None,
     };
-    let gateway_id = match (request.gateway_id, &campaign) {
-        (Some(id), _) => id.to_string(),
+    let gateway_id = match (&request.gateway_id, &campaign) {
+        (Some(id), _) => id.clone(),
         (None, Some(c)) => c.gateway_id.clone(),
         (None, None) => {
             return Err(ApiError::field(
@@ -135,10 +135,10 @@ fn create_in_store(
         "gateway_id",
         "No active gateway with this id.",
     )?;
-    let hosted_page_id = match request.hosted_page_id {
+    let hosted_page_id = match &request.hosted_page_id {
         Some(id) => Some(
             active_reference(
-                HostedPage::find(conn, tenant, &id.to_string()),
+                HostedPage::find(conn, tenant, id),
                 |p| p.active,
                 "hosted_page_id",
                 "No active hosted page with this id.",
@@ -147,10 +147,10 @@ fn create_in_store(
         ),
         None => campaign.as_ref().and_then(|c| c.hosted_page_id.clone()),
     };
-    let webhook_profile_id = match request.webhook_profile_id {
+    let webhook_profile_id = match &request.webhook_profile_id {
         Some(id) => Some(
             active_reference(
-                WebhookProfile::find(conn, tenant, &id.to_string()),
+                WebhookProfile::find(conn, tenant, id),
                 |p| p.active,
                 "webhook_profile_id",
                 "No active webhook profile with this id.",
@@ -159,10 +159,10 @@ fn create_in_store(
         ),
         None => campaign.as_ref().and_then(|c| c.webhook_profile_id.clone()),
     };
-    if let Some(id) = request.customer_id {
+    if let Some(id) = &request.customer_id {
         active_reference(
-            catalyst_store::Customer::find(conn, tenant, &id.to_string()),
-            |c| c.status == catalyst_store::customers::ACTIVE,
+            catalyst_store::Customer::find(conn, tenant, id),
+            |c| c.status == catalyst_domain::CustomerStatus::Active,
             "customer_id",
             "No active customer with this id.",
         )?;
@@ -186,7 +186,7 @@ fn create_in_store(
     let at = now();
     let lead = &request.lead;
     let lead_row = Lead {
-        id: catalyst_domain::LeadId::new().to_string(),
+        id: catalyst_domain::LeadId::new(),
         tenant_id: tenant.to_owned(),
         email: lead.email.clone(),
         email_normalized: lead.normalized_email(),
@@ -219,10 +219,10 @@ fn create_in_store(
         at,
     );
     let order = Order {
-        id: catalyst_domain::OrderId::new().to_string(),
+        id: catalyst_domain::OrderId::new(),
         tenant_id: tenant.to_owned(),
         session_id: Some(session.id.clone()),
-        lead_id: String::new(),
+        lead_id: String::new().into(),
         order_number: new_order_number(),
         status: OrderStatus::PendingPaymentSubmission,
         amount_minor: session.amount_minor,
@@ -248,13 +248,13 @@ fn create_in_store(
 
 #[allow(clippy::too_many_arguments)]
 fn session_row(
-    tenant: &str,
+    tenant: &TenantId,
     request: &CreateSessionRequest,
     terms: &SessionTerms,
     campaign: &Option<Campaign>,
     gateway: &Gateway,
-    hosted_page_id: Option<String>,
-    webhook_profile_id: Option<String>,
+    hosted_page_id: Option<catalyst_domain::HostedPageId>,
+    webhook_profile_id: Option<catalyst_domain::WebhookProfileId>,
     peer_ip: Option<String>,
     at: chrono::NaiveDateTime,
 ) -> PaymentSession {
@@ -277,7 +277,7 @@ fn session_row(
         .default_locale
         .unwrap_or_else(|| Locale::for_country(&request.lead.country));
     PaymentSession {
-        id: catalyst_domain::SessionId::new().to_string(),
+        id: catalyst_domain::SessionId::new(),
         tenant_id: tenant.to_owned(),
         token: SessionToken::generate().as_str().to_owned(),
         status: SessionStatus::Pending,
@@ -286,7 +286,7 @@ fn session_row(
         gateway_id: gateway.id.clone(),
         hosted_page_id,
         webhook_profile_id,
-        lead_id: String::new(),
+        lead_id: String::new().into(),
         offer_snapshot: offer_snapshot.to_string(),
         amount_minor: pricing.amount().minor(),
         currency: pricing.amount().currency().code().to_owned(),
@@ -302,7 +302,7 @@ fn session_row(
             .to_string(),
         max_payment_attempts: i32::from(terms.max_payment_attempts),
         attempts_used: 0,
-        customer_id: request.customer_id.map(|c| c.to_string()),
+        customer_id: request.customer_id.clone(),
         external_customer_id: request.external_customer_id.clone(),
         return_url: request.return_url.clone(),
         default_locale: locale.as_str().to_owned(),

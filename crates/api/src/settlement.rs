@@ -47,7 +47,7 @@ pub async fn notification(
 ) -> Result<HttpResponse, ApiError> {
     let state = state.get_ref().clone();
     let id = gateway_id.into_inner();
-    let gateway = db::read(&state.store, move |c| Gateway::by_id(c, &id)).await?;
+    let gateway = db::read(&state.store, move |c| Gateway::by_id(c, &id.into())).await?;
     let adapter = adapter_for(&state, &gateway)?;
     let content_type = req
         .headers()

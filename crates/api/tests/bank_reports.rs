@@ -96,7 +96,13 @@ fn session_status(ctx: &Ctx, token: &str) -> String {
 /// Puts exactly these transactions into one `batches` row with message id `message_id`, so a
 /// test can choose a batch's members and its message id; the real cut (POST …/batches/) is
 /// what `a_full_cycle_from_sessions_to_a_return` uses.
-fn cut(ctx: &Ctx, tenant_id: &str, gateway_id: &str, message_id: &str, txns: &[&Transaction]) {
+fn cut(
+    ctx: &Ctx,
+    tenant_id: &catalyst_domain::TenantId,
+    gateway_id: &str,
+    message_id: &str,
+    txns: &[&Transaction],
+) {
     use catalyst_store::schema::{batch_transactions, batches};
     use diesel::prelude::*;
     let mut conn = ctx.db.store.conn().unwrap();
@@ -396,8 +402,8 @@ api_test! {
             .collect();
         rows.sort();
         let mut expected = vec![
-            (t1.id.clone(), "return".to_owned(), "AM04".to_owned(), "insufficient_funds".to_owned()),
-            (t2.id.clone(), "chargeback".to_owned(), "MD06".to_owned(), "mandate_rejected".to_owned()),
+            (t1.id.to_string(), "return".to_owned(), "AM04".to_owned(), "insufficient_funds".to_owned()),
+            (t2.id.to_string(), "chargeback".to_owned(), "MD06".to_owned(), "mandate_rejected".to_owned()),
         ];
         expected.sort();
         assert_eq!(rows, expected, "{listed}");
@@ -526,7 +532,7 @@ api_test! {
         let xml = pain002("STS-1", "MSG-1", &[(&e2e(&t1), "ACSC", None, "19.99"), (&e2e(&t2), "RJCT", Some("MS02"), "5.00")]);
         let summaries: Vec<_> = std::thread::scope(|s| {
             let runs: Vec<_> = (0..2).map(|_| s.spawn(|| {
-                catalyst_api::bank_reports::import(&ctx.db.store, &tenant.tenant_id, &gw, xml.as_bytes())
+                catalyst_api::bank_reports::import(&ctx.db.store, &tenant.tenant_id, &catalyst_domain::GatewayId::from(gw.as_str()), xml.as_bytes())
                     .expect("no request error")
                     .expect("readable")
             })).collect();

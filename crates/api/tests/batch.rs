@@ -302,7 +302,7 @@ api_test! {
         assert!(text.contains(&format!("<ReqdColltnDt>{}</ReqdColltnDt>", earliest())), "{text}");
         assert!(text.contains("<MndtId>MAND-"), "{text}");
         // The transactions stay pending: only the bank's report settles them.
-        let status_of = |id: &str| ctx.db.store.read(|c| Transaction::by_id(c, id)).unwrap().status;
+        let status_of = |id: &str| ctx.db.store.read(|c| Transaction::by_id(c, &id.into())).unwrap().status;
         assert_eq!(status_of(&first.id), TransactionStatus::Pending);
     }
 }
@@ -389,7 +389,7 @@ api_test! {
         let (_, _, gw) = send(&app, post(GATEWAYS, gateway(credentials())).auth(&tenant.secret_key)).await;
         let mut pending = Vec::new();
         for i in 0..12 {
-            pending.push(paid(&ctx, &app, &tenant.restricted_key, &gw, &format!("{i}.50"), "Ada Lovelace").await.id);
+            pending.push(paid(&ctx, &app, &tenant.restricted_key, &gw, &format!("{i}.50"), "Ada Lovelace").await.id.into_string());
         }
         let gateway_id = gw["id"].as_str().unwrap().to_owned();
         let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
@@ -397,7 +397,7 @@ api_test! {
             let (store, tenant, gateway, barrier) = (ctx.db.store.clone(), tenant.tenant_id.clone(), gateway_id.clone(), barrier.clone());
             std::thread::spawn(move || {
                 barrier.wait();
-                catalyst_api::batches::cut_for_gateway(&store, &tenant, &gateway, None, catalyst_store::now())
+                catalyst_api::batches::cut_for_gateway(&store, &tenant, &catalyst_domain::GatewayId::from(gateway.as_str()), None, catalyst_store::now())
             })
         }).collect();
         let cuts: Vec<Cut> = handles.into_iter().map(|h| h.join().unwrap().unwrap()).collect();
@@ -452,7 +452,7 @@ api_test! {
                 .filter(transactions::subscription_id.eq(&sub.id))
                 .select(transactions::id)
                 .first(c)?;
-            Transaction::by_id(c, &id)
+            Transaction::by_id(c, &id.as_str().into())
         }).unwrap();
         assert_eq!((renewal.status.as_str(), renewal.sequence_type.as_str(), renewal.gateway_id.as_str()), ("pending", "RCUR", gw["id"].as_str().unwrap()));
 

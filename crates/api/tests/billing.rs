@@ -163,7 +163,12 @@ fn renewals(ctx: &Ctx, s: &Subscription) -> Vec<Transaction> {
             .unwrap()
     };
     ids.iter()
-        .map(|i| ctx.db.store.read(|c| Transaction::by_id(c, &i.id)).unwrap())
+        .map(|i| {
+            ctx.db
+                .store
+                .read(|c| Transaction::by_id(c, &i.id.as_str().into()))
+                .unwrap()
+        })
         .collect()
 }
 
@@ -219,13 +224,13 @@ api_test! {
         assert_eq!((after.status.as_str(), after.dunning_attempts), ("ACTIVE", 0));
 
         let [renewed] = payloads(&ctx, "subscription.renewed").try_into().unwrap();
-        assert_eq!(renewed["subscription_id"], s.id);
-        assert_eq!(renewed["transaction_id"], t.id);
+        assert_eq!(renewed["subscription_id"], s.id.as_str());
+        assert_eq!(renewed["transaction_id"], t.id.as_str());
         assert_eq!(renewed["billing_period"], due.to_string());
         assert_eq!(renewed["next_billing_date"], next.to_string());
         assert_eq!((renewed["amount"].as_str(), renewed["status"].as_str(), renewed["subscription_status"].as_str()), (Some("9.99"), Some("approved"), Some("ACTIVE")));
         let created = payloads(&ctx, "transaction.created");
-        assert_eq!(created.last().unwrap()["transaction_id"], t.id);
+        assert_eq!(created.last().unwrap()["transaction_id"], t.id.as_str());
         assert_eq!(created.last().unwrap()["type"], "sdd_rebill");
 
         // The answer arriving again (a gateway notification) changes nothing.

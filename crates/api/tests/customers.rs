@@ -75,15 +75,18 @@ fn emitted(ctx: &Ctx, event_type: &str) -> Vec<(Option<String>, Value)> {
         .collect()
 }
 
-fn transaction(ctx: &Ctx, tenant: &str, id: &str) -> Transaction {
+fn transaction(ctx: &Ctx, tenant: &catalyst_domain::TenantId, id: &str) -> Transaction {
     ctx.db
         .store
-        .read(|c| Transaction::find(c, tenant, id))
+        .read(|c| Transaction::find(c, tenant, &id.into()))
         .unwrap()
 }
 
-fn order(ctx: &Ctx, tenant: &str, id: &str) -> Order {
-    ctx.db.store.read(|c| Order::find(c, tenant, id)).unwrap()
+fn order(ctx: &Ctx, tenant: &catalyst_domain::TenantId, id: &str) -> Order {
+    ctx.db
+        .store
+        .read(|c| Order::find(c, tenant, &id.into()))
+        .unwrap()
 }
 
 /// Pays a new session of `body` with `iban`; returns the envelope.
@@ -405,9 +408,9 @@ api_test! {
         assert_eq!(s["next_billing_date"], today.format("%Y-%m-%d").to_string());
         let (_, _, replay) = send(&app, post(&path, json!({"campaign_id": demo.recurring_campaign_id})).auth(&demo.restricted_key).header("Idempotency-Key", "sub-1")).await;
         assert_eq!(replay, s);
-        let row = ctx.db.store.read(|c| Subscription::find(c, &demo.tenant_id, s["id"].as_str().unwrap())).unwrap();
+        let row = ctx.db.store.read(|c| Subscription::find(c, &demo.tenant_id, &s["id"].as_str().unwrap().into())).unwrap();
         assert_eq!((row.session_id.clone(), row.anchor_date, row.periods_billed, row.collect_on, row.notice_on), (None, today, 0, Some(today), Some(today)));
-        let customer_mandate = ctx.db.store.read(|c| catalyst_store::Customer::find(c, &demo.tenant_id, &id)).unwrap().mandate_id;
+        let customer_mandate = ctx.db.store.read(|c| catalyst_store::Customer::find(c, &demo.tenant_id, &id.as_str().into())).unwrap().mandate_id;
         assert_eq!((Some(row.mandate_id.clone()), row.gateway_id.as_str()), (customer_mandate, demo.gateway_id.as_str()));
         let o = order(&ctx, &demo.tenant_id, &row.order_id);
         assert_eq!((o.session_id.clone(), o.customer_id.as_deref(), o.status.as_str()), (None, Some(id.as_str()), "PENDING"));
@@ -417,7 +420,7 @@ api_test! {
         let (status, _, s2) = send(&app, post(&path, json!({"amount": "12.00", "currency": "EUR", "billing_frequency": "WEEKLY", "plan_name": "Weekly box", "start_date": start.format("%Y-%m-%d").to_string()})).auth(&demo.secret_key)).await;
         assert_eq!(status, StatusCode::CREATED, "{s2}");
         assert_eq!((s2["plan"]["name"].as_str(), s2["campaign_id"].clone(), s2["next_billing_date"].as_str()), (Some("Weekly box"), Value::Null, Some(start.format("%Y-%m-%d").to_string().as_str())));
-        let row2 = ctx.db.store.read(|c| Subscription::find(c, &demo.tenant_id, s2["id"].as_str().unwrap())).unwrap();
+        let row2 = ctx.db.store.read(|c| Subscription::find(c, &demo.tenant_id, &s2["id"].as_str().unwrap().into())).unwrap();
         assert_eq!((row2.collect_on, row2.notice_on, row2.amount_minor), (Some(start), Some(start - Days::new(row2.notice_days as u64)), 1200));
         assert_eq!(events(&ctx, "subscription.created"), 2);
         assert_eq!(ctx.count("transactions"), 0, "nothing is collected at creation");

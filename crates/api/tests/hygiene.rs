@@ -87,7 +87,7 @@ api_test! {
         let id = gw["id"].as_str().unwrap().to_owned();
         {
             let mut conn = ctx.db.store.conn().unwrap();
-            let mut g = catalyst_store::Gateway::find(&mut conn, &tenant.tenant_id, &id).unwrap();
+            let mut g = catalyst_store::Gateway::find(&mut conn, &tenant.tenant_id, &id.as_str().into()).unwrap();
             g.credentials_sealed = Some(ctx.db.store.cipher().seal(
                 catalyst_api::payment::CREDENTIALS_CONTEXT,
                 br#"{"username":"u","password":"p","terminal_token":"t","endpoint":"http://genesis.example.com/"}"#,

@@ -349,7 +349,7 @@ api_test! {
         let text = raw.to_string();
         assert!(!text.contains(password) && !text.contains("tt-0001") && !text.contains("acme-user"), "{text}");
         let id = str_of(&raw, "id").to_owned();
-        let row = ctx.db.store.read(|c| Gateway::find(c, &owner.tenant_id, &id)).unwrap();
+        let row = ctx.db.store.read(|c| Gateway::find(c, &owner.tenant_id, &id.as_str().into())).unwrap();
         let sealed = row.credentials_sealed.unwrap();
         assert!(!sealed.contains(password) && !sealed.contains("acme-user"), "{sealed}");
         let opened: Value = serde_json::from_slice(&ctx.db.store.cipher().open("gateway.credentials", &sealed).unwrap()).unwrap();
@@ -368,7 +368,7 @@ api_test! {
         let (status, body) = call(&app, patch(&path, rotated).auth(sk)).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert!(!body.to_string().contains("another-secret"));
-        let row = ctx.db.store.read(|c| Gateway::find(c, &owner.tenant_id, &id)).unwrap();
+        let row = ctx.db.store.read(|c| Gateway::find(c, &owner.tenant_id, &id.as_str().into())).unwrap();
         let opened: Value = serde_json::from_slice(&ctx.db.store.cipher().open("gateway.credentials", &row.credentials_sealed.unwrap()).unwrap()).unwrap();
         assert_eq!((opened["password"].as_str(), opened["endpoint"].as_str()), (Some("another-secret"), Some("https://staging.gate.example/process")));
     }
@@ -514,7 +514,7 @@ api_test! {
         assert_eq!(content(&fetched), json!({"name": "CRM", "active": true}), "no secret after creation");
         let (_, listed) = call(&app, get(PROFILES).auth(sk)).await;
         assert!(!listed.to_string().contains(&secret));
-        let row = ctx.db.store.read(|c| WebhookProfile::find(c, &owner.tenant_id, &id)).unwrap();
+        let row = ctx.db.store.read(|c| WebhookProfile::find(c, &owner.tenant_id, &id.as_str().into())).unwrap();
         assert!(!row.secret_sealed.contains(&secret[6..]));
         let opened = ctx.db.store.cipher().open(WEBHOOK_SECRET_CONTEXT, &row.secret_sealed).unwrap();
         assert_eq!(String::from_utf8(opened).unwrap(), secret);
@@ -525,7 +525,7 @@ api_test! {
         let new_secret = str_of(&rotated, "secret").to_owned();
         assert!(new_secret.starts_with("whsec_") && new_secret != secret);
         assert_eq!(rotated["id"], p["id"]);
-        let row = ctx.db.store.read(|c| WebhookProfile::find(c, &owner.tenant_id, &id)).unwrap();
+        let row = ctx.db.store.read(|c| WebhookProfile::find(c, &owner.tenant_id, &id.as_str().into())).unwrap();
         let opened = ctx.db.store.cipher().open(WEBHOOK_SECRET_CONTEXT, &row.secret_sealed).unwrap();
         assert_eq!(String::from_utf8(opened).unwrap(), new_secret, "the old secret is gone");
         assert_eq!(call(&app, post(&rotate, json!({})).auth(&other.secret_key)).await.0, StatusCode::NOT_FOUND);
@@ -579,7 +579,7 @@ api_test! {
                    (json!(["payment_session.completed", "order.created"]), Some("URL_PARAMS"), Some(false)));
         assert_eq!(f["payload_mapping"], json!({"email": "lead.email", "amount": "amount"}));
         let id = str_of(&f, "id").to_owned();
-        let row = ctx.db.store.read(|c| WebhookEndpoint::find(c, &owner.tenant_id, &id)).unwrap();
+        let row = ctx.db.store.read(|c| WebhookEndpoint::find(c, &owner.tenant_id, &id.as_str().into())).unwrap();
         assert_eq!(row.events.as_deref(), Some(r#"["payment_session.completed","order.created"]"#), "stored as JSON text");
         assert_eq!(row.payload_mapping.as_deref(), Some(r#"{"amount":"amount","email":"lead.email"}"#));
 
@@ -662,7 +662,7 @@ api_test! {
             "dunning_ladder": [3, 5, 7], "prenotification_days": 5,
         }));
         let id = str_of(&k, "id").to_owned();
-        let row = ctx.db.store.read(|c| catalyst_store::Campaign::find(c, &owner.tenant_id, &id)).unwrap();
+        let row = ctx.db.store.read(|c| catalyst_store::Campaign::find(c, &owner.tenant_id, &id.as_str().into())).unwrap();
         assert_eq!((row.price_minor, row.currency.as_str()), (2990, "EUR"), "minor units at rest");
 
         let page = create(&app, sk, HOSTED_PAGES, hosted_page()).await;
@@ -846,7 +846,7 @@ api_test! {
         assert!(key.starts_with("rk_") && key.len() == 43, "{key}");
         assert_eq!(content(&r), json!({"kind": "restricted", "name": "shop backend", "prefix": &key[..10], "active": true, "key": key}));
         let id = str_of(&r, "id").to_owned();
-        let row = ctx.db.store.read(|c| ApiKey::find(c, &owner.tenant_id, &id)).unwrap();
+        let row = ctx.db.store.read(|c| ApiKey::find(c, &owner.tenant_id, &id.as_str().into())).unwrap();
         assert_eq!(row.key_hash, catalyst_domain::token::sha256_hex(key.as_bytes()));
         let path = format!("{API_KEYS}{id}/");
         let (status, fetched) = call(&app, get(&path).auth(sk)).await;

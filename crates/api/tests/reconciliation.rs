@@ -215,9 +215,9 @@ async fn pages_forward(app: &impl TestApp, key: &str, uri: &str) -> Vec<Value> {
 #[diesel(table_name = chargebacks, treat_none_as_default_value = false)]
 struct NewChargeback {
     id: String,
-    tenant_id: String,
+    tenant_id: catalyst_domain::TenantId,
     transaction_id: String,
-    gateway_id: String,
+    gateway_id: catalyst_domain::GatewayId,
     kind: String,
     reason_code: Option<String>,
     reason_description: Option<String>,
@@ -246,7 +246,7 @@ impl NewChargeback {
         Self {
             id,
             tenant_id: t.tenant_id.clone(),
-            transaction_id: t.id.clone(),
+            transaction_id: t.id.to_string(),
             gateway_id: t.gateway_id.clone(),
             kind: kind.to_owned(),
             reason_code: Some(reason.to_owned()),
@@ -274,13 +274,13 @@ impl NewChargeback {
 }
 
 fn transaction(store: &Store, id: &str) -> Transaction {
-    store.read(|c| Transaction::by_id(c, id)).unwrap()
+    store.read(|c| Transaction::by_id(c, &id.into())).unwrap()
 }
 
 /// A copy of `template` with a new id (or `id`), processed at `at`.
 fn clone_transaction(template: &Transaction, id: Option<String>, at: NaiveDateTime) -> Transaction {
     let mut t = template.clone();
-    t.id = id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    t.id = id.map_or_else(catalyst_domain::TransactionId::new, Into::into);
     t.merchant_transaction_id = format!("TXN-{}", uuid::Uuid::now_v7().simple());
     t.tenant_reference_id = None;
     t.processed_at = Some(at);
@@ -978,7 +978,7 @@ api_test! {
             let at = noon(plus(start, i64::from(i / 3))) + chrono::Duration::minutes(i64::from(i % 2));
             let t = clone_transaction(&template, None, at);
             insert_transaction(store, &t);
-            existing.insert(t.id.clone());
+            existing.insert(t.id.to_string());
             let cb = NewChargeback::of(&t, "chargeback", "MD06", plus(start, i64::from(i / 3)));
             cb.insert(store);
             cb_existing.insert(cb.id.clone());
@@ -1114,7 +1114,7 @@ api_test! {
         let env = pay(&app, &demo, &demo.recurring_campaign_id, APPROVED, None).await;
         let other = ctx.tenant("Other");
         let store = ctx.db.store.clone();
-        let rows = bulk_rows(&store, &env, &[demo.tenant_id.as_str(), other.tenant_id.as_str()], 4000);
+        let rows = bulk_rows(&store, &env, &[&demo.tenant_id, &other.tenant_id], 4000);
         {
             let mut conn = store.conn().unwrap();
             insert_all!(conn, catalyst_store::schema::mandates::table, rows.mandates);
@@ -1125,7 +1125,7 @@ api_test! {
             insert_all!(conn, catalyst_store::schema::subscriptions::table, rows.subscriptions);
             diesel::sql_query("ANALYZE").execute(&mut *conn).unwrap();
         }
-        let tenant = demo.tenant_id.as_str();
+        let tenant = &demo.tenant_id;
         // A 30-day window holding about 1,500 of the tenant's rows: far more than one page, as
         // in real reconciliation runs.
         let days = Days { first: plus(today(), -35), last: plus(today(), -6) };
@@ -1172,7 +1172,7 @@ api_test! {
 
 /// The ids of the tenant's processed transactions in `days`, by `(processed_at, id)`, computed
 /// independently of the listing.
-fn rows_in_window(store: &Store, tenant: &str, days: Days) -> Vec<String> {
+fn rows_in_window(store: &Store, tenant: &catalyst_domain::TenantId, days: Days) -> Vec<String> {
     use catalyst_store::schema::transactions::dsl as t;
     let mut rows: Vec<(NaiveDateTime, String)> = store
         .read(|c| {
@@ -1259,7 +1259,7 @@ struct Bulk {
     subscriptions: Vec<Subscription>,
 }
 
-fn bulk_rows(store: &Store, env: &Value, tenants: &[&str], n: u32) -> Bulk {
+fn bulk_rows(store: &Store, env: &Value, tenants: &[&catalyst_domain::TenantId], n: u32) -> Bulk {
     let token = env["session_token"].as_str().unwrap();
     let session = store
         .read(|c| PaymentSession::find_by_token(c, token))
@@ -1284,19 +1284,19 @@ fn bulk_rows(store: &Store, env: &Value, tenants: &[&str], n: u32) -> Bulk {
         subscriptions: vec![],
     };
     for i in 0..n {
-        let tenant = tenants[i as usize % tenants.len()].to_owned();
+        let tenant = tenants[i as usize % tenants.len()].clone();
         let at = noon(plus(today(), -i64::from(i % 40))) + chrono::Duration::seconds(i64::from(i));
         let mut s = session.clone();
-        s.id = uuid::Uuid::now_v7().to_string();
+        s.id = catalyst_domain::SessionId::new();
         s.token = format!("ps_{}", uuid::Uuid::now_v7().simple());
         s.tenant_id.clone_from(&tenant);
         let mut o = order.clone();
-        o.id = uuid::Uuid::now_v7().to_string();
+        o.id = catalyst_domain::OrderId::new();
         o.session_id = Some(s.id.clone());
         o.order_number = format!("ORD-{:08X}", i + 1);
         o.tenant_id.clone_from(&tenant);
         let mut m = mandate.clone();
-        m.id = uuid::Uuid::now_v7().to_string();
+        m.id = catalyst_domain::MandateId::new();
         m.reference = format!("MAND-{}", o.order_number);
         m.tenant_id.clone_from(&tenant);
         let mut t = clone_transaction(&txn, None, at);
@@ -1312,7 +1312,7 @@ fn bulk_rows(store: &Store, env: &Value, tenants: &[&str], n: u32) -> Bulk {
         let mut cb = NewChargeback::of(&t, "chargeback", "MD06", at.date());
         cb.tenant_id.clone_from(&tenant);
         let mut sb = sub.clone();
-        sb.id = uuid::Uuid::now_v7().to_string();
+        sb.id = catalyst_domain::SubscriptionId::new();
         sb.session_id = Some(s.id.clone());
         sb.order_id.clone_from(&o.id);
         sb.tenant_id.clone_from(&tenant);

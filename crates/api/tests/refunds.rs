@@ -91,8 +91,8 @@ fn stored(ctx: &Ctx, id: &str) -> (Transaction, i64, Order) {
     ctx.db
         .store
         .read(|c| {
-            let t = Transaction::by_id(c, id)?;
-            let refunded = refunds::refunded_minor(c, id)?;
+            let t = Transaction::by_id(c, &id.into())?;
+            let refunded = refunds::refunded_minor(c, &t.id)?;
             let order = Order::find(c, &t.tenant_id, &t.order_id)?;
             Ok::<_, catalyst_store::StoreError>((t, refunded, order))
         })
@@ -174,7 +174,7 @@ api_test! {
 
         let (debit, refunded, order) = stored(&ctx, &id);
         assert_eq!((debit.status.as_str(), refunded, order.status.as_str()), ("refunded", 2999, "REFUNDED"));
-        let stored_refund = ctx.db.store.read(|c| Transaction::by_id(c, refund["id"].as_str().unwrap())).unwrap();
+        let stored_refund = ctx.db.store.read(|c| Transaction::by_id(c, &refund["id"].as_str().unwrap().into())).unwrap();
         assert_eq!((stored_refund.session_id, stored_refund.refund_of.as_deref(), stored_refund.description.as_deref()),
             (None, Some(id.as_str()), Some("Customer changed their mind")));
         assert_eq!((stored_refund.mandate_id, stored_refund.gateway_id, stored_refund.sequence_type), (debit.mandate_id, debit.gateway_id, debit.sequence_type));
@@ -403,7 +403,7 @@ api_test! {
             std::thread::spawn(move || {
                 let draft = RefundDraft { amount_minor: Some(200), reason: None };
                 let mut conn = store.conn().unwrap();
-                refunds::claim_refund(&mut conn, &tenant, &id, &draft, now()).map(|c| c.refund.id)
+                refunds::claim_refund(&mut conn, &tenant, &id.as_str().into(), &draft, now()).map(|c| c.refund.id)
             })
         }).collect();
         let claims: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
@@ -443,7 +443,7 @@ api_test! {
         let app = ctx.app().await;
         let id = txn_id(&paid(&app, &demo, APPROVED).await);
         let claim = |minor: i64| ctx.db.store.read(|c| {
-            refunds::claim_refund(c, &demo.tenant_id, &id, &RefundDraft { amount_minor: Some(minor), reason: None }, now())
+            refunds::claim_refund(c, &demo.tenant_id, &id.as_str().into(), &RefundDraft { amount_minor: Some(minor), reason: None }, now())
                 .map_err(|e| catalyst_store::StoreError::Corrupt(e.to_string()))
         }).unwrap();
         let policy = RecoveryPolicy { not_found_checks: 1, ..RecoveryPolicy::default() };

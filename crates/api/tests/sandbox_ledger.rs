@@ -84,13 +84,13 @@ fn subscription(state: &AppState, env: &Value) -> Subscription {
     let tenant = env["transaction"]["id"].as_str().map(|t| {
         state
             .store
-            .read(|c| catalyst_store::Transaction::by_id(c, t))
+            .read(|c| catalyst_store::Transaction::by_id(c, &t.into()))
             .unwrap()
             .tenant_id
     });
     state
         .store
-        .read(|c| Subscription::find(c, &tenant.unwrap(), id))
+        .read(|c| Subscription::find(c, &tenant.unwrap(), &id.into()))
         .unwrap()
 }
 

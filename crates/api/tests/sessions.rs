@@ -312,7 +312,7 @@ api_test! {
     async fn duplicate_policies_apply_per_campaign(ctx) {
         let demo = ctx.demo();
         let app = ctx.app().await;
-        let mut campaign = ctx.db.store.read(|c| catalyst_store::Campaign::find(c, &demo.tenant_id, &demo.campaign_id)).unwrap();
+        let mut campaign = ctx.db.store.read(|c| catalyst_store::Campaign::find(c, &demo.tenant_id, &demo.campaign_id.as_str().into())).unwrap();
         campaign.duplicate_policy = "REJECT".into();
         ctx.db.store.write(|c| campaign.save(c)).unwrap();
         let (_, _, created) = send(&app, post(SESSIONS, campaign_body(&demo.campaign_id)).auth(&demo.restricted_key)).await;

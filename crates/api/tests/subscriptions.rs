@@ -149,8 +149,10 @@ fn events(store: &Store, id: &str, event_type: &str) -> Vec<Value> {
         .collect()
 }
 
-fn stored(store: &Store, tenant: &str, id: &str) -> Subscription {
-    store.read(|c| Subscription::find(c, tenant, id)).unwrap()
+fn stored(store: &Store, tenant: &catalyst_domain::TenantId, id: &str) -> Subscription {
+    store
+        .read(|c| Subscription::find(c, tenant, &id.into()))
+        .unwrap()
 }
 
 /// Sets the scheduling columns of a subscription directly (what the billing run would have done).
@@ -220,15 +222,15 @@ api_test! {
         assert!(first["processed_at"].as_str().unwrap().ends_with('Z'));
 
         // Every renewal of the subscription is a collection too, declined attempts included.
-        let session_debit: Transaction = ctx.db.store.read(|c| Transaction::find(c, &demo.tenant_id, env["transaction"]["id"].as_str().unwrap())).unwrap();
+        let session_debit: Transaction = ctx.db.store.read(|c| Transaction::find(c, &demo.tenant_id, &env["transaction"]["id"].as_str().unwrap().into())).unwrap();
         let renewal = Transaction {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: catalyst_domain::TransactionId::new(),
             session_id: None,
             merchant_transaction_id: "TXN-20270101-0000abcd".into(),
             kind: TransactionKind::Rebill,
             status: TransactionStatus::Declined,
             error_code: Some("insufficient_funds".into()),
-            subscription_id: Some(id.clone()),
+            subscription_id: Some(id.as_str().into()),
             billing_period: Some(d("2027-01-15")),
             billing_attempt: Some(2),
             created_at: session_debit.created_at + chrono::Duration::seconds(1),
@@ -396,12 +398,12 @@ api_test! {
         let demo = ctx.demo();
         let app = ctx.app().await;
         let store = &ctx.db.store;
-        let tenant = demo.tenant_id.as_str();
+        let tenant = &demo.tenant_id;
         let (id, _) = subscribed(&app, &demo).await;
         // Anchored on a month end: period 1 (Feb 28) is the next to collect.
         reschedule(store, &id, "2027-01-31", 1, "2027-02-28");
-        store.read(|c| store_subs::pause(c, tenant, &id, noon("2027-02-10"))).unwrap();
-        let s = store.read(|c| store_subs::resume(c, tenant, &id, noon("2027-04-10"))).unwrap();
+        store.read(|c| store_subs::pause(c, tenant, &id.as_str().into(), noon("2027-02-10"))).unwrap();
+        let s = store.read(|c| store_subs::resume(c, tenant, &id.as_str().into(), noon("2027-04-10"))).unwrap();
         assert_eq!((s.status.as_str(), s.periods_billed, s.next_billing_date), ("ACTIVE", 3, d("2027-04-30")),
                    "Feb 28 and Mar 31 passed while paused and are skipped; Apr 30 keeps the month end");
         assert_eq!((s.collect_on, s.notice_on, s.dunning_attempts, s.paused_at), (Some(d("2027-04-30")), Some(d("2027-04-25")), 0, None));
@@ -409,13 +411,13 @@ api_test! {
         assert_eq!(updated.last().unwrap()["changes"], json!({"next_billing_date": {"previous": "2027-02-28", "current": "2027-04-30"}}));
 
         // Resumed two days before the date: the notice is due at once, not in the past.
-        store.read(|c| store_subs::pause(c, tenant, &id, noon("2027-04-20"))).unwrap();
-        let s = store.read(|c| store_subs::resume(c, tenant, &id, noon("2027-04-28"))).unwrap();
+        store.read(|c| store_subs::pause(c, tenant, &id.as_str().into(), noon("2027-04-20"))).unwrap();
+        let s = store.read(|c| store_subs::resume(c, tenant, &id.as_str().into(), noon("2027-04-28"))).unwrap();
         assert_eq!((s.periods_billed, s.next_billing_date, s.notice_on), (3, d("2027-04-30"), Some(d("2027-04-28"))));
 
         // Resumed on a billing date: that period is collected today.
-        store.read(|c| store_subs::pause(c, tenant, &id, noon("2027-04-29"))).unwrap();
-        let s = store.read(|c| store_subs::resume(c, tenant, &id, noon("2027-05-31"))).unwrap();
+        store.read(|c| store_subs::pause(c, tenant, &id.as_str().into(), noon("2027-04-29"))).unwrap();
+        let s = store.read(|c| store_subs::resume(c, tenant, &id.as_str().into(), noon("2027-05-31"))).unwrap();
         assert_eq!((s.periods_billed, s.next_billing_date, s.collect_on), (4, d("2027-05-31"), Some(d("2027-05-31"))));
 
         // A subscription retrying a declined renewal may be paused; resuming forgets the retries.
@@ -425,16 +427,16 @@ api_test! {
                 .execute(c)
                 .map_err(catalyst_store::StoreError::from)
         }).unwrap();
-        let s = store.read(|c| store_subs::pause(c, tenant, &id, noon("2027-06-01"))).unwrap();
+        let s = store.read(|c| store_subs::pause(c, tenant, &id.as_str().into(), noon("2027-06-01"))).unwrap();
         assert_eq!((s.status.as_str(), s.collect_on), ("PAUSED", None));
-        let s = store.read(|c| store_subs::resume(c, tenant, &id, noon("2027-06-10"))).unwrap();
+        let s = store.read(|c| store_subs::resume(c, tenant, &id.as_str().into(), noon("2027-06-10"))).unwrap();
         assert_eq!((s.status.as_str(), s.periods_billed, s.next_billing_date, s.dunning_attempts), ("ACTIVE", 5, d("2027-06-30"), 0));
 
         // A renewal in flight cannot be paused.
         store.write(|c| {
             diesel::update(subs::table.find(&id)).set(subs::status.eq("PENDING")).execute(c).map_err(catalyst_store::StoreError::from)
         }).unwrap();
-        let refused = store.read(|c| store_subs::pause(c, tenant, &id, noon("2027-06-11"))).unwrap_err();
+        let refused = store.read(|c| store_subs::pause(c, tenant, &id.as_str().into(), noon("2027-06-11"))).unwrap_err();
         assert!(matches!(refused, store_subs::ChangeError::NotModifiable { .. }), "{refused}");
         assert_not_modifiable(&app, &demo.secret_key, &id, "pause", json!({})).await;
         assert_not_modifiable(&app, &demo.secret_key, &id, "patch", json!({"next_billing_date": "2099-01-01"})).await;

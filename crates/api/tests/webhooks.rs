@@ -275,7 +275,7 @@ api_test! {
 
         let (_, _, s) = send(&app, get(&format!("{SESSIONS}{}/", cb["session_token"].as_str().unwrap()))).await;
         assert_eq!(s["status"], "COMPLETED", "the session stays completed; its order is charged back");
-        let order = ctx.db.store.read(|c| catalyst_store::Order::find(c, &demo.tenant_id, cb["order"]["id"].as_str().unwrap())).unwrap();
+        let order = ctx.db.store.read(|c| catalyst_store::Order::find(c, &demo.tenant_id, &cb["order"]["id"].as_str().unwrap().into())).unwrap();
         assert_eq!(order.status, OrderStatus::Chargedback);
 
         let today = chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string();
@@ -337,7 +337,7 @@ api_test! {
             assert!(echo.contains(&format!("<unique_id>{unique_id}</unique_id>")), "{echo}");
         }
         assert_eq!(ctx.count("chargebacks"), 1, "the same notification twice changes nothing the second time");
-        let t = ctx.db.store.read(|c| catalyst_store::Transaction::by_id(c, env["transaction"]["id"].as_str().unwrap())).unwrap();
+        let t = ctx.db.store.read(|c| catalyst_store::Transaction::by_id(c, &env["transaction"]["id"].as_str().unwrap().into())).unwrap();
         assert_eq!(t.status, TransactionStatus::ChargedBack);
         let (status, _, _) = send(&app, post(&format!("/api/v1/gateways/{}/notifications/", uuid::Uuid::now_v7()), json!({}))).await;
         assert_eq!(status, StatusCode::NOT_FOUND);

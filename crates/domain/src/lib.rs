@@ -73,12 +73,14 @@ pub mod status;
 pub mod token;
 pub mod transaction;
 pub mod validation;
+pub mod webhook;
 
 pub use billing::{BillingFrequency, BillingType, Pricing, PricingInput, Trial, TrialIntervalUnit};
 pub use country::is_iso_country;
 pub use ids::{
-    ApiKeyId, CampaignId, CustomerId, GatewayId, HostedPageId, IdParseError, LeadId, OrderId,
-    SessionId, TenantId, WebhookEndpointId, WebhookProfileId,
+    ApiKeyId, BatchId, CampaignId, ChargebackId, CustomerId, DeliveryId, GatewayId, HostedPageId,
+    IdParseError, LeadId, MandateId, OrderId, SessionId, SubscriptionId, TenantId, TransactionId,
+    WebhookEndpointId, WebhookProfileId,
 };
 pub use lead::{DuplicatePolicy, NewLead};
 pub use money::{Currency, Money, MoneyError, parse_amount_json};
@@ -87,7 +89,7 @@ pub use session::{
     CampaignOffer, CreateSessionRequest, LineItem, LineItemInput, Locale, Metadata, SessionMode,
     SessionTerms,
 };
-pub use status::{OrderStatus, SessionStatus, SubscriptionStatus, TransitionError};
+pub use status::{CustomerStatus, OrderStatus, SessionStatus, SubscriptionStatus, TransitionError};
 pub use token::{
     ApiKeyToken, BearerToken, KeyKind, SessionToken, TokenError, WebhookSecret, constant_time_eq,
     sha256_hex,

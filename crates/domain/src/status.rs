@@ -1,4 +1,4 @@
-//! Status state machines of sessions, orders and subscriptions.
+//! Status state machines of sessions, orders and subscriptions, and a customer's status.
 //!
 //! Each machine's transitions are one explicit `match` in `can_transition_to`; a status is
 //! terminal exactly when it has no outgoing transition. Stored and sent as the API strings
@@ -265,6 +265,16 @@ impl SubscriptionStatus {
                 to: next.as_str(),
             })
         }
+    }
+}
+
+string_enum! {
+    /// A saved customer's status.
+    pub enum CustomerStatus {
+        /// The customer may be charged.
+        Active => "ACTIVE",
+        /// The mandate is revoked and charges are refused. Terminal.
+        Deleted => "DELETED",
     }
 }
 

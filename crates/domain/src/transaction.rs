@@ -1,5 +1,6 @@
-//! What a transaction is and where it stands: its kind, status and SEPA sequence type, and the
-//! kind of a reversal. Stored and sent as the API strings (API.md §3.5, §5).
+//! What a transaction is and where it stands: its kind, status and SEPA sequence type, the
+//! kind of a reversal and of a gateway's answer. Stored and sent as the API strings (API.md
+//! §3.5, §5).
 
 use crate::macros::string_enum;
 
@@ -66,6 +67,22 @@ string_enum! {
         Chargeback => "chargeback",
         /// The bank returned the collection (e.g. `AM04`, `MS02`, `AC04`).
         Return => "return",
+    }
+}
+
+string_enum! {
+    /// The kind of a gateway's answer to a transaction, as the sandbox gateway records it.
+    pub enum OutcomeStatus {
+        /// Accepted.
+        Approved => "approved",
+        /// Sent; the bank's answer comes later.
+        Pending => "pending",
+        /// The payer must verify first.
+        VerificationRequired => "verification_required",
+        /// Declined by the bank (the outcome carries a reference).
+        Declined => "declined",
+        /// Declined before any bank saw it (no reference).
+        Refused => "refused",
     }
 }
 

@@ -8,6 +8,7 @@
 //! same file imported again changes nothing and answers with the first import's summary.
 
 use catalyst_domain::transaction::TransactionStatus;
+use catalyst_domain::{GatewayId, TenantId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -91,9 +92,9 @@ pub struct Entry {
 #[derive(Debug, Clone)]
 pub struct Report<'a> {
     /// The tenant importing it.
-    pub tenant_id: &'a str,
+    pub tenant_id: &'a TenantId,
     /// The BATCH gateway whose batches it reports on.
-    pub gateway_id: &'a str,
+    pub gateway_id: &'a GatewayId,
     /// SHA-256 of the file's bytes, lower-case hex.
     pub digest: &'a str,
     /// Its kind.
@@ -155,8 +156,8 @@ pub struct ImportSummary {
 #[diesel(table_name = batch_imports)]
 struct BatchImport {
     digest: String,
-    tenant_id: String,
-    gateway_id: String,
+    tenant_id: TenantId,
+    gateway_id: GatewayId,
     kind: String,
     summary: String,
     imported_at: NaiveDateTime,
@@ -198,7 +199,7 @@ pub fn import(
             kind: report.kind.as_str().to_owned(),
             message_id: report.message_id.to_owned(),
             digest: report.digest.to_owned(),
-            gateway_id: report.gateway_id.to_owned(),
+            gateway_id: report.gateway_id.to_string(),
             imported_at: now,
             ..ImportSummary::default()
         };
@@ -219,7 +220,7 @@ pub fn import(
 /// The summary of the tenant's earlier import of the file `digest`, flagged `duplicate`.
 fn previous(
     conn: &mut DbConnection,
-    tenant_id: &str,
+    tenant_id: &TenantId,
     digest: &str,
 ) -> StoreResult<Option<ImportSummary>> {
     let row: Option<BatchImport> = on_backend!(conn, |c| batch_imports::table
@@ -240,8 +241,8 @@ fn previous(
 /// gateway.
 fn collection(
     conn: &mut DbConnection,
-    tenant_id: &str,
-    gateway_id: &str,
+    tenant_id: &TenantId,
+    gateway_id: &GatewayId,
     end_to_end_id: &str,
 ) -> StoreResult<Option<Transaction>> {
     let Ok(id) = uuid::Uuid::try_parse(end_to_end_id.trim()) else {
@@ -302,7 +303,10 @@ fn apply_entry(
     let pending = t.status == TransactionStatus::Pending;
     match &entry.action {
         Action::Settle if pending => {
-            let reference = t.gateway_reference.clone().unwrap_or_else(|| t.id.clone());
+            let reference = t
+                .gateway_reference
+                .clone()
+                .unwrap_or_else(|| t.id.to_string());
             apply_outcome_in(conn, &t.id, &Settlement::Approved { reference }, now)?;
             summary.approved += 1;
         }
@@ -363,8 +367,8 @@ fn mismatch(entry: &Entry, t: &Transaction) -> Option<String> {
 /// there is one.
 pub fn batch_file(
     conn: &mut DbConnection,
-    tenant_id: &str,
-    gateway_id: &str,
+    tenant_id: &TenantId,
+    gateway_id: &GatewayId,
     message_id: &str,
 ) -> StoreResult<Option<Vec<u8>>> {
     on_backend!(conn, |c| batches::table
@@ -381,8 +385,8 @@ pub fn batch_file(
 /// status report that refuses the whole file without listing its transactions).
 pub fn batch_transaction_ids(
     conn: &mut DbConnection,
-    tenant_id: &str,
-    gateway_id: &str,
+    tenant_id: &TenantId,
+    gateway_id: &GatewayId,
     message_id: &str,
 ) -> StoreResult<Vec<String>> {
     let batch = batches::table

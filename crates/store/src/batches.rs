@@ -19,6 +19,7 @@
 //! - remittance information `Order <order number>`.
 
 use catalyst_domain::transaction::{SequenceType as Stored, TransactionStatus};
+use catalyst_domain::{BatchId, GatewayId, TenantId, TransactionId};
 use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
 use diesel::prelude::*;
 
@@ -46,9 +47,9 @@ const CUT_ATTEMPTS: u32 = 5;
 #[diesel(table_name = batches)]
 pub struct Batch {
     /// UUID v7.
-    pub id: String,
-    pub tenant_id: String,
-    pub gateway_id: String,
+    pub id: BatchId,
+    pub tenant_id: TenantId,
+    pub gateway_id: GatewayId,
     /// The requested collection date of every collection in the file.
     pub collection_date: NaiveDate,
     /// `pain.008.001.08` or `pain.008.001.02`.
@@ -70,9 +71,9 @@ pub struct Batch {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = batches)]
 pub struct BatchSummary {
-    pub id: String,
-    pub tenant_id: String,
-    pub gateway_id: String,
+    pub id: BatchId,
+    pub tenant_id: TenantId,
+    pub gateway_id: GatewayId,
     pub collection_date: NaiveDate,
     pub pain_version: String,
     pub message_id: String,
@@ -107,8 +108,8 @@ impl From<&Batch> for BatchSummary {
 /// creditor and file version from its credentials.
 #[derive(Debug, Clone)]
 pub struct CutRequest {
-    pub tenant_id: String,
-    pub gateway_id: String,
+    pub tenant_id: TenantId,
+    pub gateway_id: GatewayId,
     /// The creditor of the file (from the gateway's credentials).
     pub creditor: Creditor,
     /// The file's version.
@@ -164,7 +165,7 @@ pub fn earliest_collection_date(today: NaiveDate) -> NaiveDate {
 }
 
 /// The end-to-end id of a transaction in a bank file: its UUID in simple form.
-pub fn end_to_end_id(transaction_id: &str) -> String {
+pub fn end_to_end_id(transaction_id: &TransactionId) -> String {
     uuid::Uuid::parse_str(transaction_id)
         .map(|u| u.simple().to_string())
         .unwrap_or_else(|_| transaction_id.replace('-', ""))
@@ -205,21 +206,21 @@ fn cut_once(
         let set: std::collections::BTreeSet<String> = ids.into_iter().collect();
         set.into_iter().collect()
     };
-    let mandate_ids = distinct(pending.iter().map(|t| t.mandate_id.clone()).collect());
+    let mandate_ids = distinct(pending.iter().map(|t| t.mandate_id.to_string()).collect());
     let mandates: Vec<Mandate> = on_backend!(conn, |c| mandates::table
         .filter(mandates::id.eq_any(&mandate_ids))
         .select(Mandate::as_select())
         .load(c))?;
     let sent = mandates_sent_before(conn, &mandate_ids)?;
     let filed_under = creditors_filed_under(conn, &mandate_ids)?;
-    let order_ids = distinct(pending.iter().map(|t| t.order_id.clone()).collect());
+    let order_ids = distinct(pending.iter().map(|t| t.order_id.to_string()).collect());
     let orders: Vec<Order> = on_backend!(conn, |c| orders::table
         .filter(orders::id.eq_any(&order_ids))
         .select(Order::as_select())
         .load(c))?;
     let session_ids: Vec<String> = pending
         .iter()
-        .filter_map(|t| t.session_id.clone())
+        .filter_map(|t| t.session_id.as_ref().map(ToString::to_string))
         .collect();
     let sessions: Vec<PaymentSession> = on_backend!(conn, |c| payment_sessions::table
         .filter(payment_sessions::id.eq_any(&session_ids))
@@ -237,12 +238,13 @@ fn cut_once(
             .session_id
             .as_ref()
             .and_then(|id| sessions.iter().find(|s| &s.id == id));
-        let earlier = sent.contains(&mandate.id) || !first_in_file.insert(mandate.id.clone());
+        let earlier =
+            sent.contains(mandate.id.as_str()) || !first_in_file.insert(mandate.id.clone());
         let order = orders.iter().find(|o| o.id == t.order_id);
         let mut c = collection(cipher, t, mandate, session, order, earlier, date)?;
         if c.sequence == SequenceType::Rcur {
             c.amendment = filed_under
-                .get(&mandate.id)
+                .get(mandate.id.as_str())
                 .and_then(|old| catalyst_sepa::CreditorId::parse(old).ok())
                 .filter(|old| !old.is_same_creditor(&req.creditor.creditor_id))
                 .map(|old| pain008::Amendment {
@@ -266,7 +268,7 @@ fn cut_once(
         .map_err(|v| CutError::File(catalyst_sepa::FileError::Epc(v)))?;
     let xml = pain008::write(&file, req.version)?;
     let batch = Batch {
-        id: id.to_string(),
+        id: BatchId::from_uuid(id),
         tenant_id: req.tenant_id.clone(),
         gateway_id: req.gateway_id.clone(),
         collection_date: date,
@@ -297,8 +299,8 @@ fn cut_once(
 /// [`MAX_COLLECTIONS_PER_FILE`].
 fn unbatched_pending(
     conn: &mut DbConnection,
-    tenant: &str,
-    gateway: &str,
+    tenant: &TenantId,
+    gateway: &GatewayId,
 ) -> Result<Vec<Transaction>, StoreError> {
     Ok(on_backend!(conn, |c| transactions::table
         .filter(transactions::gateway_id.eq(gateway))
@@ -429,15 +431,15 @@ fn collection(
 /// One batch of the tenant, with its file; another tenant's is not found.
 pub fn find(
     conn: &mut DbConnection,
-    tenant: &str,
-    gateway: &str,
-    id: &str,
+    tenant: &TenantId,
+    gateway: &GatewayId,
+    id: &BatchId,
 ) -> Result<Batch, StoreError> {
     let batch: Batch = on_backend!(conn, |c| batches::table
         .filter(batches::id.eq(id))
         .select(Batch::as_select())
         .first(c))?;
-    if batch.tenant_id == tenant && batch.gateway_id == gateway {
+    if batch.tenant_id == *tenant && batch.gateway_id == *gateway {
         Ok(batch)
     } else {
         Err(StoreError::NotFound)
@@ -447,8 +449,8 @@ pub fn find(
 /// One page of the gateway's batches, newest first, without their files.
 pub fn page(
     conn: &mut DbConnection,
-    tenant: &str,
-    gateway: &str,
+    tenant: &TenantId,
+    gateway: &GatewayId,
     page: &crate::PageRequest,
 ) -> Result<crate::Page<BatchSummary>, StoreError> {
     Ok(crate::pagination::load_page!(
@@ -463,7 +465,10 @@ pub fn page(
 }
 
 /// The transaction ids a batch carries.
-pub fn transaction_ids(conn: &mut DbConnection, batch_id: &str) -> Result<Vec<String>, StoreError> {
+pub fn transaction_ids(
+    conn: &mut DbConnection,
+    batch_id: &BatchId,
+) -> Result<Vec<String>, StoreError> {
     Ok(on_backend!(conn, |c| batch_transactions::table
         .filter(batch_transactions::batch_id.eq(batch_id))
         .order(batch_transactions::transaction_id.asc())

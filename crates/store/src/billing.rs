@@ -13,10 +13,10 @@
 //! for a future date (`catalyst billing run --date`) schedules from that date.
 
 use catalyst_domain::transaction::TransactionStatus;
+use catalyst_domain::{SubscriptionId, SubscriptionStatus};
 use chrono::{Days, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use catalyst_domain::SubscriptionStatus;
 use catalyst_domain::billing::BillingFrequency;
 use catalyst_domain::dunning::{self, DEFAULT_NOTICE_DAYS, DunningLadder};
 
@@ -82,7 +82,8 @@ impl Plan {
 }
 
 /// Statuses whose subscriptions the billing run collects.
-const SCHEDULED: [&str; 2] = ["ACTIVE", "PAST_DUE"];
+const SCHEDULED: [SubscriptionStatus; 2] =
+    [SubscriptionStatus::Active, SubscriptionStatus::PastDue];
 
 /// Most subscriptions one scan returns, when the caller asks for more.
 pub const MAX_BATCH: i64 = 1000;
@@ -204,7 +205,7 @@ pub enum Claim {
 /// [`Claim::Skipped`], never an error.
 pub fn claim_renewal(
     conn: &mut DbConnection,
-    subscription_id: &str,
+    subscription_id: &SubscriptionId,
     today: NaiveDate,
     now: NaiveDateTime,
 ) -> StoreResult<Claim> {
@@ -286,7 +287,7 @@ pub(crate) fn apply_renewal(
         return Ok(());
     }
     let subject = Subject::of_order(&order, &lead);
-    subject.transaction_status_changed(conn, &t, "pending", now)?;
+    subject.transaction_status_changed(conn, &t, TransactionStatus::Pending, now)?;
     let previous = s.status;
     let scheduled = is_scheduled(&s);
     let current_period = t.billing_period == Some(s.next_billing_date);
@@ -384,7 +385,7 @@ pub(crate) fn apply_renewal(
 /// True when it was sent.
 pub fn send_notice(
     conn: &mut DbConnection,
-    subscription_id: &str,
+    subscription_id: &SubscriptionId,
     today: NaiveDate,
     now: NaiveDateTime,
 ) -> StoreResult<bool> {
@@ -422,7 +423,11 @@ pub fn send_notice(
 /// The subscription, locked for this transaction: on PostgreSQL `FOR UPDATE`, skipping a row
 /// another transaction holds when `skip_locked` (`None` then); on SQLite the write
 /// transaction already holds the database.
-fn lock(conn: &mut DbConnection, id: &str, skip_locked: bool) -> StoreResult<Option<Subscription>> {
+fn lock(
+    conn: &mut DbConnection,
+    id: &SubscriptionId,
+    skip_locked: bool,
+) -> StoreResult<Option<Subscription>> {
     let query = subscriptions::table.find(id);
     Ok(on_backend!(
         conn,
@@ -453,7 +458,7 @@ fn lock(conn: &mut DbConnection, id: &str, skip_locked: bool) -> StoreResult<Opt
 /// Whether a renewal of the subscription is pending.
 /// One probe of the partial index `transactions_subscription_pending`: the status is a literal
 /// so that a generic plan of the prepared statement can use it.
-fn in_flight(conn: &mut DbConnection, subscription_id: &str) -> StoreResult<bool> {
+fn in_flight(conn: &mut DbConnection, subscription_id: &SubscriptionId) -> StoreResult<bool> {
     let n: i64 = on_backend!(conn, |c| transactions::table
         .filter(transactions::subscription_id.eq(subscription_id))
         .filter(prepared::queue_condition("transactions.status = 'pending'"))

@@ -2,6 +2,7 @@
 //! one with its consequences is [`crate::reversals`]).
 
 use catalyst_domain::transaction::ReversalKind;
+use catalyst_domain::{ChargebackId, GatewayId, TenantId, TransactionId};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -11,10 +12,10 @@ use crate::schema::chargebacks;
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = chargebacks, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Chargeback {
-    pub id: String,
-    pub tenant_id: String,
-    pub transaction_id: String,
-    pub gateway_id: String,
+    pub id: ChargebackId,
+    pub tenant_id: TenantId,
+    pub transaction_id: TransactionId,
+    pub gateway_id: GatewayId,
     /// `chargeback` or `return`.
     pub kind: ReversalKind,
     /// The SEPA reason code (`MD06`, `AM04`, …) when the gateway gave one.
@@ -29,4 +30,4 @@ pub struct Chargeback {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
-crate::scoped::tenant_scoped!(Chargeback, chargebacks);
+crate::scoped::tenant_scoped!(Chargeback, chargebacks, ChargebackId);

@@ -4,11 +4,10 @@
 //! `COMPLETED` on approval, `FAILED` on a decline.
 
 use catalyst_domain::transaction::TransactionStatus;
+use catalyst_domain::{OrderId, OrderStatus, TenantId, TransactionId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::Value;
-
-use catalyst_domain::OrderStatus;
 
 use crate::collection::{self, Collected};
 use crate::connection::on_backend;
@@ -54,8 +53,8 @@ pub struct Charge {
 /// `tenant_reference_id` is taken.
 pub fn create(
     conn: &mut DbConnection,
-    tenant: &str,
-    id: &str,
+    tenant: &TenantId,
+    id: &catalyst_domain::CustomerId,
     new: NewCharge,
     now: NaiveDateTime,
     mut new_order_number: impl FnMut() -> String,
@@ -116,7 +115,7 @@ impl Transaction {
 }
 
 /// The metadata of a charge's order, if any.
-pub fn metadata_of(conn: &mut DbConnection, order_id: &str) -> StoreResult<Option<Value>> {
+pub fn metadata_of(conn: &mut DbConnection, order_id: &OrderId) -> StoreResult<Option<Value>> {
     let text: Option<String> = on_backend!(conn, |c| orders::table
         .find(order_id)
         .select(orders::metadata)
@@ -125,7 +124,11 @@ pub fn metadata_of(conn: &mut DbConnection, order_id: &str) -> StoreResult<Optio
 }
 
 /// The tenant's charge whose transaction is `transaction_id`, with its rows as stored.
-pub fn load(conn: &mut DbConnection, tenant: &str, transaction_id: &str) -> StoreResult<Charge> {
+pub fn load(
+    conn: &mut DbConnection,
+    tenant: &TenantId,
+    transaction_id: &TransactionId,
+) -> StoreResult<Charge> {
     let transaction = Transaction::find(conn, tenant, transaction_id)?;
     rows_of(conn, transaction)
 }
@@ -133,7 +136,7 @@ pub fn load(conn: &mut DbConnection, tenant: &str, transaction_id: &str) -> Stor
 /// The charge of `transaction`, already read: its order, customer, mandate, gateway, payer and
 /// metadata.
 fn rows_of(conn: &mut DbConnection, transaction: Transaction) -> StoreResult<Charge> {
-    let (tenant, transaction_id) = (transaction.tenant_id.as_str(), transaction.id.as_str());
+    let (tenant, transaction_id) = (&transaction.tenant_id, transaction.id.as_str());
     let order = Order::find(conn, tenant, &transaction.order_id)?;
     let customer_id = order.customer_id.clone().ok_or_else(|| {
         StoreError::Corrupt(format!("charge {transaction_id}: order without customer"))
@@ -183,6 +186,6 @@ pub(crate) fn apply_charge(
     order.updated_at = now;
     order.save(conn)?;
     let subject = Subject::of_order(&order, &charge.payer);
-    subject.transaction_status_changed(conn, &t, "pending", now)?;
+    subject.transaction_status_changed(conn, &t, TransactionStatus::Pending, now)?;
     subject.charge_finished(conn, &t, &charge.customer, charge.metadata.as_ref(), now)
 }

@@ -1,10 +1,9 @@
 //! The life of a payment session around its payment: creating it (lead, session and order in
 //! one transaction, with `order.created`) and expiring it (with `payment_session.expired`).
 
+use catalyst_domain::{DuplicatePolicy, OrderStatus, SessionId, SessionStatus};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-
-use catalyst_domain::{DuplicatePolicy, OrderStatus, SessionStatus};
 
 use crate::connection::on_backend;
 use crate::schema::{leads, orders, payment_sessions, session_payers};
@@ -125,11 +124,11 @@ fn has_paid_order(conn: &mut DbConnection, candidate: &Lead) -> StoreResult<bool
 /// Returns false (and changes nothing) when the session was no longer `PENDING`.
 pub fn expire_session(
     conn: &mut DbConnection,
-    session_id: &str,
+    session_id: &SessionId,
     now: NaiveDateTime,
 ) -> StoreResult<bool> {
     tx::write(conn, |conn| {
-        expire_in_tx(conn, &[session_id.to_owned()], now).map(|n| n == 1)
+        expire_in_tx(conn, &[session_id.to_string()], now).map(|n| n == 1)
     })
 }
 

@@ -4,10 +4,11 @@
 //! gateway's answer. Each caller adds its own rows (subscription, order) and events in the
 //! same database transaction.
 
-use catalyst_domain::transaction::{SequenceType, TransactionKind, TransactionStatus};
+use catalyst_domain::GatewayId;
+use catalyst_domain::transaction::{SequenceType, TransactionKind};
 use chrono::NaiveDateTime;
 
-use crate::payments::{Mandate, Transaction};
+use crate::payments::{Mandate, NewTransaction, Transaction};
 use crate::sessions::Order;
 use crate::settlement::Settlement;
 use crate::{DbConnection, StoreResult};
@@ -33,47 +34,29 @@ pub enum Collected {
 /// `tenant_reference_id` (charges) before [`insert_pending`].
 pub fn new_collection(
     order: &Order,
-    gateway_id: &str,
+    gateway_id: &GatewayId,
     mandate: &Mandate,
     amount_minor: i64,
     at: NaiveDateTime,
 ) -> Transaction {
     let recurring = mandate.sequence_type == SequenceType::Recurring;
-    Transaction {
-        id: uuid::Uuid::now_v7().to_string(),
-        tenant_id: order.tenant_id.clone(),
-        session_id: None,
-        order_id: order.id.clone(),
-        gateway_id: gateway_id.to_owned(),
-        mandate_id: mandate.id.clone(),
-        merchant_transaction_id: catalyst_domain::ids::new_merchant_transaction_id(at.date()),
-        tenant_reference_id: None,
-        kind: if recurring {
-            TransactionKind::Rebill
-        } else {
-            TransactionKind::Sale
-        }
-        .to_owned(),
-        status: TransactionStatus::Pending,
-        sequence_type: mandate.sequence_type,
-        amount_minor,
-        currency: order.currency.clone(),
-        gateway_reference: None,
-        verification_url: None,
-        error_code: None,
-        error_message: None,
-        gateway_code: None,
-        gateway_message: None,
-        counts_as_attempt: true,
-        processed_at: None,
-        created_at: at,
-        updated_at: at,
-        subscription_id: None,
-        billing_period: None,
-        billing_attempt: None,
-        refund_of: None,
-        description: None,
-    }
+    Transaction::pending(
+        NewTransaction {
+            tenant_id: order.tenant_id.clone(),
+            order_id: order.id.clone(),
+            gateway_id: gateway_id.to_owned(),
+            mandate_id: mandate.id.clone(),
+            kind: if recurring {
+                TransactionKind::Rebill
+            } else {
+                TransactionKind::Sale
+            },
+            sequence_type: mandate.sequence_type,
+            amount_minor,
+            currency: order.currency.clone(),
+        },
+        at,
+    )
 }
 
 /// Inserts a pending collection, drawing a fresh merchant transaction id if the first one is

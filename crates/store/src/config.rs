@@ -1,6 +1,9 @@
 //! The merchant's configuration objects: gateways, hosted pages, webhook profiles and
 //! endpoints, campaigns.
 
+use catalyst_domain::{
+    CampaignId, GatewayId, HostedPageId, TenantId, WebhookEndpointId, WebhookProfileId,
+};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -12,8 +15,8 @@ use crate::{DbConnection, StoreResult};
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = gateways, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Gateway {
-    pub id: String,
-    pub tenant_id: String,
+    pub id: GatewayId,
+    pub tenant_id: TenantId,
     pub name: String,
     /// `SANDBOX` or `EMP`.
     pub adapter: String,
@@ -29,14 +32,14 @@ pub struct Gateway {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
-crate::scoped::tenant_scoped!(Gateway, gateways);
+crate::scoped::tenant_scoped!(Gateway, gateways, GatewayId);
 
 /// Branding and content for the hosted payment page.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = hosted_pages, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct HostedPage {
-    pub id: String,
-    pub tenant_id: String,
+    pub id: HostedPageId,
+    pub tenant_id: TenantId,
     pub name: String,
     pub logo_url: Option<String>,
     pub primary_color: Option<String>,
@@ -56,14 +59,14 @@ pub struct HostedPage {
     /// The SEPA creditor identifier on the mandate (overrides the gateway's), validated.
     pub creditor_identifier: Option<String>,
 }
-crate::scoped::tenant_scoped!(HostedPage, hosted_pages);
+crate::scoped::tenant_scoped!(HostedPage, hosted_pages, HostedPageId);
 
 /// A webhook profile: the signing secret (sealed) that its endpoints share.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = webhook_profiles, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct WebhookProfile {
-    pub id: String,
-    pub tenant_id: String,
+    pub id: WebhookProfileId,
+    pub tenant_id: TenantId,
     pub name: String,
     /// `Cipher::seal("webhook.secret", secret)`.
     pub secret_sealed: String,
@@ -71,15 +74,15 @@ pub struct WebhookProfile {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
-crate::scoped::tenant_scoped!(WebhookProfile, webhook_profiles);
+crate::scoped::tenant_scoped!(WebhookProfile, webhook_profiles, WebhookProfileId);
 
 /// Where a profile's events are delivered.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = webhook_endpoints, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct WebhookEndpoint {
-    pub id: String,
-    pub tenant_id: String,
-    pub profile_id: String,
+    pub id: WebhookEndpointId,
+    pub tenant_id: TenantId,
+    pub profile_id: WebhookProfileId,
     pub url: String,
     /// `JSON_POST` or `URL_PARAMS`.
     pub delivery_method: String,
@@ -91,13 +94,13 @@ pub struct WebhookEndpoint {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
-crate::scoped::tenant_scoped!(WebhookEndpoint, webhook_endpoints);
+crate::scoped::tenant_scoped!(WebhookEndpoint, webhook_endpoints, WebhookEndpointId);
 
 impl WebhookEndpoint {
     /// One page of the endpoints of one profile.
     pub fn page_of_profile(
         conn: &mut DbConnection,
-        tenant: &str,
+        tenant: &TenantId,
         profile: &str,
         page: &crate::pagination::PageRequest,
     ) -> StoreResult<crate::pagination::Page<Self>> {
@@ -117,10 +120,10 @@ impl WebhookEndpoint {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = campaigns, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Campaign {
-    pub id: String,
-    pub tenant_id: String,
+    pub id: CampaignId,
+    pub tenant_id: TenantId,
     pub name: String,
-    pub gateway_id: String,
+    pub gateway_id: GatewayId,
     pub offer_name: String,
     pub price_minor: i64,
     pub currency: String,
@@ -131,8 +134,8 @@ pub struct Campaign {
     pub trial_price_minor: Option<i64>,
     pub product_name: Option<String>,
     pub product_description: Option<String>,
-    pub hosted_page_id: Option<String>,
-    pub webhook_profile_id: Option<String>,
+    pub hosted_page_id: Option<HostedPageId>,
+    pub webhook_profile_id: Option<WebhookProfileId>,
     pub max_payment_attempts: i32,
     pub duplicate_policy: String,
     pub success_redirect_url: Option<String>,
@@ -145,7 +148,7 @@ pub struct Campaign {
     /// Days before each renewal the `subscription.upcoming` event is sent; `None`: 5.
     pub prenotification_days: Option<i32>,
 }
-crate::scoped::tenant_scoped!(Campaign, campaigns);
+crate::scoped::tenant_scoped!(Campaign, campaigns, CampaignId);
 
 impl Campaign {
     /// The campaign's offer as the domain type used to resolve session terms.
@@ -190,7 +193,7 @@ impl Campaign {
 
 impl Gateway {
     /// A gateway by id alone (gateway notifications name it in the path, without a tenant).
-    pub fn by_id(conn: &mut DbConnection, id: &str) -> StoreResult<Self> {
+    pub fn by_id(conn: &mut DbConnection, id: &GatewayId) -> StoreResult<Self> {
         on_backend!(conn, |c| gateways::table
             .find(id)
             .select(Self::as_select())

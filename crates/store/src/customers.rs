@@ -2,11 +2,14 @@
 //! under, deletion (the mandate is revoked), and subscriptions started on them without a
 //! payment session. Charges are in [`crate::charges`].
 
+use catalyst_domain::{
+    CustomerId, CustomerStatus, GatewayId, OrderStatus, SubscriptionId, SubscriptionStatus,
+    TenantId, WebhookProfileId,
+};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use catalyst_domain::billing::BillingFrequency;
-use catalyst_domain::{OrderStatus, SubscriptionStatus};
 
 use crate::billing::Plan;
 use crate::connection::on_backend;
@@ -16,11 +19,6 @@ use crate::payments::{Customer, Mandate, Subscription};
 use crate::schema::{customers, leads, mandates, session_payers};
 use crate::sessions::{Lead, Order, PaymentSession, SessionPayer};
 use crate::{DbConnection, StoreError, StoreResult, prepared, tx};
-
-/// `ACTIVE`: the customer may be charged.
-pub const ACTIVE: &str = "ACTIVE";
-/// `DELETED`: the mandate is revoked and charges are refused.
-pub const DELETED: &str = "DELETED";
 
 /// A customer with what its API view shows: the payer's name and e-mail, and its mandate.
 #[derive(Debug, Clone)]
@@ -47,9 +45,9 @@ pub enum NotChargeable {
 /// `external_customer_id` and by status.
 pub fn page(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     external_customer_id: Option<&str>,
-    status: Option<&str>,
+    status: Option<CustomerStatus>,
     page: &PageRequest,
 ) -> StoreResult<Page<Customer>> {
     Ok(crate::pagination::load_page!(
@@ -62,7 +60,7 @@ pub fn page(
                 query = query.filter(customers::external_customer_id.eq(e.to_owned()));
             }
             if let Some(s) = status {
-                query = query.filter(customers::status.eq(s.to_owned()));
+                query = query.filter(customers::status.eq(s));
             }
             query
         },
@@ -117,7 +115,7 @@ pub fn details_of_all(
         .select(Lead::as_select())
         .load::<Lead>(c))?
     .into_iter()
-    .map(|l| (l.id.clone(), l))
+    .map(|l| (l.id.to_string(), l))
     .collect();
     let payers: HashMap<String, SessionPayer> = if session_ids.is_empty() {
         HashMap::new()
@@ -127,7 +125,7 @@ pub fn details_of_all(
             .select(SessionPayer::as_select())
             .load::<SessionPayer>(c))?
         .into_iter()
-        .map(|p| (p.session_id.clone(), p))
+        .map(|p| (p.session_id.to_string(), p))
         .collect()
     };
     let mandate_rows: HashMap<String, Mandate> = if mandate_ids.is_empty() {
@@ -138,7 +136,7 @@ pub fn details_of_all(
             .select(Mandate::as_select())
             .load::<Mandate>(c))?
         .into_iter()
-        .map(|m| (m.id.clone(), m))
+        .map(|m| (m.id.to_string(), m))
         .collect()
     };
     customers
@@ -146,18 +144,21 @@ pub fn details_of_all(
         .map(|customer| {
             // Rows are read by id alone; each must be the customer's tenant's (as `find` checks).
             let lead = lead_rows
-                .get(&customer.lead_id)
+                .get(customer.lead_id.as_str())
                 .filter(|l| l.tenant_id == customer.tenant_id)
                 .cloned()
                 .ok_or(StoreError::NotFound)?;
             let payer = match &customer.session_id {
-                Some(id) => payers.get(id).ok_or(StoreError::NotFound)?.present(lead),
+                Some(id) => payers
+                    .get(id.as_str())
+                    .ok_or(StoreError::NotFound)?
+                    .present(lead),
                 None => lead,
             };
             let mandate = match &customer.mandate_id {
                 Some(id) => Some(
                     mandate_rows
-                        .get(id)
+                        .get(id.as_str())
                         .filter(|m| m.tenant_id == customer.tenant_id)
                         .cloned()
                         .ok_or(StoreError::NotFound)?,
@@ -178,7 +179,7 @@ pub fn chargeable_mandate(
     conn: &mut DbConnection,
     customer: &Customer,
 ) -> StoreResult<Result<Mandate, NotChargeable>> {
-    if customer.status != ACTIVE {
+    if customer.status != CustomerStatus::Active {
         return Ok(Err(NotChargeable::Deleted));
     }
     let Some(id) = &customer.mandate_id else {
@@ -201,7 +202,10 @@ fn origin_order(conn: &mut DbConnection, c: &Customer) -> StoreResult<Option<Ord
 }
 
 /// The webhook profile of the session that saved the customer: where its charges' events go.
-pub fn origin_profile(conn: &mut DbConnection, c: &Customer) -> StoreResult<Option<String>> {
+pub fn origin_profile(
+    conn: &mut DbConnection,
+    c: &Customer,
+) -> StoreResult<Option<WebhookProfileId>> {
     match &c.session_id {
         Some(id) => Ok(PaymentSession::find(conn, &c.tenant_id, id)?.webhook_profile_id),
         None => Ok(None),
@@ -213,16 +217,16 @@ pub fn origin_profile(conn: &mut DbConnection, c: &Customer) -> StoreResult<Opti
 /// nothing and emits nothing.
 pub fn delete(
     conn: &mut DbConnection,
-    tenant: &str,
-    id: &str,
+    tenant: &TenantId,
+    id: &CustomerId,
     now: NaiveDateTime,
 ) -> StoreResult<Customer> {
     tx::write(conn, |conn| {
         let mut customer = Customer::find(conn, tenant, id)?;
-        if customer.status == DELETED {
+        if customer.status == CustomerStatus::Deleted {
             return Ok(customer);
         }
-        customer.status = DELETED.to_owned();
+        customer.status = CustomerStatus::Deleted;
         customer.deleted_at = Some(now);
         customer.updated_at = now;
         customer.save(conn)?;
@@ -256,9 +260,9 @@ pub fn delete(
 /// transaction.
 pub(crate) fn adopt_mandate(
     conn: &mut DbConnection,
-    customer_id: &str,
+    customer_id: &CustomerId,
     mandate: &Mandate,
-    gateway_id: &str,
+    gateway_id: &GatewayId,
     now: NaiveDateTime,
 ) -> StoreResult<()> {
     on_backend!(conn, |c| prepared::update(
@@ -315,8 +319,8 @@ pub(crate) struct Chargeable {
 /// cannot be charged or whose gateway collects another currency than `currency`.
 pub(crate) fn chargeable(
     conn: &mut DbConnection,
-    tenant: &str,
-    id: &str,
+    tenant: &TenantId,
+    id: &CustomerId,
     currency: &str,
 ) -> Result<Chargeable, CustomerWriteError> {
     let customer = Customer::find(conn, tenant, id)?;
@@ -352,12 +356,12 @@ pub(crate) fn insert_order(
     rows: &Chargeable,
     amount_minor: i64,
     currency: &str,
-    webhook_profile_id: Option<String>,
+    webhook_profile_id: Option<WebhookProfileId>,
     now: NaiveDateTime,
     new_order_number: &mut impl FnMut() -> String,
 ) -> StoreResult<Order> {
     let mut order = Order {
-        id: catalyst_domain::OrderId::new().to_string(),
+        id: catalyst_domain::OrderId::new(),
         tenant_id: rows.customer.tenant_id.clone(),
         session_id: None,
         lead_id: rows.customer.lead_id.clone(),
@@ -394,8 +398,8 @@ pub struct NewSubscription {
 /// `subscription.created`.
 pub fn subscribe(
     conn: &mut DbConnection,
-    tenant: &str,
-    id: &str,
+    tenant: &TenantId,
+    id: &CustomerId,
     new: NewSubscription,
     now: NaiveDateTime,
     mut new_order_number: impl FnMut() -> String,
@@ -424,7 +428,7 @@ pub fn subscribe(
             &mut new_order_number,
         )?;
         let subscription = Subscription {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: SubscriptionId::new(),
             tenant_id: tenant.to_owned(),
             session_id: None,
             order_id: order.id.clone(),

@@ -3,6 +3,7 @@
 //! `context` adds `lead`, `session` and `order` objects for `payload_mapping` paths such as
 //! `lead.email`.
 
+use catalyst_domain::WebhookProfileId;
 use catalyst_domain::transaction::TransactionStatus;
 use chrono::NaiveDateTime;
 use serde_json::{Value, json};
@@ -30,8 +31,8 @@ fn metadata(session: &PaymentSession) -> Value {
 /// The rows every event refers to: an order and its lead, the session when there is one, and
 /// the tenant and webhook profile the event goes to.
 pub struct Subject<'a> {
-    tenant_id: &'a str,
-    profile_id: Option<&'a str>,
+    tenant_id: &'a catalyst_domain::TenantId,
+    profile_id: Option<&'a WebhookProfileId>,
     session: Option<&'a PaymentSession>,
     order: &'a Order,
     /// The lead as the session presents it (its payer's fields).
@@ -43,7 +44,7 @@ impl<'a> Subject<'a> {
     pub fn of_session(session: &'a PaymentSession, order: &'a Order, lead: &'a Lead) -> Self {
         Subject {
             tenant_id: &session.tenant_id,
-            profile_id: session.webhook_profile_id.as_deref(),
+            profile_id: session.webhook_profile_id.as_ref(),
             session: Some(session),
             order,
             lead,
@@ -55,7 +56,7 @@ impl<'a> Subject<'a> {
     pub fn of_order(order: &'a Order, lead: &'a Lead) -> Self {
         Subject {
             tenant_id: &order.tenant_id,
-            profile_id: order.webhook_profile_id.as_deref(),
+            profile_id: order.webhook_profile_id.as_ref(),
             session: None,
             order,
             lead,
@@ -180,7 +181,7 @@ impl<'a> Subject<'a> {
         &self,
         conn: &mut DbConnection,
         t: &Transaction,
-        previous: &str,
+        previous: TransactionStatus,
         now: NaiveDateTime,
     ) -> StoreResult<()> {
         let mut payload = self.transaction_fields(t)?;
@@ -470,7 +471,7 @@ impl Subject<'_> {
 pub fn lead_imported(
     conn: &mut DbConnection,
     lead: &Lead,
-    profile_id: Option<&str>,
+    profile_id: Option<&WebhookProfileId>,
     now: NaiveDateTime,
 ) -> StoreResult<()> {
     let payload = json!({

@@ -1,5 +1,6 @@
 //! `Idempotency-Key` bookkeeping: one row per (tenant, key).
 
+use catalyst_domain::TenantId;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -34,7 +35,7 @@ pub const IN_USE_LEASE: Duration = Duration::seconds(60);
 /// as if it were absent; of several requests taking one over at once, exactly one proceeds.
 pub fn begin(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     key: &str,
     fingerprint: &str,
     now: NaiveDateTime,
@@ -107,7 +108,7 @@ pub fn begin(
 /// Stores the response of the request that claimed `key`.
 pub fn complete(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     key: &str,
     status: u16,
     body: &str,
@@ -122,7 +123,7 @@ pub fn complete(
 }
 
 /// Forgets `key` (the request failed in a way the client may retry).
-pub fn release(conn: &mut DbConnection, tenant: &str, key: &str) -> StoreResult<()> {
+pub fn release(conn: &mut DbConnection, tenant: &TenantId, key: &str) -> StoreResult<()> {
     on_backend!(conn, |c| diesel::delete(ik::table.find((tenant, key)))
         .execute(c))?;
     Ok(())

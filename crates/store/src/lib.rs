@@ -9,7 +9,7 @@
 //! let dir = tempfile::tempdir().unwrap();
 //! let url = DatabaseUrl::parse(dir.path().join("doc.db").to_str().unwrap()).unwrap();
 //! let store = Store::open(StoreConfig::new(url, DataKey::generate())).unwrap();
-//! let tenant = Tenant { id: uuid::Uuid::now_v7().to_string(), name: "Acme".into(), demo: false,
+//! let tenant = Tenant { id: catalyst_domain::TenantId::new(), name: "Acme".into(), demo: false,
 //!                       created_at: now(), updated_at: now() };
 //! store.write(|c| tenant.insert(c)).unwrap();
 //! assert_eq!(store.read(|c| Tenant::find(c, &tenant.id)).unwrap().name, "Acme");
@@ -67,7 +67,7 @@ pub use crypto::{Cipher, DataKey};
 pub use error::{StoreError, StoreResult};
 pub use liveness::{CHECKOUT_CHECK_AFTER, ConnectionManager, PoolSlot};
 pub use pagination::{Cursor, Page, PageRequest};
-pub use payments::{Customer, Mandate, Subscription, Transaction};
+pub use payments::{Customer, Mandate, NewTransaction, Subscription, Transaction};
 pub use sessions::{Lead, Order, PaymentSession, SessionPayer};
 pub use tenants::{ApiKey, Tenant};
 

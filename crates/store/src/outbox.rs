@@ -2,8 +2,10 @@
 //! them, with one delivery per subscribed endpoint; the dispatcher claims due deliveries under a
 //! lease, sends them, and records every attempt.
 
+use catalyst_domain::{DeliveryId, TenantId, WebhookEndpointId, WebhookProfileId};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use catalyst_domain::webhook::DeliveryStatus;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::Value;
@@ -21,8 +23,8 @@ use crate::{DbConnection, StoreError, StoreResult, tx};
 pub struct WebhookEvent {
     /// The event id, sent as `X-CatalystPay-Delivery` (stable across retries).
     pub id: String,
-    pub tenant_id: String,
-    pub profile_id: Option<String>,
+    pub tenant_id: TenantId,
+    pub profile_id: Option<WebhookProfileId>,
     pub event_type: String,
     /// `{"default": <default payload>, "context": <extra variables for payload_mapping>}`.
     pub payload: String,
@@ -57,13 +59,13 @@ impl WebhookEvent {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = webhook_deliveries, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct WebhookDelivery {
-    pub id: String,
-    pub tenant_id: String,
+    pub id: DeliveryId,
+    pub tenant_id: TenantId,
     pub event_id: String,
-    pub endpoint_id: String,
+    pub endpoint_id: WebhookEndpointId,
     /// `pending`, `delivered`, `failed` or `cancelled` (endpoint or profile deactivated; the
     /// reason is in `last_error`).
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub lease_until: Option<NaiveDateTime>,
@@ -74,14 +76,14 @@ pub struct WebhookDelivery {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
-crate::scoped::tenant_scoped!(WebhookDelivery, webhook_deliveries);
+crate::scoped::tenant_scoped!(WebhookDelivery, webhook_deliveries, DeliveryId);
 
 /// One HTTP attempt of a delivery.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = webhook_attempts, treat_none_as_default_value = false)]
 pub struct WebhookAttempt {
     pub id: String,
-    pub delivery_id: String,
+    pub delivery_id: DeliveryId,
     pub attempted_at: NaiveDateTime,
     pub status_code: Option<i32>,
     pub latency_ms: i32,
@@ -100,9 +102,9 @@ pub fn deliveries_committed() -> u64 {
 
 /// An event to record: type, default payload, and extra variables for payload mappings.
 pub struct NewEvent<'a> {
-    pub tenant_id: &'a str,
+    pub tenant_id: &'a TenantId,
     /// The session's (or campaign's) webhook profile; `None` records the event without deliveries.
-    pub profile_id: Option<&'a str>,
+    pub profile_id: Option<&'a WebhookProfileId>,
     pub event_type: &'static str,
     pub payload: Value,
     pub context: Value,
@@ -114,7 +116,7 @@ pub fn emit(conn: &mut DbConnection, event: NewEvent<'_>, now: NaiveDateTime) ->
     let row = WebhookEvent {
         id: uuid::Uuid::now_v7().to_string(),
         tenant_id: event.tenant_id.to_owned(),
-        profile_id: event.profile_id.map(str::to_owned),
+        profile_id: event.profile_id.cloned(),
         event_type: event.event_type.to_owned(),
         payload: serde_json::json!({"default": event.payload, "context": event.context})
             .to_string(),
@@ -143,11 +145,11 @@ pub fn emit(conn: &mut DbConnection, event: NewEvent<'_>, now: NaiveDateTime) ->
         .collect();
     for endpoint in &subscribed {
         WebhookDelivery {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: DeliveryId::new(),
             tenant_id: event.tenant_id.to_owned(),
             event_id: row.id.clone(),
             endpoint_id: endpoint.id.clone(),
-            status: "pending".into(),
+            status: DeliveryStatus::Pending,
             attempts: 0,
             next_attempt_at: now,
             lease_until: None,
@@ -346,13 +348,13 @@ fn cancelled(
     reason: &str,
     now: NaiveDateTime,
 ) -> (
-    diesel::dsl::Eq<webhook_deliveries::status, &'static str>,
+    diesel::dsl::Eq<webhook_deliveries::status, DeliveryStatus>,
     diesel::dsl::Eq<webhook_deliveries::last_error, &str>,
     diesel::dsl::Eq<webhook_deliveries::lease_until, Option<NaiveDateTime>>,
     diesel::dsl::Eq<webhook_deliveries::updated_at, NaiveDateTime>,
 ) {
     (
-        webhook_deliveries::status.eq("cancelled"),
+        webhook_deliveries::status.eq(DeliveryStatus::Cancelled),
         webhook_deliveries::last_error.eq(reason),
         webhook_deliveries::lease_until.eq(None),
         webhook_deliveries::updated_at.eq(now),
@@ -377,7 +379,7 @@ pub fn backlog(conn: &mut DbConnection) -> StoreResult<(i64, Option<NaiveDateTim
 /// the endpoint. Returns how many were cancelled.
 pub fn cancel_pending_of_endpoint(
     conn: &mut DbConnection,
-    endpoint_id: &str,
+    endpoint_id: &WebhookEndpointId,
     now: NaiveDateTime,
 ) -> StoreResult<usize> {
     Ok(on_backend!(conn, |c| diesel::update(
@@ -395,7 +397,7 @@ pub fn cancel_pending_of_endpoint(
 /// that deactivates the profile. Returns how many were cancelled.
 pub fn cancel_pending_of_profile(
     conn: &mut DbConnection,
-    profile_id: &str,
+    profile_id: &WebhookProfileId,
     now: NaiveDateTime,
 ) -> StoreResult<usize> {
     Ok(on_backend!(conn, |c| diesel::update(
@@ -429,7 +431,7 @@ pub struct AttemptRecord {
 /// delivery cancelled while the attempt was under way stays `cancelled` unless it succeeded.
 pub fn record_attempt(
     conn: &mut DbConnection,
-    delivery_id: &str,
+    delivery_id: &DeliveryId,
     attempt: &AttemptRecord,
     retry_at: Option<NaiveDateTime>,
     now: NaiveDateTime,
@@ -443,7 +445,7 @@ pub fn record_attempt(
 /// one per delivery).
 pub fn record_attempts(
     conn: &mut DbConnection,
-    attempts: &[(String, AttemptRecord, Option<NaiveDateTime>)],
+    attempts: &[(DeliveryId, AttemptRecord, Option<NaiveDateTime>)],
     now: NaiveDateTime,
 ) -> StoreResult<()> {
     tx::write(conn, |conn| {
@@ -456,7 +458,7 @@ pub fn record_attempts(
 
 fn record_in_tx(
     conn: &mut DbConnection,
-    delivery_id: &str,
+    delivery_id: &DeliveryId,
     attempt: &AttemptRecord,
     retry_at: Option<NaiveDateTime>,
     now: NaiveDateTime,
@@ -485,16 +487,16 @@ fn record_in_tx(
         d.updated_at = now;
         match (attempt.success, retry_at) {
             // Cancelled while this attempt was under way: it stays cancelled.
-            (false, _) if d.status == "cancelled" => {}
+            (false, _) if d.status == DeliveryStatus::Cancelled => {}
             (true, _) => {
-                d.status = "delivered".into();
+                d.status = DeliveryStatus::Delivered;
                 d.delivered_at = Some(now);
             }
             (false, Some(at)) => {
-                d.status = "pending".into();
+                d.status = DeliveryStatus::Pending;
                 d.next_attempt_at = at;
             }
-            (false, None) => d.status = "failed".into(),
+            (false, None) => d.status = DeliveryStatus::Failed,
         }
         d.save(conn)?;
         Ok(d)
@@ -504,13 +506,13 @@ fn record_in_tx(
 /// Puts a delivery back in the queue now (management `redeliver`), restarting its ladder.
 pub fn redeliver(
     conn: &mut DbConnection,
-    tenant: &str,
-    delivery_id: &str,
+    tenant: &TenantId,
+    delivery_id: &DeliveryId,
     now: NaiveDateTime,
 ) -> StoreResult<WebhookDelivery> {
     tx::write(conn, |conn| {
         let mut d = WebhookDelivery::find(conn, tenant, delivery_id)?;
-        d.status = "pending".into();
+        d.status = DeliveryStatus::Pending;
         d.attempts = 0;
         d.next_attempt_at = now;
         d.lease_until = None;
@@ -524,8 +526,8 @@ impl WebhookDelivery {
     /// One page of this tenant's deliveries, optionally filtered by status and event type.
     pub fn page_filtered(
         conn: &mut DbConnection,
-        tenant: &str,
-        status: Option<&str>,
+        tenant: &TenantId,
+        status: Option<DeliveryStatus>,
         event_type: Option<&str>,
         page: &crate::pagination::PageRequest,
     ) -> StoreResult<crate::pagination::Page<(Self, String)>> {
@@ -538,7 +540,7 @@ impl WebhookDelivery {
                     .select((WebhookDelivery::as_select(), webhook_events::event_type))
                     .into_boxed();
                 if let Some(s) = status {
-                    query = query.filter(webhook_deliveries::status.eq(s.to_owned()));
+                    query = query.filter(webhook_deliveries::status.eq(s));
                 }
                 if let Some(t) = event_type {
                     query = query.filter(webhook_events::event_type.eq(t.to_owned()));

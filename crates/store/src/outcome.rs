@@ -1,5 +1,6 @@
 //! Applying a gateway's answer to any transaction, by what the transaction is for.
 
+use catalyst_domain::TransactionId;
 use chrono::NaiveDateTime;
 
 use crate::payments::{Purpose, Transaction};
@@ -11,7 +12,7 @@ use crate::{DbConnection, StoreResult};
 /// modules. Idempotent: a transaction that is no longer pending is left as it is.
 pub fn apply_outcome(
     conn: &mut DbConnection,
-    transaction_id: &str,
+    transaction_id: &TransactionId,
     settlement: &Settlement,
     now: NaiveDateTime,
 ) -> StoreResult<()> {
@@ -23,7 +24,7 @@ pub fn apply_outcome(
 /// [`apply_outcome`] inside the caller's write transaction (a bank report applies many).
 pub fn apply_outcome_in(
     conn: &mut DbConnection,
-    transaction_id: &str,
+    transaction_id: &TransactionId,
     settlement: &Settlement,
     now: NaiveDateTime,
 ) -> StoreResult<()> {

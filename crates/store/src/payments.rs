@@ -3,10 +3,13 @@
 //! [`crate::billing`], [`crate::charges`], [`crate::refunds`], …).
 
 use catalyst_domain::transaction::{SequenceType, TransactionKind, TransactionStatus};
+use catalyst_domain::{
+    CampaignId, CustomerId, CustomerStatus, GatewayId, LeadId, MandateId, OrderId, SessionId,
+    SubscriptionId, SubscriptionStatus, TenantId, TransactionId,
+};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use catalyst_domain::SubscriptionStatus;
 use catalyst_domain::billing::{Pricing, PricingInput};
 use catalyst_domain::money::{Currency, Money};
 
@@ -19,32 +22,32 @@ use crate::{DbConnection, StoreError, StoreResult};
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = customers, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Customer {
-    pub id: String,
-    pub tenant_id: String,
-    pub lead_id: String,
+    pub id: CustomerId,
+    pub tenant_id: TenantId,
+    pub lead_id: LeadId,
     pub external_customer_id: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     /// The session that saved the customer, if one did.
-    pub session_id: Option<String>,
+    pub session_id: Option<SessionId>,
     /// The gateway the customer's mandate was signed for: charges go through it.
-    pub gateway_id: Option<String>,
+    pub gateway_id: Option<GatewayId>,
     /// The mandate charges are collected under (the latest one signed).
-    pub mandate_id: Option<String>,
+    pub mandate_id: Option<MandateId>,
     /// `ACTIVE`, or `DELETED` (mandate revoked; charges refused).
-    pub status: String,
+    pub status: CustomerStatus,
     pub deleted_at: Option<NaiveDateTime>,
 }
-crate::scoped::tenant_scoped!(Customer, customers);
+crate::scoped::tenant_scoped!(Customer, customers, CustomerId);
 
 /// A signed SEPA mandate. IBAN and holder are sealed; only last4, country, BIC and bank are clear.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = mandates, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Mandate {
-    pub id: String,
-    pub tenant_id: String,
-    pub lead_id: String,
-    pub customer_id: Option<String>,
+    pub id: MandateId,
+    pub tenant_id: TenantId,
+    pub lead_id: LeadId,
+    pub customer_id: Option<CustomerId>,
     /// `MAND-` + order number.
     pub reference: String,
     /// `Cipher::seal(IBAN_CONTEXT, iban)`.
@@ -72,7 +75,7 @@ pub struct Mandate {
     /// The locale `mandate_text` was shown in.
     pub mandate_locale: Option<String>,
 }
-crate::scoped::tenant_scoped!(Mandate, mandates);
+crate::scoped::tenant_scoped!(Mandate, mandates, MandateId);
 
 /// Sealing context of mandate IBANs.
 pub const IBAN_CONTEXT: &str = "mandate.iban";
@@ -83,14 +86,14 @@ pub const HOLDER_CONTEXT: &str = "mandate.holder";
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = transactions, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Transaction {
-    pub id: String,
-    pub tenant_id: String,
+    pub id: TransactionId,
+    pub tenant_id: TenantId,
     /// The session paid, for a session's debit; `None` for charges, renewals of sessionless
     /// subscriptions and their refunds.
-    pub session_id: Option<String>,
-    pub order_id: String,
-    pub gateway_id: String,
-    pub mandate_id: String,
+    pub session_id: Option<SessionId>,
+    pub order_id: OrderId,
+    pub gateway_id: GatewayId,
+    pub mandate_id: MandateId,
     /// `TXN-YYYYMMDD-` + 8 hex; the gateway's idempotency key.
     pub merchant_transaction_id: String,
     pub tenant_reference_id: Option<String>,
@@ -111,32 +114,32 @@ pub struct Transaction {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     /// The subscription a renewal (`sdd_rebill`) collects for.
-    pub subscription_id: Option<String>,
+    pub subscription_id: Option<SubscriptionId>,
     /// The billing date of the period a renewal collects (with `billing_attempt`, unique per
     /// subscription: one collection per period and attempt).
     pub billing_period: Option<NaiveDate>,
     /// 1 for a period's first collection, then one more per dunning retry.
     pub billing_attempt: Option<i32>,
     /// The transaction a refund (`sdd_refund`) gives money back for.
-    pub refund_of: Option<String>,
+    pub refund_of: Option<TransactionId>,
     /// A charge's description or a refund's reason.
     pub description: Option<String>,
 }
-crate::scoped::tenant_scoped!(Transaction, transactions);
+crate::scoped::tenant_scoped!(Transaction, transactions, TransactionId);
 
 /// A recurring billing plan started by a paid recurring session.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = subscriptions, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Subscription {
-    pub id: String,
-    pub tenant_id: String,
+    pub id: SubscriptionId,
+    pub tenant_id: TenantId,
     /// The session that started it; `None` when started on a saved customer.
-    pub session_id: Option<String>,
-    pub order_id: String,
-    pub lead_id: String,
-    pub gateway_id: String,
-    pub mandate_id: String,
-    pub customer_id: Option<String>,
+    pub session_id: Option<SessionId>,
+    pub order_id: OrderId,
+    pub lead_id: LeadId,
+    pub gateway_id: GatewayId,
+    pub mandate_id: MandateId,
+    pub customer_id: Option<CustomerId>,
     pub status: SubscriptionStatus,
     pub billing_frequency: String,
     pub amount_minor: i64,
@@ -147,7 +150,7 @@ pub struct Subscription {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     /// The campaign whose plan this is, if any.
-    pub campaign_id: Option<String>,
+    pub campaign_id: Option<CampaignId>,
     pub plan_name: Option<String>,
     /// The first renewal date: period `n` is billed on `frequency.nth_after(anchor_date, n)`,
     /// so month ends stay anchored (Jan 31 → Feb 28/29 → Mar 31).
@@ -171,7 +174,7 @@ pub struct Subscription {
     /// When it was cancelled or otherwise ended.
     pub ended_at: Option<NaiveDateTime>,
 }
-crate::scoped::tenant_scoped!(Subscription, subscriptions);
+crate::scoped::tenant_scoped!(Subscription, subscriptions, SubscriptionId);
 
 impl PaymentSession {
     /// The session's validated pricing (amount, billing type, frequency, trial).
@@ -218,7 +221,7 @@ impl Mandate {
     /// The tenant's mandate with this reference (`MAND-` + order number), if any.
     pub fn by_reference(
         conn: &mut DbConnection,
-        tenant: &str,
+        tenant: &TenantId,
         reference: &str,
     ) -> StoreResult<Option<Self>> {
         Ok(on_backend!(conn, |c| mandates::table
@@ -230,9 +233,59 @@ impl Mandate {
     }
 }
 
+/// What every new transaction names: whose it is, what it collects on and how much.
+#[derive(Debug, Clone)]
+pub struct NewTransaction {
+    pub tenant_id: TenantId,
+    pub order_id: OrderId,
+    pub gateway_id: GatewayId,
+    pub mandate_id: MandateId,
+    pub kind: TransactionKind,
+    pub sequence_type: SequenceType,
+    pub amount_minor: i64,
+    pub currency: String,
+}
+
 impl Transaction {
+    /// A new `pending` transaction created `at`: a fresh id and merchant transaction id, no
+    /// gateway answer yet, counted as an attempt. What only some transactions have (session,
+    /// tenant reference, subscription period, refunded transaction, description) starts empty
+    /// for the caller to set.
+    pub fn pending(new: NewTransaction, at: NaiveDateTime) -> Self {
+        Transaction {
+            id: TransactionId::new(),
+            tenant_id: new.tenant_id,
+            session_id: None,
+            order_id: new.order_id,
+            gateway_id: new.gateway_id,
+            mandate_id: new.mandate_id,
+            merchant_transaction_id: catalyst_domain::ids::new_merchant_transaction_id(at.date()),
+            tenant_reference_id: None,
+            kind: new.kind,
+            status: TransactionStatus::Pending,
+            sequence_type: new.sequence_type,
+            amount_minor: new.amount_minor,
+            currency: new.currency,
+            gateway_reference: None,
+            verification_url: None,
+            error_code: None,
+            error_message: None,
+            gateway_code: None,
+            gateway_message: None,
+            counts_as_attempt: true,
+            processed_at: None,
+            created_at: at,
+            updated_at: at,
+            subscription_id: None,
+            billing_period: None,
+            billing_attempt: None,
+            refund_of: None,
+            description: None,
+        }
+    }
+
     /// Loads a transaction by id (any tenant; internal use).
-    pub fn by_id(conn: &mut DbConnection, id: &str) -> StoreResult<Self> {
+    pub fn by_id(conn: &mut DbConnection, id: &TransactionId) -> StoreResult<Self> {
         on_backend!(conn, |c| transactions::table
             .find(id)
             .select(Self::as_select())
@@ -243,7 +296,10 @@ impl Transaction {
 
 impl Subscription {
     /// The subscription a session started, if any.
-    pub fn of_session(conn: &mut DbConnection, session_id: &str) -> StoreResult<Option<Self>> {
+    pub fn of_session(
+        conn: &mut DbConnection,
+        session_id: &SessionId,
+    ) -> StoreResult<Option<Self>> {
         Ok(on_backend!(conn, |c| subscriptions::table
             .filter(subscriptions::session_id.eq(session_id))
             .select(Self::as_select())
@@ -298,7 +354,7 @@ impl Transaction {
     /// The transaction the gateway `gateway_id` knows by its reference or by our transaction id.
     pub fn find_for_gateway(
         conn: &mut DbConnection,
-        gateway_id: &str,
+        gateway_id: &GatewayId,
         reference: &str,
         merchant_transaction_id: Option<&str>,
     ) -> StoreResult<Option<Self>> {

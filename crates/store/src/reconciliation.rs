@@ -21,6 +21,7 @@
 mod cursor;
 mod explain;
 
+use catalyst_domain::{GatewayId, TenantId, TransactionId};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::query_builder::{QueryFragment, QueryId};
@@ -156,7 +157,7 @@ pub struct TransactionFilter {
     /// Transaction types (`kind`).
     pub kinds: Vec<String>,
     /// Only this gateway.
-    pub gateway_id: Option<String>,
+    pub gateway_id: Option<GatewayId>,
 }
 
 /// A processed transaction with its session token, order number and mandate.
@@ -184,7 +185,7 @@ impl Keyed<NaiveDateTime> for TransactionLine {
     fn position(&self) -> Position<NaiveDateTime> {
         Position {
             key: self.date_processed,
-            id: self.transaction.id.clone(),
+            id: self.transaction.id.to_string(),
         }
     }
 }
@@ -222,7 +223,7 @@ fn transactions_query<'a>(
 /// One page of the tenant's processed transactions, by `(processed_at, id)`.
 pub fn transactions(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     filter: &TransactionFilter,
     slice: &Slice<NaiveDateTime>,
 ) -> StoreResult<Listed<TransactionLine, NaiveDateTime>> {
@@ -233,7 +234,7 @@ pub fn transactions(
 /// The plan of the statement [`transactions`] runs for these arguments.
 pub fn explain_transactions(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     filter: &TransactionFilter,
     slice: &Slice<NaiveDateTime>,
 ) -> StoreResult<String> {
@@ -251,7 +252,7 @@ pub struct ChargebackFilter {
     /// Chargeback kinds ([`CHARGEBACK_KINDS`]).
     pub kinds: Vec<String>,
     /// Only this gateway.
-    pub gateway_id: Option<String>,
+    pub gateway_id: Option<GatewayId>,
 }
 
 /// A chargeback (or return) with its transaction's references, order number and mandate.
@@ -261,9 +262,9 @@ pub struct ChargebackLine {
     /// The chargeback id.
     pub id: String,
     /// The transaction charged back.
-    pub transaction_id: String,
+    pub transaction_id: TransactionId,
     /// The gateway that reported it.
-    pub gateway_id: String,
+    pub gateway_id: GatewayId,
     /// One of [`CHARGEBACK_KINDS`].
     pub kind: String,
     /// The SEPA reason code (`MD06`, `AM04`, …).
@@ -331,7 +332,7 @@ fn chargebacks_query<'a>(
 /// One page of the tenant's chargebacks, by `(report_date, id)`.
 pub fn chargebacks(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     filter: &ChargebackFilter,
     slice: &Slice<NaiveDate>,
 ) -> StoreResult<Listed<ChargebackLine, NaiveDate>> {
@@ -342,7 +343,7 @@ pub fn chargebacks(
 /// The plan of the statement [`chargebacks`] runs for these arguments.
 pub fn explain_chargebacks(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     filter: &ChargebackFilter,
     slice: &Slice<NaiveDate>,
 ) -> StoreResult<String> {
@@ -360,7 +361,7 @@ pub struct SubscriptionFilter {
     /// Subscription statuses.
     pub statuses: Vec<String>,
     /// Only this gateway.
-    pub gateway_id: Option<String>,
+    pub gateway_id: Option<GatewayId>,
     /// `next_billing_date` on or after this day.
     pub next_billing_from: Option<NaiveDate>,
     /// `next_billing_date` on or before this day.
@@ -389,7 +390,7 @@ impl Keyed<NaiveDateTime> for SubscriptionLine {
     fn position(&self) -> Position<NaiveDateTime> {
         Position {
             key: self.subscription.created_at,
-            id: self.subscription.id.clone(),
+            id: self.subscription.id.to_string(),
         }
     }
 }
@@ -430,7 +431,7 @@ fn subscriptions_query<'a>(
 /// One page of the tenant's subscriptions, by `(created_at, id)`.
 pub fn subscriptions(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     filter: &SubscriptionFilter,
     slice: &Slice<NaiveDateTime>,
 ) -> StoreResult<Listed<SubscriptionLine, NaiveDateTime>> {
@@ -441,7 +442,7 @@ pub fn subscriptions(
 /// The plan of the statement [`subscriptions`] runs for these arguments.
 pub fn explain_subscriptions(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     filter: &SubscriptionFilter,
     slice: &Slice<NaiveDateTime>,
 ) -> StoreResult<String> {

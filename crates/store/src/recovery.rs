@@ -8,6 +8,7 @@
 //! single writer. The worker then either settles the transaction or [`reschedule`]s it.
 //! Transactions of `BATCH` gateways are never due: the bank answers them with files.
 
+use catalyst_domain::TransactionId;
 use catalyst_domain::transaction::TransactionStatus;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
@@ -85,7 +86,7 @@ pub fn claim_next(
 /// `recovery_attempts` times and is due again at `next_at`. A no-op once it is settled.
 pub fn reschedule(
     conn: &mut DbConnection,
-    transaction_id: &str,
+    transaction_id: &TransactionId,
     recovery_attempts: i32,
     next_at: NaiveDateTime,
 ) -> StoreResult<()> {
@@ -106,7 +107,7 @@ pub fn reschedule(
 /// A transaction's schedule: how many times it was reconciled and when it is due again.
 pub fn schedule_of(
     conn: &mut DbConnection,
-    transaction_id: &str,
+    transaction_id: &TransactionId,
 ) -> StoreResult<(i32, Option<NaiveDateTime>)> {
     Ok(on_backend!(conn, |c| transactions::table
         .find(transaction_id)

@@ -9,17 +9,17 @@
 //! overwrite it): it is read and written only here.
 
 use catalyst_domain::transaction::{TransactionKind, TransactionStatus};
+use catalyst_domain::{OrderStatus, TenantId, TransactionId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use catalyst_domain::OrderStatus;
 use catalyst_domain::money::{Currency, Money};
 
 use crate::changes::insert_new_transaction;
 use crate::connection::on_backend;
 use crate::events::Subject;
 use crate::pagination::{Page, PageRequest};
-use crate::payments::Transaction;
+use crate::payments::{NewTransaction, Transaction};
 use crate::schema::transactions;
 use crate::sessions::{Lead, Order};
 use crate::settlement::Settlement;
@@ -68,7 +68,7 @@ pub struct ClaimedRefund {
 }
 
 /// How much of `transaction_id` is refunded or reserved for pending refunds, in minor units.
-pub fn refunded_minor(conn: &mut DbConnection, transaction_id: &str) -> StoreResult<i64> {
+pub fn refunded_minor(conn: &mut DbConnection, transaction_id: &TransactionId) -> StoreResult<i64> {
     Ok(on_backend!(conn, |c| transactions::table
         .find(transaction_id)
         .select(transactions::refunded_minor)
@@ -138,7 +138,7 @@ fn refundable(
 /// is `approved` and the reservation fits in its amount.
 fn reserve(
     conn: &mut DbConnection,
-    original_id: &str,
+    original_id: &TransactionId,
     amount: i64,
     now: NaiveDateTime,
 ) -> StoreResult<bool> {
@@ -160,7 +160,7 @@ fn reserve(
 /// Gives a declined refund's reservation back.
 fn release(
     conn: &mut DbConnection,
-    original_id: &str,
+    original_id: &TransactionId,
     amount: i64,
     now: NaiveDateTime,
 ) -> StoreResult<()> {
@@ -191,8 +191,8 @@ fn release(
 /// [`RefundError::Amount`] (or [`RefundError::NotAllowed`] when the debit changed status).
 pub fn claim_refund(
     conn: &mut DbConnection,
-    tenant: &str,
-    original_id: &str,
+    tenant: &TenantId,
+    original_id: &TransactionId,
     draft: &RefundDraft,
     now: NaiveDateTime,
 ) -> Result<ClaimedRefund, RefundError> {
@@ -216,34 +216,21 @@ pub fn claim_refund(
             }
         };
         let mut refund = Transaction {
-            id: uuid::Uuid::now_v7().to_string(),
-            tenant_id: original.tenant_id.clone(),
-            session_id: None,
-            order_id: original.order_id.clone(),
-            gateway_id: original.gateway_id.clone(),
-            mandate_id: original.mandate_id.clone(),
-            merchant_transaction_id: catalyst_domain::ids::new_merchant_transaction_id(now.date()),
-            tenant_reference_id: None,
-            kind: REFUND_KIND,
-            status: TransactionStatus::Pending,
-            sequence_type: original.sequence_type,
-            amount_minor: amount,
-            currency: original.currency.clone(),
-            gateway_reference: None,
-            verification_url: None,
-            error_code: None,
-            error_message: None,
-            gateway_code: None,
-            gateway_message: None,
-            counts_as_attempt: true,
-            processed_at: None,
-            created_at: now,
-            updated_at: now,
-            subscription_id: None,
-            billing_period: None,
-            billing_attempt: None,
             refund_of: Some(original.id.clone()),
             description: draft.reason.clone(),
+            ..Transaction::pending(
+                NewTransaction {
+                    tenant_id: original.tenant_id.clone(),
+                    order_id: original.order_id.clone(),
+                    gateway_id: original.gateway_id.clone(),
+                    mandate_id: original.mandate_id.clone(),
+                    kind: REFUND_KIND,
+                    sequence_type: original.sequence_type,
+                    amount_minor: amount,
+                    currency: original.currency.clone(),
+                },
+                now,
+            )
         };
         insert_new_transaction(conn, &mut refund)?;
         let order = Order::find(conn, tenant, &original.order_id)?;
@@ -267,7 +254,7 @@ pub fn claim_refund(
 /// no longer `pending` is left as it is.
 pub fn apply_refund(
     conn: &mut DbConnection,
-    transaction_id: &str,
+    transaction_id: &TransactionId,
     settlement: &Settlement,
     now: NaiveDateTime,
 ) -> StoreResult<()> {
@@ -310,8 +297,12 @@ pub(crate) fn apply_refund_to(
         Settlement::Approved { .. } => {
             t.record_final(settlement, now);
             t.save_while_pending(conn)?;
-            Subject::of_order(&order, &lead)
-                .transaction_status_changed(conn, &t, "pending", now)?;
+            Subject::of_order(&order, &lead).transaction_status_changed(
+                conn,
+                &t,
+                TransactionStatus::Pending,
+                now,
+            )?;
             complete_original(conn, &original_id, &mut order, &lead, now)?;
             Subject::of_order(&order, &lead).refund_event(conn, "refund.succeeded", &t, now)?;
         }
@@ -327,7 +318,7 @@ pub(crate) fn apply_refund_to(
 fn decline(
     conn: &mut DbConnection,
     t: &mut Transaction,
-    original_id: &str,
+    original_id: &TransactionId,
     order: &Order,
     lead: &Lead,
     now: NaiveDateTime,
@@ -335,7 +326,7 @@ fn decline(
     t.save_while_pending(conn)?;
     release(conn, original_id, t.amount_minor, now)?;
     let subject = Subject::of_order(order, lead);
-    subject.transaction_status_changed(conn, t, "pending", now)?;
+    subject.transaction_status_changed(conn, t, TransactionStatus::Pending, now)?;
     subject.refund_event(conn, "refund.failed", t, now)
 }
 
@@ -344,7 +335,7 @@ fn decline(
 /// its status allows the move: a charged-back order stays so).
 fn complete_original(
     conn: &mut DbConnection,
-    original_id: &str,
+    original_id: &TransactionId,
     order: &mut Order,
     lead: &Lead,
     now: NaiveDateTime,
@@ -372,8 +363,12 @@ fn complete_original(
         if n == 1 {
             original.status = TransactionStatus::Refunded;
             original.updated_at = now;
-            Subject::of_order(order, lead)
-                .transaction_status_changed(conn, &original, "approved", now)?;
+            Subject::of_order(order, lead).transaction_status_changed(
+                conn,
+                &original,
+                TransactionStatus::Approved,
+                now,
+            )?;
         }
     }
     let still_approved: i64 = on_backend!(conn, |c| transactions::table
@@ -399,8 +394,8 @@ fn complete_original(
 /// The tenant's refund transaction `refund_id` and its order.
 pub fn load_refund(
     conn: &mut DbConnection,
-    tenant: &str,
-    refund_id: &str,
+    tenant: &TenantId,
+    refund_id: &TransactionId,
 ) -> StoreResult<(Transaction, Order)> {
     let refund = Transaction::find(conn, tenant, refund_id)?;
     if refund.refund_of.is_none() {
@@ -414,8 +409,8 @@ pub fn load_refund(
 /// their order (the debit's). [`StoreError::NotFound`] when the tenant has no such transaction.
 pub fn refunds_of(
     conn: &mut DbConnection,
-    tenant: &str,
-    original_id: &str,
+    tenant: &TenantId,
+    original_id: &TransactionId,
     page: &PageRequest,
 ) -> StoreResult<(Page<Transaction>, Order)> {
     let original = Transaction::find(conn, tenant, original_id)?;

@@ -2,10 +2,9 @@
 //! it stops, and their events, in one transaction.
 
 use catalyst_domain::transaction::TransactionStatus;
+use catalyst_domain::{OrderStatus, SubscriptionStatus, TransactionId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-
-use catalyst_domain::{OrderStatus, SubscriptionStatus};
 
 use crate::chargebacks::Chargeback;
 use crate::connection::on_backend;
@@ -36,7 +35,7 @@ pub struct Reason<'a> {
 /// approved, or a refund) is left alone and `None` is returned.
 pub fn record_chargeback(
     conn: &mut DbConnection,
-    transaction_id: &str,
+    transaction_id: &TransactionId,
     kind: ReversalKind,
     reason: &Reason<'_>,
     now: NaiveDateTime,
@@ -49,7 +48,7 @@ pub fn record_chargeback(
 /// [`record_chargeback`] inside the caller's write transaction (a bank report applies many).
 pub fn record_chargeback_in(
     conn: &mut DbConnection,
-    transaction_id: &str,
+    transaction_id: &TransactionId,
     kind: ReversalKind,
     reason: &Reason<'_>,
     now: NaiveDateTime,
@@ -75,7 +74,7 @@ pub enum Origin {
 /// event in place of `chargeback.created`.
 pub fn import_chargeback(
     conn: &mut DbConnection,
-    transaction_id: &str,
+    transaction_id: &TransactionId,
     kind: ReversalKind,
     reason: &Reason<'_>,
     report_date: chrono::NaiveDate,
@@ -93,7 +92,7 @@ pub fn import_chargeback(
 
 fn reverse(
     conn: &mut DbConnection,
-    transaction_id: &str,
+    transaction_id: &TransactionId,
     kind: ReversalKind,
     reason: &Reason<'_>,
     origin: Origin,
@@ -105,7 +104,7 @@ fn reverse(
         return Ok(None);
     }
     let chargeback = Chargeback {
-        id: uuid::Uuid::now_v7().to_string(),
+        id: catalyst_domain::ChargebackId::new(),
         tenant_id: t.tenant_id.clone(),
         transaction_id: t.id.clone(),
         gateway_id: t.gateway_id.clone(),
@@ -155,7 +154,7 @@ fn reverse(
         Origin::Gateway => subject.chargeback_created(conn, &t, &chargeback, now)?,
         Origin::Import { .. } => subject.chargeback_imported(conn, &t, &chargeback, now)?,
     }
-    subject.transaction_status_changed(conn, &t, "approved", now)?;
+    subject.transaction_status_changed(conn, &t, TransactionStatus::Approved, now)?;
     let subscription = match (&t.subscription_id, &session) {
         (Some(id), _) => Some(Subscription::find(conn, &t.tenant_id, id)?),
         (None, Some(s)) => Subscription::of_session(conn, &s.id)?,

@@ -7,6 +7,7 @@
 //! payer's IBAN is kept: `test_iban` is set only for the public test numbers of the sandbox
 //! table (API.md §8), every other IBAN behaves alike.
 
+use catalyst_domain::transaction::OutcomeStatus;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -27,7 +28,7 @@ pub struct SandboxEntry {
     pub is_refund: bool,
     /// `approved`, `pending`, `verification_required`, `declined`, or `refused` (declined
     /// before any bank saw it: the outcome carries no reference).
-    pub status: String,
+    pub status: OutcomeStatus,
     /// `verification_required`: where the customer verifies.
     pub verification_url: Option<String>,
     /// Declines: the normalised decline code.

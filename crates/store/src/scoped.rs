@@ -2,9 +2,9 @@
 
 /// Implements `find`, `page`, `insert` and `save` for a row type whose table has
 /// `id` and `tenant_id` columns. Lookups always filter by tenant: another tenant's row is
-/// simply not found.
+/// simply not found. `find` takes the tenant and the row's id typed (`$id`).
 macro_rules! tenant_scoped {
-    ($row:ty, $table:ident) => {
+    ($row:ty, $table:ident, $id:ty) => {
         impl $row {
             /// Loads one row of this tenant; another tenant's row is not found, like a
             /// missing one. The statement looks the row up by primary key alone and the
@@ -13,8 +13,8 @@ macro_rules! tenant_scoped {
             /// `tenant_id` (leads, transactions) and read every row of the tenant.
             pub fn find(
                 conn: &mut $crate::DbConnection,
-                tenant: &str,
-                id: &str,
+                tenant: &catalyst_domain::TenantId,
+                id: &$id,
             ) -> $crate::StoreResult<Self> {
                 use diesel::prelude::*;
                 let row: Self =
@@ -22,7 +22,7 @@ macro_rules! tenant_scoped {
                         .filter($crate::schema::$table::id.eq(id))
                         .select(<$row>::as_select())
                         .first(c))?;
-                if row.tenant_id == tenant {
+                if row.tenant_id == *tenant {
                     Ok(row)
                 } else {
                     Err($crate::StoreError::NotFound)
@@ -32,12 +32,12 @@ macro_rules! tenant_scoped {
             /// One page of this tenant's rows, newest first.
             pub fn page(
                 conn: &mut $crate::DbConnection,
-                tenant: &str,
+                tenant: &catalyst_domain::TenantId,
                 page: &$crate::pagination::PageRequest,
             ) -> $crate::StoreResult<$crate::pagination::Page<Self>> {
                 Ok($crate::pagination::load_page!(
                     $crate::schema::$table::table
-                        .filter($crate::schema::$table::tenant_id.eq(tenant.to_owned()))
+                        .filter($crate::schema::$table::tenant_id.eq(tenant.clone()))
                         .select(<$row>::as_select()),
                     $crate::schema::$table::id,
                     page,

@@ -4,10 +4,9 @@
 
 use catalyst_domain::session::SessionMode;
 use catalyst_domain::transaction::{SequenceType, TransactionStatus};
+use catalyst_domain::{OrderStatus, SessionStatus, SubscriptionStatus, TransactionId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-
-use catalyst_domain::{OrderStatus, SessionStatus, SubscriptionStatus};
 
 use crate::changes::{insert_new_transaction, mark_collected};
 use crate::config::Gateway;
@@ -270,7 +269,7 @@ pub struct Settled {
 /// `pending` (or awaiting verification) is left as it is. Returns the updated session.
 pub fn apply_settlement(
     conn: &mut DbConnection,
-    transaction_id: &str,
+    transaction_id: &TransactionId,
     settlement: &Settlement,
     now: NaiveDateTime,
 ) -> StoreResult<PaymentSession> {
@@ -398,8 +397,12 @@ fn apply(
         Settlement::Approved { .. } => {
             t.record_final(settlement, now);
             t.save_while_pending(conn)?;
-            crate::events::Subject::of_session(session, order, lead)
-                .transaction_status_changed(conn, t, "pending", now)?;
+            crate::events::Subject::of_session(session, order, lead).transaction_status_changed(
+                conn,
+                t,
+                TransactionStatus::Pending,
+                now,
+            )?;
             if !counted_at_submit {
                 session.attempts_used += 1;
             }
@@ -414,8 +417,12 @@ fn apply(
             if *counts_as_attempt && !counted_at_submit {
                 session.attempts_used += 1;
             }
-            crate::events::Subject::of_session(session, order, lead)
-                .transaction_status_changed(conn, t, "pending", now)?;
+            crate::events::Subject::of_session(session, order, lead).transaction_status_changed(
+                conn,
+                t,
+                TransactionStatus::Pending,
+                now,
+            )?;
             if session.attempts_used >= session.max_payment_attempts {
                 move_session(conn, session, current, SessionStatus::Failed, now)?;
                 move_order(conn, order, OrderStatus::Failed, now)?;
@@ -432,7 +439,7 @@ fn apply(
             t.record_final(settlement, now);
             t.save_while_pending(conn)?;
             let subject = crate::events::Subject::of_session(session, order, lead);
-            subject.transaction_status_changed(conn, t, "pending", now)?;
+            subject.transaction_status_changed(conn, t, TransactionStatus::Pending, now)?;
             move_session(conn, session, current, SessionStatus::Expired, now)?;
             move_order(conn, order, OrderStatus::Cancelled, now)?;
             crate::events::Subject::of_session(session, order, lead).session_finished(
@@ -534,7 +541,7 @@ fn complete(
         };
         let plan = crate::billing::Plan::of_session(conn, session)?;
         let subscription = Subscription {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: catalyst_domain::SubscriptionId::new(),
             tenant_id: session.tenant_id.clone(),
             session_id: Some(session.id.clone()),
             order_id: order.id.clone(),

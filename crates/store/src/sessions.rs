@@ -1,11 +1,14 @@
 //! Leads, payment sessions, their payers and orders: the rows and their queries. Creating and
 //! expiring sessions is [`crate::checkout`].
 
+use catalyst_domain::{
+    CampaignId, CustomerId, GatewayId, HostedPageId, LeadId, OrderId, OrderStatus, SessionId,
+    SessionStatus, TenantId, WebhookProfileId,
+};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use catalyst_domain::session::SessionMode;
-use catalyst_domain::{OrderStatus, SessionStatus};
 
 use crate::connection::on_backend;
 use crate::schema::{leads, orders, payment_sessions, session_payers};
@@ -15,8 +18,8 @@ use crate::{DbConnection, StoreError, StoreResult};
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = leads, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Lead {
-    pub id: String,
-    pub tenant_id: String,
+    pub id: LeadId,
+    pub tenant_id: TenantId,
     pub email: String,
     /// Lower-cased email, the key for duplicate handling.
     pub email_normalized: String,
@@ -30,7 +33,7 @@ pub struct Lead {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
-crate::scoped::tenant_scoped!(Lead, leads);
+crate::scoped::tenant_scoped!(Lead, leads, LeadId);
 
 impl Lead {
     /// Fills this lead's empty optional fields from `other`; true if anything changed.
@@ -58,7 +61,7 @@ impl Lead {
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = session_payers, treat_none_as_default_value = false)]
 pub struct SessionPayer {
-    pub session_id: String,
+    pub session_id: SessionId,
     pub email: String,
     pub first_name: String,
     pub last_name: String,
@@ -71,7 +74,7 @@ pub struct SessionPayer {
 
 impl SessionPayer {
     /// The payer of session `session_id` as `sent`, the lead of its creation request.
-    pub fn sent(session_id: &str, sent: &Lead) -> Self {
+    pub fn sent(session_id: &SessionId, sent: &Lead) -> Self {
         Self {
             session_id: session_id.to_owned(),
             email: sent.email.clone(),
@@ -86,7 +89,7 @@ impl SessionPayer {
     }
 
     /// The payer of a session.
-    pub fn of_session(conn: &mut DbConnection, session_id: &str) -> StoreResult<Self> {
+    pub fn of_session(conn: &mut DbConnection, session_id: &SessionId) -> StoreResult<Self> {
         on_backend!(conn, |c| session_payers::table
             .find(session_id)
             .select(Self::as_select())
@@ -121,16 +124,16 @@ pub fn lead_of_session(conn: &mut DbConnection, session: &PaymentSession) -> Sto
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = payment_sessions, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct PaymentSession {
-    pub id: String,
-    pub tenant_id: String,
+    pub id: SessionId,
+    pub tenant_id: TenantId,
     pub token: String,
     pub status: SessionStatus,
     pub mode: SessionMode,
-    pub campaign_id: Option<String>,
-    pub gateway_id: String,
-    pub hosted_page_id: Option<String>,
-    pub webhook_profile_id: Option<String>,
-    pub lead_id: String,
+    pub campaign_id: Option<CampaignId>,
+    pub gateway_id: GatewayId,
+    pub hosted_page_id: Option<HostedPageId>,
+    pub webhook_profile_id: Option<WebhookProfileId>,
+    pub lead_id: LeadId,
     /// JSON object: the offer's display fields (`name`, `product_name`, `product_description`)
     /// as they were when the session was created.
     pub offer_snapshot: String,
@@ -145,7 +148,7 @@ pub struct PaymentSession {
     pub offer_overrides: String,
     pub max_payment_attempts: i32,
     pub attempts_used: i32,
-    pub customer_id: Option<String>,
+    pub customer_id: Option<CustomerId>,
     pub external_customer_id: Option<String>,
     pub return_url: Option<String>,
     pub default_locale: String,
@@ -159,7 +162,7 @@ pub struct PaymentSession {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
-crate::scoped::tenant_scoped!(PaymentSession, payment_sessions);
+crate::scoped::tenant_scoped!(PaymentSession, payment_sessions, SessionId);
 
 impl PaymentSession {
     /// Loads a session by its token (any tenant: the token is the credential).
@@ -176,11 +179,11 @@ impl PaymentSession {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = orders, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Order {
-    pub id: String,
-    pub tenant_id: String,
+    pub id: OrderId,
+    pub tenant_id: TenantId,
     /// The session this order pays; `None` for a customer charge.
-    pub session_id: Option<String>,
-    pub lead_id: String,
+    pub session_id: Option<SessionId>,
+    pub lead_id: LeadId,
     /// `ORD-` + 8 upper-case hex.
     pub order_number: String,
     pub status: OrderStatus,
@@ -189,15 +192,15 @@ pub struct Order {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     /// The saved customer a charge was made on.
-    pub customer_id: Option<String>,
+    pub customer_id: Option<CustomerId>,
     /// Where the order's events go (the session's profile, for a session's order).
-    pub webhook_profile_id: Option<String>,
+    pub webhook_profile_id: Option<WebhookProfileId>,
 }
-crate::scoped::tenant_scoped!(Order, orders);
+crate::scoped::tenant_scoped!(Order, orders, OrderId);
 
 impl Order {
     /// The order of a session.
-    pub fn find_by_session(conn: &mut DbConnection, session_id: &str) -> StoreResult<Self> {
+    pub fn find_by_session(conn: &mut DbConnection, session_id: &SessionId) -> StoreResult<Self> {
         on_backend!(conn, |c| orders::table
             .filter(orders::session_id.eq(session_id))
             .select(Self::as_select())

@@ -14,9 +14,9 @@
 //! - `anchor_date`/`periods_billed`: period `n` is due on `frequency.nth_after(anchor_date, n)`;
 //!   the next one to collect is `periods_billed`.
 
-use catalyst_domain::SubscriptionStatus;
 use catalyst_domain::billing::BillingFrequency;
 use catalyst_domain::transaction::{TransactionKind, TransactionStatus};
+use catalyst_domain::{CustomerId, SubscriptionId, SubscriptionStatus, TenantId};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::{Value, json};
@@ -85,7 +85,7 @@ pub struct SubscriptionQuery {
     /// Only these statuses (API strings).
     pub statuses: Vec<String>,
     /// Only this customer's subscriptions.
-    pub customer_id: Option<String>,
+    pub customer_id: Option<CustomerId>,
 }
 
 /// The boxed statement selecting the tenant's [`SubscriptionDetail`]s, for more filters.
@@ -107,7 +107,7 @@ macro_rules! detail_query {
 /// One page of the tenant's subscriptions, newest first, without their collections.
 pub fn page(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     query: &SubscriptionQuery,
     page: &PageRequest,
 ) -> StoreResult<Page<SubscriptionDetail>> {
@@ -144,7 +144,11 @@ pub fn page(
 }
 
 /// The tenant's subscription `id` ([`StoreError::NotFound`] for another tenant's).
-pub fn find(conn: &mut DbConnection, tenant: &str, id: &str) -> StoreResult<SubscriptionDetail> {
+pub fn find(
+    conn: &mut DbConnection,
+    tenant: &TenantId,
+    id: &SubscriptionId,
+) -> StoreResult<SubscriptionDetail> {
     Ok(detail_query!(tenant)
         .filter(subscriptions::id.eq(id))
         .first(conn)?)
@@ -208,8 +212,8 @@ pub struct Update {
 /// cancellation at period end changes nothing.
 pub fn cancel(
     conn: &mut DbConnection,
-    tenant: &str,
-    id: &str,
+    tenant: &TenantId,
+    id: &SubscriptionId,
     at_period_end: bool,
     now: NaiveDateTime,
 ) -> Result<Subscription, ChangeError> {
@@ -238,8 +242,8 @@ pub fn cancel(
 /// announced until it is resumed.
 pub fn pause(
     conn: &mut DbConnection,
-    tenant: &str,
-    id: &str,
+    tenant: &TenantId,
+    id: &SubscriptionId,
     now: NaiveDateTime,
 ) -> Result<Subscription, ChangeError> {
     change(conn, tenant, id, now, |s, status| {
@@ -257,8 +261,8 @@ pub fn pause(
 /// dunning count starts again.
 pub fn resume(
     conn: &mut DbConnection,
-    tenant: &str,
-    id: &str,
+    tenant: &TenantId,
+    id: &SubscriptionId,
     now: NaiveDateTime,
 ) -> Result<Subscription, ChangeError> {
     change(conn, tenant, id, now, |s, status| {
@@ -281,8 +285,8 @@ pub fn resume(
 /// while a renewal is in flight (`PENDING`). The caller checks that the date is after today.
 pub fn update(
     conn: &mut DbConnection,
-    tenant: &str,
-    id: &str,
+    tenant: &TenantId,
+    id: &SubscriptionId,
     update: &Update,
     now: NaiveDateTime,
 ) -> Result<Subscription, ChangeError> {
@@ -327,7 +331,7 @@ fn schedule(s: &mut Subscription, date: NaiveDate, today: NaiveDate) {
 
 fn refused(s: &Subscription, why: &'static str) -> ChangeError {
     ChangeError::NotModifiable {
-        id: s.id.clone(),
+        id: s.id.to_string(),
         status: s.status.as_str().to_owned(),
         why,
     }
@@ -355,8 +359,8 @@ fn frequency(s: &Subscription) -> StoreResult<BillingFrequency> {
 /// emits its events.
 fn change(
     conn: &mut DbConnection,
-    tenant: &str,
-    id: &str,
+    tenant: &TenantId,
+    id: &SubscriptionId,
     now: NaiveDateTime,
     edit: impl FnOnce(&mut Subscription, SubscriptionStatus) -> Result<(), ChangeError>,
 ) -> Result<Subscription, ChangeError> {
@@ -377,7 +381,11 @@ fn change(
     })
 }
 
-fn lock(conn: &mut DbConnection, tenant: &str, id: &str) -> StoreResult<Subscription> {
+fn lock(
+    conn: &mut DbConnection,
+    tenant: &TenantId,
+    id: &SubscriptionId,
+) -> StoreResult<Subscription> {
     let query = subscriptions::table.filter(subscriptions::id.eq(id));
     let row: Subscription = on_backend!(
         conn,
@@ -388,7 +396,7 @@ fn lock(conn: &mut DbConnection, tenant: &str, id: &str) -> StoreResult<Subscrip
                 .first(c)?,
         sqlite | c | query.select(Subscription::as_select()).first(c)?
     );
-    if row.tenant_id == tenant {
+    if row.tenant_id == *tenant {
         Ok(row)
     } else {
         Err(StoreError::NotFound)

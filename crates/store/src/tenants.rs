@@ -1,5 +1,6 @@
 //! Tenants and their API keys.
 
+use catalyst_domain::{ApiKeyId, TenantId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -11,7 +12,7 @@ use crate::{DbConnection, StoreResult};
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = tenants, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Tenant {
-    pub id: String,
+    pub id: TenantId,
     pub name: String,
     /// Created by `catalyst demo` (found again by later runs).
     pub demo: bool,
@@ -29,7 +30,7 @@ impl Tenant {
     }
 
     /// Loads a tenant by id.
-    pub fn find(conn: &mut DbConnection, id: &str) -> StoreResult<Self> {
+    pub fn find(conn: &mut DbConnection, id: &TenantId) -> StoreResult<Self> {
         on_backend!(conn, |c| tenants::table
             .find(id)
             .select(Self::as_select())
@@ -39,7 +40,7 @@ impl Tenant {
 
     /// Locks the tenant's row until the transaction ends (PostgreSQL `FOR UPDATE`; SQLite's
     /// write transaction is already the only writer), so checks across its keys hold.
-    pub fn lock(conn: &mut DbConnection, id: &str) -> StoreResult<()> {
+    pub fn lock(conn: &mut DbConnection, id: &TenantId) -> StoreResult<()> {
         on_backend!(
             conn,
             pg | c
@@ -73,8 +74,8 @@ impl Tenant {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = api_keys, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct ApiKey {
-    pub id: String,
-    pub tenant_id: String,
+    pub id: ApiKeyId,
+    pub tenant_id: TenantId,
     /// `restricted` or `secret`.
     pub kind: String,
     pub name: Option<String>,
@@ -85,7 +86,7 @@ pub struct ApiKey {
     pub updated_at: NaiveDateTime,
 }
 
-crate::scoped::tenant_scoped!(ApiKey, api_keys);
+crate::scoped::tenant_scoped!(ApiKey, api_keys, ApiKeyId);
 
 impl ApiKey {
     /// The active key with this hash, if any.
@@ -99,7 +100,11 @@ impl ApiKey {
     }
 
     /// How many active keys of `kind` (`restricted`, `secret`) `tenant` has.
-    pub fn count_active(conn: &mut DbConnection, tenant: &str, kind: &str) -> StoreResult<i64> {
+    pub fn count_active(
+        conn: &mut DbConnection,
+        tenant: &TenantId,
+        kind: &str,
+    ) -> StoreResult<i64> {
         Ok(on_backend!(conn, |c| api_keys::table
             .filter(api_keys::tenant_id.eq(tenant))
             .filter(api_keys::kind.eq(kind))
@@ -111,7 +116,7 @@ impl ApiKey {
     /// Revokes every active key of `tenant` whose name is one of `names`; returns how many.
     pub fn revoke_named(
         conn: &mut DbConnection,
-        tenant: &str,
+        tenant: &TenantId,
         names: &[&str],
         at: NaiveDateTime,
     ) -> StoreResult<usize> {

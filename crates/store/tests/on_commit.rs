@@ -10,13 +10,13 @@ use catalyst_store::*;
 use common::*;
 
 /// Whether another connection of the pool sees the tenant `id` committed.
-fn committed(store: &Store, id: &str) -> bool {
+fn committed(store: &Store, id: &catalyst_domain::TenantId) -> bool {
     store.read(|c| Tenant::find(c, id)).is_ok()
 }
 
 fn new_tenant(name: &str) -> Tenant {
     Tenant {
-        id: id(),
+        id: id().into(),
         name: name.into(),
         demo: false,
         created_at: now(),
@@ -27,7 +27,7 @@ fn new_tenant(name: &str) -> Tenant {
 catalyst_store::test_both! {
     fn hooks_run_after_commit_and_never_after_rollback(db) {
         // What each hook saw when it ran: the tenant it names, committed or not.
-        let seen: Rc<RefCell<Vec<(String, bool)>>> = Rc::default();
+        let seen: Rc<RefCell<Vec<(catalyst_domain::TenantId, bool)>>> = Rc::default();
 
         let kept = new_tenant("kept");
         let (store, log, tid) = (db.store.clone(), seen.clone(), kept.id.clone());

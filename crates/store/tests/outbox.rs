@@ -45,13 +45,13 @@ test_both! {
             emit(&db.store, &t.id, Some(&profile.id), "order.created");
         }
         let at = now();
-        let claimed: Vec<Vec<String>> = std::thread::scope(|s| {
+        let claimed: Vec<Vec<catalyst_domain::DeliveryId>> = std::thread::scope(|s| {
             let workers: Vec<_> = (0..4)
                 .map(|_| s.spawn(|| db.store.read(|c| outbox::claim_due(c, at, Duration::seconds(30), 15)).unwrap().into_iter().map(|d| d.delivery.id).collect::<Vec<_>>()))
                 .collect();
             workers.into_iter().map(|w| w.join().unwrap()).collect()
         });
-        let mut all: Vec<String> = claimed.concat();
+        let mut all: Vec<catalyst_domain::DeliveryId> = claimed.concat();
         let total = all.len();
         all.sort();
         all.dedup();
@@ -122,12 +122,12 @@ test_both! {
         let due = db.store.read(|c| outbox::claim_due(c, now(), Duration::seconds(30), 1)).unwrap();
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].endpoint.id, kept_endpoints[1].id);
-        let all = db.store.read(|c| WebhookDelivery::page_filtered(c, &t.id, Some("cancelled"), None, &PageRequest { size: 50, cursor: None })).unwrap();
-        let mut reasons: Vec<(String, Option<String>)> = all.items.iter().map(|(d, _)| (d.endpoint_id.clone(), d.last_error.clone())).collect();
+        let all = db.store.read(|c| WebhookDelivery::page_filtered(c, &t.id, Some(catalyst_domain::webhook::DeliveryStatus::Cancelled), None, &PageRequest { size: 50, cursor: None })).unwrap();
+        let mut reasons: Vec<(String, Option<String>)> = all.items.iter().map(|(d, _)| (d.endpoint_id.to_string(), d.last_error.clone())).collect();
         reasons.sort();
         let mut expected = vec![
-            (endpoints[0].id.clone(), Some(outbox::CANCELLED_PROFILE_INACTIVE.to_owned())),
-            (kept_endpoints[0].id.clone(), Some(outbox::CANCELLED_ENDPOINT_INACTIVE.to_owned())),
+            (endpoints[0].id.to_string(), Some(outbox::CANCELLED_PROFILE_INACTIVE.to_owned())),
+            (kept_endpoints[0].id.to_string(), Some(outbox::CANCELLED_ENDPOINT_INACTIVE.to_owned())),
         ];
         expected.sort();
         assert_eq!(reasons, expected);

@@ -30,14 +30,14 @@ fn pending_session(store: &Store) -> (String, String) {
         order_number,
     )
     .unwrap();
-    (created.session.token, t.id)
+    (created.session.token, t.id.into_string())
 }
 
 /// A mandate and a pending one-off transaction for the claimed session.
 fn draft(s: &PaymentSession, o: &Order, l: &Lead) -> Result<PaymentDraft, StoreError> {
     let at = now();
     let mandate = Mandate {
-        id: id(),
+        id: id().into(),
         tenant_id: s.tenant_id.clone(),
         lead_id: l.id.clone(),
         customer_id: None,
@@ -59,34 +59,21 @@ fn draft(s: &PaymentSession, o: &Order, l: &Lead) -> Result<PaymentDraft, StoreE
         mandate_locale: Some("en".into()),
     };
     let transaction = Transaction {
-        id: id(),
-        tenant_id: s.tenant_id.clone(),
         session_id: Some(s.id.clone()),
-        order_id: o.id.clone(),
-        gateway_id: s.gateway_id.clone(),
-        mandate_id: mandate.id.clone(),
         merchant_transaction_id: format!("TXN-20261121-{}", &id()[28..].to_uppercase()),
-        tenant_reference_id: None,
-        kind: TransactionKind::Sale,
-        status: TransactionStatus::Pending,
-        sequence_type: SequenceType::First,
-        amount_minor: s.amount_minor,
-        currency: s.currency.clone(),
-        gateway_reference: None,
-        verification_url: None,
-        error_code: None,
-        error_message: None,
-        gateway_code: None,
-        gateway_message: None,
-        counts_as_attempt: true,
-        processed_at: None,
-        created_at: at,
-        updated_at: at,
-        subscription_id: None,
-        billing_period: None,
-        billing_attempt: None,
-        refund_of: None,
-        description: None,
+        ..Transaction::pending(
+            NewTransaction {
+                tenant_id: s.tenant_id.clone(),
+                order_id: o.id.clone(),
+                gateway_id: s.gateway_id.clone(),
+                mandate_id: mandate.id.clone(),
+                kind: TransactionKind::Sale,
+                sequence_type: SequenceType::First,
+                amount_minor: s.amount_minor,
+                currency: s.currency.clone(),
+            },
+            at,
+        )
     };
     Ok(PaymentDraft {
         mandate,
@@ -220,7 +207,7 @@ test_both! {
         assert_eq!(db.store.read(|c| SandboxEntry::by_transaction(c, "TXN-1")).unwrap().unwrap().refunded_minor, 1234);
         // Verification: the new outcome, and nothing left to verify.
         let mut verified = renewal.clone();
-        verified.status = "declined".into();
+        verified.status = catalyst_domain::transaction::OutcomeStatus::Declined;
         verified.decline_code = Some("mandate_rejected".into());
         verified.gateway_code = Some("MS02".into());
         db.store.write(|c| verified.set_outcome(c)).unwrap();
@@ -363,7 +350,7 @@ test_both! {
             Transaction::find(conn, &t.id, &t_id).unwrap();
         }
         catalyst_store::recovery::claim_next(conn, now(), now(), Duration::seconds(60)).unwrap();
-        catalyst_store::recovery::reschedule(conn, &id(), 1, now()).unwrap();
+        catalyst_store::recovery::reschedule(conn, &id().into(), 1, now()).unwrap();
         catalyst_store::checkout::expire_due_sessions(conn, now(), 10).unwrap();
         catalyst_store::outbox::claim_due(conn, now(), Duration::seconds(30), 10).unwrap();
         // A due delivery whose endpoint went inactive (cancelled by the claim), and the
@@ -449,7 +436,7 @@ fn sandbox_entry(transaction_id: &str, reference: &str) -> SandboxEntry {
         transaction_id: transaction_id.into(),
         reference: reference.into(),
         is_refund: false,
-        status: "verification_required".into(),
+        status: catalyst_domain::transaction::OutcomeStatus::VerificationRequired,
         verification_url: Some(format!(
             "https://pay.example.com/sandbox/verify/{reference}"
         )),

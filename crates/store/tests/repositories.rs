@@ -43,7 +43,7 @@ test_both! {
     fn api_keys_are_found_by_hash_only_while_active(db) {
         let t = tenant(&db.store);
         let mut key = ApiKey {
-            id: id(), tenant_id: t.id.clone(), kind: "secret".into(), name: Some("ci".into()),
+            id: id().into(), tenant_id: t.id.clone(), kind: "secret".into(), name: Some("ci".into()),
             key_hash: "ab".repeat(32), key_prefix: "sk_0123456".into(), active: true,
             created_at: now(), updated_at: now(),
         };
@@ -53,7 +53,7 @@ test_both! {
         key.active = false;
         db.store.write(|c| key.save(c)).unwrap();
         assert!(db.store.read(|c| ApiKey::find_active_by_hash(c, &key.key_hash)).unwrap().is_none());
-        let duplicate = ApiKey { id: id(), ..key.clone() };
+        let duplicate = ApiKey { id: id().into(), ..key.clone() };
         assert!(matches!(db.store.write(|c| duplicate.insert(c)), Err(StoreError::Conflict(_))));
     }
 
@@ -68,8 +68,8 @@ test_both! {
 
     fn keyset_pages_walk_forward_and_back_without_gaps(db) {
         let t = tenant(&db.store);
-        let ids: Vec<String> = (0..25).map(|i| gateway(&db.store, &t.id, &format!("g{i}")).id).collect();
-        let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
+        let ids: Vec<catalyst_domain::GatewayId> = (0..25).map(|i| gateway(&db.store, &t.id, &format!("g{i}")).id).collect();
+        let newest_first: Vec<catalyst_domain::GatewayId> = ids.iter().rev().cloned().collect();
         let mut seen = Vec::new();
         let mut cursor = None;
         let mut pages = Vec::new();

@@ -15,7 +15,7 @@
 //! The rows are built like the API builds them (UUID v7 ids, a fresh `ps_` token, `ORD-`
 //! number, the campaign's offer and price).
 
-use catalyst_domain::transaction::{SequenceType, TransactionKind, TransactionStatus};
+use catalyst_domain::transaction::{SequenceType, TransactionKind};
 use std::sync::{Barrier, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -29,8 +29,9 @@ use catalyst_store::schema::{leads, session_payers};
 use catalyst_store::session_pay::{ClaimError, PaymentDraft};
 use catalyst_store::settlement::Settlement;
 use catalyst_store::{
-    ApiKey, Campaign, CreateSessionError, DatabaseUrl, DbConnection, Gateway, Lead, Mandate, Order,
-    PaymentSession, SessionPayer, StoreError, StoreResult, Transaction, now, tx,
+    ApiKey, Campaign, CreateSessionError, DatabaseUrl, DbConnection, Gateway, Lead, Mandate,
+    NewTransaction, Order, PaymentSession, SessionPayer, StoreError, StoreResult, Transaction, now,
+    tx,
 };
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -174,7 +175,7 @@ pub fn create_session(conn: &mut DbConnection, target: &Target, email: &str) -> 
     tx::write(conn, |c| -> StoreResult<()> {
         let key = ApiKey::find_active_by_hash(c, &target.key_hash)?.ok_or(StoreError::NotFound)?;
         let tenant = key.tenant_id;
-        let campaign = Campaign::find(c, &tenant, &target.campaign_id)?;
+        let campaign = Campaign::find(c, &tenant, &target.campaign_id.as_str().into())?;
         let gateway = Gateway::find(c, &tenant, &campaign.gateway_id)?;
         let existing: Option<Lead> = leads::table
             .filter(leads::tenant_id.eq(&tenant))
@@ -205,8 +206,8 @@ pub fn create_session(conn: &mut DbConnection, target: &Target, email: &str) -> 
 /// <email>, "country": "DE"}`.
 pub fn new_lead(tenant: &str, email: &str, at: NaiveDateTime) -> Lead {
     Lead {
-        id: LeadId::new().to_string(),
-        tenant_id: tenant.to_owned(),
+        id: LeadId::new(),
+        tenant_id: tenant.into(),
         email: email.to_owned(),
         email_normalized: email.to_owned(),
         first_name: "Ada".into(),
@@ -230,7 +231,7 @@ pub fn new_session(
     at: NaiveDateTime,
 ) -> PaymentSession {
     PaymentSession {
-        id: SessionId::new().to_string(),
+        id: SessionId::new(),
         tenant_id: campaign.tenant_id.clone(),
         token: SessionToken::generate().as_str().to_owned(),
         status: SessionStatus::Pending,
@@ -239,7 +240,7 @@ pub fn new_session(
         gateway_id: gateway.id.clone(),
         hosted_page_id: campaign.hosted_page_id.clone(),
         webhook_profile_id: campaign.webhook_profile_id.clone(),
-        lead_id: lead_id.to_owned(),
+        lead_id: lead_id.into(),
         offer_snapshot: serde_json::json!({"name": campaign.offer_name,
             "product_name": campaign.product_name,
             "product_description": campaign.product_description})
@@ -271,7 +272,7 @@ pub fn new_session(
 /// The order of `session`, `PENDING_PAYMENT_SUBMISSION`.
 pub fn new_order(session: &PaymentSession, order_number: String, at: NaiveDateTime) -> Order {
     Order {
-        id: OrderId::new().to_string(),
+        id: OrderId::new(),
         tenant_id: session.tenant_id.clone(),
         session_id: Some(session.id.clone()),
         lead_id: session.lead_id.clone(),
@@ -308,7 +309,7 @@ pub fn create_and_pay(conn: &mut DbConnection, target: &Target, email: &str) -> 
     // 1. Authentication and the campaign-mode lookups (autocommit, like the handler).
     let key = ApiKey::find_active_by_hash(conn, &target.key_hash)?.ok_or(StoreError::NotFound)?;
     let tenant = key.tenant_id;
-    let campaign = Campaign::find(conn, &tenant, &target.campaign_id)?;
+    let campaign = Campaign::find(conn, &tenant, &target.campaign_id.as_str().into())?;
     let gateway = Gateway::find(conn, &tenant, &campaign.gateway_id)?;
     // 2. Lead + session + order + order.created.
     let at = now();
@@ -342,7 +343,7 @@ pub fn create_and_pay(conn: &mut DbConnection, target: &Target, email: &str) -> 
                 transaction_id: t.merchant_transaction_id.clone(),
                 reference: reference.clone(),
                 is_refund: false,
-                status: "approved".into(),
+                status: catalyst_domain::transaction::OutcomeStatus::Approved,
                 verification_url: None,
                 decline_code: None,
                 gateway_code: None,
@@ -382,7 +383,7 @@ pub fn create_and_claim(
 ) -> StoreResult<String> {
     let key = ApiKey::find_active_by_hash(conn, &target.key_hash)?.ok_or(StoreError::NotFound)?;
     let tenant = key.tenant_id;
-    let campaign = Campaign::find(conn, &tenant, &target.campaign_id)?;
+    let campaign = Campaign::find(conn, &tenant, &target.campaign_id.as_str().into())?;
     let gateway = Gateway::find(conn, &tenant, &campaign.gateway_id)?;
     let at = now();
     let lead = new_lead(&tenant, email, at);
@@ -422,7 +423,7 @@ pub fn create_and_claim(
 fn payment_draft(session: &PaymentSession, order: &Order, lead: &Lead) -> PaymentDraft {
     let at = now();
     let mandate = Mandate {
-        id: uuid::Uuid::now_v7().to_string(),
+        id: catalyst_domain::MandateId::new(),
         tenant_id: session.tenant_id.clone(),
         lead_id: lead.id.clone(),
         customer_id: None,
@@ -445,39 +446,26 @@ fn payment_draft(session: &PaymentSession, order: &Order, lead: &Lead) -> Paymen
     };
     let b = *uuid::Uuid::new_v4().as_bytes();
     let transaction = Transaction {
-        id: uuid::Uuid::now_v7().to_string(),
-        tenant_id: session.tenant_id.clone(),
         session_id: Some(session.id.clone()),
-        order_id: order.id.clone(),
-        gateway_id: session.gateway_id.clone(),
-        mandate_id: mandate.id.clone(),
         // 16 hex digits instead of the API's 8: no collision across a long benchmark.
         merchant_transaction_id: format!(
             "TXN-{}-{:016X}",
             at.format("%Y%m%d"),
             u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
         ),
-        tenant_reference_id: None,
-        kind: TransactionKind::Sale,
-        status: TransactionStatus::Pending,
-        sequence_type: SequenceType::First,
-        amount_minor: session.amount_minor,
-        currency: session.currency.clone(),
-        gateway_reference: None,
-        verification_url: None,
-        error_code: None,
-        error_message: None,
-        gateway_code: None,
-        gateway_message: None,
-        counts_as_attempt: true,
-        processed_at: None,
-        created_at: at,
-        updated_at: at,
-        subscription_id: None,
-        billing_period: None,
-        billing_attempt: None,
-        refund_of: None,
-        description: None,
+        ..Transaction::pending(
+            NewTransaction {
+                tenant_id: session.tenant_id.clone(),
+                order_id: order.id.clone(),
+                gateway_id: session.gateway_id.clone(),
+                mandate_id: mandate.id.clone(),
+                kind: TransactionKind::Sale,
+                sequence_type: SequenceType::First,
+                amount_minor: session.amount_minor,
+                currency: session.currency.clone(),
+            },
+            at,
+        )
     };
     PaymentDraft {
         mandate,
@@ -511,7 +499,13 @@ pub fn check(target: &Target) -> Result<()> {
     let key = ApiKey::find_active_by_hash(&mut conn, &target.key_hash)
         .map_err(|e| anyhow!(e))?
         .context("the restricted key's hash is not in api_keys")?;
-    if Campaign::find(&mut conn, &key.tenant_id, &target.campaign_id).is_err() {
+    if Campaign::find(
+        &mut conn,
+        &key.tenant_id,
+        &target.campaign_id.as_str().into(),
+    )
+    .is_err()
+    {
         bail!("campaign {} not found", target.campaign_id);
     }
     Ok(())

@@ -10,6 +10,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_domain::TenantId;
 use catalyst_domain::money::{Currency, MoneyError, parse_amount_json};
 use catalyst_domain::session::Metadata;
 use catalyst_domain::transaction::TransactionStatus;
@@ -133,11 +134,11 @@ pub async fn create(
 /// One charge: written, submitted, its answer applied, and its envelope.
 async fn charge(
     state: &AppState,
-    tenant: &str,
+    tenant: &TenantId,
     id: &str,
     new: NewCharge,
 ) -> Result<Value, ApiError> {
-    let (t, i) = (tenant.to_owned(), id.to_owned());
+    let (t, i) = (tenant.to_owned(), catalyst_domain::CustomerId::from(id));
     let written = db::read(&state.store, move |conn| {
         charges::create(conn, &t, &i, new, now(), crate::sessions::new_order_number)
             .map_err(ApiError::from)

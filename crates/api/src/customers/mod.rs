@@ -6,6 +6,7 @@ pub mod charges;
 pub mod subscriptions;
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_domain::CustomerStatus;
 use catalyst_store::customers::{self, CustomerDetails, CustomerWriteError};
 use catalyst_store::{Customer, DbConnection, now};
 use serde_json::{Value, json};
@@ -43,8 +44,6 @@ fn rendered(conn: &mut DbConnection, c: Customer) -> Result<Value, ApiError> {
     Ok(render(&customers::details(conn, c)?))
 }
 
-const STATUSES: &[&str] = &[customers::ACTIVE, customers::DELETED];
-
 /// `GET /customers/` — filters `external_customer_id` and `status`.
 #[utoipa::path(get, path = "/api/v1/customers/", tag = "customers", security(("bearer" = [])),
     params(("external_customer_id" = Option<String>, Query, description = "Exact match"),
@@ -64,20 +63,22 @@ pub async fn list(
     let (mut external, mut status) = (None, None);
     for (k, v) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
         match k.as_ref() {
-            "status" if STATUSES.contains(&v.as_ref()) => status = Some(v.into_owned()),
-            "status" => {
-                return Err(ApiError::field(
-                    "status",
-                    format!("\"{v}\" is not a valid choice."),
-                ));
-            }
+            "status" => match v.parse::<CustomerStatus>() {
+                Ok(s) => status = Some(s),
+                Err(_) => {
+                    return Err(ApiError::field(
+                        "status",
+                        format!("\"{v}\" is not a valid choice."),
+                    ));
+                }
+            },
             "external_customer_id" => external = Some(v.into_owned()),
             _ => {}
         }
     }
     let tenant = m.tenant_id;
     listing::list_with(&state, &req, move |conn, page| {
-        let page = customers::page(conn, &tenant, external.as_deref(), status.as_deref(), page)?;
+        let page = customers::page(conn, &tenant, external.as_deref(), status, page)?;
         let items = customers::details_of_all(conn, page.items)?
             .iter()
             .map(render)
@@ -107,7 +108,7 @@ pub async fn retrieve(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let body = db::read(&state.store, move |conn| {
-        let c = Customer::find(conn, &m.tenant_id, &id)?;
+        let c = Customer::find(conn, &m.tenant_id, &id.as_str().into())?;
         rendered(conn, c)
     })
     .await?;
@@ -130,7 +131,7 @@ pub async fn delete(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let body = db::read(&state.store, move |conn| {
-        let c = customers::delete(conn, &m.tenant_id, &id, now())?;
+        let c = customers::delete(conn, &m.tenant_id, &id.as_str().into(), now())?;
         rendered(conn, c)
     })
     .await?;

@@ -5,6 +5,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_domain::TenantId;
 use catalyst_domain::billing::BillingFrequency;
 use catalyst_store::customers::{self, NewSubscription};
 use catalyst_store::{Campaign, DbConnection, Order, Subscription, now};
@@ -91,12 +92,12 @@ fn parse(body: &Value) -> Result<Body, ApiError> {
 /// The plan of an active recurring campaign of the tenant; 400 on `campaign_id` otherwise.
 fn campaign_plan(
     conn: &mut DbConnection,
-    tenant: &str,
+    tenant: &TenantId,
     id: &str,
     customer_gateway: Option<&str>,
     start_date: NaiveDate,
 ) -> Result<NewSubscription, ApiError> {
-    let campaign = crate::management::found(Campaign::find(conn, tenant, id))?
+    let campaign = crate::management::found(Campaign::find(conn, tenant, &id.into()))?
         .filter(|c| c.active)
         .ok_or_else(|| ApiError::field("campaign_id", "No active campaign with this id."))?;
     let frequency = match (campaign.billing_type.as_str(), &campaign.billing_frequency) {
@@ -164,7 +165,10 @@ pub async fn create(
     let tenant = m.tenant_id.clone();
     idempotency::run(&state, &tenant, &req, &body.raw, || async {
         let body = parse(&body.value)?;
-        let (t, i) = (tenant.clone(), id.clone());
+        let (t, i) = (
+            tenant.clone(),
+            catalyst_domain::CustomerId::from(id.as_str()),
+        );
         let created = db::read(&state.store, move |conn| {
             let at = now();
             let today = at.date();

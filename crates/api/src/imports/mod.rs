@@ -9,6 +9,7 @@
 //! lists up to [`MAX_LISTED_ERRORS`] of them). Every error names its row (1 = the first row
 //! after the header), the file line and the column.
 
+use catalyst_domain::TenantId;
 use std::io::{Seek, Write};
 
 use actix_web::http::StatusCode;
@@ -301,14 +302,15 @@ where
 /// database); the inner one says why the import wrote nothing.
 pub fn import(
     store: &Store,
-    tenant: &str,
+    tenant: &TenantId,
     kind: Kind,
     partial: bool,
     profile: Option<&str>,
     input: impl std::io::Read,
 ) -> Result<Result<Report, ImportError>, ApiError> {
+    let profile = profile.map(catalyst_domain::WebhookProfileId::from);
     store.read(|conn| {
-        if let Some(p) = profile {
+        if let Some(p) = &profile {
             WebhookProfile::find(conn, tenant, p).map_err(|e| match e {
                 StoreError::NotFound => {
                     ApiError::field("webhook_profile_id", "Unknown webhook profile.")
@@ -318,7 +320,7 @@ pub fn import(
         }
         let target = Target {
             tenant_id: tenant,
-            profile_id: profile,
+            profile_id: profile.as_ref(),
         };
         Ok(tx::write(conn, |c| {
             run(c, store.cipher(), target, kind, partial, input)

@@ -261,7 +261,7 @@ pub(super) fn transaction(
     }
     let row = TransactionRow {
         order_number,
-        gateway_id,
+        gateway_id: gateway_id.into(),
         account: Account {
             iban: iban.as_str().to_owned(),
             last4: iban.last4().to_owned(),

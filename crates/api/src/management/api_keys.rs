@@ -5,6 +5,7 @@
 //! its `200`; the next request with that key gets `401 authentication_failed`.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_domain::TenantId;
 use catalyst_domain::token::KeyKind;
 use catalyst_store::{ApiKey, DbConnection, Page, PageRequest, Tenant, now};
 use serde_json::{Value, json};
@@ -41,14 +42,14 @@ impl Render for ApiKey {
 impl Resource for ApiKey {
     fn page(
         c: &mut DbConnection,
-        tenant: &str,
+        tenant: &TenantId,
         page: &PageRequest,
     ) -> Result<Page<Self>, ApiError> {
         Ok(ApiKey::page(c, tenant, page)?)
     }
 
-    fn find(c: &mut DbConnection, tenant: &str, id: &str) -> Result<Self, ApiError> {
-        Ok(ApiKey::find(c, tenant, id)?)
+    fn find(c: &mut DbConnection, tenant: &TenantId, id: &str) -> Result<Self, ApiError> {
+        Ok(ApiKey::find(c, tenant, &id.into())?)
     }
 }
 
@@ -132,7 +133,7 @@ pub async fn update(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let row = write(&state, move |c| {
-        let mut k = ApiKey::find(c, &m.tenant_id, &id)?;
+        let mut k = ApiKey::find(c, &m.tenant_id, &id.as_str().into())?;
         let mut f = Fields::new(&body.value, FIELDS, false)?;
         if f.has("kind") {
             f.error(
@@ -175,7 +176,7 @@ async fn revoke_key(
 ) -> Result<HttpResponse, ApiError> {
     let row = write(state, move |c| {
         Tenant::lock(c, &m.tenant_id)?;
-        let mut k = ApiKey::find(c, &m.tenant_id, &id)?;
+        let mut k = ApiKey::find(c, &m.tenant_id, &id.as_str().into())?;
         if k.active {
             let secret = KeyKind::Secret.as_str();
             if k.kind == secret && !force && ApiKey::count_active(c, &m.tenant_id, secret)? <= 1 {

@@ -13,7 +13,7 @@ use catalyst_domain::session::{
     MAX_TRIAL_PERIOD,
 };
 use catalyst_domain::validation::messages;
-use catalyst_domain::{CampaignId, DuplicatePolicy};
+use catalyst_domain::{CampaignId, DuplicatePolicy, TenantId};
 use catalyst_store::billing::Plan;
 use catalyst_store::{
     Campaign, DbConnection, Gateway, HostedPage, Page, PageRequest, WebhookProfile, now,
@@ -97,14 +97,14 @@ impl Render for Campaign {
 impl Resource for Campaign {
     fn page(
         c: &mut DbConnection,
-        tenant: &str,
+        tenant: &TenantId,
         page: &PageRequest,
     ) -> Result<Page<Self>, ApiError> {
         Ok(Campaign::page(c, tenant, page)?)
     }
 
-    fn find(c: &mut DbConnection, tenant: &str, id: &str) -> Result<Self, ApiError> {
-        Ok(Campaign::find(c, tenant, id)?)
+    fn find(c: &mut DbConnection, tenant: &TenantId, id: &str) -> Result<Self, ApiError> {
+        Ok(Campaign::find(c, tenant, &id.into())?)
     }
 }
 
@@ -287,7 +287,8 @@ fn apply_gateway(
 ) -> Result<Option<Gateway>, ApiError> {
     match f.required("gateway_id", uuid) {
         Some(id) => {
-            let gateway = found(Gateway::find(c, &k.tenant_id, &id))?.filter(|g| g.active);
+            let gateway =
+                found(Gateway::find(c, &k.tenant_id, &id.as_str().into()))?.filter(|g| g.active);
             match &gateway {
                 Some(g) => k.gateway_id = g.id.clone(),
                 None => f.error("gateway_id", "No active gateway with this id."),
@@ -301,16 +302,22 @@ fn apply_gateway(
 
 /// Reads the nullable reference `key`: `null` clears it, an id must name an active row of the
 /// tenant (`exists`).
-fn apply_reference(
+fn apply_reference<I: From<String>>(
     f: &mut Fields,
     key: &str,
-    target: &mut Option<String>,
+    target: &mut Option<I>,
     what: &str,
-    mut exists: impl FnMut(&str) -> Result<bool, ApiError>,
+    mut exists: impl FnMut(&I) -> Result<bool, ApiError>,
 ) -> Result<(), ApiError> {
     match f.nullable(key, uuid) {
-        Some(Some(id)) if exists(&id)? => *target = Some(id),
-        Some(Some(_)) => f.error(key, format!("No active {what} with this id.")),
+        Some(Some(id)) => {
+            let id = I::from(id);
+            if exists(&id)? {
+                *target = Some(id);
+            } else {
+                f.error(key, format!("No active {what} with this id."));
+            }
+        }
         Some(None) => *target = None,
         None => {}
     }
@@ -415,10 +422,10 @@ pub async fn create(
         let row = write(&state, move |c| {
             let at = now();
             let mut k = Campaign {
-                id: CampaignId::new().to_string(),
+                id: CampaignId::new(),
                 tenant_id: tenant,
                 name: String::new(),
-                gateway_id: String::new(),
+                gateway_id: String::new().into(),
                 offer_name: String::new(),
                 price_minor: 0,
                 currency: String::new(),
@@ -498,7 +505,7 @@ pub async fn update(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let row = write(&state, move |c| {
-        let mut k = Campaign::find(c, &m.tenant_id, &id)?;
+        let mut k = Campaign::find(c, &m.tenant_id, &id.as_str().into())?;
         apply(c, &mut k, &body.value, false)?;
         k.updated_at = now();
         k.save(c)?;
@@ -521,7 +528,7 @@ pub async fn deactivate(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let row = write(&state, move |c| {
-        let mut k = Campaign::find(c, &m.tenant_id, &id)?;
+        let mut k = Campaign::find(c, &m.tenant_id, &id.as_str().into())?;
         if k.active {
             k.active = false;
             k.updated_at = now();

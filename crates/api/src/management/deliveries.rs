@@ -2,6 +2,8 @@
 //! redelivered. A cancelled delivery's `last_error` says why it was cancelled.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_domain::TenantId;
+use catalyst_domain::webhook::DeliveryStatus;
 use catalyst_store::outbox::{self, WebhookAttempt, WebhookDelivery};
 use catalyst_store::{DbConnection, Page, now};
 use serde_json::{Value, json};
@@ -14,8 +16,6 @@ use crate::schemas::management::deliveries::{Delivery as DeliveryBody, DeliveryS
 use crate::schemas::{ErrorBody, Page as PageBody};
 use crate::state::AppState;
 use crate::views::timestamp;
-
-const STATUSES: &[&str] = &["pending", "delivered", "failed", "cancelled"];
 
 /// A delivery with its event type and attempts: what its object shows.
 struct Delivery {
@@ -39,8 +39,8 @@ impl Delivery {
     }
 
     /// The tenant's delivery `id`.
-    fn find(conn: &mut DbConnection, tenant: &str, id: &str) -> Result<Self, ApiError> {
-        let d = WebhookDelivery::find(conn, tenant, id)?;
+    fn find(conn: &mut DbConnection, tenant: &TenantId, id: &str) -> Result<Self, ApiError> {
+        let d = WebhookDelivery::find(conn, tenant, &id.into())?;
         let t = event_type_of(conn, &d)?;
         Self::load(conn, d, t)
     }
@@ -56,7 +56,7 @@ impl Render for Delivery {
             .collect();
         Ok(json!({
             "id": d.id, "event_id": d.event_id, "event": event_type, "endpoint_id": d.endpoint_id, "status": d.status,
-            "attempts": d.attempts, "next_attempt_at": (d.status == "pending").then(|| timestamp(d.next_attempt_at)),
+            "attempts": d.attempts, "next_attempt_at": (d.status == DeliveryStatus::Pending).then(|| timestamp(d.next_attempt_at)),
             "last_status_code": d.last_status_code, "last_error": d.last_error, "last_latency_ms": d.last_latency_ms,
             "delivered_at": d.delivered_at.map(timestamp), "attempt_log": attempts,
             "created_at": timestamp(d.created_at), "updated_at": timestamp(d.updated_at),
@@ -75,17 +75,19 @@ fn event_type_of(conn: &mut DbConnection, d: &WebhookDelivery) -> Result<String,
 }
 
 /// The `status` and `event` filters of the list.
-fn filters(query: &str) -> Result<(Option<String>, Option<String>), ApiError> {
+fn filters(query: &str) -> Result<(Option<DeliveryStatus>, Option<String>), ApiError> {
     let (mut status, mut event) = (None, None);
     for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
         match k.as_ref() {
-            "status" if STATUSES.contains(&v.as_ref()) => status = Some(v.into_owned()),
-            "status" => {
-                return Err(ApiError::field(
-                    "status",
-                    format!("\"{v}\" is not a valid choice."),
-                ));
-            }
+            "status" => match v.parse::<DeliveryStatus>() {
+                Ok(s) => status = Some(s),
+                Err(_) => {
+                    return Err(ApiError::field(
+                        "status",
+                        format!("\"{v}\" is not a valid choice."),
+                    ));
+                }
+            },
             "event" => event = Some(v.into_owned()),
             _ => {}
         }
@@ -110,13 +112,8 @@ pub async fn list(
     // The filters are read after `page_size`/`cursor`, as before the generic list existed.
     listing::list_with(&state, &req, move |conn, page| {
         let (status, event) = filters(&query)?;
-        let rows = WebhookDelivery::page_filtered(
-            conn,
-            &m.tenant_id,
-            status.as_deref(),
-            event.as_deref(),
-            page,
-        )?;
+        let rows =
+            WebhookDelivery::page_filtered(conn, &m.tenant_id, status, event.as_deref(), page)?;
         let items = rows
             .items
             .into_iter()
@@ -159,7 +156,7 @@ pub async fn redeliver(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let body = db::read(&state.store, move |conn| {
-        let d = outbox::redeliver(conn, &m.tenant_id, &id, now())?;
+        let d = outbox::redeliver(conn, &m.tenant_id, &id.as_str().into(), now())?;
         let t = event_type_of(conn, &d)?;
         Delivery::load(conn, d, t)?.render()
     })

@@ -2,6 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_domain::TenantId;
 use catalyst_domain::net::TargetPolicy;
 use catalyst_store::{DbConnection, Gateway, Page, PageRequest, Store, now};
 use serde_json::{Map, Value, json};
@@ -54,14 +55,14 @@ impl Render for Gateway {
 impl Resource for Gateway {
     fn page(
         c: &mut DbConnection,
-        tenant: &str,
+        tenant: &TenantId,
         page: &PageRequest,
     ) -> Result<Page<Self>, ApiError> {
         Ok(Gateway::page(c, tenant, page)?)
     }
 
-    fn find(c: &mut DbConnection, tenant: &str, id: &str) -> Result<Self, ApiError> {
-        Ok(Gateway::find(c, tenant, id)?)
+    fn find(c: &mut DbConnection, tenant: &TenantId, id: &str) -> Result<Self, ApiError> {
+        Ok(Gateway::find(c, tenant, &id.into())?)
     }
 }
 
@@ -351,7 +352,7 @@ pub async fn create(
         let row = db::write(&state.store, move |c| -> Result<Gateway, ApiError> {
             let at = now();
             let mut g = Gateway {
-                id: catalyst_domain::GatewayId::new().to_string(),
+                id: catalyst_domain::GatewayId::new(),
                 tenant_id: tenant,
                 name: String::new(),
                 adapter: String::new(),
@@ -425,7 +426,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let st = state.get_ref().clone();
     let row = db::write(&state.store, move |c| -> Result<Gateway, ApiError> {
-        let mut g = Gateway::find(c, &m.tenant_id, &id)?;
+        let mut g = Gateway::find(c, &m.tenant_id, &id.as_str().into())?;
         apply(&st.store, &st.targets, &mut g, &body.value, false)?;
         check_adapter(&st, &g, &body.value)?;
         g.updated_at = now();
@@ -449,7 +450,7 @@ pub async fn deactivate(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let row = db::write(&state.store, move |c| -> Result<Gateway, ApiError> {
-        let mut g = Gateway::find(c, &m.tenant_id, &id)?;
+        let mut g = Gateway::find(c, &m.tenant_id, &id.as_str().into())?;
         g.active = false;
         g.updated_at = now();
         g.save(c)?;

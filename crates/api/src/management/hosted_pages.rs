@@ -2,6 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_domain::TenantId;
 use catalyst_domain::validation;
 use catalyst_store::{DbConnection, HostedPage, Page, PageRequest, now};
 use serde_json::{Value, json};
@@ -62,14 +63,14 @@ impl Render for HostedPage {
 impl Resource for HostedPage {
     fn page(
         c: &mut DbConnection,
-        tenant: &str,
+        tenant: &TenantId,
         page: &PageRequest,
     ) -> Result<Page<Self>, ApiError> {
         Ok(HostedPage::page(c, tenant, page)?)
     }
 
-    fn find(c: &mut DbConnection, tenant: &str, id: &str) -> Result<Self, ApiError> {
-        Ok(HostedPage::find(c, tenant, id)?)
+    fn find(c: &mut DbConnection, tenant: &TenantId, id: &str) -> Result<Self, ApiError> {
+        Ok(HostedPage::find(c, tenant, &id.into())?)
     }
 }
 
@@ -159,7 +160,7 @@ pub async fn create(
     idempotency::run(&state, &m.tenant_id, &req, &body.raw, || async {
         let at = now();
         let mut p = HostedPage {
-            id: catalyst_domain::HostedPageId::new().to_string(),
+            id: catalyst_domain::HostedPageId::new(),
             tenant_id: m.tenant_id.clone(),
             name: String::new(),
             logo_url: None,
@@ -235,7 +236,7 @@ pub async fn update(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let row = write(&state, move |c| {
-        let mut p = HostedPage::find(c, &m.tenant_id, &id)?;
+        let mut p = HostedPage::find(c, &m.tenant_id, &id.as_str().into())?;
         apply(&mut p, &body.value, false)?;
         p.updated_at = now();
         p.save(c)?;
@@ -258,7 +259,7 @@ pub async fn deactivate(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let row = write(&state, move |c| {
-        let mut p = HostedPage::find(c, &m.tenant_id, &id)?;
+        let mut p = HostedPage::find(c, &m.tenant_id, &id.as_str().into())?;
         if p.active {
             p.active = false;
             p.updated_at = now();

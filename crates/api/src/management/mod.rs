@@ -15,6 +15,7 @@ pub mod hosted_pages;
 pub mod subscriptions;
 pub mod webhook_profiles;
 
+use catalyst_domain::TenantId;
 use std::future::Future;
 
 use actix_web::http::StatusCode;
@@ -63,7 +64,7 @@ pub(crate) fn found<T>(row: StoreResult<T>) -> Result<Option<T>, ApiError> {
 /// back into `field` for the first answer and for every replay alike.
 pub(crate) async fn create_revealing<F, Fut>(
     state: &AppState,
-    tenant: &str,
+    tenant: &TenantId,
     req: &HttpRequest,
     raw_body: &[u8],
     field: &str,

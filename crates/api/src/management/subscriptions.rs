@@ -3,10 +3,10 @@
 //! the billing run's side of them are in [`catalyst_store::subscriptions`].
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use catalyst_domain::SubscriptionStatus;
 use catalyst_domain::dunning::DunningLadder;
 use catalyst_domain::money::{Currency, MoneyError, parse_amount_json};
 use catalyst_domain::validation::messages;
+use catalyst_domain::{CustomerId, SubscriptionId, SubscriptionStatus, TenantId};
 use catalyst_store::subscriptions::{self, SubscriptionDetail, SubscriptionQuery, Update};
 use catalyst_store::{DbConnection, Transaction, now};
 use chrono::NaiveDate;
@@ -34,7 +34,11 @@ struct SubscriptionView {
 
 impl SubscriptionView {
     /// The tenant's subscription `id` with its collections.
-    fn find(conn: &mut DbConnection, tenant: &str, id: &str) -> Result<Self, ApiError> {
+    fn find(
+        conn: &mut DbConnection,
+        tenant: &TenantId,
+        id: &SubscriptionId,
+    ) -> Result<Self, ApiError> {
         let detail = subscriptions::find(conn, tenant, id)?;
         let collections = subscriptions::collections(conn, &detail.subscription)?;
         Ok(SubscriptionView {
@@ -114,7 +118,7 @@ fn query(req: &HttpRequest) -> Result<SubscriptionQuery, ApiError> {
             "customer_id" => {
                 let id = uuid::Uuid::parse_str(&value)
                     .map_err(|_| ApiError::field("customer_id", "Must be a valid UUID."))?;
-                q.customer_id = Some(id.to_string());
+                q.customer_id = Some(CustomerId::from_uuid(id));
             }
             _ => {}
         }
@@ -164,7 +168,7 @@ pub async fn retrieve(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     listing::retrieve_with(&state, move |c| {
-        SubscriptionView::find(c, &m.tenant_id, &id)
+        SubscriptionView::find(c, &m.tenant_id, &id.as_str().into())
     })
     .await
 }
@@ -172,12 +176,14 @@ pub async fn retrieve(
 /// Runs `change` (one transaction in the store) and answers with the subscription as stored.
 async fn changed<F>(
     state: &AppState,
-    tenant: String,
-    id: String,
+    tenant: TenantId,
+    id: SubscriptionId,
     change: F,
 ) -> Result<HttpResponse, ApiError>
 where
-    F: FnOnce(&mut DbConnection, &str, &str) -> Result<(), ApiError> + Send + 'static,
+    F: FnOnce(&mut DbConnection, &TenantId, &SubscriptionId) -> Result<(), ApiError>
+        + Send
+        + 'static,
 {
     let view = read(state, move |c| {
         change(c, &tenant, &id)?;
@@ -213,7 +219,7 @@ pub async fn cancel(
     changed(
         &state,
         m.tenant_id,
-        id.into_inner(),
+        id.into_inner().into(),
         move |c, tenant, id| {
             subscriptions::cancel(c, tenant, id, at_period_end, now())?;
             Ok(())
@@ -238,10 +244,15 @@ pub async fn pause(
     Operator(m): Operator,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    changed(&state, m.tenant_id, id.into_inner(), |c, tenant, id| {
-        subscriptions::pause(c, tenant, id, now())?;
-        Ok(())
-    })
+    changed(
+        &state,
+        m.tenant_id,
+        id.into_inner().into(),
+        |c, tenant, id| {
+            subscriptions::pause(c, tenant, id, now())?;
+            Ok(())
+        },
+    )
     .await
 }
 
@@ -262,10 +273,15 @@ pub async fn resume(
     Operator(m): Operator,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    changed(&state, m.tenant_id, id.into_inner(), |c, tenant, id| {
-        subscriptions::resume(c, tenant, id, now())?;
-        Ok(())
-    })
+    changed(
+        &state,
+        m.tenant_id,
+        id.into_inner().into(),
+        |c, tenant, id| {
+            subscriptions::resume(c, tenant, id, now())?;
+            Ok(())
+        },
+    )
     .await
 }
 
@@ -316,7 +332,7 @@ pub async fn update(
     changed(
         &state,
         m.tenant_id,
-        id.into_inner(),
+        id.into_inner().into(),
         move |c, tenant, id| {
             let current = subscriptions::find(c, tenant, id)?.subscription;
             let currency = Currency::parse(&current.currency)

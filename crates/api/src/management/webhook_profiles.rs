@@ -2,6 +2,7 @@
 //! shown only when created or rotated. The profile's endpoints are in [`endpoints`].
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use catalyst_domain::TenantId;
 use catalyst_domain::token::WebhookSecret;
 use catalyst_store::{DbConnection, Page, PageRequest, Store, WebhookProfile, now, outbox};
 use serde_json::{Value, json};
@@ -39,14 +40,14 @@ impl Render for WebhookProfile {
 impl Resource for WebhookProfile {
     fn page(
         c: &mut DbConnection,
-        tenant: &str,
+        tenant: &TenantId,
         page: &PageRequest,
     ) -> Result<Page<Self>, ApiError> {
         Ok(WebhookProfile::page(c, tenant, page)?)
     }
 
-    fn find(c: &mut DbConnection, tenant: &str, id: &str) -> Result<Self, ApiError> {
-        Ok(WebhookProfile::find(c, tenant, id)?)
+    fn find(c: &mut DbConnection, tenant: &TenantId, id: &str) -> Result<Self, ApiError> {
+        Ok(WebhookProfile::find(c, tenant, &id.into())?)
     }
 }
 
@@ -90,7 +91,7 @@ pub async fn create(
         let at = now();
         let (secret_sealed, secret) = new_secret(&state.store)?;
         let mut p = WebhookProfile {
-            id: catalyst_domain::WebhookProfileId::new().to_string(),
+            id: catalyst_domain::WebhookProfileId::new(),
             tenant_id: m.tenant_id.clone(),
             name: String::new(),
             secret_sealed,
@@ -156,7 +157,7 @@ pub async fn update(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let row = write(&state, move |c| {
-        let mut p = WebhookProfile::find(c, &m.tenant_id, &id)?;
+        let mut p = WebhookProfile::find(c, &m.tenant_id, &id.as_str().into())?;
         let was_active = p.active;
         apply(&mut p, &body.value, false)?;
         p.updated_at = now();
@@ -185,7 +186,7 @@ pub async fn deactivate(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let row = write(&state, move |c| {
-        let mut p = WebhookProfile::find(c, &m.tenant_id, &id)?;
+        let mut p = WebhookProfile::find(c, &m.tenant_id, &id.as_str().into())?;
         if p.active {
             p.active = false;
             p.updated_at = now();
@@ -213,7 +214,7 @@ pub async fn rotate_secret(
 ) -> Result<HttpResponse, ApiError> {
     let store = state.store.clone();
     let (row, secret) = write(&state, move |c| {
-        let mut p = WebhookProfile::find(c, &m.tenant_id, &id)?;
+        let mut p = WebhookProfile::find(c, &m.tenant_id, &id.as_str().into())?;
         let (sealed, secret) = new_secret(&store)?;
         p.secret_sealed = sealed;
         p.updated_at = now();
@@ -232,6 +233,7 @@ pub mod endpoints {
 
     use actix_web::http::StatusCode;
     use actix_web::{HttpRequest, HttpResponse, web};
+    use catalyst_domain::TenantId;
     use catalyst_domain::net::TargetPolicy;
     use catalyst_domain::validation::messages;
     use catalyst_store::{DbConnection, WebhookEndpoint, WebhookProfile, now, outbox};
@@ -415,20 +417,20 @@ pub mod endpoints {
     }
 
     /// Checks that the profile `id` is the tenant's (404 otherwise).
-    fn profile(c: &mut DbConnection, tenant: &str, id: &str) -> Result<(), ApiError> {
-        WebhookProfile::find(c, tenant, id)?;
+    fn profile(c: &mut DbConnection, tenant: &TenantId, id: &str) -> Result<(), ApiError> {
+        WebhookProfile::find(c, tenant, &id.into())?;
         Ok(())
     }
 
     /// The endpoint `id` of the tenant's profile `profile_id` (404 otherwise).
     fn find(
         c: &mut DbConnection,
-        tenant: &str,
+        tenant: &TenantId,
         profile_id: &str,
         id: &str,
     ) -> Result<WebhookEndpoint, ApiError> {
         profile(c, tenant, profile_id)?;
-        let e = WebhookEndpoint::find(c, tenant, id)?;
+        let e = WebhookEndpoint::find(c, tenant, &id.into())?;
         if e.profile_id == profile_id {
             Ok(e)
         } else {
@@ -457,9 +459,9 @@ pub mod endpoints {
         idempotency::run(&state, &m.tenant_id, &req, &body.raw, || async {
             let at = now();
             let mut e = WebhookEndpoint {
-                id: catalyst_domain::WebhookEndpointId::new().to_string(),
+                id: catalyst_domain::WebhookEndpointId::new(),
                 tenant_id: m.tenant_id.clone(),
-                profile_id: profile_id.into_inner(),
+                profile_id: profile_id.into_inner().into(),
                 url: String::new(),
                 delivery_method: DELIVERY_METHODS[0].to_owned(),
                 events: None,

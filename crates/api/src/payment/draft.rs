@@ -3,12 +3,12 @@
 use catalyst_domain::money::Money;
 use catalyst_domain::secret::Secret;
 use catalyst_domain::session::SessionMode;
-use catalyst_domain::transaction::{SequenceType, TransactionKind, TransactionStatus};
+use catalyst_domain::transaction::{SequenceType, TransactionKind};
 use catalyst_gateway::{DebitKind, DebitRequest};
 use catalyst_store::payments::{HOLDER_CONTEXT, IBAN_CONTEXT};
 use catalyst_store::session_pay::PaymentDraft;
 use catalyst_store::{
-    Cipher, Customer, Lead, Mandate, Order, PaymentSession, StoreError, Transaction,
+    Cipher, Customer, Lead, Mandate, NewTransaction, Order, PaymentSession, StoreError, Transaction,
 };
 use chrono::NaiveDateTime;
 use serde_json::Value;
@@ -33,7 +33,7 @@ pub fn draft(
     let initial_minor = session.pricing()?.initial_amount().minor();
     let debits = mode.debits() && initial_minor > 0;
     let customer = (mode.saves_customer() && session.customer_id.is_none()).then(|| Customer {
-        id: catalyst_domain::CustomerId::new().to_string(),
+        id: catalyst_domain::CustomerId::new(),
         tenant_id: session.tenant_id.clone(),
         lead_id: lead.id.clone(),
         external_customer_id: session.external_customer_id.clone(),
@@ -42,7 +42,7 @@ pub fn draft(
         session_id: Some(session.id.clone()),
         gateway_id: Some(session.gateway_id.clone()),
         mandate_id: None,
-        status: "ACTIVE".into(),
+        status: catalyst_domain::CustomerStatus::Active,
         deleted_at: None,
     });
     let customer_id = customer.as_ref().map(|c| c.id.clone()).or_else(|| {
@@ -51,7 +51,7 @@ pub fn draft(
             .clone()
             .filter(|_| mode.saves_customer())
     });
-    let mandate_id = uuid::Uuid::now_v7().to_string();
+    let mandate_id = catalyst_domain::MandateId::new();
     let customer = customer.map(|c| Customer {
         mandate_id: Some(mandate_id.clone()),
         ..c
@@ -79,34 +79,21 @@ pub fn draft(
         mandate_locale: Some(locale.as_str().to_owned()),
     };
     let transaction = debits.then(|| Transaction {
-        id: uuid::Uuid::now_v7().to_string(),
-        tenant_id: session.tenant_id.clone(),
         session_id: Some(session.id.clone()),
-        order_id: order.id.clone(),
-        gateway_id: session.gateway_id.clone(),
-        mandate_id: mandate.id.clone(),
-        merchant_transaction_id: catalyst_domain::ids::new_merchant_transaction_id(at.date()),
         tenant_reference_id: input.tenant_reference_id.clone(),
-        kind: TransactionKind::Sale,
-        status: TransactionStatus::Pending,
-        sequence_type: SequenceType::First,
-        amount_minor: initial_minor,
-        currency: session.currency.clone(),
-        gateway_reference: None,
-        verification_url: None,
-        error_code: None,
-        error_message: None,
-        gateway_code: None,
-        gateway_message: None,
-        counts_as_attempt: true,
-        processed_at: None,
-        created_at: at,
-        updated_at: at,
-        subscription_id: None,
-        billing_period: None,
-        billing_attempt: None,
-        refund_of: None,
-        description: None,
+        ..Transaction::pending(
+            NewTransaction {
+                tenant_id: session.tenant_id.clone(),
+                order_id: order.id.clone(),
+                gateway_id: session.gateway_id.clone(),
+                mandate_id: mandate.id.clone(),
+                kind: TransactionKind::Sale,
+                sequence_type: SequenceType::First,
+                amount_minor: initial_minor,
+                currency: session.currency.clone(),
+            },
+            at,
+        )
     });
     Ok(PaymentDraft {
         mandate,

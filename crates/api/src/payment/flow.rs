@@ -9,6 +9,7 @@
 //!   asked inside the claim's transaction, and the outcome is applied before it commits: one
 //!   transaction, no window in which a claimed payment waits for its outcome.
 
+use catalyst_domain::status::SessionStatus;
 use catalyst_domain::transaction::TransactionStatus;
 use std::sync::Arc;
 
@@ -213,8 +214,12 @@ pub async fn verify(
         Ok::<_, StoreError>((session, t, g))
     })
     .await?;
-    let transaction = match (session.status.as_str(), transaction) {
-        ("AWAITING_VERIFICATION", Some(t)) if t.status == TransactionStatus::Pending => t,
+    let transaction = match (session.status, transaction) {
+        (SessionStatus::AwaitingVerification, Some(t))
+            if t.status == TransactionStatus::Pending =>
+        {
+            t
+        }
         _ => return Err(ApiError::Conflict(Conflict::SessionNotVerifiable)),
     };
     // The id of the verification is the gateway's reference of the pending debit (the

@@ -224,40 +224,27 @@ pub fn decline_message(code: catalyst_sepa::DeclineCode) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use catalyst_domain::transaction::{SequenceType, TransactionKind, TransactionStatus};
-    use catalyst_store::now;
+    use catalyst_domain::transaction::{SequenceType, TransactionKind};
+    use catalyst_store::{NewTransaction, now};
 
     fn pending() -> Transaction {
-        let at = now();
         Transaction {
             id: "t".into(),
-            tenant_id: "tenant".into(),
             session_id: Some("s".into()),
-            order_id: "o".into(),
-            gateway_id: "g".into(),
-            mandate_id: "m".into(),
             merchant_transaction_id: "TXN-20261204-0000CAFE".into(),
-            tenant_reference_id: None,
-            kind: TransactionKind::Sale,
-            status: TransactionStatus::Pending,
-            sequence_type: SequenceType::First,
-            amount_minor: 1234,
-            currency: "EUR".into(),
-            gateway_reference: None,
-            verification_url: None,
-            error_code: None,
-            error_message: None,
-            gateway_code: None,
-            gateway_message: None,
-            counts_as_attempt: true,
-            processed_at: None,
-            created_at: at,
-            updated_at: at,
-            subscription_id: None,
-            billing_period: None,
-            billing_attempt: None,
-            refund_of: None,
-            description: None,
+            ..Transaction::pending(
+                NewTransaction {
+                    tenant_id: "tenant".into(),
+                    order_id: "o".into(),
+                    gateway_id: "g".into(),
+                    mandate_id: "m".into(),
+                    kind: TransactionKind::Sale,
+                    sequence_type: SequenceType::First,
+                    amount_minor: 1234,
+                    currency: "EUR".into(),
+                },
+                now(),
+            )
         }
     }
 

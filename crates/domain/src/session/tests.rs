@@ -104,7 +104,7 @@ fn body_must_be_an_object() {
 fn valid_direct_request() {
     let r = parse(direct());
     assert!(r.is_direct());
-    assert_eq!(r.gateway_id.unwrap().to_string(), GATEWAY);
+    assert_eq!(r.gateway_id.clone().unwrap().to_string(), GATEWAY);
     assert_eq!(r.currency, Some(Currency::EUR));
     assert_eq!(r.billing_type, Some(BillingType::OneOff));
     assert_eq!(r.mode, SessionMode::Payment);

@@ -2,6 +2,7 @@
 //! events. The caller runs a whole import inside one write transaction, so a bad row found
 //! late (an unknown lead) rolls every earlier row back unless the import is partial.
 
+use catalyst_domain::{TenantId, WebhookProfileId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -47,8 +48,8 @@ pub struct OrderRow {
 /// Where an import's rows go: the tenant and the webhook profile its events are sent to.
 #[derive(Debug, Clone, Copy)]
 pub struct Target<'a> {
-    pub tenant_id: &'a str,
-    pub profile_id: Option<&'a str>,
+    pub tenant_id: &'a TenantId,
+    pub profile_id: Option<&'a WebhookProfileId>,
 }
 
 /// Writes one lead and its `lead.imported` event.
@@ -59,7 +60,7 @@ pub fn import_lead(
     now: NaiveDateTime,
 ) -> StoreResult<Lead> {
     let lead = Lead {
-        id: catalyst_domain::LeadId::new().to_string(),
+        id: catalyst_domain::LeadId::new(),
         tenant_id: target.tenant_id.to_owned(),
         email_normalized: catalyst_domain::lead::normalize_email(&row.email),
         email: row.email,
@@ -98,7 +99,7 @@ pub fn import_order(
         .select(Lead::as_select())
         .first(c))?;
     let mut order = Order {
-        id: catalyst_domain::OrderId::new().to_string(),
+        id: catalyst_domain::OrderId::new(),
         tenant_id: target.tenant_id.to_owned(),
         session_id: None,
         lead_id: lead.id.clone(),
@@ -112,7 +113,7 @@ pub fn import_order(
         created_at: now,
         updated_at: now,
         customer_id: None,
-        webhook_profile_id: target.profile_id.map(str::to_owned),
+        webhook_profile_id: target.profile_id.cloned(),
     };
     if row.order_number.is_some() {
         let inserted = on_backend!(conn, |c| diesel::insert_into(orders::table)

@@ -2,13 +2,14 @@
 //! a mandate found by its reference or created from the row, with its `transaction.imported`
 //! event.
 
+use catalyst_domain::GatewayId;
 use catalyst_domain::transaction::{SequenceType, TransactionKind, TransactionStatus};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::connection::on_backend;
 use crate::events::Subject;
-use crate::payments::{HOLDER_CONTEXT, IBAN_CONTEXT};
+use crate::payments::{HOLDER_CONTEXT, IBAN_CONTEXT, NewTransaction};
 use crate::schema::{mandates, orders, transactions};
 use crate::sessions::{Lead, Order};
 use crate::{Cipher, DbConnection, Gateway, Mandate, StoreError, StoreResult, Transaction, tx};
@@ -61,7 +62,7 @@ pub struct TransactionRow {
     /// An order of the tenant.
     pub order_number: String,
     /// A gateway of the tenant.
-    pub gateway_id: String,
+    pub gateway_id: GatewayId,
     pub account: Account,
     /// `None`: `MAND-` + the order number, as a session's mandate.
     pub mandate_reference: Option<String>,
@@ -203,7 +204,7 @@ fn write(
         }
         None => {
             let m = Mandate {
-                id: uuid::Uuid::now_v7().to_string(),
+                id: catalyst_domain::MandateId::new(),
                 tenant_id: target.tenant_id.to_owned(),
                 lead_id: order.lead_id.clone(),
                 customer_id: None,
@@ -234,37 +235,30 @@ fn write(
             m
         }
     };
+    let base = Transaction::pending(
+        NewTransaction {
+            tenant_id: target.tenant_id.to_owned(),
+            order_id: order.id.clone(),
+            gateway_id: row.gateway_id,
+            mandate_id: mandate.id,
+            kind: TransactionKind::Sale,
+            sequence_type: row.sequence_type,
+            amount_minor: row.amount_minor,
+            currency: row.currency,
+        },
+        row.created_at,
+    );
     let t = Transaction {
-        id: uuid::Uuid::now_v7().to_string(),
-        tenant_id: target.tenant_id.to_owned(),
-        session_id: None,
-        order_id: order.id.clone(),
-        gateway_id: row.gateway_id,
-        mandate_id: mandate.id,
-        merchant_transaction_id: row.merchant_transaction_id.unwrap_or_else(|| {
-            catalyst_domain::ids::new_merchant_transaction_id(row.created_at.date())
-        }),
+        merchant_transaction_id: row
+            .merchant_transaction_id
+            .unwrap_or(base.merchant_transaction_id),
         tenant_reference_id: row.tenant_reference_id,
-        kind: TransactionKind::Sale,
         status: row.outcome.status(),
-        sequence_type: row.sequence_type,
-        amount_minor: row.amount_minor,
-        currency: row.currency,
         gateway_reference: row.gateway_reference,
-        verification_url: None,
         error_code: row.error_code,
-        error_message: None,
-        gateway_code: None,
-        gateway_message: None,
-        counts_as_attempt: true,
         processed_at: Some(row.created_at),
-        created_at: row.created_at,
         updated_at: now,
-        subscription_id: None,
-        billing_period: None,
-        billing_attempt: None,
-        refund_of: None,
-        description: None,
+        ..base
     };
     t.insert(conn)?;
     let lead = Lead::find(conn, target.tenant_id, &order.lead_id)?;

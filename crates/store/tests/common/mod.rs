@@ -1,6 +1,7 @@
 //! Row builders shared by the store tests.
 #![allow(dead_code)]
 
+use catalyst_domain::TenantId;
 use catalyst_domain::session::SessionMode;
 use catalyst_domain::status::OrderStatus;
 use catalyst_domain::status::SessionStatus;
@@ -15,7 +16,7 @@ pub fn id() -> String {
 
 pub fn tenant(store: &Store) -> Tenant {
     let t = Tenant {
-        id: id(),
+        id: id().into(),
         name: "Acme".into(),
         demo: false,
         created_at: now(),
@@ -25,9 +26,9 @@ pub fn tenant(store: &Store) -> Tenant {
     t
 }
 
-pub fn gateway(store: &Store, tenant: &str, name: &str) -> Gateway {
+pub fn gateway(store: &Store, tenant: &TenantId, name: &str) -> Gateway {
     let g = Gateway {
-        id: id(),
+        id: id().into(),
         tenant_id: tenant.into(),
         name: name.into(),
         adapter: "SANDBOX".into(),
@@ -46,9 +47,9 @@ pub fn gateway(store: &Store, tenant: &str, name: &str) -> Gateway {
     g
 }
 
-pub fn lead(tenant: &str, email: &str) -> Lead {
+pub fn lead(tenant: &TenantId, email: &str) -> Lead {
     Lead {
-        id: id(),
+        id: id().into(),
         tenant_id: tenant.into(),
         email: email.into(),
         email_normalized: email.to_lowercase(),
@@ -64,9 +65,9 @@ pub fn lead(tenant: &str, email: &str) -> Lead {
     }
 }
 
-pub fn session(tenant: &str, gateway: &str, expires_in: Duration) -> PaymentSession {
+pub fn session(tenant: &TenantId, gateway: &str, expires_in: Duration) -> PaymentSession {
     PaymentSession {
-        id: id(),
+        id: id().into(),
         tenant_id: tenant.into(),
         token: format!("ps_{}", uuid::Uuid::new_v4().simple()),
         status: SessionStatus::Pending,
@@ -75,7 +76,7 @@ pub fn session(tenant: &str, gateway: &str, expires_in: Duration) -> PaymentSess
         gateway_id: gateway.into(),
         hosted_page_id: None,
         webhook_profile_id: None,
-        lead_id: String::new(),
+        lead_id: String::new().into(),
         offer_snapshot: "{}".into(),
         amount_minor: 2999,
         currency: "EUR".into(),
@@ -101,12 +102,12 @@ pub fn session(tenant: &str, gateway: &str, expires_in: Duration) -> PaymentSess
     }
 }
 
-pub fn order(tenant: &str, number: &str) -> Order {
+pub fn order(tenant: &TenantId, number: &str) -> Order {
     Order {
-        id: id(),
+        id: id().into(),
         tenant_id: tenant.into(),
         session_id: None,
-        lead_id: String::new(),
+        lead_id: String::new().into(),
         order_number: number.into(),
         status: OrderStatus::PendingPaymentSubmission,
         amount_minor: 2999,
@@ -128,12 +129,12 @@ pub fn order_number() -> String {
 /// An active webhook profile with one endpoint per entry of `events` (`None`: every event).
 pub fn profile_with_endpoints(
     store: &Store,
-    tenant: &str,
+    tenant: &TenantId,
     events: &[Option<&str>],
 ) -> (WebhookProfile, Vec<WebhookEndpoint>) {
     let at = now();
     let profile = WebhookProfile {
-        id: id(),
+        id: id().into(),
         tenant_id: tenant.into(),
         name: "hooks".into(),
         secret_sealed: store.cipher().seal("webhook.secret", b"whsec_x").unwrap(),
@@ -146,7 +147,7 @@ pub fn profile_with_endpoints(
         .iter()
         .map(|e| {
             let endpoint = WebhookEndpoint {
-                id: id(),
+                id: id().into(),
                 tenant_id: tenant.into(),
                 profile_id: profile.id.clone(),
                 url: "http://127.0.0.1:9/hook".into(),
@@ -165,7 +166,12 @@ pub fn profile_with_endpoints(
 }
 
 /// Emits one event of `event_type` in its own write transaction.
-pub fn emit(store: &Store, tenant: &str, profile: Option<&str>, event_type: &'static str) {
+pub fn emit(
+    store: &Store,
+    tenant: &TenantId,
+    profile: Option<&catalyst_domain::WebhookProfileId>,
+    event_type: &'static str,
+) {
     store
         .write(|c| {
             outbox::emit(
