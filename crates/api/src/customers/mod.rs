@@ -15,7 +15,7 @@ use crate::auth::Merchant;
 use crate::db;
 use crate::error::{ApiError, Conflict};
 use crate::listing;
-use crate::schemas::customers::{self as schema, CustomerStatus};
+use crate::schemas::customers as schema;
 use crate::schemas::{ErrorBody, Page};
 use crate::state::AppState;
 use crate::views::timestamp;
@@ -47,7 +47,7 @@ fn rendered(conn: &mut DbConnection, c: Customer) -> Result<Value, ApiError> {
 /// `GET /customers/` — filters `external_customer_id` and `status`.
 #[utoipa::path(get, path = "/api/v1/customers/", tag = "customers", security(("bearer" = [])),
     params(("external_customer_id" = Option<String>, Query, description = "Exact match"),
-        ("status" = Option<CustomerStatus>, Query),
+        ("status" = Option<schema::CustomerStatus>, Query),
         ("page_size" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Default 100"), ("cursor" = Option<String>, Query, description = "From a `next`/`previous` link")),
     responses((status = 200, body = Page<schema::Customer>, description = "The tenant's customers, newest first"),
         (status = 400, body = ErrorBody, description = "validation_error: `status`, `page_size`, `cursor`"),

@@ -12,7 +12,7 @@ use crate::auth::Operator;
 use crate::db;
 use crate::error::ApiError;
 use crate::listing::{self, Render};
-use crate::schemas::management::deliveries::{Delivery as DeliveryBody, DeliveryStatus};
+use crate::schemas::management::deliveries::{self as schema, Delivery as DeliveryBody};
 use crate::schemas::{ErrorBody, Page as PageBody};
 use crate::state::AppState;
 use crate::views::timestamp;
@@ -97,7 +97,7 @@ fn filters(query: &str) -> Result<(Option<DeliveryStatus>, Option<String>), ApiE
 
 /// `GET /webhook-deliveries/` — filters `status` and `event`.
 #[utoipa::path(get, path = "/api/v1/webhook-deliveries/", tag = "management", security(("bearer" = [])),
-    params(("status" = Option<DeliveryStatus>, Query), ("event" = Option<String>, Query, description = "an event type"),
+    params(("status" = Option<schema::DeliveryStatus>, Query), ("event" = Option<String>, Query, description = "an event type"),
         ("page_size" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = PageBody<DeliveryBody>, description = "One page, newest first"),
         (status = 400, body = ErrorBody, description = "validation_error: bad `status`, `page_size` or `cursor`"),
