@@ -172,3 +172,62 @@ fn every_reference_resolves() {
         .collect();
     assert!(dangling.is_empty(), "references to nothing: {dangling:?}");
 }
+
+/// Whether checking an exchange fails on its request body (the response check may fail too:
+/// these bodies are not real answers).
+fn request_refused(path: &str, request: Value) -> bool {
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        common::contract::check_exchange(
+            &Method::POST,
+            path,
+            Some(&request),
+            StatusCode::CREATED,
+            "application/json",
+            b"{}",
+        )
+    }));
+    let Err(panic) = result else {
+        return false;
+    };
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    message.contains("request body that breaks")
+}
+
+#[test]
+fn an_accepted_request_must_match_its_schema() {
+    let charges = "/api/v1/customers/01a24386-af6f-702d-8985-70e8e8db84b7/charges/";
+    let charge = json!({"amount": "9.99", "currency": "EUR", "description": "Pro plan"});
+    assert!(
+        !request_refused(charges, charge.clone()),
+        "a documented request"
+    );
+    let mut number = charge.clone();
+    number["amount"] = json!(9.99);
+    assert!(
+        !request_refused(charges, number),
+        "money as a JSON number, which API.md accepts"
+    );
+    let mut extra = charge.clone();
+    extra["surprise"] = json!(1);
+    assert!(
+        request_refused(charges, extra),
+        "a field the document does not name"
+    );
+    let mut wrong = charge;
+    wrong["currency"] = json!(978);
+    assert!(request_refused(charges, wrong), "a field of the wrong type");
+    let campaigns = "/api/v1/campaigns/";
+    let campaign = |attempts: Value| {
+        json!({"name": "C", "gateway_id": "01a24386-af6f-702d-8985-70e8e8db84b7",
+            "offer": {"name": "O", "price": "9.99", "currency": "EUR", "billing_type": "ONE_OFF"},
+            "max_payment_attempts": attempts})
+    };
+    assert!(
+        !request_refused(campaigns, campaign(json!("7"))),
+        "an integer as a string of digits, which every integer field takes"
+    );
+    assert!(
+        request_refused(campaigns, campaign(json!("seven"))),
+        "not an integer"
+    );
+}

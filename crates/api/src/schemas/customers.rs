@@ -7,13 +7,13 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::Amount;
 use super::payments::{
     MandateSequenceType, PaymentAdapter, PaymentCustomer, PaymentErrorCode, PaymentErrorDetails,
     PaymentGateway, PaymentLead, PaymentMethod, PaymentOrder, PaymentSepa, PaymentSubscription,
     PaymentTransaction, PaymentTransactionStatus, PaymentTransactionType,
 };
 use super::sessions::SessionLocale;
+use super::{Amount, AmountInput};
 
 /// A saved customer (API.md §3.9).
 #[derive(Serialize, ToSchema)]
@@ -86,7 +86,7 @@ pub struct CustomerMandate {
 pub struct ChargeRequest {
     /// Above 0, with at most the currency's minor digits; at most 999999.99. A JSON number is
     /// accepted too.
-    pub amount: Amount,
+    pub amount: AmountInput,
     /// ISO 4217: the customer's gateway's currency (SEPA: `EUR`).
     pub currency: String,
     /// The debit's statement text.
@@ -172,7 +172,7 @@ pub struct CustomerSubscriptionRequest {
     /// customer's gateway.
     pub campaign_id: Option<Uuid>,
     /// Inline plan: as a charge's amount.
-    pub amount: Option<Amount>,
+    pub amount: Option<AmountInput>,
     /// Inline plan: the customer's gateway's currency.
     pub currency: Option<String>,
     /// Inline plan.
@@ -364,7 +364,7 @@ pub struct SubscriptionCancelRequest {
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionUpdateRequest {
     /// Above 0, with the currency's digits; applies from the next collection on.
-    pub amount: Option<Amount>,
+    pub amount: Option<AmountInput>,
     /// After today: the next collection's day, and the plan's new anchor.
     pub next_billing_date: Option<NaiveDate>,
 }

@@ -97,3 +97,14 @@ pub struct Page<T: ToSchema> {
     pub previous: Option<String>,
     pub results: Vec<T>,
 }
+
+/// A money amount in a request: a decimal string with at most the currency's minor digits
+/// (`"29.99"`, what clients should send), or a JSON number, which API.md also accepts and the
+/// server reads from its decimal text, never through a float.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum AmountInput {
+    Decimal(String),
+    #[schema(value_type = f64)]
+    Number(serde_json::Number),
+}

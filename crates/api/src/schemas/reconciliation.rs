@@ -5,12 +5,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::Amount;
 use super::customers::{SubscriptionBillingFrequency, SubscriptionStatus};
 use super::payments::{
     MandateSequenceType, PaymentErrorCode, PaymentErrorDetails, PaymentOrder,
     PaymentTransactionStatus, PaymentTransactionType,
 };
+use super::{Amount, AmountInput};
 
 /// A processed transaction in `GET /reconciliation/transactions/` (API.md §6). IBANs are
 /// masked to full length (`******************3000`).
@@ -129,7 +129,7 @@ pub struct ReconciliationSubscription {
 pub struct RefundRequest {
     /// Above 0, with at most the currency's minor digits, at most what is left to refund (a JSON
     /// number is accepted too); default everything not refunded yet.
-    pub amount: Option<Amount>,
+    pub amount: Option<AmountInput>,
     /// Kept as the refund's description and sent to the gateway as the statement text.
     #[schema(max_length = 255)]
     pub reason: Option<String>,

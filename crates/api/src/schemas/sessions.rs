@@ -7,8 +7,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::Amount;
 use super::customers::SubscriptionBillingFrequency;
+use super::{Amount, AmountInput};
 
 /// `POST /payment-sessions/` body (API.md §3.1). Campaign mode when `campaign_id` is given
 /// (any pricing field overrides the campaign's for this session); direct mode otherwise, where
@@ -22,7 +22,7 @@ pub struct SessionCreateRequest {
     pub gateway_id: Option<Uuid>,
     /// Above 0, with at most the currency's minor digits (`"0.00"` only in `customer` mode); at
     /// most 999999.99. A JSON number is accepted too.
-    pub amount: Option<Amount>,
+    pub amount: Option<AmountInput>,
     /// ISO 4217, supported by the gateway (SEPA: `EUR`).
     pub currency: Option<String>,
     pub billing_type: Option<SessionBillingType>,
@@ -34,7 +34,7 @@ pub struct SessionCreateRequest {
     /// With `TRIAL_RECURRING`.
     pub trial_interval_unit: Option<SessionTrialIntervalUnit>,
     /// With `TRIAL_RECURRING`; `"0.00"` allowed.
-    pub trial_price: Option<Amount>,
+    pub trial_price: Option<AmountInput>,
     /// Default: the campaign's, or 3 in direct mode.
     #[schema(minimum = 1, maximum = 10)]
     pub max_payment_attempts: Option<u8>,
@@ -53,8 +53,7 @@ pub struct SessionCreateRequest {
     #[schema(max_length = 255)]
     pub external_customer_id: Option<String>,
     /// Absolute http(s) URL the hosted page sends the customer to, with `session_token`
-    /// appended.
-    #[schema(format = "uri")]
+    /// appended. The server parses it leniently: it also takes characters a strict URI may not hold.
     pub return_url: Option<String>,
     /// Default 86400; the session becomes `EXPIRED` afterwards.
     #[schema(minimum = 60, maximum = 86400)]
@@ -144,7 +143,7 @@ pub struct SessionLeadInput {
 pub struct LineItemInput {
     #[schema(max_length = 255)]
     pub description: String,
-    pub amount: Amount,
+    pub amount: AmountInput,
     /// Default 1.
     #[schema(minimum = 1)]
     pub quantity: Option<u32>,

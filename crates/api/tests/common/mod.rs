@@ -184,6 +184,7 @@ where
     B: MessageBody,
 {
     let method = req.method.clone();
+    let sent = req.body.clone();
     let mut r = test::TestRequest::default()
         .method(req.method)
         .uri(req.path)
@@ -207,7 +208,14 @@ where
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    contract::check(&method, req.path, status, content_type, &bytes);
+    contract::check_exchange(
+        &method,
+        req.path,
+        sent.as_ref(),
+        status,
+        content_type,
+        &bytes,
+    );
     let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     (status, headers, body)
 }

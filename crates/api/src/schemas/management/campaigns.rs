@@ -5,7 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::schemas::Amount;
+use crate::schemas::{Amount, AmountInput};
 
 /// How the offer is billed.
 #[derive(Serialize, ToSchema)]
@@ -56,7 +56,7 @@ pub struct CampaignOfferCreate {
     #[schema(max_length = 255)]
     pub name: String,
     /// Greater than zero.
-    pub price: Amount,
+    pub price: AmountInput,
     /// ISO 4217; the gateway's currency.
     pub currency: String,
     pub billing_type: CampaignBillingType,
@@ -66,7 +66,7 @@ pub struct CampaignOfferCreate {
     #[schema(minimum = 1)]
     pub trial_period: Option<u32>,
     pub trial_interval_unit: Option<CampaignTrialIntervalUnit>,
-    pub trial_price: Option<Amount>,
+    pub trial_price: Option<AmountInput>,
     #[schema(max_length = 255)]
     pub product_name: Option<String>,
     #[schema(max_length = 2000)]
@@ -81,7 +81,7 @@ pub struct CampaignOfferUpdate {
     #[schema(max_length = 255, nullable = false)]
     pub name: Option<String>,
     #[schema(nullable = false)]
-    pub price: Option<Amount>,
+    pub price: Option<AmountInput>,
     #[schema(nullable = false)]
     pub currency: Option<String>,
     #[schema(nullable = false)]
@@ -90,7 +90,7 @@ pub struct CampaignOfferUpdate {
     #[schema(minimum = 1)]
     pub trial_period: Option<u32>,
     pub trial_interval_unit: Option<CampaignTrialIntervalUnit>,
-    pub trial_price: Option<Amount>,
+    pub trial_price: Option<AmountInput>,
     #[schema(max_length = 255)]
     pub product_name: Option<String>,
     #[schema(max_length = 2000)]
