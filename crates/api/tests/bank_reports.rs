@@ -207,15 +207,6 @@ fn camt054(message_id: &str, entries: &[CamtEntry<'_>]) -> String {
     )
 }
 
-/// The response's `Content-Type`, or "".
-fn content_type_of<B>(res: &actix_web::dev::ServiceResponse<B>) -> String {
-    res.headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned()
-}
-
 async fn import<S, B>(
     app: &S,
     gateway_id: &str,
@@ -237,17 +228,7 @@ where
         .insert_header(("Content-Type", content_type))
         .set_payload(xml.to_owned())
         .to_request();
-    let res = test::call_service(app, req).await;
-    let status = res.status();
-    let content_type = content_type_of(&res);
-    let bytes = test::read_body(res).await;
-    contract::check(
-        &actix_web::http::Method::POST,
-        &imports_path(gateway_id),
-        status,
-        &content_type,
-        &bytes,
-    );
+    let (status, _, bytes) = call(app, req).await;
     let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     (status, body)
 }
@@ -568,12 +549,10 @@ api_test! {
             .uri(&file_path)
             .insert_header(("Authorization", format!("Bearer {}", tenant.secret_key)))
             .to_request();
-        let res = test::call_service(&app, req).await;
-        assert_eq!(res.status(), StatusCode::OK);
-        let content_type = content_type_of(&res);
+        let (status, headers, bytes) = call(&app, req).await;
+        assert_eq!(status, StatusCode::OK);
+        let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
         assert!(content_type.starts_with("application/xml"), "{content_type}");
-        let bytes = test::read_body(res).await;
-        contract::check(&actix_web::http::Method::GET, &file_path, StatusCode::OK, &content_type, &bytes);
         let file = String::from_utf8(bytes.to_vec()).unwrap();
         for t in [&t1, &t2, &t3] {
             assert!(file.contains(&format!("<EndToEndId>{}</EndToEndId>", e2e(t))), "{file}");

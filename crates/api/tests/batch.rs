@@ -144,21 +144,8 @@ where
         .insert_header(("Authorization", format!("Bearer {key}")))
         .peer_addr("203.0.113.7:4000".parse().unwrap())
         .to_request();
-    let res = test::call_service(app, req).await;
-    let (status, headers) = (res.status(), res.headers().clone());
-    let bytes = test::read_body(res).await.to_vec();
-    let content_type = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    contract::check(
-        &actix_web::http::Method::GET,
-        path,
-        status,
-        content_type,
-        &bytes,
-    );
-    (status, headers, bytes)
+    let (status, headers, bytes) = call(app, req).await;
+    (status, headers, bytes.to_vec())
 }
 
 /// A one-off session of `amount` on `gateway`, paid: returns the pending transaction.

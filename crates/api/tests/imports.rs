@@ -36,22 +36,7 @@ where
     if let Some(k) = idem {
         r = r.insert_header(("Idempotency-Key", k));
     }
-    let res = test::call_service(app, r.to_request()).await;
-    let status = res.status();
-    let content_type = res
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let bytes = test::read_body(res).await;
-    contract::check(
-        &actix_web::http::Method::POST,
-        path,
-        status,
-        &content_type,
-        &bytes,
-    );
+    let (status, _, bytes) = call(app, r.to_request()).await;
     (
         status,
         serde_json::from_slice(&bytes).unwrap_or(Value::Null),

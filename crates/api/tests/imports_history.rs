@@ -26,22 +26,7 @@ where
         .insert_header(("Authorization", format!("Bearer {key}")))
         .insert_header(("Content-Type", "text/csv"))
         .set_payload(csv.to_owned());
-    let res = test::call_service(app, r.to_request()).await;
-    let status = res.status();
-    let content_type = res
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let bytes = test::read_body(res).await;
-    contract::check(
-        &actix_web::http::Method::POST,
-        &format!("/api/v1/imports/{kind}"),
-        status,
-        &content_type,
-        &bytes,
-    );
+    let (status, _, bytes) = call(app, r.to_request()).await;
     (
         status,
         serde_json::from_slice(&bytes).unwrap_or(Value::Null),
@@ -255,19 +240,13 @@ api_test! {
             .insert_header(("Content-Type", format!("multipart/form-data; boundary={boundary}")))
             .set_payload(body)
             .to_request();
-        let res = test::call_service(&app, upload(body)).await;
-        let status = res.status();
-        let bytes = test::read_body(res).await;
-        contract::check(&actix_web::http::Method::POST, "/api/v1/imports/leads/", status, "application/json", &bytes);
+        let (status, _, bytes) = call(&app, upload(body)).await;
         let answer: Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!((status, answer["imported"].as_u64()), (StatusCode::CREATED, Some(2)), "{answer}");
         assert_eq!(ctx.count("leads"), 2);
 
         let no_file = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nx\r\n--{boundary}--\r\n");
-        let res = test::call_service(&app, upload(no_file)).await;
-        let status = res.status();
-        let bytes = test::read_body(res).await;
-        contract::check(&actix_web::http::Method::POST, "/api/v1/imports/leads/", status, "application/json", &bytes);
+        let (status, _, bytes) = call(&app, upload(no_file)).await;
         let answer: Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
         assert!(answer["errors"]["file"].is_array(), "{answer}");

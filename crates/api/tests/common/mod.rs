@@ -5,7 +5,9 @@ pub mod contract;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::header::HeaderMap;
 use actix_web::http::{Method, StatusCode};
+use actix_web::web::Bytes;
 use actix_web::{App, test};
 use catalyst_api::provision::{self, DemoSetup, TenantCredentials};
 use catalyst_api::{ApiConfig, AppState};
@@ -175,15 +177,11 @@ impl<'a> Req<'a> {
 /// Sends `req`; returns the status, the response headers and the body parsed as JSON
 /// (`Value::Null` for an empty or non-JSON body). Panics when the response breaks the OpenAPI
 /// document ([`contract::check`]).
-pub async fn send<S, B>(
-    app: &S,
-    req: Req<'_>,
-) -> (StatusCode, actix_web::http::header::HeaderMap, Value)
+pub async fn send<S, B>(app: &S, req: Req<'_>) -> (StatusCode, HeaderMap, Value)
 where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
 {
-    let method = req.method.clone();
     let sent = req.body.clone();
     let mut r = test::TestRequest::default()
         .method(req.method)
@@ -200,7 +198,33 @@ where
     for (k, v) in req.headers {
         r = r.insert_header((k, v));
     }
-    let res = test::call_service(app, r.to_request()).await;
+    let (status, headers, bytes) = exchange(app, r.to_request(), sent.as_ref()).await;
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, headers, body)
+}
+
+/// Sends a request built by hand (an XML, CSV or multipart body; a GET of a file) and returns
+/// the status, the response headers and the body's bytes. The response is checked against the
+/// OpenAPI document as [`send`]'s is.
+pub async fn call<S, B>(app: &S, req: actix_http::Request) -> (StatusCode, HeaderMap, Bytes)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    exchange(app, req, None).await
+}
+
+async fn exchange<S, B>(
+    app: &S,
+    req: actix_http::Request,
+    sent: Option<&Value>,
+) -> (StatusCode, HeaderMap, Bytes)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let (method, uri) = (req.method().clone(), req.uri().to_string());
+    let res = test::call_service(app, req).await;
     let status = res.status();
     let headers = res.headers().clone();
     let bytes = test::read_body(res).await;
@@ -208,16 +232,8 @@ where
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    contract::check_exchange(
-        &method,
-        req.path,
-        sent.as_ref(),
-        status,
-        content_type,
-        &bytes,
-    );
-    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    (status, headers, body)
+    contract::check_exchange(&method, &uri, sent, status, content_type, &bytes);
+    (status, headers, bytes)
 }
 
 /// Declares an async test that runs on SQLite and on PostgreSQL.
